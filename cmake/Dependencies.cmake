@@ -1,0 +1,51 @@
+# Third-party dependencies, all from Debian packages. In the wasm build libsodium comes from
+# scripts/build-libsodium-wasm.sh (Debian's source, built with emscripten) and GoogleTest
+# from Debian's source tree; there is no OpenSSL there.
+
+if(SOTTO_WASM)
+  if(NOT SOTTO_SODIUM_WASM_PREFIX)
+    message(FATAL_ERROR "SOTTO_SODIUM_WASM_PREFIX: run scripts/build-libsodium-wasm.sh and pass its prefix")
+  endif()
+  add_library(sotto_sodium STATIC IMPORTED GLOBAL)
+  set_target_properties(sotto_sodium PROPERTIES
+    IMPORTED_LOCATION ${SOTTO_SODIUM_WASM_PREFIX}/lib/libsodium.a
+    INTERFACE_INCLUDE_DIRECTORIES ${SOTTO_SODIUM_WASM_PREFIX}/include)
+else()
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+  add_library(sotto_sodium INTERFACE)
+  target_link_libraries(sotto_sodium INTERFACE PkgConfig::SODIUM)
+  find_package(OpenSSL 3.0 REQUIRED)
+endif()
+
+if(SOTTO_TESTS)
+  if(SOTTO_WASM)
+    set(gtest_disable_pthreads ON CACHE BOOL "" FORCE)
+    set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+    set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
+    add_subdirectory(/usr/src/googletest ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
+    add_library(sotto_gtest INTERFACE)
+    target_link_libraries(sotto_gtest INTERFACE gtest gtest_main)
+    # nlohmann-json is header-only; expose only its own folder, not all of /usr/include.
+    file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/third_party_include)
+    file(CREATE_LINK /usr/include/nlohmann ${CMAKE_BINARY_DIR}/third_party_include/nlohmann SYMBOLIC)
+    add_library(sotto_json INTERFACE)
+    target_include_directories(sotto_json SYSTEM INTERFACE ${CMAKE_BINARY_DIR}/third_party_include)
+  else()
+    find_package(GTest REQUIRED)
+    add_library(sotto_gtest INTERFACE)
+    target_link_libraries(sotto_gtest INTERFACE GTest::gtest GTest::gtest_main)
+    find_package(nlohmann_json 3.10 REQUIRED)
+    add_library(sotto_json INTERFACE)
+    target_link_libraries(sotto_json INTERFACE nlohmann_json::nlohmann_json)
+  endif()
+endif()
+
+# Link flags for test executables run under node: host files readable (vectors), exit code
+# passed through to ctest.
+function(sotto_wasm_test_flags target)
+  if(SOTTO_WASM)
+    target_link_options(${target} PRIVATE -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1
+                        -sSTACK_SIZE=1048576)
+  endif()
+endfunction()

@@ -1,0 +1,132 @@
+// Result<T>: the one error type of Sotto. No exception crosses a library, C or wasm
+// boundary; a failure is a value with a stable code and a message for the person reading it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace sotto {
+
+// Stable error codes: the numbers are part of the wire protocol and of logs, never reuse one.
+enum class Errc : uint16_t {
+  ok = 0,
+  // Decoding untrusted bytes.
+  truncated = 1,           // input ended inside a value
+  trailing_bytes = 2,      // bytes left over after a complete value
+  non_minimal_varint = 3,  // a varint length that could have been shorter
+  length_limit = 4,        // a declared length over the configured limit
+  invalid_value = 5,       // a value outside its allowed set (unknown tag, bad flag, ...)
+  invalid_encoding = 6,    // text encodings: hex, base64
+  // Cryptography.
+  crypto_failure = 20,      // a primitive failed (bad key, all-zero DH output, ...)
+  authentication_failed = 21,  // AEAD tag or MAC did not verify
+  bad_signature = 22,
+  unsupported = 23,         // algorithm or suite not available in this build
+  message_limit = 24,       // a sequence number or key use limit reached
+  // General.
+  invalid_argument = 40,
+  not_found = 41,
+  internal = 60,
+};
+
+std::string_view errc_name(Errc code);
+
+class Error {
+ public:
+  Error(Errc code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  Errc code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+  // "context: message", so that an error read at the top says where it came from.
+  Error with_context(std::string_view context) && {
+    message_.insert(0, ": ");
+    message_.insert(0, context);
+    return std::move(*this);
+  }
+
+  // "<code name>: <message>".
+  std::string to_string() const;
+
+ private:
+  Errc code_;
+  std::string message_;
+};
+
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  const Error& error() const& { return std::get<1>(v_); }
+  Error&& error() && { return std::get<1>(std::move(v_)); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT: implicit
+
+  bool ok() const { return !failed_; }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const& { return error_; }
+  Error&& error() && { return std::move(error_); }
+
+ private:
+  Error error_{Errc::ok, {}};
+  bool failed_ = false;
+};
+
+inline Result<void> success() { return {}; }
+
+}  // namespace sotto
+
+#define SOTTO_CONCAT_INNER(a, b) a##b
+#define SOTTO_CONCAT(a, b) SOTTO_CONCAT_INNER(a, b)
+
+// Return the error of `expr` (a Result) from the enclosing function.
+#define SOTTO_TRY(expr)                                        \
+  do {                                                         \
+    auto&& sotto_try_result_ = (expr);                         \
+    if (!sotto_try_result_.ok()) {                             \
+      return std::move(sotto_try_result_).error();             \
+    }                                                          \
+  } while (0)
+
+// As SOTTO_TRY, prefixing the error message with `context`.
+#define SOTTO_TRY_CTX(expr, context)                                     \
+  do {                                                                   \
+    auto&& sotto_try_result_ = (expr);                                   \
+    if (!sotto_try_result_.ok()) {                                       \
+      return std::move(sotto_try_result_).error().with_context(context); \
+    }                                                                    \
+  } while (0)
+
+// `SOTTO_TRY_ASSIGN(auto x, f());` declares x from the value of f() or returns its error.
+#define SOTTO_TRY_ASSIGN(lhs, expr) \
+  SOTTO_TRY_ASSIGN_IMPL(SOTTO_CONCAT(sotto_try_value_, __LINE__), lhs, expr)
+#define SOTTO_TRY_ASSIGN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                          \
+  if (!tmp.ok()) {                            \
+    return std::move(tmp).error();            \
+  }                                           \
+  lhs = std::move(tmp).value()

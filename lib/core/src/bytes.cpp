@@ -1,0 +1,48 @@
+#include "sotto/core/bytes.h"
+
+#include <cstring>
+
+namespace sotto {
+
+void secure_wipe(void* p, size_t size) {
+  if (p == nullptr || size == 0) return;
+  // Writes through a volatile pointer are observable behaviour: they cannot be elided.
+  volatile uint8_t* q = static_cast<volatile uint8_t*>(p);
+  for (size_t i = 0; i < size; ++i) q[i] = 0;
+}
+
+bool constant_time_equal(BytesView a, BytesView b) {
+  if (a.size() != b.size()) return false;
+  volatile uint8_t diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff = diff | static_cast<uint8_t>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+void SecureBytes::resize(size_t size) {
+  if (size <= data_.capacity()) {
+    if (size < data_.size()) secure_wipe(data_.data() + size, data_.size() - size);
+    data_.resize(size);
+    return;
+  }
+  std::vector<uint8_t> grown(size);
+  if (!data_.empty()) std::memcpy(grown.data(), data_.data(), data_.size());
+  wipe();
+  data_ = std::move(grown);
+}
+
+void SecureBytes::append(BytesView bytes) {
+  const size_t old = data_.size();
+  resize(old + bytes.size());
+  if (!bytes.empty()) std::memcpy(data_.data() + old, bytes.data(), bytes.size());
+}
+
+Bytes concat(std::initializer_list<BytesView> parts) {
+  size_t total = 0;
+  for (auto p : parts) total += p.size();
+  Bytes out;
+  out.reserve(total);
+  for (auto p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+}  // namespace sotto

@@ -1,0 +1,33 @@
+#include "sotto/core/result.h"
+
+namespace sotto {
+
+std::string_view errc_name(Errc code) {
+  switch (code) {
+    case Errc::ok: return "ok";
+    case Errc::truncated: return "truncated";
+    case Errc::trailing_bytes: return "trailing_bytes";
+    case Errc::non_minimal_varint: return "non_minimal_varint";
+    case Errc::length_limit: return "length_limit";
+    case Errc::invalid_value: return "invalid_value";
+    case Errc::invalid_encoding: return "invalid_encoding";
+    case Errc::crypto_failure: return "crypto_failure";
+    case Errc::authentication_failed: return "authentication_failed";
+    case Errc::bad_signature: return "bad_signature";
+    case Errc::unsupported: return "unsupported";
+    case Errc::message_limit: return "message_limit";
+    case Errc::invalid_argument: return "invalid_argument";
+    case Errc::not_found: return "not_found";
+    case Errc::internal: return "internal";
+  }
+  return "unknown";
+}
+
+std::string Error::to_string() const {
+  std::string out(errc_name(code_));
+  out += ": ";
+  out += message_;
+  return out;
+}
+
+}  // namespace sotto

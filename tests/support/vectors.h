@@ -1,0 +1,51 @@
+// Public test vectors for the tests: tests/vectors/<file>, loaded as JSON. A file that is
+// missing or does not parse fails the test that asked for it; nothing is skipped silently.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sotto/core/bytes.h"
+
+namespace sotto::testing {
+
+using Json = nlohmann::json;
+
+// The parsed file, or nullopt after recording a test failure that names it.
+std::optional<Json> load_vectors(std::string_view relative_path);
+
+// A hex string field as bytes; records a failure (and returns empty) when it is not hex.
+Bytes hex_field(const Json& object, std::string_view key);
+Bytes hex_bytes(const Json& value);
+
+// Counts the cases of one vector file and prints "<file>: N passed, M failed, K skipped
+// (reason)" when it goes out of scope, so a run shows what each file covered.
+class VectorTally {
+ public:
+  explicit VectorTally(std::string file) : file_(std::move(file)) {}
+  ~VectorTally();
+  void pass() { ++passed_; }
+  void fail() { ++failed_; }
+  // A case this build cannot run (another cipher suite); the reason is printed.
+  void skip(std::string reason) {
+    ++skipped_;
+    skip_reason_ = std::move(reason);
+  }
+  // pass() when `ok`, else fail().
+  void count(bool ok) { ok ? pass() : fail(); }
+  int passed() const { return passed_; }
+  int failed() const { return failed_; }
+
+ private:
+  std::string file_;
+  int passed_ = 0;
+  int failed_ = 0;
+  int skipped_ = 0;
+  std::string skip_reason_;
+};
+
+}  // namespace sotto::testing
