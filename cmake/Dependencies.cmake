@@ -46,6 +46,6 @@ endif()
 function(sotto_wasm_test_flags target)
   if(SOTTO_WASM)
     target_link_options(${target} PRIVATE -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1
-                        -sSTACK_SIZE=1048576)
+                        -sTOTAL_STACK=1048576)
   endif()
 endfunction()

@@ -48,9 +48,15 @@ Bytes hex_field(const Json& object, std::string_view key) {
 }
 
 VectorTally::~VectorTally() {
-  std::printf("vectors %s: %d passed, %d failed, %d skipped%s%s%s\n", file_.c_str(), passed_,
-              failed_, skipped_, skipped_ ? " (" : "", skipped_ ? skip_reason_.c_str() : "",
-              skipped_ ? ")" : "");
+  int skipped = 0;
+  std::string reasons;
+  for (const auto& [reason, count] : skipped_) {
+    skipped += count;
+    reasons += (reasons.empty() ? " (" : "; ") + std::to_string(count) + " " + reason;
+  }
+  if (!reasons.empty()) reasons += ")";
+  std::printf("vectors %s: %d passed, %d failed, %d skipped%s\n", file_.c_str(), passed_, failed_,
+              skipped, reasons.c_str());
   std::fflush(stdout);
   if (passed_ + failed_ == 0) ADD_FAILURE() << file_ << ": no case ran";
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -31,10 +32,7 @@ class VectorTally {
   void pass() { ++passed_; }
   void fail() { ++failed_; }
   // A case this build cannot run (another cipher suite); the reason is printed.
-  void skip(std::string reason) {
-    ++skipped_;
-    skip_reason_ = std::move(reason);
-  }
+  void skip(const std::string& reason) { ++skipped_[reason]; }
   // pass() when `ok`, else fail().
   void count(bool ok) { ok ? pass() : fail(); }
   int passed() const { return passed_; }
@@ -44,8 +42,7 @@ class VectorTally {
   std::string file_;
   int passed_ = 0;
   int failed_ = 0;
-  int skipped_ = 0;
-  std::string skip_reason_;
+  std::map<std::string, int> skipped_;  // by reason
 };
 
 }  // namespace sotto::testing

@@ -90,6 +90,7 @@ Result<SecureBytes> aes128gcm_open(BytesView key, BytesView nonce, BytesView aad
 // ---- randomness ------------------------------------------------------------------------
 
 void random_fill(std::span<uint8_t> out) {
+  if (out.empty()) return;  // libsodium takes no null buffer, and an empty span may have one
   ensure_sodium();
   randombytes_buf(out.data(), out.size());
 }

@@ -1,0 +1,57 @@
+# Sotto: the two commands that matter are `make run` and `make test`.
+# Each installs the Debian packages it needs first (scripts/install-deps.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CMAKE_GEN := -G Ninja
+NATIVE := build/native
+ASAN := build/asan
+WASM := build/wasm
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps native asan wasm run test test-native test-asan test-wasm fuzz bench format clean
+
+all: native
+
+deps:
+	@scripts/install-deps.sh
+
+native: deps
+	@cmake -S . -B $(NATIVE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(NATIVE)
+
+asan: deps
+	@cmake -S . -B $(ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSOTTO_SANITIZE=ON -DSOTTO_BENCH=OFF >/dev/null
+	@cmake --build $(ASAN)
+
+wasm: deps
+	@scripts/build-wasm.sh $(WASM)
+
+# Runs what exists so far: a demo of the core and crypto libraries.
+run: native
+	@$(NATIVE)/cli/sotto-demo
+
+test-native: native
+	@scripts/run-ctest.sh $(NATIVE) native
+
+test-asan: asan
+	@scripts/run-ctest.sh $(ASAN) asan+ubsan
+
+test-wasm: wasm
+	@scripts/run-ctest.sh $(WASM) wasm
+
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-short.sh
+
+# Every test: native, sanitizers, the wasm build under node, and a short fuzz run.
+test: test-native test-asan test-wasm fuzz
+	@scripts/run-ctest.sh --summary native asan+ubsan wasm
+
+bench: native
+	@for b in $(NATIVE)/bench/bench_*; do echo "== $$b"; $$b; done
+
+format:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

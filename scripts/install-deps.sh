@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Sotto builds and tests with, when any is missing.
+# Idempotent: does nothing (and asks no network) when everything is there.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
+  # libraries
+  libsodium-dev libssl-dev nlohmann-json3-dev
+  # tests and benchmarks
+  googletest libgtest-dev libbenchmark-dev
+  # the browser build: emscripten and what rebuilding libsodium for it takes
+  emscripten nodejs dpkg-dev autoconf automake libtool
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q >&2
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
