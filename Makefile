@@ -47,8 +47,10 @@ fuzz: deps
 test: test-native test-asan test-wasm fuzz
 	@scripts/run-ctest.sh --summary native asan+ubsan wasm
 
-bench: native
-	@for b in $(NATIVE)/bench/bench_*; do echo "== $$b"; $$b; done
+bench: deps
+	@cmake -S . -B build/release $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DSOTTO_TESTS=OFF >/dev/null
+	@cmake --build build/release
+	@for b in build/release/bench/bench_*; do echo "== $$(basename $$b)"; $$b; done
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -31,9 +31,19 @@ void SecureBytes::resize(size_t size) {
 }
 
 void SecureBytes::append(BytesView bytes) {
+  if (bytes.empty()) return;
   const size_t old = data_.size();
-  resize(old + bytes.size());
-  if (!bytes.empty()) std::memcpy(data_.data() + old, bytes.data(), bytes.size());
+  if (old + bytes.size() <= data_.capacity()) {
+    data_.resize(old + bytes.size());  // no reallocation: `bytes` stays valid
+    std::memcpy(data_.data() + old, bytes.data(), bytes.size());
+    return;
+  }
+  // `bytes` may lie inside our own buffer (s.append(s)): copy it before that buffer is wiped.
+  std::vector<uint8_t> grown(old + bytes.size());
+  if (old > 0) std::memcpy(grown.data(), data_.data(), old);
+  std::memcpy(grown.data() + old, bytes.data(), bytes.size());
+  wipe();
+  data_ = std::move(grown);
 }
 
 Bytes concat(std::initializer_list<BytesView> parts) {
