@@ -1,0 +1,85 @@
+// The secret tree of RFC 9420 section 9: from an epoch's encryption_secret, a handshake and
+// an application hash ratchet per leaf, giving the AEAD key and nonce of each generation; and
+// the sender-data key and nonce of section 6.3.2.
+//
+// Forward secrecy (section 9.2): a node's secret is deleted once its children are derived, a
+// ratchet secret once the next one is, and a generation's key once it is handed out. Keys
+// skipped to reach a later generation are kept, at most `max_skipped` per ratchet (the oldest
+// go first), so that messages that arrive out of order still open; a generation more than
+// `max_skipped` ahead of a ratchet is refused rather than derived, so that a forged
+// generation cannot make a receiver do unbounded work.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "sotto/core/bytes.h"
+#include "sotto/core/result.h"
+#include "sotto/crypto/cipher_suite.h"
+#include "sotto/mls/tree_math.h"
+
+namespace sotto::mls {
+
+struct KeyAndNonce {
+  SecureBytes key;
+  SecureBytes nonce;
+};
+
+// sender_data key and nonce: ExpandWithLabel(sender_data_secret, "key" / "nonce",
+// ciphertext_sample, AEAD.Nk / AEAD.Nn), the sample being the first Nh bytes of the
+// PrivateMessage ciphertext (all of it when shorter).
+Result<KeyAndNonce> sender_data_key_nonce(const crypto::CipherSuite& suite,
+                                          BytesView sender_data_secret, BytesView ciphertext);
+
+enum class RatchetType : uint8_t { handshake, application };
+
+class SecretTree {
+ public:
+  static constexpr uint32_t kDefaultMaxSkipped = 1000;
+
+  // `leaves` is the width of the ratchet tree (a power of two); `encryption_secret` is Nh
+  // bytes (Errc::invalid_argument otherwise).
+  static Result<SecretTree> create(const crypto::CipherSuite& suite, LeafCount leaves,
+                                   BytesView encryption_secret,
+                                   uint32_t max_skipped = kDefaultMaxSkipped);
+
+  // The key and nonce to send the next message of `type` from `leaf`, with its generation.
+  Result<std::pair<uint32_t, KeyAndNonce>> next(LeafIndex leaf, RatchetType type);
+
+  // The key and nonce of `generation` of `leaf`'s ratchet, for a received message. Each is
+  // handed out once: a second request, or one for a generation dropped from the window, is
+  // Errc::not_found; a generation too far ahead is Errc::message_limit; a leaf outside the
+  // tree is Errc::invalid_argument.
+  Result<KeyAndNonce> get(LeafIndex leaf, RatchetType type, uint32_t generation);
+
+ private:
+  struct Ratchet {
+    SecureBytes secret;            // the ratchet secret of next_generation
+    uint32_t next_generation = 0;  // the next generation not yet derived
+    std::map<uint32_t, KeyAndNonce> skipped;
+  };
+  struct LeafRatchets {
+    Ratchet handshake;
+    Ratchet application;
+  };
+
+  SecretTree(crypto::CipherSuite suite, LeafCount leaves, uint32_t max_skipped)
+      : suite_(std::move(suite)), leaves_(leaves), max_skipped_(max_skipped) {}
+
+  Result<Ratchet*> ratchet(LeafIndex leaf, RatchetType type);
+  // Derives the key and nonce of r's current generation and steps r to the next one.
+  Result<KeyAndNonce> advance(Ratchet& r);
+
+  crypto::CipherSuite suite_;
+  LeafCount leaves_;
+  uint32_t max_skipped_;
+  // Node secrets by node index; present only while neither child has been derived.
+  std::vector<std::optional<SecureBytes>> nodes_;
+  // Per leaf, once its leaf secret has been turned into ratchets.
+  std::vector<std::optional<LeafRatchets>> ratchets_;
+};
+
+}  // namespace sotto::mls
