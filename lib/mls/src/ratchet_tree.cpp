@@ -9,7 +9,9 @@ namespace {
 
 constexpr std::string_view kLeafNodeLabel = "LeafNodeTBS";
 
-std::string node_name(NodeIndex index) { return "node " + std::to_string(index.value); }
+std::string node_name(NodeIndex index) {
+  return "node " + std::to_string(index.value);
+}
 
 // The parent_hash a node records: a parent's field, a commit leaf's source, else none.
 const Bytes* recorded_parent_hash(const Node& node) {
@@ -70,8 +72,7 @@ PublicTree::PublicTree(crypto::CipherSuite suite, LeafCount leaf_count)
 PublicTree::PublicTree(crypto::CipherSuite suite)
     : PublicTree(std::move(suite), LeafCount::exactly(1).value()) {}
 
-Result<PublicTree> PublicTree::from_extension(crypto::CipherSuite suite,
-                                              const RatchetTree& nodes) {
+Result<PublicTree> PublicTree::from_extension(crypto::CipherSuite suite, const RatchetTree& nodes) {
   if (nodes.empty()) return Error(Errc::invalid_value, "ratchet tree has no nodes");
   if (!nodes.back().has_value()) {
     return Error(Errc::invalid_value, "ratchet tree ends in a blank node");
@@ -113,7 +114,9 @@ RatchetTree PublicTree::to_extension() const {
   return RatchetTree(nodes_.begin(), nodes_.begin() + static_cast<std::ptrdiff_t>(end));
 }
 
-Bytes PublicTree::encode() const { return tls::encode(to_extension()); }
+Bytes PublicTree::encode() const {
+  return tls::encode(to_extension());
+}
 
 // ---- access ----------------------------------------------------------------------------
 
@@ -133,7 +136,9 @@ const ParentNode* PublicTree::parent_node(NodeIndex index) const {
   return n ? std::get_if<ParentNode>(&n->content) : nullptr;
 }
 
-bool PublicTree::blank(NodeIndex index) const { return !node(index).has_value(); }
+bool PublicTree::blank(NodeIndex index) const {
+  return !node(index).has_value();
+}
 
 const HpkePublicKey* PublicTree::encryption_key(NodeIndex index) const {
   const auto& n = node(index);
@@ -258,7 +263,8 @@ std::vector<NodeIndex> PublicTree::resolution(NodeIndex index) const {
 
 Result<std::vector<PublicTree::PathStep>> PublicTree::filtered_direct_path(LeafIndex leaf) const {
   if (!in_tree(leaf, leaf_count_)) {
-    return Error(Errc::invalid_argument, "leaf " + std::to_string(leaf.value) + " is outside the tree");
+    return Error(Errc::invalid_argument,
+                 "leaf " + std::to_string(leaf.value) + " is outside the tree");
   }
   SOTTO_TRY_ASSIGN(const auto path, direct_path(to_node(leaf), leaf_count_));
   SOTTO_TRY_ASSIGN(const auto co, copath(to_node(leaf), leaf_count_));
@@ -310,7 +316,9 @@ Bytes PublicTree::hash_subtree(NodeIndex index, const std::vector<LeafIndex>& ex
   return hash;
 }
 
-Bytes PublicTree::tree_hash() const { return hash_subtree(root(leaf_count_), {}); }
+Bytes PublicTree::tree_hash() const {
+  return hash_subtree(root(leaf_count_), {});
+}
 
 Bytes PublicTree::tree_hash(NodeIndex index) const {
   if (!in_tree(index, leaf_count_)) return {};

@@ -1,5 +1,6 @@
 #include "sotto/mls/treekem.h"
 
+#include <set>
 #include <string>
 #include <utility>
 
@@ -8,7 +9,9 @@ namespace {
 
 constexpr std::string_view kUpdatePathNodeLabel = "UpdatePathNode";
 
-std::string node_name(NodeIndex index) { return "node " + std::to_string(index.value); }
+std::string node_name(NodeIndex index) {
+  return "node " + std::to_string(index.value);
+}
 
 bool contains(const std::vector<LeafIndex>& leaves, NodeIndex node) {
   const auto leaf = to_leaf(node);
@@ -50,6 +53,25 @@ Result<Bytes> merge_path_nodes(PublicTree& tree, LeafIndex sender, LeafNode leaf
   return below;
 }
 
+// Section 12.4.2: no public key of the path is in the tree it is merged into (which also
+// keeps the committer from reusing its current leaf key).
+Result<void> check_keys_fresh(const PublicTree& tree, const UpdatePath& path) {
+  std::set<Bytes> keys{path.leaf_node.encryption_key.data};
+  for (const auto& node : path.nodes) {
+    if (!keys.insert(node.encryption_key.data).second) {
+      return Error(Errc::invalid_value, "UpdatePath repeats a public key");
+    }
+  }
+  for (uint32_t i = 0; i < tree.node_count(); ++i) {
+    const HpkePublicKey* key = tree.encryption_key(NodeIndex{i});
+    if (key != nullptr && keys.count(key->data) != 0) {
+      return Error(Errc::invalid_value,
+                   "UpdatePath public key is already in the tree at " + node_name(NodeIndex{i}));
+    }
+  }
+  return success();
+}
+
 Bytes provisional_context(GroupContext context, const PublicTree& tree) {
   context.tree_hash = tree.tree_hash();
   return tls::encode(context);
@@ -57,8 +79,7 @@ Bytes provisional_context(GroupContext context, const PublicTree& tree) {
 
 }  // namespace
 
-Result<crypto::HpkeKeyPair> node_key_pair(const crypto::CipherSuite& suite,
-                                          BytesView path_secret) {
+Result<crypto::HpkeKeyPair> node_key_pair(const crypto::CipherSuite& suite, BytesView path_secret) {
   SOTTO_TRY_ASSIGN(const SecureBytes node_secret, suite.derive_secret(path_secret, "node"));
   return suite.derive_hpke_key_pair(node_secret);
 }
@@ -129,18 +150,21 @@ Result<CreatedUpdatePath> create_update_path(const PublicTree& tree, LeafIndex s
   SOTTO_TRY_ASSIGN(Bytes leaf_parent_hash, merge_path_nodes(after, sender, leaf, steps, keys));
   leaf.source = CommitLeafSource{std::move(leaf_parent_hash)};
   SOTTO_TRY(sign_leaf_node(suite, leaf, signature_private_key, context.group_id, sender));
+  if (!verify_leaf_node_signature(suite, leaf, context.group_id, sender)) {
+    return Error(Errc::invalid_argument,
+                 "signature private key does not match the leaf's signature_key");
+  }
   SOTTO_TRY(after.set_node(to_node(sender), Node{leaf}));
 
-  CreatedUpdatePath out{UpdatePath{std::move(leaf), {}}, std::move(after), TreePrivateKey{},
-                        path_secrets.back(), {}};
+  CreatedUpdatePath out{
+      UpdatePath{std::move(leaf), {}}, std::move(after), TreePrivateKey{}, path_secrets.back(), {}};
   out.provisional_context = provisional_context(context, out.tree);
   for (size_t i = 0; i < steps.size(); ++i) {
     UpdatePathNode node{keys[i], {}};
     for (const NodeIndex r : recipients(out.tree, steps[i].copath_child, excluded)) {
-      SOTTO_TRY_ASSIGN(auto ct, suite.encrypt_with_label(out.tree.encryption_key(r)->data,
-                                                         kUpdatePathNodeLabel,
-                                                         out.provisional_context,
-                                                         path_secrets[i]));
+      SOTTO_TRY_ASSIGN(
+          auto ct, suite.encrypt_with_label(out.tree.encryption_key(r)->data, kUpdatePathNodeLabel,
+                                            out.provisional_context, path_secrets[i]));
       node.encrypted_path_secret.push_back(
           HpkeCiphertext{std::move(ct.kem_output), std::move(ct.ciphertext)});
     }
@@ -178,6 +202,7 @@ Result<PublicTree> merge_update_path(const PublicTree& tree, LeafIndex sender,
   }
   std::vector<HpkePublicKey> keys;
   for (const auto& node : path.nodes) keys.push_back(node.encryption_key);
+  SOTTO_TRY(check_keys_fresh(tree, path));
 
   PublicTree after = tree;
   SOTTO_TRY_ASSIGN(const Bytes expected,
@@ -229,16 +254,16 @@ Result<ProcessedUpdatePath> process_update_path(const PublicTree& tree, LeafInde
     }
   }
   if (slot == targets.size()) {
-    return Error(Errc::not_found, "receiver holds no key in the resolution of " +
-                                      node_name(steps[at].copath_child));
+    return Error(Errc::not_found,
+                 "receiver holds no key in the resolution of " + node_name(steps[at].copath_child));
   }
 
   const Bytes context_bytes = provisional_context(context, after);
   SOTTO_TRY_ASSIGN(const auto pair, receiver.key_pair(suite, targets[slot]));
-  SOTTO_TRY_ASSIGN(SecureBytes secret,
-                   suite.decrypt_with_label(pair, kUpdatePathNodeLabel, context_bytes,
-                                            ciphertexts[slot].kem_output,
-                                            ciphertexts[slot].ciphertext));
+  SOTTO_TRY_ASSIGN(
+      SecureBytes secret,
+      suite.decrypt_with_label(pair, kUpdatePathNodeLabel, context_bytes,
+                               ciphertexts[slot].kem_output, ciphertexts[slot].ciphertext));
 
   ProcessedUpdatePath out{std::move(after), receiver, steps[at].node, secret, {}};
   // Secrets of nodes the commit replaced or blanked are stale.

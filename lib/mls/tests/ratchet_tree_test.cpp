@@ -1,5 +1,7 @@
 // PublicTree without vectors: where add, update and remove put and take leaves, the
 // extension form's rules, and the tree-hash cache against hashes computed afresh.
+#include "sotto/mls/ratchet_tree.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -7,14 +9,15 @@
 
 #include "sotto/crypto/cipher_suite.h"
 #include "sotto/mls/messages.h"
-#include "sotto/mls/ratchet_tree.h"
 
 namespace sotto::mls {
 namespace {
 
 using crypto::CipherSuite;
 
-CipherSuite suite() { return CipherSuite::create(3).value(); }
+CipherSuite suite() {
+  return CipherSuite::create(3).value();
+}
 
 LeafNode member(uint8_t tag) {
   LeafNode leaf;
@@ -25,7 +28,9 @@ LeafNode member(uint8_t tag) {
   return leaf;
 }
 
-Node parent(uint8_t tag) { return Node{ParentNode{HpkePublicKey{Bytes(32, tag)}, {}, {}}}; }
+Node parent(uint8_t tag) {
+  return Node{ParentNode{HpkePublicKey{Bytes(32, tag)}, {}, {}}};
+}
 
 std::vector<uint32_t> values(const std::vector<NodeIndex>& nodes) {
   std::vector<uint32_t> out;
@@ -67,8 +72,10 @@ TEST(RatchetTree, AddRecordsUnmergedLeavesAndResolution) {
   EXPECT_EQ(tree.parent_node(NodeIndex{3})->unmerged_leaves, std::vector<LeafIndex>{LeafIndex{3}});
   EXPECT_EQ(values(tree.resolution(NodeIndex{5})), (std::vector<uint32_t>{5, 6}));
   EXPECT_EQ(values(tree.resolution(NodeIndex{1})), (std::vector<uint32_t>{0, 2}));
+  // Removing leaf 0 blanks nodes 1 and 3: the root resolves to leaf 1 and node 5 with its
+  // unmerged leaf.
   ASSERT_TRUE(tree.remove_leaf(LeafIndex{0}).ok());
-  EXPECT_EQ(values(tree.resolution(NodeIndex{3})), (std::vector<uint32_t>{2, 4, 6}));
+  EXPECT_EQ(values(tree.resolution(NodeIndex{3})), (std::vector<uint32_t>{2, 5, 6}));
   expect_cache_fresh(tree);
 }
 
@@ -157,11 +164,15 @@ TEST(RatchetTree, CacheStaysFreshThroughManyChanges) {
     (void)tree.tree_hash();  // fill the cache before the next change
     if (round % 3 == 2) {
       const LeafIndex victim{static_cast<uint32_t>((round * 7) % tree.leaf_count().value())};
-      if (tree.leaf(victim) != nullptr) ASSERT_TRUE(tree.remove_leaf(victim).ok());
+      if (tree.leaf(victim) != nullptr) {
+        ASSERT_TRUE(tree.remove_leaf(victim).ok());
+      }
     }
     if (round % 5 == 4) {
       const uint32_t p = (2 * static_cast<uint32_t>(round) + 1) % tree.node_count();
-      if (p % 2 == 1) ASSERT_TRUE(tree.set_node(NodeIndex{p}, parent(tag++)).ok());
+      if (p % 2 == 1) {
+        ASSERT_TRUE(tree.set_node(NodeIndex{p}, parent(tag++)).ok());
+      }
     }
     if (round % 4 == 1 && tree.leaf(LeafIndex{0}) != nullptr) {
       ASSERT_TRUE(tree.update_leaf(LeafIndex{0}, member(tag++)).ok());

@@ -52,7 +52,8 @@ bool check_validation_case(const CipherSuite& suite, const Json& tc) {
       ok = false;
     }
     ok = same(tree->tree_hash(NodeIndex{i}), hex_bytes(hashes[i]),
-              "tree hash of node " + std::to_string(i)) && ok;
+              "tree hash of node " + std::to_string(i)) &&
+         ok;
   }
   if (auto r = tree->verify_parent_hashes(); !r.ok()) {
     ADD_FAILURE() << r.error().to_string();
@@ -61,6 +62,18 @@ bool check_validation_case(const CipherSuite& suite, const Json& tc) {
   if (auto r = tree->verify_leaf_signatures(hex_field(tc, "group_id")); !r.ok()) {
     ADD_FAILURE() << r.error().to_string();
     ok = false;
+  }
+  // Negative control: a parent whose key changed is no longer vouched for by its child.
+  RatchetTree nodes = tree->to_extension();
+  for (auto& n : nodes) {
+    if (!n || n->type() != NodeType::parent) continue;
+    std::get<ParentNode>(n->content).encryption_key.data.back() ^= 1;
+    auto tampered = PublicTree::from_extension(suite, nodes);
+    if (!tampered.ok() || tampered->verify_parent_hashes().ok()) {
+      ADD_FAILURE() << "a tampered parent key passed parent-hash verification";
+      ok = false;
+    }
+    break;
   }
   // Negative control: another group's id breaks every update or commit leaf's signature.
   bool group_bound = false;

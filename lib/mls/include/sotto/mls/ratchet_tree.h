@@ -6,7 +6,9 @@
 // The tree always holds node_width(leaf_count) slots, so every index of the tree math is
 // valid. Tree hashes are cached per node: a node's hash depends on its subtree alone, so a
 // change invalidates only the changed node and its direct path, and resizing the tree keeps
-// every surviving node's hash. A change costs O(log n) hashes to recompute.
+// every surviving node's hash. A change costs O(log n) hashes to recompute. (Finding the
+// leftmost blank leaf, truncating, resolutions and verify_parent_hashes still walk nodes
+// without hashing them.)
 #pragma once
 
 #include <cstdint>
@@ -54,8 +56,9 @@ class PublicTree {
   LeafCount leaf_count() const { return leaf_count_; }
   uint32_t node_count() const { return static_cast<uint32_t>(nodes_.size()); }
 
-  // nullptr for a blank node, a node of the other kind, or an index outside the tree.
+  // A blank (nullopt) for an index outside the tree.
   const std::optional<Node>& node(NodeIndex index) const;
+  // nullptr for a blank node or an index outside the tree.
   const LeafNode* leaf(LeafIndex index) const;
   const ParentNode* parent_node(NodeIndex index) const;
   bool blank(NodeIndex index) const;

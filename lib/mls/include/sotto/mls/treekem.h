@@ -23,8 +23,7 @@
 namespace sotto::mls {
 
 // DeriveKeyPair(DeriveSecret(path_secret, "node")): a node's key pair from its path secret.
-Result<crypto::HpkeKeyPair> node_key_pair(const crypto::CipherSuite& suite,
-                                          BytesView path_secret);
+Result<crypto::HpkeKeyPair> node_key_pair(const crypto::CipherSuite& suite, BytesView path_secret);
 
 // One member's secrets in the tree: its leaf's HPKE private key and the path secrets of the
 // nodes above it that it knows.
@@ -51,10 +50,10 @@ struct UpdatePathSecrets {
 
 struct CreatedUpdatePath {
   UpdatePath path;
-  PublicTree tree;              // with the path merged
-  TreePrivateKey private_key;   // the committer's new secrets
+  PublicTree tree;             // with the path merged
+  TreePrivateKey private_key;  // the committer's new secrets
   SecureBytes commit_secret;
-  Bytes provisional_context;    // the serialized GroupContext the secrets were encrypted to
+  Bytes provisional_context;  // the serialized GroupContext the secrets were encrypted to
 };
 
 // The committer's side. `tree` is the tree with the commit's proposals applied; `leaf` is the
@@ -68,16 +67,17 @@ Result<CreatedUpdatePath> create_update_path(const PublicTree& tree, LeafIndex s
                                              const UpdatePathSecrets& secrets);
 
 // The public part of processing: checks the path's length against the sender's filtered
-// direct path, the leaf's source (commit) and signature, and the parent-hash chain from the
-// leaf to the root; returns the tree with the path merged.
+// direct path, the leaf's source (commit) and signature, that none of its public keys is
+// already in the tree, and the parent-hash chain from the leaf to the root; returns the tree
+// with the path merged.
 Result<PublicTree> merge_update_path(const PublicTree& tree, LeafIndex sender,
                                      const UpdatePath& path, BytesView group_id);
 
 struct ProcessedUpdatePath {
-  PublicTree tree;              // with the path merged
-  TreePrivateKey private_key;   // the receiver's new secrets
-  NodeIndex common_ancestor;    // where the receiver's new path secrets start
-  SecureBytes path_secret;      // the path secret decrypted there
+  PublicTree tree;             // with the path merged
+  TreePrivateKey private_key;  // the receiver's new secrets
+  NodeIndex common_ancestor;   // where the receiver's new path secrets start
+  SecureBytes path_secret;     // the path secret decrypted there
   SecureBytes commit_secret;
 };
 
