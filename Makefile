@@ -9,7 +9,7 @@ ASAN := build/asan
 WASM := build/wasm
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps native asan wasm run test test-native test-asan test-wasm fuzz bench format clean
+.PHONY: all deps native asan wasm run demo test test-native test-asan test-wasm fuzz bench format clean
 
 all: native
 
@@ -27,8 +27,13 @@ asan: deps
 wasm: deps
 	@scripts/build-wasm.sh $(WASM)
 
-# Runs what exists so far: a demo of the core and crypto libraries.
+# Builds and starts the server in the foreground (Ctrl-C stops it); it prints where to connect
+# and the fingerprint of its self-signed certificate, kept in build/run-data.
 run: native
+	@$(NATIVE)/server/sottod --listen 127.0.0.1:8443 --data-dir build/run-data
+
+# A demo of the core and crypto libraries: an HPKE-sealed, signed message from Alice to Bob.
+demo: native
 	@$(NATIVE)/cli/sotto-demo
 
 test-native: native

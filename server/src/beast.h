@@ -1,0 +1,39 @@
+// The Boost.Beast types sottod's sessions share.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+namespace sotto::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// The WebSocket subprotocol of the client-server protocol, version 1.
+inline constexpr const char* kSubprotocol = "sotto.v1";
+inline constexpr const char* kWebSocketPath = "/v1/ws";
+inline constexpr const char* kServerHeader = "sottod";
+
+// Errors that end a connection in the ordinary way (peer left, shutdown, timeout): not worth
+// more than a debug line.
+inline bool is_ordinary_end(const beast::error_code& ec) {
+  return ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+         ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::not_connected ||
+         ec == websocket::error::closed || ec == http::error::end_of_stream ||
+         ec == ssl::error::stream_truncated;
+}
+
+}  // namespace sotto::server

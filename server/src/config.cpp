@@ -1,0 +1,296 @@
+#include "config.h"
+
+#include <toml++/toml.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <ostream>
+#include <set>
+#include <sstream>
+
+namespace sotto::server {
+namespace {
+
+Error config_error(std::string message) {
+  return Error(Errc::invalid_argument, std::move(message));
+}
+
+template <class T>
+Result<T> parse_unsigned(std::string_view text, std::string_view what, T min, T max) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || v < min || v > max) {
+    return config_error(std::string(what) + ": expected a whole number from " +
+                        std::to_string(min) + " to " + std::to_string(max) + ", got \"" +
+                        std::string(text) + "\"");
+  }
+  return static_cast<T>(v);
+}
+
+const std::set<std::string, std::less<>> kLogLevels = {"trace", "debug",    "info", "warn",
+                                                       "error", "critical", "off"};
+
+Result<void> check_log_level(const std::string& level, std::string_view what) {
+  if (!kLogLevels.count(level)) {
+    return config_error(std::string(what) +
+                        ": expected one of trace, debug, info, warn, error, critical, off; got \"" +
+                        level + "\"");
+  }
+  return success();
+}
+
+// One settable key: its name in TOML, environment and flags, and how to set it from text.
+struct Key {
+  const char* toml_table;  // "" for the top level
+  const char* toml_name;
+  const char* env;
+  const char* flag;
+  const char* help;
+  std::function<Result<void>(Config&, const std::string&, std::string_view what)> set;
+};
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> k = {
+      {"", "listen", "SOTTOD_LISTEN", "--listen", "address to listen on, HOST:PORT (port 0: any)",
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         auto r = parse_listen_address(v);
+         if (!r) return std::move(r).error().with_context(what);
+         c.listen_host = r->first;
+         c.listen_port = r->second;
+         return success();
+       }},
+      {"", "data_dir", "SOTTOD_DATA_DIR", "--data-dir", "directory for sottod's state",
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         if (v.empty()) return config_error(std::string(what) + ": must not be empty");
+         c.data_dir = v;
+         return success();
+       }},
+      {"", "threads", "SOTTOD_THREADS", "--threads", "threads serving connections",
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         SOTTO_TRY_ASSIGN(c.threads, parse_unsigned<unsigned>(v, what, 1, 256));
+         return success();
+       }},
+      {"", "log_level", "SOTTOD_LOG_LEVEL", "--log-level",
+       "trace, debug, info, warn, error, critical or off",
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         SOTTO_TRY(check_log_level(v, what));
+         c.log_level = v;
+         return success();
+       }},
+      {"tls", "cert", "SOTTOD_TLS_CERT", "--tls-cert", "PEM certificate chain",
+       [](Config& c, const std::string& v, std::string_view) -> Result<void> {
+         c.tls_cert = v;
+         return success();
+       }},
+      {"tls", "key", "SOTTOD_TLS_KEY", "--tls-key", "PEM private key of the certificate",
+       [](Config& c, const std::string& v, std::string_view) -> Result<void> {
+         c.tls_key = v;
+         return success();
+       }},
+      {"limits", "max_message_bytes", "SOTTOD_MAX_MESSAGE_BYTES", "--max-message-bytes",
+       "largest WebSocket message accepted",
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         SOTTO_TRY_ASSIGN(c.limits.max_message_bytes,
+                          parse_unsigned<std::size_t>(v, what, 1, std::size_t{1} << 30));
+         return success();
+       }},
+      {"limits", "idle_timeout_seconds", "SOTTOD_IDLE_TIMEOUT_SECONDS", "--idle-timeout-seconds",
+       "seconds before an idle connection is closed",
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         SOTTO_TRY_ASSIGN(auto s, parse_unsigned<uint32_t>(v, what, 1, 24 * 3600));
+         c.limits.idle_timeout = std::chrono::seconds(s);
+         return success();
+       }},
+      {"limits", "max_connections", "SOTTOD_MAX_CONNECTIONS", "--max-connections",
+       "connections open at once",
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         SOTTO_TRY_ASSIGN(c.limits.max_connections,
+                          parse_unsigned<std::size_t>(v, what, 1, 1000000));
+         return success();
+       }},
+      {"limits", "max_send_queue_bytes", "SOTTOD_MAX_SEND_QUEUE_BYTES", "--max-send-queue-bytes",
+       "bytes queued for one slow client before it is disconnected",
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         SOTTO_TRY_ASSIGN(c.limits.max_send_queue_bytes,
+                          parse_unsigned<std::size_t>(v, what, 1, std::size_t{1} << 34));
+         return success();
+       }},
+      {"limits", "max_request_body_bytes", "SOTTOD_MAX_REQUEST_BODY_BYTES",
+       "--max-request-body-bytes", "largest HTTP request body accepted",
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         SOTTO_TRY_ASSIGN(c.limits.max_request_body_bytes,
+                          parse_unsigned<std::size_t>(v, what, 0, std::size_t{1} << 30));
+         return success();
+       }},
+  };
+  return k;
+}
+
+std::string toml_path(const Key& k) {
+  return std::string(k.toml_table).empty() ? k.toml_name
+                                           : std::string(k.toml_table) + "." + k.toml_name;
+}
+
+// A TOML value as the text form the setters take; strings stay strings, integers are printed.
+// Numeric keys must be TOML integers: "1024" in quotes is more likely a mistake than intent.
+Result<std::string> toml_value_text(const toml::node& node, const std::string& where,
+                                    bool numeric) {
+  if (auto s = node.as_string(); s && !numeric) return s->get();
+  if (auto i = node.as_integer(); i && numeric) {
+    if (i->get() < 0) return config_error(where + ": must not be negative");
+    return std::to_string(i->get());
+  }
+  return config_error(where + (numeric ? ": expected an integer" : ": expected a string"));
+}
+
+Result<void> validate(const Config& c) {
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return config_error("tls: set both the certificate and the key, or neither");
+  }
+  return success();
+}
+
+}  // namespace
+
+EnvLookup process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Result<std::pair<std::string, uint16_t>> parse_listen_address(std::string_view text) {
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return config_error("listen address \"" + std::string(text) + "\": expected [IPv6]:PORT");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) {
+      return config_error("listen address \"" + std::string(text) +
+                          "\": expected HOST:PORT, e.g. 127.0.0.1:8443 or [::1]:8443");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (host.empty()) {
+    return config_error("listen address \"" + std::string(text) + "\": the host is empty");
+  }
+  SOTTO_TRY_ASSIGN(auto p, parse_unsigned<uint16_t>(port, "listen port", 0, 65535));
+  return std::pair<std::string, uint16_t>(std::string(host), p);
+}
+
+Result<void> apply_toml(Config& config, std::string_view text, std::string_view origin) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return config_error(msg.str());
+  }
+  // Every key must be known: a misspelt limit silently ignored is worse than an error.
+  std::set<std::string, std::less<>> known_tables;
+  for (const auto& k : keys()) {
+    if (std::string(k.toml_table).size()) known_tables.insert(k.toml_table);
+  }
+  auto is_known = [](std::string_view table, std::string_view name) {
+    for (const auto& k : keys()) {
+      if (table == k.toml_table && name == k.toml_name) return true;
+    }
+    return false;
+  };
+  for (const auto& [name, node] : doc) {
+    if (known_tables.count(name.str())) {
+      auto* t = node.as_table();
+      if (!t)
+        return config_error(std::string(origin) + ": [" + std::string(name.str()) +
+                            "] must be a table");
+      for (const auto& [sub, subnode] : *t) {
+        if (!is_known(name.str(), sub.str())) {
+          return config_error(std::string(origin) + ": unknown key \"" + std::string(name.str()) +
+                              "." + std::string(sub.str()) + "\"");
+        }
+      }
+    } else if (!is_known("", name.str())) {
+      return config_error(std::string(origin) + ": unknown key \"" + std::string(name.str()) +
+                          "\"");
+    }
+  }
+  for (const auto& k : keys()) {
+    const toml::node* node =
+        std::string(k.toml_table).empty() ? doc.get(k.toml_name) : doc.at_path(toml_path(k)).node();
+    if (!node) continue;
+    std::string where = std::string(origin) + ": " + toml_path(k);
+    bool numeric =
+        std::string_view(k.toml_table) == "limits" || std::string_view(k.toml_name) == "threads";
+    SOTTO_TRY_ASSIGN(auto value, toml_value_text(*node, where, numeric));
+    SOTTO_TRY(k.set(config, value, where));
+  }
+  return success();
+}
+
+Result<std::optional<Config>> load_config(int argc, const char* const* argv, const EnvLookup& env,
+                                          std::ostream& out) {
+  CLI::App app{
+      "sottod: the Sotto server. It relays end-to-end encrypted messages over HTTPS and "
+      "WebSocket (wss://HOST:PORT/v1/ws).\nSettings come from defaults, then --config FILE, then "
+      "SOTTOD_* environment variables, then these flags.",
+      "sottod"};
+  std::string config_file;
+  auto* config_opt =
+      app.add_option("--config", config_file, "TOML configuration file (SOTTOD_CONFIG)");
+  std::vector<std::pair<const Key*, std::string>> flag_values(keys().size());
+  std::vector<CLI::Option*> flag_opts;
+  for (std::size_t i = 0; i < keys().size(); ++i) {
+    const Key& k = keys()[i];
+    flag_values[i].first = &k;
+    flag_opts.push_back(
+        app.add_option(k.flag, flag_values[i].second, std::string(k.help) + " (" + k.env + ")"));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return std::optional<Config>();
+  } catch (const CLI::ParseError& e) {
+    return config_error(std::string(e.what()) + " (see sottod --help)");
+  }
+
+  Config config;
+  std::optional<std::string> file;
+  if (config_opt->count()) {
+    file = config_file;
+  } else if (auto f = env("SOTTOD_CONFIG")) {
+    file = *f;
+  }
+  if (file) {
+    std::ifstream in(*file, std::ios::binary);
+    if (!in) return config_error("cannot read the configuration file \"" + *file + "\"");
+    std::stringstream buf;
+    buf << in.rdbuf();
+    SOTTO_TRY(apply_toml(config, buf.str(), *file));
+  }
+  for (const auto& k : keys()) {
+    if (auto v = env(k.env)) SOTTO_TRY(k.set(config, *v, std::string("environment ") + k.env));
+  }
+  for (std::size_t i = 0; i < keys().size(); ++i) {
+    if (flag_opts[i]->count()) {
+      SOTTO_TRY(keys()[i].set(config, flag_values[i].second, keys()[i].flag));
+    }
+  }
+  SOTTO_TRY(validate(config));
+  return std::optional<Config>(std::move(config));
+}
+
+}  // namespace sotto::server

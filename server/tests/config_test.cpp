@@ -1,0 +1,109 @@
+#include "config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+namespace sotto::server {
+namespace {
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+Result<std::optional<Config>> load(std::vector<const char*> args,
+                                   std::map<std::string, std::string> env = {}) {
+  args.insert(args.begin(), "sottod");
+  std::ostringstream out;
+  return load_config(static_cast<int>(args.size()), args.data(), env_of(std::move(env)), out);
+}
+
+TEST(ListenAddress, ParsesHostPortAndBracketedV6) {
+  auto a = parse_listen_address("127.0.0.1:8443");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->first, "127.0.0.1");
+  EXPECT_EQ(a->second, 8443);
+  auto b = parse_listen_address("[::1]:0");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->first, "::1");
+  EXPECT_EQ(b->second, 0);
+  for (const char* bad :
+       {"", "8443", "host:", ":8443", "host:65536", "host:-1", "::1:80", "[::1]8443", "host:80x"}) {
+    EXPECT_FALSE(parse_listen_address(bad).ok()) << bad;
+  }
+}
+
+TEST(Config, DefaultsAreDocumented) {
+  auto c = load({});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  ASSERT_TRUE(c->has_value());
+  const Config& config = **c;
+  EXPECT_EQ(config.limits.max_message_bytes, 1024u * 1024u);
+  EXPECT_EQ(config.limits.idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(config.threads, 1u);
+  EXPECT_EQ(config.listen_port, 8443);
+}
+
+TEST(Config, TomlThenEnvironmentThenFlags) {
+  Config config;
+  auto r = apply_toml(config, R"(
+listen = "0.0.0.0:9000"
+data_dir = "/srv/sotto"
+threads = 4
+[limits]
+max_message_bytes = 2048
+idle_timeout_seconds = 30
+[tls]
+cert = "c.pem"
+key = "k.pem"
+)",
+                      "test.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(config.listen_host, "0.0.0.0");
+  EXPECT_EQ(config.listen_port, 9000);
+  EXPECT_EQ(config.data_dir, "/srv/sotto");
+  EXPECT_EQ(config.threads, 4u);
+  EXPECT_EQ(config.limits.max_message_bytes, 2048u);
+  EXPECT_EQ(config.limits.idle_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(config.tls_cert, "c.pem");
+
+  // The environment overrides nothing that a flag sets.
+  auto c = load({"--listen", "127.0.0.1:1"},
+                {{"SOTTOD_LISTEN", "127.0.0.1:2"}, {"SOTTOD_DATA_DIR", "/from/env"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ((*c)->listen_port, 1);
+  EXPECT_EQ((*c)->data_dir, "/from/env");
+}
+
+TEST(Config, RejectsWhatItDoesNotUnderstand) {
+  Config config;
+  EXPECT_FALSE(apply_toml(config, "listne = \"x:1\"", "t").ok());  // unknown key
+  EXPECT_FALSE(apply_toml(config, "[limits]\nmax_mesage_bytes = 1", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "threads = 0", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "threads = \"many\"", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "threads = \"2\"", "t").ok());  // a string, not a number
+  EXPECT_FALSE(apply_toml(config, "listen = 8443", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[limits]\nmax_connections = 1.5", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[limits]\nidle_timeout_seconds = -1", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "listen = ", "t").ok());  // not TOML
+  EXPECT_FALSE(apply_toml(config, "log_level = \"loud\"", "t").ok());
+  EXPECT_FALSE(load({"--listen", "nowhere"}).ok());
+  EXPECT_FALSE(load({"--no-such-flag"}).ok());
+  EXPECT_FALSE(load({"--tls-cert", "only-the-cert.pem"}).ok());
+  EXPECT_FALSE(load({}, {{"SOTTOD_THREADS", "0"}}).ok());
+  EXPECT_FALSE(load({"--config", "/nonexistent/sottod.toml"}).ok());
+}
+
+TEST(Config, HelpYieldsNoConfig) {
+  auto c = load({"--help"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->has_value());
+}
+
+}  // namespace
+}  // namespace sotto::server
