@@ -19,6 +19,10 @@ std::string_view errc_name(Errc code) {
     case Errc::invalid_argument: return "invalid_argument";
     case Errc::not_found: return "not_found";
     case Errc::internal: return "internal";
+    case Errc::bad_proof: return "bad_proof";
+    case Errc::stale: return "stale";
+    case Errc::split_view: return "split_view";
+    case Errc::unexpected_value: return "unexpected_value";
   }
   return "unknown";
 }

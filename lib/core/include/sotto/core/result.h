@@ -30,6 +30,11 @@ enum class Errc : uint16_t {
   invalid_argument = 40,
   not_found = 41,
   internal = 60,
+  // Key transparency: what a client concludes from a server's proofs.
+  bad_proof = 70,         // a Merkle, prefix-tree or VRF proof that does not verify
+  stale = 71,             // a signed tree head older than one already seen
+  split_view = 72,        // two signed heads that cannot both be honest (a forked log)
+  unexpected_value = 73,  // a monitored label holds a value its owner did not publish
 };
 
 std::string_view errc_name(Errc code);
