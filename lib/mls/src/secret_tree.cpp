@@ -127,3 +127,78 @@ Result<KeyAndNonce> SecretTree::get(LeafIndex leaf, RatchetType type, uint32_t g
 }
 
 }  // namespace sotto::mls
+
+namespace sotto::mls {
+namespace {
+
+void write_ratchet_state(tls::Writer& w, const SecureBytes& secret, uint32_t next_generation,
+                         const std::map<uint32_t, KeyAndNonce>& skipped) {
+  tls::write(w, secret);
+  w.u32(next_generation);
+  const size_t at = w.begin_vector();
+  for (const auto& [generation, kn] : skipped) {
+    w.u32(generation);
+    tls::write(w, kn.key);
+    tls::write(w, kn.nonce);
+  }
+  w.end_vector(at);
+}
+
+Result<void> read_ratchet_state(tls::Reader& r, SecureBytes& secret, uint32_t& next_generation,
+                                std::map<uint32_t, KeyAndNonce>& skipped) {
+  SOTTO_TRY(tls::read(r, secret));
+  SOTTO_TRY_ASSIGN(next_generation, r.u32());
+  SOTTO_TRY_ASSIGN(auto sub, r.vector());
+  while (!sub.empty()) {
+    SOTTO_TRY_ASSIGN(const uint32_t generation, sub.u32());
+    KeyAndNonce kn;
+    SOTTO_TRY(tls::read(sub, kn.key));
+    SOTTO_TRY(tls::read(sub, kn.nonce));
+    skipped[generation] = std::move(kn);
+  }
+  return success();
+}
+
+}  // namespace
+
+void SecretTree::write_state(tls::Writer& w) const {
+  w.u32(leaves_.value());
+  w.u32(max_skipped_);
+  for (const auto& node : nodes_) tls::write(w, node);
+  for (const auto& slot : ratchets_) {
+    w.u8(slot ? 1 : 0);
+    if (!slot) continue;
+    write_ratchet_state(w, slot->handshake.secret, slot->handshake.next_generation,
+                        slot->handshake.skipped);
+    write_ratchet_state(w, slot->application.secret, slot->application.next_generation,
+                        slot->application.skipped);
+  }
+}
+
+Result<SecretTree> SecretTree::read_state(const crypto::CipherSuite& suite, tls::Reader& r) {
+  SOTTO_TRY_ASSIGN(const uint32_t width, r.u32());
+  SOTTO_TRY_ASSIGN(const LeafCount leaves, LeafCount::exactly(width));
+  SOTTO_TRY_ASSIGN(const uint32_t max_skipped, r.u32());
+  // Each slot takes at least one byte, so a forged width cannot outgrow the input.
+  if (r.remaining() < size_t{node_width(leaves)} + leaves.value()) {
+    return Error(Errc::truncated, "secret tree state: shorter than its width");
+  }
+  SecretTree tree(suite, leaves, max_skipped);
+  tree.nodes_.resize(node_width(leaves));
+  for (auto& node : tree.nodes_) SOTTO_TRY(tls::read(r, node));
+  tree.ratchets_.resize(leaves.value());
+  for (auto& slot : tree.ratchets_) {
+    SOTTO_TRY_ASSIGN(const uint8_t present, r.u8());
+    if (present > 1) return Error(Errc::invalid_value, "secret tree state: bad ratchet flag");
+    if (present == 0) continue;
+    LeafRatchets lr;
+    SOTTO_TRY(read_ratchet_state(r, lr.handshake.secret, lr.handshake.next_generation,
+                                 lr.handshake.skipped));
+    SOTTO_TRY(read_ratchet_state(r, lr.application.secret, lr.application.next_generation,
+                                 lr.application.skipped));
+    slot = std::move(lr);
+  }
+  return tree;
+}
+
+}  // namespace sotto::mls

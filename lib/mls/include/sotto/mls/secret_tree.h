@@ -18,6 +18,7 @@
 
 #include "sotto/core/bytes.h"
 #include "sotto/core/result.h"
+#include "sotto/core/tls.h"
 #include "sotto/crypto/cipher_suite.h"
 #include "sotto/mls/tree_math.h"
 
@@ -54,6 +55,11 @@ class SecretTree {
   // Errc::not_found; a generation too far ahead is Errc::message_limit; a leaf outside the
   // tree is Errc::invalid_argument.
   Result<KeyAndNonce> get(LeafIndex leaf, RatchetType type, uint32_t generation);
+
+  // The state as it is now (held node secrets, ratchets, skipped keys), for storing a group;
+  // read_state gives back the same tree. Holds secrets.
+  void write_state(tls::Writer& w) const;
+  static Result<SecretTree> read_state(const crypto::CipherSuite& suite, tls::Reader& r);
 
  private:
   struct Ratchet {
