@@ -7,7 +7,7 @@ CMAKE_GEN := -G Ninja
 NATIVE := build/native
 ASAN := build/asan
 WASM := build/wasm
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 30
 
 .PHONY: all deps native asan wasm run demo test test-native test-asan test-wasm fuzz bench format clean
 

@@ -35,8 +35,9 @@ log="$dir/Testing/Temporary/LastTest.log"
 cases=0 case_failures=0
 if [ -f "$log" ]; then
   grep -h '^vectors ' "$log" | sort -u | sed 's/^/  /' || true
-  cases=$(grep -hE '^\[  PASSED  \] [0-9]+ tests?' "$log" | awk '{s += $4} END {print s + 0}')
-  case_failures=$(grep -hE '^\[  FAILED  \] [0-9]+ tests?, listed below' "$log" | awk '{s += $4} END {print s + 0}')
+  # awk reads the log itself: a grep that matched nothing would end the script (pipefail).
+  cases=$(awk '/^\[  PASSED  \] [0-9]+ tests?/ {s += $4} END {print s + 0}' "$log")
+  case_failures=$(awk '/^\[  FAILED  \] [0-9]+ tests?, listed below/ {s += $4} END {print s + 0}' "$log")
 fi
 line=$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$results/$name.log" | tail -1 || true)
 programs=$(sed -nE 's/.*failed out of ([0-9]+).*/\1/p' <<<"$line")
