@@ -12,6 +12,8 @@ packages=(
   libboost-dev libboost-system-dev libtomlplusplus-dev libcli11-dev libspdlog-dev
   # tests and benchmarks
   googletest libgtest-dev libbenchmark-dev
+  # bench_mls compares against Megolm
+  libolm-dev
   # the browser build: emscripten and what rebuilding libsodium for it takes
   emscripten nodejs dpkg-dev autoconf automake libtool
 )
