@@ -58,7 +58,13 @@ VectorTally::~VectorTally() {
   std::printf("vectors %s: %d passed, %d failed, %d skipped%s\n", file_.c_str(), passed_, failed_,
               skipped, reasons.c_str());
   std::fflush(stdout);
-  if (passed_ + failed_ == 0) ADD_FAILURE() << file_ << ": no case ran";
+  if (expect_all_skipped_) {
+    if (passed_ + failed_ > 0) ADD_FAILURE() << file_ << ": a case ran where none should";
+    if (skipped == 0) ADD_FAILURE() << file_ << ": no case at all";
+    std::printf("vectors %s: no case can run in this build\n", file_.c_str());
+  } else if (passed_ + failed_ == 0) {
+    ADD_FAILURE() << file_ << ": no case ran";
+  }
 }
 
 }  // namespace sotto::testing

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <cstring>
 #include <memory>
 #include <string>
@@ -80,10 +82,19 @@ TEST(GroupKeyPackage, CreatesAndValidates) {
 
 class GroupTest : public ::testing::TestWithParam<std::tuple<crypto::SuiteId, WireFormat>> {};
 
+// The suites this build has: both natively, suite 3 alone in the browser build.
+std::vector<crypto::SuiteId> available_suites() {
+  std::vector<crypto::SuiteId> out;
+  for (auto id : {crypto::SuiteId::x25519_aes128gcm_sha256_ed25519,
+                  crypto::SuiteId::x25519_chacha20poly1305_sha256_ed25519}) {
+    if (crypto::CipherSuite::supported(static_cast<uint16_t>(id))) out.push_back(id);
+  }
+  return out;
+}
+
 TEST_P(GroupTest, Conversation) {
   const crypto::SuiteId suite = std::get<0>(GetParam());
   const WireFormat handshake = std::get<1>(GetParam());
-  if (!crypto::CipherSuite::supported(static_cast<uint16_t>(suite))) GTEST_SKIP();
   auto rng = counter_rng(static_cast<uint32_t>(suite));
 
   auto alice_r = Group::create(suite, to_bytes("group"), basic("alice"), seed(rng), rng);
@@ -220,8 +231,7 @@ TEST_P(GroupTest, Conversation) {
 
 INSTANTIATE_TEST_SUITE_P(
     Suites, GroupTest,
-    ::testing::Combine(::testing::Values(crypto::SuiteId::x25519_aes128gcm_sha256_ed25519,
-                                         crypto::SuiteId::x25519_chacha20poly1305_sha256_ed25519),
+    ::testing::Combine(::testing::ValuesIn(available_suites()),
                        ::testing::Values(WireFormat::public_message, WireFormat::private_message)));
 
 }  // namespace

@@ -66,7 +66,8 @@ std::string run_case(const Json& c) {
   return {};
 }
 
-void run_file(const std::string& file) {
+// suite1_only: the file has suite 1 cases only, which the browser build cannot run.
+void run_file(const std::string& file, bool suite1_only = false) {
   auto vectors = sotto::testing::load_vectors("mls/" + file);
   ASSERT_TRUE(vectors.has_value());
   VectorTally tally(file);
@@ -85,12 +86,16 @@ void run_file(const std::string& file) {
     std::printf("  %s: %d failed: %s\n", file.c_str(), n, reason.c_str());
   }
   EXPECT_EQ(tally.failed(), 0);
-  EXPECT_GT(tally.passed(), 0);
+  if (suite1_only && !crypto::CipherSuite::supported(0x0001)) {
+    tally.expect_all_skipped();
+  } else {
+    EXPECT_GT(tally.passed(), 0);
+  }
 }
 
 TEST(PassiveClientVectors, Welcome) { run_file("passive-client-welcome.json"); }
 TEST(PassiveClientVectors, HandlingCommit) { run_file("passive-client-handling-commit.json"); }
-TEST(PassiveClientVectors, Random) { run_file("passive-client-random.json"); }
+TEST(PassiveClientVectors, Random) { run_file("passive-client-random.json", /*suite1_only=*/true); }
 
 }  // namespace
 }  // namespace sotto::mls

@@ -169,7 +169,11 @@ TEST(RatchetTreeVectors, TreeOperations) {
     tally.count(check_operation_case(*suite, tc));
   }
   EXPECT_EQ(tally.failed(), 0);
-  EXPECT_GT(tally.passed(), 0);
+  if (CipherSuite::supported(0x0001)) {
+    EXPECT_GT(tally.passed(), 0);
+  } else {
+    tally.expect_all_skipped();  // the file has suite 1 cases only
+  }
 }
 
 }  // namespace
