@@ -1,5 +1,6 @@
 #include "vectors.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -45,6 +46,12 @@ Bytes hex_field(const Json& object, std::string_view key) {
     return {};
   }
   return hex_bytes(*it);
+}
+
+bool same(BytesView got, BytesView want, const std::string& what) {
+  if (got.size() == want.size() && std::equal(got.begin(), got.end(), want.begin())) return true;
+  ADD_FAILURE() << what << ": got " << to_hex(got) << ", want " << to_hex(want);
+  return false;
 }
 
 VectorTally::~VectorTally() {

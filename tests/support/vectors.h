@@ -23,6 +23,9 @@ std::optional<Json> load_vectors(std::string_view relative_path);
 Bytes hex_field(const Json& object, std::string_view key);
 Bytes hex_bytes(const Json& value);
 
+// True when got == want; otherwise records a failure that shows both in hex.
+bool same(BytesView got, BytesView want, const std::string& what);
+
 // Counts the cases of one vector file and prints "<file>: N passed, M failed, K skipped
 // (reason)" when it goes out of scope, so a run shows what each file covered.
 class VectorTally {

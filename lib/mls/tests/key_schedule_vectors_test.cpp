@@ -21,11 +21,7 @@ using testing::hex_field;
 using testing::Json;
 using testing::VectorTally;
 
-bool same(BytesView got, BytesView want, const std::string& what) {
-  if (got.size() == want.size() && std::equal(got.begin(), got.end(), want.begin())) return true;
-  ADD_FAILURE() << what << ": got " << to_hex(got) << ", want " << to_hex(want);
-  return false;
-}
+using testing::same;
 
 // One epoch; `init_secret` is the previous epoch's and becomes this epoch's.
 bool check_epoch(const CipherSuite& suite, const Bytes& group_id, uint64_t epoch, const Json& v,

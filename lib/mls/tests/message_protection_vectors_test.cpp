@@ -27,11 +27,7 @@ using testing::VectorTally;
 
 constexpr LeafIndex kSender{1};
 
-bool same(BytesView got, BytesView want, const std::string& what) {
-  if (got.size() == want.size() && std::equal(got.begin(), got.end(), want.begin())) return true;
-  ADD_FAILURE() << what << ": got " << to_hex(got) << ", want " << to_hex(want);
-  return false;
-}
+using testing::same;
 
 struct Epoch {
   FramingKeys keys;

@@ -22,11 +22,7 @@ using testing::hex_field;
 using testing::Json;
 using testing::VectorTally;
 
-bool same(BytesView got, BytesView want, const std::string& what) {
-  if (got.size() == want.size() && std::equal(got.begin(), got.end(), want.begin())) return true;
-  ADD_FAILURE() << what << ": got " << to_hex(got) << ", want " << to_hex(want);
-  return false;
-}
+using testing::same;
 
 bool check_validation_case(const CipherSuite& suite, const Json& tc) {
   auto tree = PublicTree::decode(suite, hex_field(tc, "tree"));
