@@ -36,6 +36,12 @@ class VectorTally {
   void fail() { ++failed_; }
   // A case this build cannot run (another cipher suite); the reason is printed.
   void skip(const std::string& reason) { ++skipped_[reason]; }
+  // True when a case of `suite` can run in this build (`supported`); otherwise counts it
+  // as skipped with "suite N not supported" and returns false.
+  bool runs_suite(int suite, bool supported) {
+    if (!supported) skip("suite " + std::to_string(suite) + " not supported");
+    return supported;
+  }
   // For a file whose cases all use a suite this build lacks (suite 1 in the browser build):
   // then no case may run, and the tally says so instead of failing for want of cases.
   void expect_all_skipped() { expect_all_skipped_ = true; }

@@ -33,10 +33,7 @@ TEST(PskSecretVectors, EveryCase) {
   VectorTally tally("mls/psk_secret.json");
   for (const auto& tc : *vectors) {
     const uint16_t id = tc.at("cipher_suite").get<uint16_t>();
-    if (!CipherSuite::supported(id)) {
-      tally.skip("suite " + std::to_string(id) + " not supported");
-      continue;
-    }
+    if (!tally.runs_suite(id, CipherSuite::supported(id))) continue;
     SCOPED_TRACE("cipher_suite " + std::to_string(id) + ", " +
                  std::to_string(tc.at("psks").size()) + " PSKs");
     const auto suite = CipherSuite::create(id);
