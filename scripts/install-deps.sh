@@ -8,6 +8,8 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
   # libraries
   libsodium-dev libssl-dev nlohmann-json3-dev
+  # lib/store: the embedded database
+  libsqlite3-dev sqlite3
   # the server: Boost.Asio/Beast, config (toml++), flags (CLI11), logging (spdlog)
   libboost-dev libboost-system-dev libtomlplusplus-dev libcli11-dev libspdlog-dev
   # tests and benchmarks

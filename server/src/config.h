@@ -24,6 +24,52 @@ struct Limits {
   std::size_t max_request_body_bytes = 64 * 1024;       // HTTP request bodies
 };
 
+struct AccountSettings {
+  bool open_registration = true;  // false: registration needs an invite code (sottod admin invite)
+  std::chrono::seconds session_ttl{30 * 24 * 3600};
+};
+
+struct DeliverySettings {
+  std::chrono::seconds message_ttl{30 * 24 * 3600};  // unacknowledged messages expire after it
+  uint64_t max_queue_messages = 10000;                // per device
+  uint64_t max_queue_bytes = uint64_t{256} << 20;     // per device
+};
+
+struct FileSettings {
+  uint64_t max_file_bytes = uint64_t{100} << 20;  // one upload
+  uint64_t quota_bytes = uint64_t{1} << 30;       // all files of one account
+  std::chrono::seconds ttl{30 * 24 * 3600};       // files are deleted after it
+};
+
+// Where e-mail verification and recovery codes go. No host: they are written to the log.
+struct SmtpSettings {
+  std::string host;
+  uint16_t port = 587;
+  std::string from = "sottod@localhost";
+  std::string username;
+  std::string password;
+  bool starttls = true;
+};
+
+struct PushSettings {
+  std::string vapid_subject = "mailto:admin@localhost";  // RFC 8292 "sub"
+  unsigned max_per_device_per_minute = 6;                 // content-free wake-ups
+  bool allow_http_endpoints = false;  // tests only: push to http:// endpoints on loopback
+};
+
+// Token buckets: `per_minute` sustained, bursts up to `burst`.
+struct RateLimit {
+  unsigned per_minute = 0;
+  unsigned burst = 0;
+};
+
+struct RateLimits {
+  RateLimit login{10, 10};          // per IP and per account
+  RateLimit registration{5, 5};     // per IP
+  RateLimit sends{6000, 600};       // per account
+  RateLimit uploads{60, 20};        // per account
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8443;  // 0: any free port (the listening line names the one chosen)
@@ -33,6 +79,12 @@ struct Config {
   unsigned threads = 1;  // threads running the one io_context
   std::string log_level = "info";
   Limits limits;
+  AccountSettings accounts;
+  DeliverySettings delivery;
+  FileSettings files;
+  SmtpSettings smtp;
+  PushSettings push;
+  RateLimits rate_limits;
 };
 
 // Returns the value of an environment variable, if set.

@@ -23,6 +23,17 @@ std::string_view errc_name(Errc code) {
     case Errc::stale: return "stale";
     case Errc::split_view: return "split_view";
     case Errc::unexpected_value: return "unexpected_value";
+    case Errc::unauthenticated: return "unauthenticated";
+    case Errc::forbidden: return "forbidden";
+    case Errc::already_exists: return "already_exists";
+    case Errc::conflict: return "conflict";
+    case Errc::rate_limited: return "rate_limited";
+    case Errc::quota_exceeded: return "quota_exceeded";
+    case Errc::too_large: return "too_large";
+    case Errc::expired: return "expired";
+    case Errc::replayed: return "replayed";
+    case Errc::unsupported_version: return "unsupported_version";
+    case Errc::unavailable: return "unavailable";
   }
   return "unknown";
 }

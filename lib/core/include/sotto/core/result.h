@@ -35,6 +35,18 @@ enum class Errc : uint16_t {
   stale = 71,             // a signed tree head older than one already seen
   split_view = 72,        // two signed heads that cannot both be honest (a forked log)
   unexpected_value = 73,  // a monitored label holds a value its owner did not publish
+  // Services (client-server protocol): what a request to a server can fail with.
+  unauthenticated = 80,       // no session, or the session/challenge signature is not valid
+  forbidden = 81,             // authenticated, but not allowed (another device's queue, ...)
+  already_exists = 82,        // a username, e-mail or device key that is taken
+  conflict = 83,              // a commit for an epoch that already has one; retry after fetching
+  rate_limited = 84,          // too many requests; try again later
+  quota_exceeded = 85,        // storage quota, queue depth
+  too_large = 86,             // a message or file over the server's limit
+  expired = 87,               // a session, code or challenge past its lifetime
+  replayed = 88,              // a request id or nonce already used
+  unsupported_version = 89,   // a protocol version the peer does not speak
+  unavailable = 90,           // the server is shutting down or a dependency failed
 };
 
 std::string_view errc_name(Errc code);

@@ -2,7 +2,8 @@
 //
 //   integers        uint8/16/32/64, big-endian
 //   enums           their underlying integer type
-//   opaque<V>       Bytes / SecureBytes: a varint length, then the bytes
+//   opaque<V>       Bytes / SecureBytes / std::string: a varint length, then the bytes
+//                   (a string's bytes are not checked here: its reader validates them)
 //   T list<V>       std::vector<T>: a varint length in bytes, then the elements
 //   T[N]            std::array<T, N>: N elements, no length
 //   optional<T>     std::optional<T>: one byte 0 or 1, then T when 1
@@ -22,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -206,6 +208,8 @@ void write(Writer& w, const T& v) {
     detail::write_int(w, v);
   } else if constexpr (std::is_same_v<T, Bytes> || std::is_same_v<T, SecureBytes>) {
     w.opaque(BytesView(v.data(), v.size()));
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    w.opaque(as_bytes(v));
   } else if constexpr (is_std_vector<T>::value) {
     const size_t at = w.begin_vector();
     for (const auto& element : v) write(w, element);
@@ -257,6 +261,10 @@ Result<void> read(Reader& r, T& v) {
     } else {
       v = SecureBytes(bytes);
     }
+    return success();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    SOTTO_TRY_ASSIGN(auto bytes, r.opaque());
+    v.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     return success();
   } else if constexpr (is_std_vector<T>::value) {
     SOTTO_TRY_ASSIGN(auto sub, r.vector());

@@ -1,0 +1,108 @@
+#include "sotto/proto/protocol.h"
+
+#include <gtest/gtest.h>
+
+namespace sotto::proto {
+namespace {
+
+ClientFrame send_frame() {
+  Send send;
+  send.message_id = Bytes(kMessageIdSize, 7);
+  send.recipients = {Bytes(kIdSize, 1), Bytes(kIdSize, 2)};
+  send.commit = CommitOrder{to_bytes("group"), 4};
+  send.payload = to_bytes("ciphertext");
+  return ClientFrame{kVersion, 9, send};
+}
+
+TEST(Protocol, ClientFrameRoundTrips) {
+  const Bytes wire = encode(send_frame());
+  auto decoded = decode_client_frame(wire, 1 << 20);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
+  EXPECT_EQ(decoded->request_id, 9u);
+  const auto& send = std::get<Send>(decoded->request);
+  EXPECT_EQ(send.recipients.size(), 2u);
+  ASSERT_TRUE(send.commit.has_value());
+  EXPECT_EQ(send.commit->epoch, 4u);
+  EXPECT_EQ(request_name(decoded->request), "send");
+  EXPECT_EQ(encode(*decoded), wire);
+}
+
+TEST(Protocol, ServerFrameRoundTrips) {
+  ServerFrame frame{Event{MessageEvent{QueuedMessage{3, 1000, to_bytes("x")}}}};
+  const Bytes wire = encode(frame);
+  auto decoded = decode_server_frame(wire, 1 << 20);
+  ASSERT_TRUE(decoded.ok());
+  const auto& event = std::get<Event>(decoded->content);
+  EXPECT_EQ(std::get<MessageEvent>(event.event).message.seq, 3u);
+  EXPECT_EQ(encode(*decoded), wire);
+}
+
+TEST(Protocol, OtherVersionIsRefusedBeforeTheBody) {
+  Bytes wire = encode(send_frame());
+  wire[1] = 2;  // version 2, and a body this version need not understand
+  wire.push_back(0xff);
+  auto decoded = decode_client_frame(wire, 1 << 20);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().code(), Errc::unsupported_version);
+}
+
+TEST(Protocol, TruncatedAndTrailingAndOversizedFramesAreErrors) {
+  const Bytes wire = encode(send_frame());
+  for (size_t n = 0; n < wire.size(); ++n) {
+    auto decoded = decode_client_frame(BytesView(wire.data(), n), 1 << 20);
+    EXPECT_FALSE(decoded.ok()) << "prefix of " << n << " bytes";
+  }
+  Bytes longer = wire;
+  longer.push_back(0);
+  EXPECT_EQ(decode_client_frame(longer, 1 << 20).error().code(), Errc::trailing_bytes);
+  EXPECT_EQ(decode_client_frame(wire, 8).error().code(), Errc::too_large);
+}
+
+TEST(Protocol, UnknownRequestTypeIsAnError) {
+  tls::Writer w;
+  w.u16(kVersion);
+  w.u64(1);
+  w.u16(999);
+  EXPECT_EQ(decode_client_frame(w.bytes(), 1 << 20).error().code(), Errc::invalid_value);
+}
+
+TEST(Protocol, StringsMustBeUtf8) {
+  Login login;
+  login.username = "al\xff" "ce";
+  login.password = "correct horse";
+  login.device = DeviceKey{Bytes(32, 1), "laptop"};
+  auto decoded = decode_client_frame(encode(ClientFrame{kVersion, 1, login}), 1 << 20);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().code(), Errc::invalid_value);
+
+  login.username = "alice";
+  login.device.name = "caf\xc3\xa9 \xf0\x9f\x98\x80";  // é and an emoji
+  EXPECT_TRUE(decode_client_frame(encode(ClientFrame{kVersion, 1, login}), 1 << 20).ok());
+}
+
+TEST(Protocol, Utf8Validation) {
+  EXPECT_TRUE(is_valid_utf8(""));
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("\xe2\x82\xac"));      // euro sign
+  EXPECT_FALSE(is_valid_utf8("\xe2\x82"));         // truncated
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));         // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));     // a surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80")); // past U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\x80"));             // a lone continuation byte
+}
+
+TEST(Protocol, ErrorResponseCarriesTheCode) {
+  const Response r = error_response(5, Error(Errc::conflict, "epoch 3 already has a commit"));
+  const auto& e = std::get<ErrorResponse>(r.body);
+  EXPECT_EQ(r.request_id, 5u);
+  EXPECT_EQ(to_error(e).code(), Errc::conflict);
+}
+
+TEST(Protocol, DeviceAuthMessageBindsChallengeAndDevice) {
+  const Bytes a = device_auth_message(Bytes(32, 1), Bytes(16, 2));
+  EXPECT_NE(a, device_auth_message(Bytes(32, 1), Bytes(16, 3)));
+  EXPECT_NE(a, device_auth_message(Bytes(32, 3), Bytes(16, 2)));
+}
+
+}  // namespace
+}  // namespace sotto::proto
