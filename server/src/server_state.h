@@ -8,8 +8,14 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <functional>
 
 #include "config.h"
+#include "live_devices.h"
+
+namespace sotto::store {
+class Store;
+}
 
 namespace sotto::server {
 
@@ -35,10 +41,18 @@ class Session {
 
 class ServerState {
  public:
-  explicit ServerState(Limits limits) : limits_(limits) {}
+  explicit ServerState(Limits limits) : limits_(limits) { config_.limits = limits; }
+  ServerState(Config config, store::Store* store)
+      : limits_(config.limits), config_(std::move(config)), store_(store) {}
 
   const Limits& limits() const { return limits_; }
+  const Config& config() const { return config_; }
   Metrics& metrics() { return metrics_; }
+  // The server's storage; outlives every session.
+  store::Store& store() { return *store_; }
+  LiveDevices& live() { return live_; }
+  // Called when a message was queued for a device with no live connection (Web Push).
+  std::function<void(const Bytes& device_id)> on_offline_delivery;
 
   // Sessions register when they start and unregister in their destructor. A session that
   // registers after shutdown began is asked to shut down at once.
@@ -52,6 +66,9 @@ class ServerState {
 
  private:
   Limits limits_;
+  Config config_;
+  store::Store* store_ = nullptr;
+  LiveDevices live_;
   Metrics metrics_;
   std::mutex mutex_;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
