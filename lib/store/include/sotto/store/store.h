@@ -183,11 +183,14 @@ class Store {
   virtual Result<void> add_device(const Device& device) = 0;  // already_exists for a key
   virtual Result<Device> device(BytesView device_id) = 0;     // not_found
   virtual Result<std::vector<Device>> devices(BytesView account_id) = 0;  // oldest first
-  // Deletes the device with its sessions, key packages, queue and push subscription.
+  // Deletes the device with its sessions, key packages, queue, push subscription and send
+  // records; Errc::not_found when there is no such device.
   virtual Result<void> delete_device(BytesView device_id) = 0;
   virtual Result<void> touch_device(BytesView device_id, uint64_t day) = 0;
 
   // ---- sessions ----
+  // Errc::not_found unless the device exists and belongs to the session's account.
+  // Deleting a session, code or push subscription that is not there succeeds.
   virtual Result<void> put_session(const Session& session) = 0;
   virtual Result<Session> session(BytesView token_hash) = 0;  // not_found (or past expiry)
   virtual Result<void> delete_session(BytesView token_hash) = 0;
@@ -215,13 +218,18 @@ class Store {
 
   // ---- delivery ----
   // Queues the envelope's payload for every recipient device, all or none, and calls `done`
-  // once that is durable (from any thread, possibly before enqueue returns). Errors:
+  // once that is durable (from any thread, possibly before enqueue returns). `done` may call
+  // the store again but should return quickly: it may run on the thread that writes the
+  // store. Errors:
   // Errc::conflict when `commit` names an epoch other than the group's next one (a group the
   // store has not seen accepts any epoch); Errc::not_found for a recipient that is not a
-  // device; Errc::quota_exceeded for a full queue. A repeat (same sender and message id as an
-  // accepted envelope, within its lifetime) succeeds with `repeat` set and queues nothing.
+  // device (or a sender that is not one); Errc::invalid_argument for no recipients or one
+  // listed twice; Errc::quota_exceeded for a full queue (expired messages count until
+  // expire() removes them). A repeat (same sender and message id as an accepted envelope,
+  // within its lifetime) succeeds with `repeat` set and queues nothing.
   virtual void enqueue(Envelope envelope, EnqueueDone done) = 0;
   // Messages of the device with seq > after_seq that have not expired at `now`, oldest first.
+  // The queue of an unknown device is empty.
   virtual Result<std::vector<StoredMessage>> fetch(BytesView device_id, uint64_t after_seq,
                                                    uint32_t limit, uint64_t now) = 0;
   // Deletes those messages of this device's queue; returns how many there were.
