@@ -11,81 +11,14 @@
 
 #include "sotto/core/encoding.h"
 #include "sotto/crypto/cipher_suite.h"
-#include "vectors.h"
+#include "expect_vectors.h"
 
 namespace sotto::mls {
 namespace {
 
 using crypto::CipherSuite;
-using testing::hex_field;
-using testing::Json;
-using testing::VectorTally;
 
-using testing::same;
-
-bool check_key_nonce(const Result<KeyAndNonce>& got, const Json& v, const std::string& prefix) {
-  if (!got.ok()) {
-    ADD_FAILURE() << prefix << ": " << got.error().to_string();
-    return false;
-  }
-  const bool key_ok = same(got->key, hex_field(v, prefix + "_key"), prefix + "_key");
-  return same(got->nonce, hex_field(v, prefix + "_nonce"), prefix + "_nonce") && key_ok;
-}
-
-bool check_case(const CipherSuite& suite, const Json& tc) {
-  const Json& sd = tc.at("sender_data");
-  const auto sender = sender_data_key_nonce(suite, hex_field(sd, "sender_data_secret"),
-                                            hex_field(sd, "ciphertext"));
-  bool ok = sender.ok();
-  if (!ok) {
-    ADD_FAILURE() << "sender_data_key_nonce: " << sender.error().to_string();
-  } else {
-    ok = same(sender->key, hex_field(sd, "key"), "sender data key");
-    ok = same(sender->nonce, hex_field(sd, "nonce"), "sender data nonce") && ok;
-  }
-
-  const Json& leaves = tc.at("leaves");
-  const auto width = LeafCount::exactly(static_cast<uint32_t>(leaves.size()));
-  if (!width.ok()) {
-    ADD_FAILURE() << width.error().to_string();
-    return false;
-  }
-  auto tree = SecretTree::create(suite, *width, hex_field(tc, "encryption_secret"));
-  if (!tree.ok()) {
-    ADD_FAILURE() << tree.error().to_string();
-    return false;
-  }
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    const LeafIndex leaf{static_cast<uint32_t>(i)};
-    for (const auto& step : leaves[i]) {
-      const auto generation = step.at("generation").get<uint32_t>();
-      SCOPED_TRACE("leaf " + std::to_string(i) + ", generation " + std::to_string(generation));
-      ok =
-          check_key_nonce(tree->get(leaf, RatchetType::handshake, generation), step, "handshake") &&
-          ok;
-      ok = check_key_nonce(tree->get(leaf, RatchetType::application, generation), step,
-                           "application") &&
-           ok;
-    }
-  }
-  return ok;
-}
-
-TEST(SecretTreeVectors, EveryCase) {
-  const auto vectors = testing::load_vectors("mls/secret-tree.json");
-  ASSERT_TRUE(vectors.has_value());
-  VectorTally tally("mls/secret-tree.json");
-  for (const auto& tc : *vectors) {
-    const uint16_t id = tc.at("cipher_suite").get<uint16_t>();
-    if (!tally.runs_suite(id, CipherSuite::supported(id))) continue;
-    SCOPED_TRACE("cipher_suite " + std::to_string(id) + ", " +
-                 std::to_string(tc.at("leaves").size()) + " leaves");
-    const auto suite = CipherSuite::create(id);
-    ASSERT_TRUE(suite.ok()) << suite.error().to_string();
-    tally.count(check_case(*suite, tc));
-  }
-  EXPECT_EQ(tally.failed(), 0);
-}
+TEST(SecretTreeVectors, EveryCase) { testing::expect_vectors("secret-tree"); }
 
 class SecretTreeTest : public ::testing::Test {
  protected:

@@ -1,79 +1,85 @@
-// tests/vectors/mls/transcript-hashes.json: the transcript hashes of RFC 9420 section 8.2
-// and the confirmation tag. authenticated_content is an AuthenticatedContent of a commit:
-// wire_format || FramedContent || signature<V> || confirmation_tag<V>. The
-// ConfirmedTranscriptHashInput is everything before the confirmation tag, the last field.
+// tests/vectors/mls/transcript-hashes.json: the transcript hashes of RFC 9420 section 8.2 and
+// the confirmation tag. The checks are sotto_mls_vectors' (lib/mls/testing); here also that
+// they catch a changed expected value and a malformed case, as every checker shares that path.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <string>
 
-#include "sotto/core/encoding.h"
+#include "expect_vectors.h"
+#include "sotto/core/result.h"
 #include "sotto/crypto/cipher_suite.h"
-#include "sotto/mls/key_schedule.h"
+#include "sotto/mls/testing/vector_report.h"
 #include "vectors.h"
 
 namespace sotto::mls {
 namespace {
 
-using crypto::CipherSuite;
-using testing::hex_field;
-using testing::Json;
-using testing::VectorTally;
-
-bool same(BytesView got, BytesView want, const char* what) {
-  if (got.size() == want.size() && std::equal(got.begin(), got.end(), want.begin())) return true;
-  ADD_FAILURE() << what << ": got " << to_hex(got) << ", want " << to_hex(want);
-  return false;
-}
-
-bool check_case(const CipherSuite& suite, const Json& tc) {
-  const Bytes content = hex_field(tc, "authenticated_content");
-  // The tag is a MAC of Nh bytes (Nh < 64), so its opaque<V> is one length byte and the tag.
-  const size_t nh = suite.hash_size();
-  if (content.size() < nh + 1 || content[content.size() - nh - 1] != nh) {
-    ADD_FAILURE() << "authenticated_content does not end in an Nh-byte confirmation tag";
-    return false;
-  }
-  const BytesView confirmed_input(content.data(), content.size() - nh - 1);
-  const BytesView tag(content.data() + content.size() - nh, nh);
-
-  const Bytes confirmed = confirmed_transcript_hash(
-      suite, hex_field(tc, "interim_transcript_hash_before"), confirmed_input);
-  bool ok = same(confirmed, hex_field(tc, "confirmed_transcript_hash_after"),
-                 "confirmed_transcript_hash_after");
-  const Bytes interim = interim_transcript_hash(suite, confirmed, tag);
-  ok = same(interim, hex_field(tc, "interim_transcript_hash_after"),
-            "interim_transcript_hash_after") &&
-       ok;
-
-  const Bytes key = hex_field(tc, "confirmation_key");
-  ok = same(confirmation_tag(suite, key, confirmed), tag, "confirmation_tag") && ok;
-  if (!verify_confirmation_tag(suite, key, confirmed, tag)) {
-    ADD_FAILURE() << "verify_confirmation_tag rejected the vector's tag";
-    ok = false;
-  }
-  Bytes other = confirmed;
-  other[0] ^= 1;
-  if (verify_confirmation_tag(suite, key, other, tag)) {
-    ADD_FAILURE() << "verify_confirmation_tag accepted a tag over another transcript";
-    ok = false;
-  }
-  return ok;
-}
-
 TEST(TranscriptHashesVectors, EveryCase) {
-  const auto vectors = testing::load_vectors("mls/transcript-hashes.json");
-  ASSERT_TRUE(vectors.has_value());
-  VectorTally tally("mls/transcript-hashes.json");
-  for (const auto& tc : *vectors) {
-    const uint16_t id = tc.at("cipher_suite").get<uint16_t>();
-    if (!tally.runs_suite(id, CipherSuite::supported(id))) continue;
-    SCOPED_TRACE("cipher_suite " + std::to_string(id));
-    const auto suite = CipherSuite::create(id);
-    ASSERT_TRUE(suite.ok()) << suite.error().to_string();
-    tally.count(check_case(*suite, tc));
+  testing::expect_vectors("transcript-hashes");
+}
+
+// The first case this build runs, with the last hex digit of `field` changed.
+nlohmann::json changed_case(const nlohmann::json& file, const char* field) {
+  for (const nlohmann::json& c : file) {
+    if (!crypto::CipherSuite::supported(c.at("cipher_suite").get<uint16_t>())) continue;
+    nlohmann::json out = c;
+    std::string hex = out.at(field).get<std::string>();
+    hex.back() = hex.back() == '0' ? '1' : '0';
+    out[field] = hex;
+    return out;
   }
-  EXPECT_EQ(tally.failed(), 0);
+  return {};
+}
+
+TEST(TranscriptHashesVectors, ChangedExpectedValueFails) {
+  const auto file = sotto::testing::load_vectors("mls/transcript-hashes.json");
+  ASSERT_TRUE(file.has_value());
+  const nlohmann::json one =
+      nlohmann::json::array({changed_case(*file, "confirmed_transcript_hash_after")});
+  const auto report = testing::check_vectors("transcript-hashes", one);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->failed(), 1);
+  EXPECT_EQ(report->passed(), 0);
+  const testing::CaseResult* failure = report->first_failure();
+  ASSERT_NE(failure, nullptr);
+  ASSERT_FALSE(failure->mismatches.empty());
+  EXPECT_EQ(failure->mismatches.front().rfind("confirmed_transcript_hash_after: got ", 0), 0u)
+      << failure->mismatches.front();
+}
+
+TEST(TranscriptHashesVectors, MalformedCasesFailAndNeverThrow) {
+  const auto file = sotto::testing::load_vectors("mls/transcript-hashes.json");
+  ASSERT_TRUE(file.has_value());
+  nlohmann::json missing = changed_case(*file, "confirmation_key");
+  missing.erase("confirmation_key");
+  nlohmann::json not_hex = changed_case(*file, "confirmation_key");
+  not_hex["confirmation_key"] = "zz";
+  nlohmann::json wrong_type = changed_case(*file, "confirmation_key");
+  wrong_type["authenticated_content"] = 7;
+  const auto report = testing::check_vectors("transcript-hashes",
+                                             nlohmann::json::array({missing, not_hex, wrong_type}));
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->failed(), 3);
+  // A field the checker reads with the JSON library's at() is missing: the library's
+  // exception stops at the case, which fails.
+  const auto thrown =
+      testing::check_vectors("tree-math", nlohmann::json::array({nlohmann::json{{"n_leaves", 1}}}));
+  ASSERT_TRUE(thrown.ok());
+  ASSERT_EQ(thrown->failed(), 1);
+  EXPECT_EQ(thrown->first_failure()->mismatches.front().rfind("malformed case: ", 0), 0u)
+      << thrown->first_failure()->mismatches.front();
+  // A case that is not an object has no suite: it is skipped, not passed.
+  const auto odd = testing::check_vectors("transcript-hashes", nlohmann::json::array({42}));
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(odd->skipped(), 1);
+  EXPECT_EQ(odd->passed(), 0);
+
+  EXPECT_EQ(testing::check_vectors("transcript-hashes", nlohmann::json::object()).error().code(),
+            Errc::invalid_value);
+  EXPECT_EQ(testing::check_vectors("no-such-kind", nlohmann::json::array()).error().code(),
+            Errc::invalid_argument);
+  EXPECT_EQ(testing::vector_kind_of("a/b/passive-client-random.json"), "passive-client-random");
+  EXPECT_EQ(testing::vector_kind_of("treekem.json.bak"), "");
 }
 
 }  // namespace
