@@ -42,6 +42,16 @@ Result<void> check_log_level(const std::string& level, std::string_view what) {
   return success();
 }
 
+Result<bool> parse_bool(std::string_view text, std::string_view what) {
+  if (text == "true" || text == "1" || text == "yes") return true;
+  if (text == "false" || text == "0" || text == "no") return false;
+  return config_error(std::string(what) + ": expected true or false, got \"" + std::string(text) +
+                      "\"");
+}
+
+// How a key's value is written in TOML (environment and flags are always text).
+enum class Kind { text, number, boolean };
+
 // One settable key: its name in TOML, environment and flags, and how to set it from text.
 struct Key {
   const char* toml_table;  // "" for the top level
@@ -49,12 +59,58 @@ struct Key {
   const char* env;
   const char* flag;
   const char* help;
+  Kind kind;
   std::function<Result<void>(Config&, const std::string&, std::string_view what)> set;
 };
+
+using Setter = std::function<Result<void>(Config&, const std::string&, std::string_view what)>;
+
+// Setters for the common shapes, so that each key below is one line of intent.
+template <class Group, class T>
+Setter set_number(Group Config::*group, T Group::*field, T min, T max) {
+  return [=](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+    SOTTO_TRY_ASSIGN(c.*group.*field, parse_unsigned<T>(v, what, min, max));
+    return success();
+  };
+}
+
+template <class Group>
+Setter set_seconds(Group Config::*group, std::chrono::seconds Group::*field, uint32_t min,
+                   uint32_t max) {
+  return [=](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+    SOTTO_TRY_ASSIGN(auto s, parse_unsigned<uint32_t>(v, what, min, max));
+    c.*group.*field = std::chrono::seconds(s);
+    return success();
+  };
+}
+
+template <class Group>
+Setter set_bool(Group Config::*group, bool Group::*field) {
+  return [=](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+    SOTTO_TRY_ASSIGN(c.*group.*field, parse_bool(v, what));
+    return success();
+  };
+}
+
+template <class Group>
+Setter set_text(Group Config::*group, std::string Group::*field) {
+  return [=](Config& c, const std::string& v, std::string_view) -> Result<void> {
+    c.*group.*field = v;
+    return success();
+  };
+}
+
+Setter set_rate(RateLimit RateLimits::*limit, unsigned RateLimit::*field) {
+  return [=](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+    SOTTO_TRY_ASSIGN(c.rate_limits.*limit.*field, parse_unsigned<unsigned>(v, what, 1, 1000000));
+    return success();
+  };
+}
 
 const std::vector<Key>& keys() {
   static const std::vector<Key> k = {
       {"", "listen", "SOTTOD_LISTEN", "--listen", "address to listen on, HOST:PORT (port 0: any)",
+       Kind::text,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
          auto r = parse_listen_address(v);
          if (!r) return std::move(r).error().with_context(what);
@@ -62,69 +118,141 @@ const std::vector<Key>& keys() {
          c.listen_port = r->second;
          return success();
        }},
-      {"", "data_dir", "SOTTOD_DATA_DIR", "--data-dir", "directory for sottod's state",
+      {"", "data_dir", "SOTTOD_DATA_DIR", "--data-dir", "directory for sottod's state", Kind::text,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
          if (v.empty()) return config_error(std::string(what) + ": must not be empty");
          c.data_dir = v;
          return success();
        }},
-      {"", "threads", "SOTTOD_THREADS", "--threads", "threads serving connections",
+      {"", "threads", "SOTTOD_THREADS", "--threads", "threads serving connections", Kind::number,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
          SOTTO_TRY_ASSIGN(c.threads, parse_unsigned<unsigned>(v, what, 1, 256));
          return success();
        }},
       {"", "log_level", "SOTTOD_LOG_LEVEL", "--log-level",
-       "trace, debug, info, warn, error, critical or off",
+       "trace, debug, info, warn, error, critical or off", Kind::text,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
          SOTTO_TRY(check_log_level(v, what));
          c.log_level = v;
          return success();
        }},
-      {"tls", "cert", "SOTTOD_TLS_CERT", "--tls-cert", "PEM certificate chain",
+      {"tls", "cert", "SOTTOD_TLS_CERT", "--tls-cert", "PEM certificate chain", Kind::text,
        [](Config& c, const std::string& v, std::string_view) -> Result<void> {
          c.tls_cert = v;
          return success();
        }},
       {"tls", "key", "SOTTOD_TLS_KEY", "--tls-key", "PEM private key of the certificate",
+       Kind::text,
        [](Config& c, const std::string& v, std::string_view) -> Result<void> {
          c.tls_key = v;
          return success();
        }},
       {"limits", "max_message_bytes", "SOTTOD_MAX_MESSAGE_BYTES", "--max-message-bytes",
-       "largest WebSocket message accepted",
+       "largest WebSocket message accepted", Kind::number,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
          SOTTO_TRY_ASSIGN(c.limits.max_message_bytes,
                           parse_unsigned<std::size_t>(v, what, 1, std::size_t{1} << 30));
          return success();
        }},
       {"limits", "idle_timeout_seconds", "SOTTOD_IDLE_TIMEOUT_SECONDS", "--idle-timeout-seconds",
-       "seconds before an idle connection is closed",
+       "seconds before an idle connection is closed", Kind::number,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
          SOTTO_TRY_ASSIGN(auto s, parse_unsigned<uint32_t>(v, what, 1, 24 * 3600));
          c.limits.idle_timeout = std::chrono::seconds(s);
          return success();
        }},
       {"limits", "max_connections", "SOTTOD_MAX_CONNECTIONS", "--max-connections",
-       "connections open at once",
+       "connections open at once", Kind::number,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
          SOTTO_TRY_ASSIGN(c.limits.max_connections,
                           parse_unsigned<std::size_t>(v, what, 1, 1000000));
          return success();
        }},
       {"limits", "max_send_queue_bytes", "SOTTOD_MAX_SEND_QUEUE_BYTES", "--max-send-queue-bytes",
-       "bytes queued for one slow client before it is disconnected",
+       "bytes queued for one slow client before it is disconnected", Kind::number,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
          SOTTO_TRY_ASSIGN(c.limits.max_send_queue_bytes,
                           parse_unsigned<std::size_t>(v, what, 1, std::size_t{1} << 34));
          return success();
        }},
       {"limits", "max_request_body_bytes", "SOTTOD_MAX_REQUEST_BODY_BYTES",
-       "--max-request-body-bytes", "largest HTTP request body accepted",
+       "--max-request-body-bytes", "largest HTTP request body accepted", Kind::number,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
          SOTTO_TRY_ASSIGN(c.limits.max_request_body_bytes,
                           parse_unsigned<std::size_t>(v, what, 0, std::size_t{1} << 30));
          return success();
        }},
+      {"accounts", "open_registration", "SOTTOD_OPEN_REGISTRATION", "--open-registration",
+       "true: anyone may register; false: registration needs an invite code", Kind::boolean,
+       set_bool(&Config::accounts, &AccountSettings::open_registration)},
+      {"accounts", "session_ttl_seconds", "SOTTOD_SESSION_TTL_SECONDS", "--session-ttl-seconds",
+       "seconds a session token stays valid", Kind::number,
+       set_seconds(&Config::accounts, &AccountSettings::session_ttl, 1, 366 * 24 * 3600)},
+      {"delivery", "message_ttl_seconds", "SOTTOD_MESSAGE_TTL_SECONDS", "--message-ttl-seconds",
+       "seconds an unacknowledged message is kept", Kind::number,
+       set_seconds(&Config::delivery, &DeliverySettings::message_ttl, 60, 366 * 24 * 3600)},
+      {"delivery", "max_queue_messages", "SOTTOD_MAX_QUEUE_MESSAGES", "--max-queue-messages",
+       "messages queued for one device at most", Kind::number,
+       set_number(&Config::delivery, &DeliverySettings::max_queue_messages, uint64_t{1},
+                  uint64_t{100000000})},
+      {"delivery", "max_queue_bytes", "SOTTOD_MAX_QUEUE_BYTES", "--max-queue-bytes",
+       "bytes queued for one device at most", Kind::number,
+       set_number(&Config::delivery, &DeliverySettings::max_queue_bytes, uint64_t{1024},
+                  uint64_t{1} << 40)},
+      {"files", "max_file_bytes", "SOTTOD_MAX_FILE_BYTES", "--max-file-bytes",
+       "largest file upload", Kind::number,
+       set_number(&Config::files, &FileSettings::max_file_bytes, uint64_t{1}, uint64_t{1} << 40)},
+      {"files", "quota_bytes", "SOTTOD_FILE_QUOTA_BYTES", "--file-quota-bytes",
+       "bytes of files one account may store", Kind::number,
+       set_number(&Config::files, &FileSettings::quota_bytes, uint64_t{0}, uint64_t{1} << 44)},
+      {"files", "ttl_seconds", "SOTTOD_FILE_TTL_SECONDS", "--file-ttl-seconds",
+       "seconds a file is kept", Kind::number,
+       set_seconds(&Config::files, &FileSettings::ttl, 60, 366 * 24 * 3600)},
+      {"smtp", "host", "SOTTOD_SMTP_HOST", "--smtp-host",
+       "SMTP server for e-mail codes (empty: codes go to the log)", Kind::text,
+       set_text(&Config::smtp, &SmtpSettings::host)},
+      {"smtp", "port", "SOTTOD_SMTP_PORT", "--smtp-port", "SMTP submission port", Kind::number,
+       set_number(&Config::smtp, &SmtpSettings::port, uint16_t{1}, uint16_t{65535})},
+      {"smtp", "from", "SOTTOD_SMTP_FROM", "--smtp-from", "sender address of e-mail codes",
+       Kind::text, set_text(&Config::smtp, &SmtpSettings::from)},
+      {"smtp", "username", "SOTTOD_SMTP_USERNAME", "--smtp-username", "SMTP login name", Kind::text,
+       set_text(&Config::smtp, &SmtpSettings::username)},
+      {"smtp", "password", "SOTTOD_SMTP_PASSWORD", "--smtp-password",
+       "SMTP password (prefer the environment or the file to a flag)", Kind::text,
+       set_text(&Config::smtp, &SmtpSettings::password)},
+      {"smtp", "starttls", "SOTTOD_SMTP_STARTTLS", "--smtp-starttls",
+       "true: require STARTTLS before logging in", Kind::boolean,
+       set_bool(&Config::smtp, &SmtpSettings::starttls)},
+      {"push", "vapid_subject", "SOTTOD_VAPID_SUBJECT", "--vapid-subject",
+       "contact URI sent to push services (RFC 8292 sub)", Kind::text,
+       set_text(&Config::push, &PushSettings::vapid_subject)},
+      {"push", "max_per_device_per_minute", "SOTTOD_PUSH_MAX_PER_DEVICE_PER_MINUTE",
+       "--push-max-per-device-per-minute", "push wake-ups per device and minute", Kind::number,
+       set_number(&Config::push, &PushSettings::max_per_device_per_minute, 1u, 600u)},
+      {"push", "allow_http_endpoints", "SOTTOD_PUSH_ALLOW_HTTP_ENDPOINTS",
+       "--push-allow-http-endpoints", "tests only: allow http:// push endpoints", Kind::boolean,
+       set_bool(&Config::push, &PushSettings::allow_http_endpoints)},
+      {"rate_limits", "login_per_minute", "SOTTOD_RATE_LOGIN_PER_MINUTE", "--rate-login-per-minute",
+       "logins per minute, per IP and per account", Kind::number,
+       set_rate(&RateLimits::login, &RateLimit::per_minute)},
+      {"rate_limits", "login_burst", "SOTTOD_RATE_LOGIN_BURST", "--rate-login-burst",
+       "logins in a burst", Kind::number, set_rate(&RateLimits::login, &RateLimit::burst)},
+      {"rate_limits", "registration_per_minute", "SOTTOD_RATE_REGISTRATION_PER_MINUTE",
+       "--rate-registration-per-minute", "registrations per minute, per IP", Kind::number,
+       set_rate(&RateLimits::registration, &RateLimit::per_minute)},
+      {"rate_limits", "registration_burst", "SOTTOD_RATE_REGISTRATION_BURST",
+       "--rate-registration-burst", "registrations in a burst", Kind::number,
+       set_rate(&RateLimits::registration, &RateLimit::burst)},
+      {"rate_limits", "sends_per_minute", "SOTTOD_RATE_SENDS_PER_MINUTE", "--rate-sends-per-minute",
+       "sends per minute, per account", Kind::number,
+       set_rate(&RateLimits::sends, &RateLimit::per_minute)},
+      {"rate_limits", "sends_burst", "SOTTOD_RATE_SENDS_BURST", "--rate-sends-burst",
+       "sends in a burst", Kind::number, set_rate(&RateLimits::sends, &RateLimit::burst)},
+      {"rate_limits", "uploads_per_minute", "SOTTOD_RATE_UPLOADS_PER_MINUTE",
+       "--rate-uploads-per-minute", "uploads per minute, per account", Kind::number,
+       set_rate(&RateLimits::uploads, &RateLimit::per_minute)},
+      {"rate_limits", "uploads_burst", "SOTTOD_RATE_UPLOADS_BURST", "--rate-uploads-burst",
+       "uploads in a burst", Kind::number, set_rate(&RateLimits::uploads, &RateLimit::burst)},
   };
   return k;
 }
@@ -134,16 +262,25 @@ std::string toml_path(const Key& k) {
                                            : std::string(k.toml_table) + "." + k.toml_name;
 }
 
-// A TOML value as the text form the setters take; strings stay strings, integers are printed.
-// Numeric keys must be TOML integers: "1024" in quotes is more likely a mistake than intent.
-Result<std::string> toml_value_text(const toml::node& node, const std::string& where,
-                                    bool numeric) {
-  if (auto s = node.as_string(); s && !numeric) return s->get();
-  if (auto i = node.as_integer(); i && numeric) {
-    if (i->get() < 0) return config_error(where + ": must not be negative");
-    return std::to_string(i->get());
+// A TOML value as the text form the setters take; strings stay strings, integers and booleans
+// are printed. Numeric keys must be TOML integers and switches TOML booleans: "1024" or
+// "true" in quotes is more likely a mistake than intent.
+Result<std::string> toml_value_text(const toml::node& node, const std::string& where, Kind kind) {
+  switch (kind) {
+    case Kind::text:
+      if (auto s = node.as_string()) return s->get();
+      return config_error(where + ": expected a string");
+    case Kind::number:
+      if (auto i = node.as_integer()) {
+        if (i->get() < 0) return config_error(where + ": must not be negative");
+        return std::to_string(i->get());
+      }
+      return config_error(where + ": expected an integer");
+    case Kind::boolean:
+      if (auto b = node.as_boolean()) return std::string(b->get() ? "true" : "false");
+      return config_error(where + ": expected true or false");
   }
-  return config_error(where + (numeric ? ": expected an integer" : ": expected a string"));
+  return config_error(where + ": unknown kind of key");
 }
 
 Result<void> validate(const Config& c) {
@@ -232,9 +369,7 @@ Result<void> apply_toml(Config& config, std::string_view text, std::string_view 
         std::string(k.toml_table).empty() ? doc.get(k.toml_name) : doc.at_path(toml_path(k)).node();
     if (!node) continue;
     std::string where = std::string(origin) + ": " + toml_path(k);
-    bool numeric =
-        std::string_view(k.toml_table) == "limits" || std::string_view(k.toml_name) == "threads";
-    SOTTO_TRY_ASSIGN(auto value, toml_value_text(*node, where, numeric));
+    SOTTO_TRY_ASSIGN(auto value, toml_value_text(*node, where, k.kind));
     SOTTO_TRY(k.set(config, value, where));
   }
   return success();

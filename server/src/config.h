@@ -31,8 +31,8 @@ struct AccountSettings {
 
 struct DeliverySettings {
   std::chrono::seconds message_ttl{30 * 24 * 3600};  // unacknowledged messages expire after it
-  uint64_t max_queue_messages = 10000;                // per device
-  uint64_t max_queue_bytes = uint64_t{256} << 20;     // per device
+  uint64_t max_queue_messages = 10000;               // per device
+  uint64_t max_queue_bytes = uint64_t{256} << 20;    // per device
 };
 
 struct FileSettings {
@@ -53,7 +53,7 @@ struct SmtpSettings {
 
 struct PushSettings {
   std::string vapid_subject = "mailto:admin@localhost";  // RFC 8292 "sub"
-  unsigned max_per_device_per_minute = 6;                 // content-free wake-ups
+  unsigned max_per_device_per_minute = 6;                // content-free wake-ups
   bool allow_http_endpoints = false;  // tests only: push to http:// endpoints on loopback
 };
 
@@ -64,10 +64,10 @@ struct RateLimit {
 };
 
 struct RateLimits {
-  RateLimit login{10, 10};          // per IP and per account
-  RateLimit registration{5, 5};     // per IP
-  RateLimit sends{6000, 600};       // per account
-  RateLimit uploads{60, 20};        // per account
+  RateLimit login{10, 10};       // per IP and per account
+  RateLimit registration{5, 5};  // per IP
+  RateLimit sends{6000, 600};    // per account
+  RateLimit uploads{60, 20};     // per account
 };
 
 struct Config {

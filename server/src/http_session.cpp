@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <limits>
+#include <variant>
+
+#include "files/http_files.h"
 #include "websocket_session.h"
 
 namespace sotto::server {
@@ -98,16 +102,44 @@ void HttpSession::on_handshake(beast::error_code ec) {
   do_read();
 }
 
-void HttpSession::do_read() {
-  parser_.emplace();
-  parser_->body_limit(state_.limits().max_request_body_bytes);
-  parser_->header_limit(16 * 1024);
-  beast::get_lowest_layer(stream_).expires_after(state_.limits().idle_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+template <class Body>
+void HttpSession::respond(http::response<Body> response) {
+  bool keep_alive = response.keep_alive() && !state_.shutting_down();
+  response.keep_alive(keep_alive);
+  auto owned = std::make_shared<http::response<Body>>(std::move(response));
+  auto serializer = std::make_shared<http::response_serializer<Body>>(*owned);
+  response_ = owned;
+  write_some(std::move(owned), std::move(serializer), keep_alive);
 }
 
-void HttpSession::on_read(beast::error_code ec, std::size_t) {
+template <class Body>
+void HttpSession::write_some(std::shared_ptr<http::response<Body>> response,
+                             std::shared_ptr<http::response_serializer<Body>> serializer,
+                             bool keep_alive) {
+  beast::get_lowest_layer(stream_).expires_after(state_.limits().idle_timeout);
+  auto& sr = *serializer;
+  http::async_write_some(stream_, sr,
+                         [self = shared_from_this(), response = std::move(response),
+                          serializer = std::move(serializer),
+                          keep_alive](beast::error_code ec, std::size_t bytes) mutable {
+                           if (ec || serializer->is_done())
+                             return self->on_write(keep_alive, ec, bytes);
+                           self->write_some(std::move(response), std::move(serializer), keep_alive);
+                         });
+}
+
+void HttpSession::do_read() {
+  header_parser_.emplace();
+  // The body limit depends on the route, known once the header is in (on_header). (Not
+  // boost::none: Beast 1.74 compares a Content-Length against an empty limit as "over".)
+  header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  header_parser_->header_limit(16 * 1024);
+  beast::get_lowest_layer(stream_).expires_after(state_.limits().idle_timeout);
+  http::async_read_header(stream_, buffer_, *header_parser_,
+                          beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+}
+
+void HttpSession::on_read_error(beast::error_code ec) {
   if (ec == http::error::end_of_stream) return do_close();
   if (ec == http::error::body_limit || ec == http::error::header_limit) {
     state_.metrics().http_requests.fetch_add(1);
@@ -115,24 +147,134 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
-  if (ec) {
-    if (is_ordinary_end(ec)) {
-      spdlog::debug("http: connection ended: {}", ec.message());
-    } else {
-      spdlog::debug("http: read failed: {}", ec.message());
-      if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-          ec != http::error::partial_message && !state_.shutting_down()) {
-        auto res = text_response(http::status::bad_request, 11, "malformed request\n");
-        res.keep_alive(false);
-        return respond(std::move(res));
-      }
-    }
+  if (is_ordinary_end(ec)) {
+    spdlog::debug("http: connection ended: {}", ec.message());
     return;
   }
+  spdlog::debug("http: read failed: {}", ec.message());
+  if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+      ec != http::error::partial_message && !state_.shutting_down()) {
+    auto res = text_response(http::status::bad_request, 11, "malformed request\n");
+    res.keep_alive(false);
+    return respond(std::move(res));
+  }
+}
+
+void HttpSession::on_header(beast::error_code ec, std::size_t) {
+  if (ec) return on_read_error(ec);
+  if (files::is_upload(header_parser_->get())) return start_upload();
+  auto declared = header_parser_->content_length();
+  if (declared && *declared > state_.limits().max_request_body_bytes) {
+    return on_read_error(http::error::body_limit);
+  }
+  parser_.emplace(std::move(*header_parser_));
+  header_parser_.reset();
+  parser_->body_limit(state_.limits().max_request_body_bytes);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+}
+
+void HttpSession::on_read(beast::error_code ec, std::size_t) {
+  if (ec) return on_read_error(ec);
   state_.metrics().http_requests.fetch_add(1);
   http::request<http::string_body> req = parser_->release();
+  parser_.reset();
   if (websocket::is_upgrade(req)) return upgrade(std::move(req));
+  beast::string_view target = req.target();
+  if (files::is_file_path(target.substr(0, target.find('?')))) {
+    bool keep_alive = req.keep_alive();
+    return std::visit(
+        [&](auto&& res) {
+          res.keep_alive(keep_alive);
+          respond(std::move(res));
+        },
+        files::handle_file_request(state_, req));
+  }
   respond(route(req, state_));
+}
+
+void HttpSession::start_upload() {
+  state_.metrics().http_requests.fetch_add(1);
+  const auto& header = header_parser_->get();
+  std::optional<uint64_t> declared;
+  if (auto length = header_parser_->content_length()) declared = *length;
+  auto upload = files::begin_upload(state_, header, declared);
+  if (!upload) {
+    // The body has not been read: the connection cannot carry another request.
+    auto res = files::error_response(upload.error(), header.version());
+    res.keep_alive(false);
+    return respond(std::move(res));
+  }
+  upload_ = std::make_unique<files::Upload>(std::move(upload).value());
+  bool expects_continue = beast::iequals(header[http::field::expect], "100-continue");
+  upload_parser_.emplace(std::move(*header_parser_));
+  header_parser_.reset();
+  upload_parser_->body_limit(state_.config().files.max_file_bytes);
+  upload_buffer_.resize(64 * 1024);
+  if (!expects_continue) return read_upload_chunk();
+  // The client waits for this before sending a large body.
+  auto go_on = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+  beast::get_lowest_layer(stream_).expires_after(state_.limits().idle_timeout);
+  http::async_write(stream_, *go_on,
+                    [self = shared_from_this(), go_on](beast::error_code ec, std::size_t) {
+                      if (ec) {
+                        self->upload_.reset();
+                        return;
+                      }
+                      self->read_upload_chunk();
+                    });
+}
+
+void HttpSession::read_upload_chunk() {
+  auto& body = upload_parser_->get().body();
+  body.data = upload_buffer_.data();
+  body.size = upload_buffer_.size();
+  body.more = true;
+  // Per chunk: a slow but steady upload may take longer than the idle timeout in total.
+  beast::get_lowest_layer(stream_).expires_after(state_.limits().idle_timeout);
+  http::async_read_some(
+      stream_, buffer_, *upload_parser_,
+      beast::bind_front_handler(&HttpSession::on_upload_chunk, shared_from_this()));
+}
+
+void HttpSession::on_upload_chunk(beast::error_code ec, std::size_t) {
+  // need_buffer only says that the chunk buffer is full.
+  if (ec == http::error::need_buffer) ec = {};
+  size_t received = upload_buffer_.size() - upload_parser_->get().body().size;
+  unsigned version = upload_parser_->get().version();
+  auto fail = [&](const Error& error) {
+    upload_.reset();
+    upload_parser_.reset();
+    auto res = files::error_response(error, version);
+    res.keep_alive(false);
+    respond(std::move(res));
+  };
+  if (received > 0 && !ec) {
+    if (auto written = upload_->file.write(BytesView(upload_buffer_.data(), received)); !written) {
+      if (written.error().code() == Errc::internal) {
+        spdlog::error("files: {}", written.error().message());
+      }
+      return fail(written.error());
+    }
+  }
+  if (ec == http::error::body_limit) {
+    return fail(Error(Errc::too_large, "the file is larger than this server's limit of " +
+                                           std::to_string(state_.config().files.max_file_bytes) +
+                                           " bytes"));
+  }
+  if (ec) {
+    // The client went away or timed out mid-upload: the temporary goes with upload_.
+    upload_.reset();
+    upload_parser_.reset();
+    return on_read_error(ec);
+  }
+  if (!upload_parser_->is_done()) return read_upload_chunk();
+  bool keep_alive = upload_parser_->get().keep_alive();
+  auto res = files::finish_upload(state_, *upload_, version);
+  upload_.reset();
+  upload_parser_.reset();
+  res.keep_alive(keep_alive);
+  respond(std::move(res));
 }
 
 void HttpSession::upgrade(http::request<http::string_body> req) {
@@ -156,17 +298,6 @@ void HttpSession::upgrade(http::request<http::string_body> req) {
   }
   std::make_shared<WebSocketSession>(std::move(stream_), std::move(*slot_))->run(std::move(req));
   slot_.reset();
-}
-
-void HttpSession::respond(http::response<http::string_body> response) {
-  bool keep_alive = response.keep_alive() && !state_.shutting_down();
-  response.keep_alive(keep_alive);
-  auto owned = std::make_shared<http::response<http::string_body>>(std::move(response));
-  response_ = owned;
-  beast::get_lowest_layer(stream_).expires_after(state_.limits().idle_timeout);
-  http::async_write(
-      stream_, *owned,
-      beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), keep_alive));
 }
 
 void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {

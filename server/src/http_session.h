@@ -1,15 +1,24 @@
 // One TLS connection before (or without) a WebSocket upgrade: the TLS handshake, then
-// HTTP/1.1 requests with keep-alive. Routes: GET /healthz, GET /metrics, and the WebSocket
-// upgrade at /v1/ws; anything else is 404.
+// HTTP/1.1 requests with keep-alive. Routes: GET /healthz, GET /metrics, the file API under
+// /v1/files (files/http_files.h), and the WebSocket upgrade at /v1/ws; anything else is 404.
+//
+// A request's header is read first; an upload (POST /v1/files) then streams its body to disk
+// chunk by chunk under the file limit, every other request reads its body whole under the
+// request-body limit.
 #pragma once
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "beast.h"
 #include "server_state.h"
 
 namespace sotto::server {
+
+namespace files {
+struct Upload;
+}
 
 class HttpSession : public Session, public std::enable_shared_from_this<HttpSession> {
  public:
@@ -22,9 +31,20 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
  private:
   void on_handshake(beast::error_code ec);
   void do_read();
+  void on_header(beast::error_code ec, std::size_t bytes);
+  // Answers a failed read where an answer helps (too large, malformed), else just ends.
+  void on_read_error(beast::error_code ec);
   void on_read(beast::error_code ec, std::size_t bytes);
+  void start_upload();
+  void read_upload_chunk();
+  void on_upload_chunk(beast::error_code ec, std::size_t bytes);
   void upgrade(http::request<http::string_body> request);
-  void respond(http::response<http::string_body> response);
+  template <class Body>
+  void respond(http::response<Body> response);
+  // Writes piece by piece so that the idle timeout bounds each piece, not a whole download.
+  template <class Body>
+  void write_some(std::shared_ptr<http::response<Body>> response,
+                  std::shared_ptr<http::response_serializer<Body>> serializer, bool keep_alive);
   void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
   void do_close();
 
@@ -34,7 +54,11 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   ServerState& state_;
   std::shared_ptr<ServerState> state_owner_;
   beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> header_parser_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::buffer_body>> upload_parser_;
+  std::unique_ptr<files::Upload> upload_;
+  std::vector<uint8_t> upload_buffer_;
   std::shared_ptr<void> response_;  // the response being written
 };
 

@@ -5,8 +5,11 @@
 #include <csignal>
 #include <iostream>
 
+#include "admin.h"
 #include "config.h"
 #include "server.h"
+#include "services/directory.h"
+#include "sotto/core/encoding.h"
 
 namespace {
 
@@ -21,6 +24,12 @@ std::string url_host(const std::string& host) {
 
 int main(int argc, char** argv) {
   using namespace sotto::server;
+  if (argc > 1 && std::string_view(argv[1]) == "admin") {
+    // Admin commands print their results on stdout; what the services log goes to stderr.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("sottod"));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+    return run_admin(argc - 1, argv + 1, std::cout, std::cerr);
+  }
   auto loaded = load_config(argc, argv, process_environment(), std::cout);
   if (!loaded) {
     std::cerr << "sottod: bad configuration: " << loaded.error().message() << "\n";
@@ -51,10 +60,15 @@ int main(int argc, char** argv) {
       spdlog::info("made a self-signed certificate: {}", id.cert_file.string());
     }
     spdlog::info("certificate SHA-256 fingerprint {}", id.fingerprint_sha256);
+    std::string signing_key = sotto::to_hex(server.directory().signing_public_key());
+    std::string vrf_key = sotto::to_hex(server.directory().vrf_public_key());
+    spdlog::info("key directory signing key {}, VRF key {}", signing_key, vrf_key);
     std::string host = url_host(server.bound_host());
     std::string port = std::to_string(server.bound_port());
+    // One line with everything a client pins: certificate, directory signing and VRF keys.
     std::cout << "sottod listening on https://" << host << ":" << port << " (WebSocket wss://"
               << host << ":" << port << "/v1/ws), certificate SHA-256 " << id.fingerprint_sha256
+              << ", key directory signing key " << signing_key << ", VRF key " << vrf_key
               << std::endl;
     server.run();
     spdlog::info("stopped");

@@ -1,15 +1,25 @@
 #include "server.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstring>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "beast.h"
+#include "files/expiry_sweep.h"
 #include "listener.h"
+#include "push/push_sender.h"
 #include "server_state.h"
+#include "services/directory.h"
+#include "sotto/store/store.h"
 
 namespace sotto::server {
 
@@ -18,12 +28,51 @@ constexpr auto kShutdownGrace = std::chrono::seconds(3);
 constexpr auto kShutdownPoll = std::chrono::milliseconds(20);
 }  // namespace
 
+DataDirLock::~DataDirLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+Result<DataDirLock> DataDirLock::acquire(const std::filesystem::path& data_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(data_dir, ec)) {
+    fs::create_directories(data_dir, ec);
+    if (ec) {
+      return Error(Errc::invalid_argument,
+                   "cannot create the data directory " + data_dir.string() + ": " + ec.message());
+    }
+    fs::permissions(data_dir, fs::perms::owner_all, ec);
+  }
+  fs::path path = data_dir / "sottod.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Error(Errc::invalid_argument,
+                 "cannot open " + path.string() + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Error(
+        Errc::unavailable,
+        "another sottod (or sottod admin) is using the data directory " + data_dir.string());
+  }
+  return DataDirLock(fd);
+}
+
+Result<std::unique_ptr<store::Store>> open_store(const Config& config) {
+  store::SqliteOptions options;
+  options.path = (config.data_dir / "sottod.db").string();
+  options.limits.max_queue_messages = config.delivery.max_queue_messages;
+  options.limits.max_queue_bytes = config.delivery.max_queue_bytes;
+  auto opened = store::open_sqlite_store(options);
+  if (!opened) return std::move(opened).error().with_context("cannot open " + options.path);
+  return std::move(*opened);
+}
+
 struct Server::Impl {
   explicit Impl(Config c)
       : config(std::move(c)),
         ioc(static_cast<int>(config.threads)),
         tls(ssl::context::tls_server),
-        state(std::make_shared<ServerState>(config.limits)),
         signals(ioc, SIGTERM, SIGINT),
         shutdown_timer(ioc) {}
 
@@ -55,6 +104,7 @@ struct Server::Impl {
   }
 
   Config config;
+  std::optional<DataDirLock> lock;
   asio::io_context ioc;
   ssl::context tls;
   std::shared_ptr<ServerState> state;
@@ -70,7 +120,28 @@ Server::Server(Config config) : impl_(std::make_unique<Impl>(std::move(config)))
 Server::~Server() = default;
 
 Result<void> Server::open() {
-  SOTTO_TRY_ASSIGN(impl_->identity, load_or_create_identity(impl_->config));
+  // A configured certificate is checked before anything else, so that a bad configuration is
+  // reported as such (exit 2) even when the data directory is busy; a self-signed one is
+  // made in the data directory, under its lock.
+  const bool configured_certificate = !impl_->config.tls_cert.empty();
+  if (configured_certificate) {
+    SOTTO_TRY_ASSIGN(impl_->identity, load_or_create_identity(impl_->config));
+  }
+  SOTTO_TRY_ASSIGN(auto lock, DataDirLock::acquire(impl_->config.data_dir));
+  impl_->lock.emplace(std::move(lock));
+  SOTTO_TRY_ASSIGN(auto store, open_store(impl_->config));
+  impl_->state = std::make_shared<ServerState>(impl_->config, std::move(store));
+  SOTTO_TRY_ASSIGN(auto directory,
+                   KeyDirectory::open(impl_->config.data_dir, impl_->state->store()));
+  impl_->state->set_directory(std::move(directory));
+  // Offline devices are woken by Web Push; the sender lives as long as the state's callback.
+  SOTTO_TRY_ASSIGN(auto vapid, load_or_create_vapid_key(impl_->config.data_dir));
+  auto push = std::make_shared<PushSender>(impl_->ioc, *impl_->state, std::move(vapid));
+  impl_->state->set_vapid_public_key(push->vapid_public_key());
+  impl_->state->on_offline_delivery = [push](const Bytes& device_id) { push->notify(device_id); };
+  if (!configured_certificate) {
+    SOTTO_TRY_ASSIGN(impl_->identity, load_or_create_identity(impl_->config));
+  }
   SOTTO_TRY(configure_server_context(impl_->tls, impl_->identity));
   beast::error_code ec;
   auto address = asio::ip::make_address(impl_->config.listen_host, ec);
@@ -95,6 +166,10 @@ const TlsIdentity& Server::identity() const {
   return impl_->identity;
 }
 
+const KeyDirectory& Server::directory() const {
+  return *impl_->state->directory();
+}
+
 std::string Server::bound_host() const {
   return impl_->config.listen_host;
 }
@@ -108,6 +183,7 @@ void Server::run() {
     if (!ec) impl_->begin_shutdown(signal_number);
   });
   impl_->listener->run();
+  files::start_expiry_sweep(impl_->ioc, *impl_->state);
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < impl_->config.threads; ++i) {
     threads.emplace_back([this] { impl_->ioc.run(); });

@@ -2,14 +2,64 @@
 
 #include <spdlog/spdlog.h>
 
+#include "account_export.h"
+#include "push/push_handlers.h"
+#include "services/delivery.h"
+#include "services/devices.h"
+#include "services/directory.h"
+#include "sotto/crypto/primitives.h"
+
 namespace sotto::server {
+namespace {
+
+// A client that keeps sending frames that do not decode is broken or probing.
+constexpr unsigned kMaxBadFrames = 10;
+
+bool needs_authentication(proto::RequestType type) {
+  using T = proto::RequestType;
+  switch (type) {
+    case T::register_account:
+    case T::login:
+    case T::auth_challenge:
+    case T::auth_device:
+    case T::auth_session:
+    case T::request_recovery:
+    case T::recover_account:
+    case T::kt_head:
+    case T::kt_lookup:
+    case T::kt_history:
+    case T::kt_consistency:
+    case T::kt_audit:
+    case T::push_key:
+      return false;
+    default:
+      return true;
+  }
+}
+
+uint64_t now_seconds() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+std::shared_ptr<const std::string> encode_frame(const proto::ServerFrame& frame) {
+  Bytes bytes = proto::encode(frame);
+  return std::make_shared<const std::string>(bytes.begin(), bytes.end());
+}
+
+}  // namespace
 
 WebSocketSession::WebSocketSession(TlsStream&& stream, ConnectionSlot slot)
     : ws_(std::move(stream)), slot_(std::move(slot)) {
   slot_.state().metrics().websocket_sessions.fetch_add(1);
+  beast::error_code ec;
+  auto peer = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+  if (!ec) caller_.ip = peer.address().to_string();
 }
 
 WebSocketSession::~WebSocketSession() {
+  if (caller_.device_id) slot_.state().live().remove(*caller_.device_id, this);
   slot_.state().remove(this);
   slot_.state().metrics().websocket_sessions.fetch_sub(1);
 }
@@ -81,13 +131,186 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
   do_read();
 }
 
-// The transport test hook until lib/proto lands: a binary message comes back unchanged. The
-// protocol dispatcher will replace this function.
 void WebSocketSession::on_message() {
   slot_.state().metrics().websocket_messages_in.fetch_add(1);
-  auto message = std::make_shared<const std::string>(beast::buffers_to_string(buffer_.data()));
+  auto data = buffer_.data();
+  Bytes bytes(static_cast<const uint8_t*>(data.data()),
+              static_cast<const uint8_t*>(data.data()) + data.size());
   buffer_.consume(buffer_.size());
-  enqueue(std::move(message));
+  auto frame = proto::decode_client_frame(bytes, slot_.state().limits().max_message_bytes);
+  if (!frame) {
+    // Undecodable: there is no trustworthy request id to answer with, so 0.
+    slot_.state().metrics().bad_frames.fetch_add(1);
+    spdlog::debug("websocket: undecodable frame: {}", frame.error().to_string());
+    answer(0, proto::error_response(0, frame.error()).body);
+    if (++bad_frames_ >= kMaxBadFrames) close(websocket::close_code::policy_error);
+    return;
+  }
+  dispatch(std::move(*frame));
+}
+
+void WebSocketSession::dispatch(proto::ClientFrame frame) {
+  const uint64_t id = frame.request_id;
+  const auto type = static_cast<proto::RequestType>(
+      std::visit([](const auto& r) { return static_cast<uint16_t>(r.tls_tag); }, frame.request));
+  const std::string_view name = proto::request_name(frame.request);
+  const auto start = std::chrono::steady_clock::now();
+  if (id <= last_request_id_) {
+    return finish(id, type, name, start,
+                  Error(Errc::replayed, "request ids must increase within a connection"));
+  }
+  last_request_id_ = id;
+  ServerState& state = slot_.state();
+  if (!state.has_store()) {
+    return finish(id, type, name, start, Error(Errc::unavailable, "the server has no storage"));
+  }
+  if (caller_.authenticated() && now_seconds() >= expires_at_) {
+    // The session lapsed while the connection stayed open: it must be renewed by logging in
+    // or authenticating the device again.
+    deauthenticate();
+    if (type != proto::RequestType::auth_session) {
+      return finish(id, type, name, start, Error(Errc::expired, "the session has expired"));
+    }
+  }
+  if (needs_authentication(type) && !caller_.authenticated()) {
+    return finish(id, type, name, start,
+                  Error(Errc::unauthenticated, "this request needs an authenticated session"));
+  }
+
+  // Handlers may answer from any thread; the answer comes back to this strand.
+  Reply reply = [self = shared_from_this(), id, type, name,
+                 start](Result<proto::ResponseBody> result) {
+    asio::post(self->ws_.get_executor(),
+               [self, id, type, name, start, result = std::move(result)]() mutable {
+                 self->finish(id, type, name, start, std::move(result));
+               });
+  };
+  const Caller& caller = caller_;
+  auto unsupported = [&reply](std::string_view what) {
+    reply(Error(Errc::unsupported, std::string(what) + " is not available on this server yet"));
+  };
+  std::visit(
+      [&](auto& r) {
+        using R = std::decay_t<decltype(r)>;
+        (void)r;  // requests without fields are not read
+        if constexpr (std::is_same_v<R, proto::RegisterAccount>) {
+          handle_register(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::Login>) {
+          handle_login(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::AuthChallenge>) {
+          handle_auth_challenge(challenges_, std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::AuthDevice>) {
+          handle_auth_device(state, challenges_, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::AuthSession>) {
+          handle_auth_session(state, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::Logout>) {
+          handle_logout(state, token_hash_, std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::GetProfile>) {
+          handle_get_profile(state, caller, std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::UpdateProfile>) {
+          handle_update_profile(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::VerifyEmail>) {
+          handle_verify_email(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::RequestRecovery>) {
+          handle_request_recovery(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::RecoverAccount>) {
+          handle_recover_account(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::ChangePassword>) {
+          handle_change_password(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::ListDevices>) {
+          handle_list_devices(state, caller, std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::AddDevice>) {
+          handle_add_device(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::RevokeDevice>) {
+          handle_revoke_device(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::KtHead>) {
+          handle_kt_head(state, std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::KtLookup>) {
+          handle_kt_lookup(state, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::KtHistory>) {
+          handle_kt_history(state, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::KtConsistency>) {
+          handle_kt_consistency(state, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::KtAudit>) {
+          handle_kt_audit(state, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::UploadKeyPackages>) {
+          handle_upload_key_packages(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::ClaimKeyPackages>) {
+          handle_claim_key_packages(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::KeyPackageStockRequest>) {
+          handle_key_package_stock(state, caller, std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::Send>) {
+          handle_send(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::Fetch>) {
+          handle_fetch(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::Ack>) {
+          handle_ack(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::RegisterPush>) {
+          handle_register_push(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::UnregisterPush>) {
+          handle_unregister_push(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::PushKey>) {
+          if (state.vapid_public_key().empty()) return unsupported(name);
+          handle_push_key(state, caller, std::move(r), state.vapid_public_key(), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::ExportAccount>) {
+          handle_export_account(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::DeleteAccount>) {
+          handle_delete_account(state, caller, std::move(r), std::move(reply));
+        } else {
+          unsupported(name);
+        }
+      },
+      frame.request);
+}
+
+void WebSocketSession::finish(uint64_t request_id, proto::RequestType type, std::string_view name,
+                              std::chrono::steady_clock::time_point start,
+                              Result<proto::ResponseBody> result) {
+  ServerState& state = slot_.state();
+  if (result) {
+    if (auto* session = std::get_if<proto::SessionResponse>(&*result)) {
+      authenticate(*session);
+    } else if (type == proto::RequestType::logout) {
+      deauthenticate();
+    }
+  }
+  auto outcome = result ? std::string_view("ok") : errc_name(result.error().code());
+  proto::ResponseBody body =
+      result ? std::move(*result) : proto::error_response(request_id, result.error()).body;
+  answer(request_id, std::move(body));
+  state.metrics().requests.record(name, outcome, std::chrono::steady_clock::now() - start);
+}
+
+void WebSocketSession::answer(uint64_t request_id, proto::ResponseBody body) {
+  enqueue(encode_frame(proto::ServerFrame{proto::Response{request_id, std::move(body)}}));
+}
+
+void WebSocketSession::authenticate(const proto::SessionResponse& session) {
+  if (caller_.device_id && *caller_.device_id != session.device_id) deauthenticate();
+  token_hash_ = crypto::sha256(session.token);
+  expires_at_ = session.expires_at;
+  if (!caller_.device_id) {
+    caller_.account_id = session.account_id;
+    caller_.device_id = session.device_id;
+    slot_.state().live().add(session.device_id, shared_from_this());
+  }
+}
+
+void WebSocketSession::deauthenticate() {
+  if (caller_.device_id) slot_.state().live().remove(*caller_.device_id, this);
+  caller_.account_id.reset();
+  caller_.device_id.reset();
+  token_hash_.clear();
+  expires_at_ = 0;
+}
+
+void WebSocketSession::end_session(Errc reason) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+    self->deauthenticate();
+    self->enqueue(encode_frame(
+        proto::ServerFrame{proto::Event{proto::SessionEndedEvent{static_cast<uint16_t>(reason)}}}));
+    self->close(websocket::close_code::policy_error);
+  });
 }
 
 void WebSocketSession::send(std::shared_ptr<const std::string> message) {
@@ -132,7 +355,8 @@ void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
   slot_.state().metrics().websocket_messages_out.fetch_add(1);
   queued_bytes_ -= queue_.front()->size();
   queue_.pop_front();
-  if (close_pending_) {
+  // A close waits until what was queued before it is written (a final SessionEndedEvent).
+  if (close_pending_ && queue_.empty()) {
     close_pending_ = false;
     queue_.clear();
     queued_bytes_ = 0;

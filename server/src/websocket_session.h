@@ -1,14 +1,21 @@
 // One WebSocket connection (wss://HOST/v1/ws, subprotocol sotto.v1). Everything runs on the
 // connection's strand; send() may be called from any thread. A queue keeps one write in
 // flight; a client that lets more than max_send_queue_bytes pile up is disconnected.
+//
+// Each binary message is one ClientFrame: the session decodes it, checks the request id and
+// authentication, and hands the request to its service's handler with a Caller and a Reply;
+// the answer comes back to the strand, is encoded as a ServerFrame and queued.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
 
 #include "beast.h"
 #include "server_state.h"
+#include "services/accounts.h"
+#include "services/service.h"
 
 namespace sotto::server {
 
@@ -26,11 +33,22 @@ class WebSocketSession : public Session, public std::enable_shared_from_this<Web
 
   void shutdown() override;
 
+  // Ends the connection's authenticated session (device revoked, account recovered or
+  // erased): sends SessionEndedEvent{reason}, then closes. Any thread.
+  void end_session(Errc reason);
+
  private:
   void on_accept(beast::error_code ec);
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void on_message();
+  void dispatch(proto::ClientFrame frame);
+  // Completes one request on the strand: authentication effects, metrics, the answer.
+  void finish(uint64_t request_id, proto::RequestType type, std::string_view name,
+              std::chrono::steady_clock::time_point start, Result<proto::ResponseBody> result);
+  void answer(uint64_t request_id, proto::ResponseBody body);
+  void authenticate(const proto::SessionResponse& session);
+  void deauthenticate();
   void enqueue(std::shared_ptr<const std::string> message);
   void do_write();
   void on_write(beast::error_code ec, std::size_t bytes);
@@ -47,6 +65,14 @@ class WebSocketSession : public Session, public std::enable_shared_from_this<Web
   bool closing_ = false;  // a close frame is sent or waits for the write in flight
   websocket::close_code pending_close_ = websocket::close_code::normal;
   bool close_pending_ = false;
+
+  // Protocol state.
+  Caller caller_;
+  uint64_t last_request_id_ = 0;
+  unsigned bad_frames_ = 0;
+  ChallengeState challenges_;
+  Bytes token_hash_;         // the authenticated session's, for logout
+  uint64_t expires_at_ = 0;  // seconds since the Unix epoch
 };
 
 }  // namespace sotto::server

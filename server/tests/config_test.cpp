@@ -99,6 +99,92 @@ TEST(Config, RejectsWhatItDoesNotUnderstand) {
   EXPECT_FALSE(load({"--config", "/nonexistent/sottod.toml"}).ok());
 }
 
+TEST(Config, ServiceSettingsFromEverySource) {
+  Config config;
+  auto r = apply_toml(config, R"(
+[accounts]
+open_registration = false
+session_ttl_seconds = 3600
+[delivery]
+message_ttl_seconds = 600
+max_queue_messages = 50
+max_queue_bytes = 4096
+[files]
+max_file_bytes = 1000
+quota_bytes = 0
+ttl_seconds = 120
+[smtp]
+host = "mail.example.org"
+port = 465
+from = "sotto@example.org"
+username = "sotto"
+password = "secret"
+starttls = false
+[push]
+vapid_subject = "mailto:ops@example.org"
+max_per_device_per_minute = 2
+allow_http_endpoints = true
+[rate_limits]
+login_per_minute = 3
+login_burst = 4
+registration_per_minute = 5
+registration_burst = 6
+sends_per_minute = 7
+sends_burst = 8
+uploads_per_minute = 9
+uploads_burst = 10
+)",
+                      "test.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_FALSE(config.accounts.open_registration);
+  EXPECT_EQ(config.accounts.session_ttl, std::chrono::seconds(3600));
+  EXPECT_EQ(config.delivery.message_ttl, std::chrono::seconds(600));
+  EXPECT_EQ(config.delivery.max_queue_messages, 50u);
+  EXPECT_EQ(config.delivery.max_queue_bytes, 4096u);
+  EXPECT_EQ(config.files.max_file_bytes, 1000u);
+  EXPECT_EQ(config.files.quota_bytes, 0u);
+  EXPECT_EQ(config.files.ttl, std::chrono::seconds(120));
+  EXPECT_EQ(config.smtp.host, "mail.example.org");
+  EXPECT_EQ(config.smtp.port, 465);
+  EXPECT_EQ(config.smtp.from, "sotto@example.org");
+  EXPECT_EQ(config.smtp.username, "sotto");
+  EXPECT_EQ(config.smtp.password, "secret");
+  EXPECT_FALSE(config.smtp.starttls);
+  EXPECT_EQ(config.push.vapid_subject, "mailto:ops@example.org");
+  EXPECT_EQ(config.push.max_per_device_per_minute, 2u);
+  EXPECT_TRUE(config.push.allow_http_endpoints);
+  EXPECT_EQ(config.rate_limits.login.per_minute, 3u);
+  EXPECT_EQ(config.rate_limits.login.burst, 4u);
+  EXPECT_EQ(config.rate_limits.registration.per_minute, 5u);
+  EXPECT_EQ(config.rate_limits.registration.burst, 6u);
+  EXPECT_EQ(config.rate_limits.sends.per_minute, 7u);
+  EXPECT_EQ(config.rate_limits.sends.burst, 8u);
+  EXPECT_EQ(config.rate_limits.uploads.per_minute, 9u);
+  EXPECT_EQ(config.rate_limits.uploads.burst, 10u);
+
+  auto c = load({"--open-registration", "false", "--session-ttl-seconds", "5"},
+                {{"SOTTOD_SMTP_HOST", "smtp.example.org"},
+                 {"SOTTOD_RATE_SENDS_BURST", "3"},
+                 {"SOTTOD_OPEN_REGISTRATION", "true"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_FALSE((*c)->accounts.open_registration);
+  EXPECT_EQ((*c)->accounts.session_ttl, std::chrono::seconds(5));
+  EXPECT_EQ((*c)->smtp.host, "smtp.example.org");
+  EXPECT_EQ((*c)->rate_limits.sends.burst, 3u);
+}
+
+TEST(Config, ServiceSettingsAreChecked) {
+  Config config;
+  EXPECT_FALSE(apply_toml(config, "[accounts]\nopen_registration = \"false\"", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[accounts]\nopen_registration = 0", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[accounts]\nsession_ttl_seconds = 0", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[smtp]\nport = 70000", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[smtp]\nhots = \"x\"", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[rate_limits]\nlogin_burst = 0", "t").ok());
+  EXPECT_FALSE(load({"--open-registration", "maybe"}).ok());
+  EXPECT_FALSE(load({}, {{"SOTTOD_MAX_QUEUE_BYTES", "lots"}}).ok());
+}
+
 TEST(Config, HelpYieldsNoConfig) {
   auto c = load({"--help"});
   ASSERT_TRUE(c.ok());

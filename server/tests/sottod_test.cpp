@@ -1,5 +1,6 @@
 // Starts the real sottod binary (SOTTOD_PATH) on 127.0.0.1 with a free port and a temporary
-// data directory, and talks to it as a client would: HTTPS and WebSocket over TLS.
+// data directory, and talks to it as a client would: HTTPS and WebSocket over TLS. The
+// protocol's services have their own tests; these cover the transport.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -29,7 +30,8 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
+#include "protocol_client.h"
+#include "sottod_process.h"
 
 namespace {
 
@@ -42,147 +44,13 @@ namespace fs = std::filesystem;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "sottod-test-XXXXXX").string();
-    if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// A sottod child process. The destructor kills it if it still runs, so that a failing test
-// leaves no orphan; PR_SET_PDEATHSIG covers a test binary that dies.
-class Sottod {
- public:
-  Sottod(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> argv_s = {SOTTOD_PATH};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e; ++e) {
-      if (std::string_view(*e).rfind("SOTTOD_", 0) != 0) env_s.emplace_back(*e);
-    }
-    for (auto& [k, v] : env) env_s.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_fd_ = fds[0];
-  }
-
-  ~Sottod() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_fd_ >= 0) ::close(out_fd_);
-  }
-
-  // Reads stdout until the listening line; false if the process ends or times out first.
-  bool wait_listening(std::chrono::seconds limit = std::chrono::seconds(30)) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      auto nl = output_.find('\n');
-      if (nl != std::string::npos) {
-        line_ = output_.substr(0, nl);
-        return parse_line();
-      }
-      if (!read_some(deadline)) return false;
-    }
-    return false;
-  }
-
-  // Everything the process writes to stdout until it exits (or the limit passes).
-  std::string read_all(std::chrono::seconds limit) {
-    auto deadline = Clock::now() + limit;
-    while (read_some(deadline)) {
-    }
-    return output_;
-  }
-
-  // Waits for the exit; the exit code, or nullopt on timeout or death by signal.
-  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      int status = 0;
-      pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        if (WIFEXITED(status)) return WEXITSTATUS(status);
-        return std::nullopt;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return std::nullopt;
-  }
-
-  bool alive() {
-    int status = 0;
-    return pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0;
-  }
-
-  void signal(int sig) { ::kill(pid_, sig); }
-  uint16_t port() const { return port_; }
-  const std::string& fingerprint() const { return fingerprint_; }
-  const std::string& line() const { return line_; }
-
- private:
-  bool read_some(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{out_fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buf[4096];
-    ssize_t n = ::read(out_fd_, buf, sizeof buf);
-    if (n <= 0) return false;
-    output_.append(buf, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  bool parse_line() {
-    const std::string prefix = "sottod listening on https://127.0.0.1:";
-    if (line_.rfind(prefix, 0) != 0) return false;
-    port_ = static_cast<uint16_t>(std::stoi(line_.substr(prefix.size())));
-    const std::string fp = "certificate SHA-256 ";
-    auto at = line_.find(fp);
-    if (at == std::string::npos) return false;
-    fingerprint_ = line_.substr(at + fp.size());
-    return port_ != 0 && fingerprint_.size() == 32 * 3 - 1;
-  }
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  std::string output_;
-  std::string line_;
-  uint16_t port_ = 0;
-  std::string fingerprint_;
-};
+using sotto::testing::TempDir;
+using Sottod = sotto::testing::SottodProcess;
+using sotto::testing::ProtocolClient;
+namespace proto = sotto::proto;
 
 std::vector<std::string> base_args(const TempDir& dir) {
-  return {"--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "data").string()};
+  return Sottod::args_for(dir.path() / "data");
 }
 
 std::string sha256_fingerprint(X509* cert) {
@@ -247,7 +115,14 @@ double metric(const std::string& text, const std::string& name) {
 }
 
 struct WebSocketClient {
-  explicit WebSocketClient(uint16_t port) : ctx(client_context()), ws(ioc, ctx) {
+  explicit WebSocketClient(uint16_t port, int receive_buffer = 0)
+      : ctx(client_context()), ws(ioc, ctx) {
+    if (receive_buffer > 0) {
+      // A small window makes a client that does not read visible to the server quickly.
+      beast::get_lowest_layer(ws).open(tcp::v4());
+      beast::get_lowest_layer(ws).set_option(
+          asio::socket_base::receive_buffer_size(receive_buffer));
+    }
     beast::get_lowest_layer(ws).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     SSL_set_tlsext_host_name(ws.next_layer().native_handle(), "localhost");
     ws.next_layer().handshake(ssl::stream_base::client);
@@ -260,9 +135,27 @@ struct WebSocketClient {
     ws.binary(true);
   }
 
-  std::string roundtrip(const std::string& message) {
-    ws.write(asio::buffer(message));
-    return read();
+  // A request frame: answered, over this transport, with a frame carrying its id.
+  void send_request(uint64_t id, proto::Request request) {
+    sotto::Bytes b = proto::encode(proto::ClientFrame{proto::kVersion, id, std::move(request)});
+    ws.write(asio::buffer(b.data(), b.size()));
+  }
+
+  proto::Response read_response() {
+    std::string text = read();
+    auto frame = proto::decode_server_frame(sotto::Bytes(text.begin(), text.end()), 1 << 20);
+    EXPECT_TRUE(frame.ok());
+    if (!frame.ok()) return {};
+    auto* r = std::get_if<proto::Response>(&frame->content);
+    EXPECT_NE(r, nullptr);
+    return r ? *r : proto::Response{};
+  }
+
+  // One auth_challenge round trip: true when the answer is a challenge for `id`.
+  bool challenge(uint64_t id) {
+    send_request(id, proto::AuthChallenge{});
+    proto::Response r = read_response();
+    return r.request_id == id && std::holds_alternative<proto::ChallengeResponse>(r.body);
   }
 
   std::string read() {
@@ -356,7 +249,7 @@ TEST_F(SottodTest, HealthzMetricsAndNotFound) {
 
   {
     WebSocketClient client(port());
-    EXPECT_EQ(client.roundtrip("x"), "x");
+    EXPECT_TRUE(client.challenge(1));
     auto metrics = get(port(), "/metrics");
     ASSERT_EQ(metrics.result(), http::status::ok);
     const std::string& text = metrics.body();
@@ -365,6 +258,9 @@ TEST_F(SottodTest, HealthzMetricsAndNotFound) {
     EXPECT_GE(metric(text, "sottod_http_requests_total"), 5);
     EXPECT_GE(metric(text, "sottod_websocket_messages_total{direction=\"in\"}"), 1);
     EXPECT_GE(metric(text, "sottod_websocket_messages_total{direction=\"out\"}"), 1);
+    EXPECT_EQ(metric(text, "sottod_requests_total{request=\"auth_challenge\",outcome=\"ok\"}"), 1);
+    EXPECT_EQ(metric(text, "sottod_request_duration_seconds_count{request=\"auth_challenge\"}"), 1);
+    EXPECT_NE(text.find("# TYPE sottod_request_duration_seconds histogram"), std::string::npos);
   }
 }
 
@@ -385,25 +281,26 @@ TEST_F(SottodTest, RequestBodyOverTheLimitIsRefused) {
   EXPECT_EQ(get(port(), "/healthz").result(), http::status::ok);
 }
 
-TEST_F(SottodTest, WebSocketEchoesBinaryMessagesInOrder) {
+TEST_F(SottodTest, WebSocketAnswersFramesInOrderAndMalformedOnesWithTypedErrors) {
   WebSocketClient client(port());
   EXPECT_EQ(client.subprotocol, "sotto.v1");
-  std::string message = random_bytes(1000, 1);
-  message[3] = '\0';
-  EXPECT_EQ(client.roundtrip(message), message);
-  EXPECT_EQ(client.roundtrip(""), "");
-
-  std::vector<std::string> sent;
-  for (int i = 0; i < 100; ++i) {
-    sent.push_back(random_bytes(static_cast<std::size_t>(1 + i * 37), static_cast<uint32_t>(i)));
-    client.ws.write(asio::buffer(sent.back()));
+  // Pipelined requests are answered in order.
+  for (uint64_t id = 1; id <= 100; ++id) client.send_request(id, proto::AuthChallenge{});
+  for (uint64_t id = 1; id <= 100; ++id) {
+    proto::Response r = client.read_response();
+    ASSERT_EQ(r.request_id, id);
+    ASSERT_TRUE(std::holds_alternative<proto::ChallengeResponse>(r.body));
   }
-  for (int i = 0; i < 100; ++i) {
-    ASSERT_EQ(client.read(), sent[static_cast<std::size_t>(i)]) << "message " << i;
+  // Garbage, an empty frame and exactly the size limit: each gets a typed error for request
+  // id 0 (nothing trustworthy to answer to), and the connection stays usable.
+  for (const std::string& bad :
+       {random_bytes(1000, 1), std::string(), random_bytes(1024 * 1024, 7)}) {
+    client.ws.write(asio::buffer(bad));
+    proto::Response r = client.read_response();
+    EXPECT_EQ(r.request_id, 0u);
+    ASSERT_TRUE(std::holds_alternative<proto::ErrorResponse>(r.body));
   }
-  // Exactly the limit still passes.
-  std::string largest = random_bytes(1024 * 1024, 7);
-  EXPECT_EQ(client.roundtrip(largest), largest);
+  EXPECT_TRUE(client.challenge(101));
   client.ws.close(websocket::close_code::normal);
 }
 
@@ -444,7 +341,7 @@ TEST_F(SottodTest, OversizedMessageClosesWith1009AndTheServerStaysUp) {
   EXPECT_EQ(client.read_until_closed(), websocket::close_code::too_big);
   EXPECT_EQ(get(port(), "/healthz").result(), http::status::ok);
   WebSocketClient again(port());
-  EXPECT_EQ(again.roundtrip("still here"), "still here");
+  EXPECT_TRUE(again.challenge(1));
 }
 
 TEST_F(SottodTest, HostileBytesDoNotHurtIt) {
@@ -494,7 +391,7 @@ TEST_F(SottodTest, OnlyTls12AndTls13) {
 
 TEST_F(SottodTest, SigtermClosesSessionsGoingAwayAndExitsZero) {
   WebSocketClient client(port());
-  EXPECT_EQ(client.roundtrip("before"), "before");
+  EXPECT_TRUE(client.challenge(1));
   auto start = Clock::now();
   server_->signal(SIGTERM);
   EXPECT_EQ(client.read_until_closed(), websocket::close_code::going_away);
@@ -546,16 +443,19 @@ TEST(Sottod, ServesAConfiguredCertificate) {
 TEST(Sottod, SlowConsumerIsDisconnected) {
   TempDir dir;
   auto args = base_args(dir);
-  args.insert(args.end(), {"--max-send-queue-bytes", "65536"});
+  args.insert(args.end(), {"--max-send-queue-bytes", "4096"});
   Sottod server(args);
   ASSERT_TRUE(server.wait_listening());
-  WebSocketClient client(server.port());
-  std::string chunk = random_bytes(64 * 1024, 9);
+  WebSocketClient client(server.port(), 4096);
+  // Pipelined requests whose answers pile up in the server, since this client never reads,
+  // until it gives up on the client.
   beast::error_code ec;
-  int written = 0;
-  // Write without ever reading: the echoes pile up in the server until it gives up.
-  for (; written < 2000 && !ec; ++written) client.ws.write(asio::buffer(chunk), ec);
-  EXPECT_TRUE(ec) << "wrote " << written << " messages of 64 KiB without being cut off";
+  uint64_t id = 1;
+  for (; id < 2000000 && !ec; ++id) {
+    sotto::Bytes b = proto::encode(proto::ClientFrame{proto::kVersion, id, proto::AuthChallenge{}});
+    client.ws.write(asio::buffer(b.data(), b.size()), ec);
+  }
+  EXPECT_TRUE(ec) << "sent " << id << " requests without reading and without being cut off";
   auto metrics = get(server.port(), "/metrics");
   EXPECT_EQ(metric(metrics.body(), "sottod_websocket_slow_consumer_closes_total"), 1);
 }
@@ -567,20 +467,18 @@ TEST(Sottod, ManyThreadsServeManyClients) {
   Sottod server(args);
   ASSERT_TRUE(server.wait_listening());
   std::vector<std::thread> clients;
-  std::atomic<int> echoed{0};
+  std::atomic<int> answered{0};
   for (int c = 0; c < 8; ++c) {
-    clients.emplace_back([&, c] {
+    clients.emplace_back([&] {
       WebSocketClient client(server.port());
-      for (int i = 0; i < 50; ++i) {
-        std::string m = random_bytes(static_cast<std::size_t>(1 + (c * 50 + i) % 3000),
-                                     static_cast<uint32_t>(c * 1000 + i));
-        if (client.roundtrip(m) == m) echoed.fetch_add(1);
+      for (uint64_t i = 1; i <= 50; ++i) {
+        if (client.challenge(i)) answered.fetch_add(1);
       }
       client.ws.close(websocket::close_code::normal);
     });
   }
   for (auto& t : clients) t.join();
-  EXPECT_EQ(echoed.load(), 8 * 50);
+  EXPECT_EQ(answered.load(), 8 * 50);
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait_exit(std::chrono::seconds(5)), std::optional<int>(0));
 }
@@ -600,7 +498,7 @@ TEST(Sottod, ConnectionsOverTheLimitAreRefused) {
     beast::error_code ec;
     second.handshake(ssl::stream_base::client, ec);
     EXPECT_TRUE(ec) << "a second connection was served";
-    EXPECT_EQ(first.roundtrip("first"), "first");
+    EXPECT_TRUE(first.challenge(1));
     first.ws.close(websocket::close_code::normal);
   }
   // Once the first is gone, a new one is served.
