@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "protocol_client.h"
+#include "test_devices.h"
 #include "sotto/core/tls.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/mls/group.h"
@@ -23,7 +24,8 @@ namespace {
 using namespace std::chrono_literals;
 using crypto::Ed25519SigningKey;
 
-constexpr const char* kPassword = "correct horse battery";
+constexpr const char* kPassword = kTestPassword;
+using Device = TestDevice;
 
 // Registrations and logins come from one address in these tests: the limits are raised.
 std::vector<std::string> relaxed_limits(std::vector<std::string> extra = {}) {
@@ -36,40 +38,8 @@ std::vector<std::string> relaxed_limits(std::vector<std::string> extra = {}) {
 }
 
 // One device of an account, with its own connection.
-struct Device {
-  Ed25519SigningKey key = Ed25519SigningKey::generate();
-  std::unique_ptr<ProtocolClient> client;
-  proto::SessionResponse session;
 
-  const Bytes& id() const { return session.device_id; }
-};
 
-Device register_device(uint16_t port, const std::string& username) {
-  Device d;
-  d.client = std::make_unique<ProtocolClient>(port);
-  proto::RegisterAccount r;
-  r.username = username;
-  r.email = username + "@example.org";
-  r.password = kPassword;
-  r.device = proto::DeviceKey{d.key.public_key(), "phone"};
-  auto answer = d.client->request(r);
-  const auto* session = as<proto::SessionResponse>(answer);
-  EXPECT_NE(session, nullptr) << "register: " << errc_name(error_code(answer));
-  if (session) d.session = *session;
-  return d;
-}
-
-// Another device of the account, by password login.
-Device login_device(uint16_t port, const std::string& username) {
-  Device d;
-  d.client = std::make_unique<ProtocolClient>(port);
-  auto answer =
-      d.client->request(proto::Login{username, kPassword, {d.key.public_key(), "laptop"}});
-  const auto* session = as<proto::SessionResponse>(answer);
-  EXPECT_NE(session, nullptr) << "login: " << errc_name(error_code(answer));
-  if (session) d.session = *session;
-  return d;
-}
 
 // Reconnects a device that went offline, resuming its session.
 void reconnect(Device& d, uint16_t port) {

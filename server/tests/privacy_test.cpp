@@ -28,6 +28,7 @@
 #include "beast.h"
 #include "config.h"
 #include "protocol_client.h"
+#include "test_devices.h"
 #include "push_receiver.h"
 #include "server_state.h"
 #include "services/directory.h"
@@ -47,44 +48,15 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using crypto::Ed25519SigningKey;
 
-constexpr const char* kPassword = "correct horse battery";
+constexpr const char* kPassword = kTestPassword;
+using Device = TestDevice;
 constexpr const char* kAlice = "alice.private";
 constexpr const char* kBob = "bob.private";
 
 // ---- the scenario's client side ---------------------------------------------------------
 
-struct Device {
-  Ed25519SigningKey key = Ed25519SigningKey::generate();
-  std::unique_ptr<ProtocolClient> client;
-  proto::SessionResponse session;
-};
 
-Device register_device(uint16_t port, const std::string& username) {
-  Device d;
-  d.client = std::make_unique<ProtocolClient>(port);
-  proto::RegisterAccount r;
-  r.username = username;
-  r.email = username + "@example.org";
-  r.password = kPassword;
-  r.display_name = "Display " + username;
-  r.device = proto::DeviceKey{d.key.public_key(), "phone"};
-  auto answer = d.client->request(r);
-  const auto* session = as<proto::SessionResponse>(answer);
-  EXPECT_NE(session, nullptr) << "register: " << errc_name(error_code(answer));
-  if (session) d.session = *session;
-  return d;
-}
 
-Device login_device(uint16_t port, const std::string& username) {
-  Device d;
-  d.client = std::make_unique<ProtocolClient>(port);
-  auto answer =
-      d.client->request(proto::Login{username, kPassword, {d.key.public_key(), "laptop"}});
-  const auto* session = as<proto::SessionResponse>(answer);
-  EXPECT_NE(session, nullptr) << "login: " << errc_name(error_code(answer));
-  if (session) d.session = *session;
-  return d;
-}
 
 Bytes key_package(const Ed25519SigningKey& key) {
   const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -241,9 +213,9 @@ TEST(Privacy, StoredColumnsAreDocumentedAndErasureLeavesNoTrace) {
     ASSERT_TRUE(server.wait_listening()) << server.line();
     const uint16_t port = server.port();
 
-    Device alice1 = register_device(port, kAlice);
+    Device alice1 = register_device(port, kAlice, std::string("Display ") + kAlice);
     Device alice2 = login_device(port, kAlice);
-    Device bob = register_device(port, kBob);
+    Device bob = register_device(port, kBob, std::string("Display ") + kBob);
     ASSERT_FALSE(alice1.session.account_id.empty());
     ASSERT_FALSE(alice2.session.device_id.empty());
     ASSERT_FALSE(bob.session.account_id.empty());
