@@ -379,7 +379,7 @@ fs::path write_config(const fs::path& dir) {
   const fs::path path = dir / "bench.toml";
   std::ofstream out(path);
   out << "[limits]\nmax_connections = 200000\n"
-      << "[rate_limits]\nsends_per_minute = 100000000\nsends_burst = 1000000\n"
+      << "[rate_limits]\nsends_per_minute = 1000000\nsends_burst = 1000000\n"
       << "registration_per_minute = 100000\nregistration_burst = 100000\n";
   return path;
 }
