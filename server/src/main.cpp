@@ -1,4 +1,6 @@
 // sottod: the Sotto server.
+#include <sys/stat.h>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -24,6 +26,8 @@ std::string url_host(const std::string& host) {
 
 int main(int argc, char** argv) {
   using namespace sotto::server;
+  // Everything sottod writes (database, keys, files, certificate) is for its own eyes only.
+  ::umask(077);
   if (argc > 1 && std::string_view(argv[1]) == "admin") {
     // Admin commands print their results on stdout; what the services log goes to stderr.
     spdlog::set_default_logger(spdlog::stderr_color_mt("sottod"));
