@@ -15,6 +15,13 @@ namespace sotto::crypto {
 
 namespace {
 
+// libsodium declares the HMAC key non-null even when its length is 0 (an empty salt in HKDF,
+// an empty key in a malformed test vector); an empty vector's data() may be null.
+const unsigned char* key_pointer(BytesView key) {
+  static const unsigned char kNoKey[1] = {0};
+  return key.empty() ? kNoKey : key.data();
+}
+
 // sodium_init() is idempotent and thread-safe after its first return; the call_once keeps
 // the cost to one atomic load per primitive.
 void ensure_sodium() {
@@ -127,7 +134,7 @@ SecureBytes hmac_sha256(BytesView key, BytesView data) {
   ensure_sodium();
   crypto_auth_hmacsha256_state state;
   SecureBytes out(crypto_auth_hmacsha256_BYTES);
-  crypto_auth_hmacsha256_init(&state, key.data(), key.size());
+  crypto_auth_hmacsha256_init(&state, key_pointer(key), key.size());
   crypto_auth_hmacsha256_update(&state, data.data(), data.size());
   crypto_auth_hmacsha256_final(&state, out.data());
   sodium_memzero(&state, sizeof state);
@@ -176,7 +183,7 @@ Result<SecureBytes> hkdf_expand(BytesView prk, BytesView info, size_t length) {
   size_t done = 0;
   for (uint8_t counter = 1; done < length; ++counter) {
     crypto_auth_hmacsha256_state state;
-    crypto_auth_hmacsha256_init(&state, prk.data(), prk.size());
+    crypto_auth_hmacsha256_init(&state, key_pointer(prk), prk.size());
     crypto_auth_hmacsha256_update(&state, block.data(), block.size());
     crypto_auth_hmacsha256_update(&state, info.data(), info.size());
     crypto_auth_hmacsha256_update(&state, &counter, 1);
