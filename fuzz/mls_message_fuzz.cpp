@@ -2,10 +2,7 @@
 // other members. Decoding must never crash or read past its input, and whatever decodes must
 // encode back to exactly the input: a second, different encoding of one message would let two
 // members disagree about what was signed.
-#include <cstdio>
-#include <cstdlib>
-
-#include "sotto/core/encoding.h"
+#include "fuzz_support.h"
 #include "sotto/core/tls.h"
 #include "sotto/mls/messages.h"
 
@@ -16,13 +13,7 @@ using namespace sotto;
 template <class T>
 void check_canonical(const char* what, BytesView input) {
   auto decoded = tls::decode<T>(input);
-  if (!decoded.ok()) return;
-  const Bytes again = tls::encode(*decoded);
-  if (!constant_time_equal(again, input)) {
-    std::fprintf(stderr, "%s does not re-encode to its input\n  input:  %s\n  output: %s\n", what,
-                 to_hex(input).c_str(), to_hex(again).c_str());
-    std::abort();
-  }
+  if (decoded.ok()) fuzz::require_same_encoding(what, input, tls::encode(*decoded));
 }
 
 }  // namespace

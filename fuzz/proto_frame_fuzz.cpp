@@ -1,10 +1,7 @@
 // Arbitrary bytes as a client frame (what sottod reads from every connection) and as a server
 // frame (what a client reads). Decoding must never crash or read past its input, and whatever
 // decodes must encode back to exactly the input.
-#include <cstdio>
-#include <cstdlib>
-
-#include "sotto/core/encoding.h"
+#include "fuzz_support.h"
 #include "sotto/proto/protocol.h"
 
 namespace {
@@ -13,13 +10,7 @@ using namespace sotto;
 
 template <class Frame>
 void check_canonical(const char* what, BytesView input, const Result<Frame>& decoded) {
-  if (!decoded.ok()) return;
-  const Bytes again = proto::encode(*decoded);
-  if (!constant_time_equal(again, input)) {
-    std::fprintf(stderr, "%s does not re-encode to its input\n  input:  %s\n  output: %s\n", what,
-                 to_hex(input).c_str(), to_hex(again).c_str());
-    std::abort();
-  }
+  if (decoded.ok()) fuzz::require_same_encoding(what, input, proto::encode(*decoded));
 }
 
 }  // namespace

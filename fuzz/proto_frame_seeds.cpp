@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "fuzz_support.h"
 #include "sotto/proto/protocol.h"
 
 namespace {
@@ -10,12 +11,6 @@ namespace {
 using namespace sotto;
 using namespace sotto::proto;
 
-bool write_file(const std::string& path, BytesView bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) return false;
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  return std::fclose(f) == 0 && ok;
-}
 
 }  // namespace
 
@@ -49,7 +44,7 @@ int main(int argc, char** argv) {
       {"event", encode(ServerFrame{Event{MessageEvent{QueuedMessage{12, 6, Bytes(4, 2)}}}})},
   };
   for (const auto& [name, bytes] : seeds) {
-    if (!write_file(dir + "/" + name, bytes)) {
+    if (!fuzz::write_file(dir + "/" + name, bytes)) {
       std::fprintf(stderr, "cannot write %s/%s\n", dir.c_str(), name);
       return 1;
     }

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_support.h"
 #include "sotto/core/tls.h"
 #include "tls_codec_message.h"
 
@@ -40,12 +41,6 @@ CodecMessage full() {
   return m;
 }
 
-bool write_file(const std::string& path, BytesView bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) return false;
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  return std::fclose(f) == 0 && ok;
-}
 
 }  // namespace
 
@@ -78,7 +73,7 @@ int main(int argc, char** argv) {
       {"text_base64url", to_bytes("-_8")},
   };
   for (const auto& seed : seeds) {
-    if (!write_file(dir + "/" + seed.name, seed.bytes)) {
+    if (!fuzz::write_file(dir + "/" + seed.name, seed.bytes)) {
       std::fprintf(stderr, "cannot write %s/%s\n", dir.c_str(), seed.name);
       return 1;
     }
