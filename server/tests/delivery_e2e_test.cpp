@@ -77,19 +77,6 @@ std::string text(const Bytes& b) {
   return std::string(b.begin(), b.end());
 }
 
-Bytes key_package(const Ed25519SigningKey& key) {
-  const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count());
-  auto bundle = mls::create_key_package(crypto::SuiteId::x25519_chacha20poly1305_sha256_ed25519,
-                                        mls::Credential{mls::BasicCredential{to_bytes("device")}},
-                                        key.seed(), {now - 60, now + 86400},
-                                        [](std::span<uint8_t> out) { crypto::random_fill(out); });
-  EXPECT_TRUE(bundle.ok());
-  mls::MlsMessage m;
-  m.content = std::move(bundle).value().key_package;
-  return tls::encode(m);
-}
 
 class DeliveryE2eTest : public ::testing::Test {
  protected:
@@ -215,14 +202,14 @@ TEST_F(DeliveryE2eTest, KeyPackagesClaimedOnceAndTheOwnerIsToldWhenLow) {
   const std::string bob = name("bob");
   Device alice = register_device(port(), name("alice"));
   Device bob1 = register_device(port(), bob);
-  const Bytes first = key_package(bob1.key), second = key_package(bob1.key);
+  const Bytes first = device_key_package(bob1.key), second = device_key_package(bob1.key);
   auto uploaded = bob1.client->request(proto::UploadKeyPackages{{first, second}, std::nullopt});
   const auto* stock = as<proto::KeyPackageStockResponse>(uploaded);
   ASSERT_NE(stock, nullptr) << errc_name(error_code(uploaded));
   EXPECT_EQ(stock->count, 2u);
   // Another device's key package is refused.
   EXPECT_EQ(error_code(alice.client->request(
-                proto::UploadKeyPackages{{key_package(bob1.key)}, std::nullopt})),
+                proto::UploadKeyPackages{{device_key_package(bob1.key)}, std::nullopt})),
             Errc::forbidden);
 
   auto claimed = alice.client->request(proto::ClaimKeyPackages{bob});

@@ -58,23 +58,10 @@ constexpr const char* kBob = "bob.private";
 
 
 
-Bytes key_package(const Ed25519SigningKey& key) {
-  const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count());
-  auto bundle = mls::create_key_package(crypto::SuiteId::x25519_chacha20poly1305_sha256_ed25519,
-                                        mls::Credential{mls::BasicCredential{to_bytes("device")}},
-                                        key.seed(), {now - 60, now + 86400},
-                                        [](std::span<uint8_t> out) { crypto::random_fill(out); });
-  EXPECT_TRUE(bundle.ok());
-  mls::MlsMessage m;
-  m.content = std::move(bundle).value().key_package;
-  return tls::encode(m);
-}
 
 void upload_key_packages(Device& d) {
   auto answer = d.client->request(
-      proto::UploadKeyPackages{{key_package(d.key), key_package(d.key)}, key_package(d.key)});
+      proto::UploadKeyPackages{{device_key_package(d.key), device_key_package(d.key)}, device_key_package(d.key)});
   EXPECT_NE(as<proto::KeyPackageStockResponse>(answer), nullptr)
       << "upload_key_packages: " << errc_name(error_code(answer));
 }

@@ -27,4 +27,8 @@ TestDevice register_device(uint16_t port, const std::string& username,
 // Another device of the account, by password login.
 TestDevice login_device(uint16_t port, const std::string& username);
 
+// A KeyPackage (suite 3, valid from a minute ago for a day) signed with the device's key,
+// framed as an MLSMessage, as a client uploads it.
+Bytes device_key_package(const crypto::Ed25519SigningKey& key);
+
 }  // namespace sotto::testing
