@@ -465,16 +465,25 @@ class SqliteStore final : public Store {
   }
 
   Result<uint64_t> ack(BytesView device_id, const std::vector<uint64_t>& seqs) override {
-    return writer_.write([&](Connection& c) -> Result<uint64_t> {
-      uint64_t removed = 0;
-      for (uint64_t seq : seqs) {
-        SOTTO_TRY_ASSIGN(Query q,
-                         c.query("DELETE FROM messages WHERE device_id = ?1 AND seq = ?2"));
-        SOTTO_TRY(q.bind_all(device_id, seq).run());
-        removed += c.changes();
+    return writer_.write([&](Connection& c) { return ack_job(c, device_id, seqs); });
+  }
+
+  void ack_async(BytesView device_id, std::vector<uint64_t> seqs, AckDone done) override {
+    auto removed = std::make_shared<uint64_t>(0);
+    sql::WriteJob job;
+    job.run = [device = to_bytes(device_id), seqs = std::move(seqs),
+               removed](Connection& c) -> Result<void> {
+      SOTTO_TRY_ASSIGN(*removed, ack_job(c, device, seqs));
+      return success();
+    };
+    job.done = [removed, done = std::move(done)](Result<void> status) {
+      if (status.ok()) {
+        done(*removed);
+      } else {
+        done(std::move(status).error());
       }
-      return removed;
-    });
+    };
+    writer_.submit(std::move(job));
   }
 
   Result<QueueStats> queue_stats(BytesView device_id) override {
@@ -642,6 +651,17 @@ class SqliteStore final : public Store {
   }
 
   // The steps of one enqueue, inside its savepoint: a failure anywhere undoes all of it.
+  static Result<uint64_t> ack_job(Connection& c, BytesView device_id,
+                                  const std::vector<uint64_t>& seqs) {
+    uint64_t removed = 0;
+    for (uint64_t seq : seqs) {
+      SOTTO_TRY_ASSIGN(Query q, c.query("DELETE FROM messages WHERE device_id = ?1 AND seq = ?2"));
+      SOTTO_TRY(q.bind_all(device_id, seq).run());
+      removed += c.changes();
+    }
+    return removed;
+  }
+
   Result<void> enqueue_job(Connection& c, const Envelope& e, EnqueueResult& result) const {
     if (e.recipients.empty()) return Error(Errc::invalid_argument, "enqueue: no recipients");
     // A repeat is answered before the commit check: the first copy moved the group's epoch

@@ -197,10 +197,13 @@ void handle_ack(ServerState& state, const Caller& caller, proto::Ack request, Re
                        "at most " + std::to_string(delivery::kMaxAckSeqs) + " seqs per ack"));
   }
   // Only the caller's own queue: a device cannot delete what was queued for another.
-  auto deleted = state.store().ack(*caller.device_id, request.seqs);
-  if (!deleted.ok()) return reply(std::move(deleted).error());
-  delivery::metrics().acked.fetch_add(*deleted);
-  reply(proto::ResponseBody{proto::EmptyResponse{}});
+  // Answered once the deletion is committed, without holding this thread meanwhile.
+  state.store().ack_async(*caller.device_id, std::move(request.seqs),
+                          [reply = std::move(reply)](Result<uint64_t> deleted) {
+                            if (!deleted.ok()) return reply(std::move(deleted).error());
+                            delivery::metrics().acked.fetch_add(*deleted);
+                            reply(proto::ResponseBody{proto::EmptyResponse{}});
+                          });
 }
 
 }  // namespace sotto::server

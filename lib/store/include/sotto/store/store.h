@@ -172,7 +172,7 @@ class Store {
   virtual Result<void> create_account(const Account& account, const Device& device,
                                       const std::optional<Bytes>& invite_code_hash,
                                       uint64_t now) = 0;
-  virtual Result<Account> account(BytesView account_id) = 0;                // not_found
+  virtual Result<Account> account(BytesView account_id) = 0;                   // not_found
   virtual Result<Account> account_by_username(std::string_view username) = 0;  // not_found
   // Replaces the mutable fields (email, email_verified, display_name, phone, password_hash).
   virtual Result<void> update_account(const Account& account) = 0;
@@ -234,6 +234,13 @@ class Store {
                                                    uint32_t limit, uint64_t now) = 0;
   // Deletes those messages of this device's queue; returns how many there were.
   virtual Result<uint64_t> ack(BytesView device_id, const std::vector<uint64_t>& seqs) = 0;
+  // As ack(), without waiting for the commit: `done` runs once the deletion is durable (on
+  // the store's writer thread where it has one), so that a server thread never blocks on a
+  // flush. This default runs ack() at once.
+  using AckDone = std::function<void(Result<uint64_t>)>;
+  virtual void ack_async(BytesView device_id, std::vector<uint64_t> seqs, AckDone done) {
+    done(ack(device_id, seqs));
+  }
   virtual Result<QueueStats> queue_stats(BytesView device_id) = 0;
 
   // ---- files ----
