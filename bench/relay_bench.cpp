@@ -6,9 +6,10 @@
 //   an open loop at a fixed aggregate rate, each payload carrying its send time; the receiver
 //   acknowledges each message. Steps through rates and prints the achieved rate and latency
 //   percentiles of each, and the highest rate whose p99 stays within 50 ms.
-// idle: opens K TLS WebSocket connections that then sit idle, and prints sottod's RSS growth
-//   per connection. Client sockets bind to 127.0.0.2, .3, ... so that the 4-tuple space of
-//   one source address does not cap K.
+// idle: opens K WebSocket connections that then sit idle, over TLS and then over sottod's
+//   plain (proxy-side) listener, and prints sottod's RSS growth per connection. Client
+//   sockets bind to 127.0.0.2, .3, ... so that the 4-tuple space of one source address does
+//   not cap K; the file-descriptor limit is raised as far as the system allows.
 //
 // usage: bench_relay [--sottod PATH] [--connections N] [--rates R1,R2,...] [--seconds S]
 //                    [--idle K1,K2,...] [--skip-relay] [--skip-idle]
@@ -67,9 +68,20 @@ class ServerProcess {
   ServerProcess(const std::string& sottod, const fs::path& data_dir, const fs::path& config) {
     int fds[2];
     if (::pipe(fds) != 0) die("pipe failed");
-    std::vector<std::string> args = {"taskset", "-c", "0", sottod, "--listen", "127.0.0.1:0",
-                                     "--data-dir", data_dir.string(), "--config",
-                                     config.string(), "--log-level", "warn"};
+    std::vector<std::string> args = {"taskset",
+                                     "-c",
+                                     "0",
+                                     sottod,
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--data-dir",
+                                     data_dir.string(),
+                                     "--config",
+                                     config.string(),
+                                     "--log-level",
+                                     "warn",
+                                     "--plain-listen",
+                                     "127.0.0.1:0"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -82,19 +94,30 @@ class ServerProcess {
     }
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[1]);
-    std::string line;
-    char c = 0;
-    while (::read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    // Two lines: the TLS listener's, then the plain listener's. Both are read before the
+    // pipe is closed, so that sottod never writes into a closed pipe.
+    auto read_line = [&] {
+      std::string line;
+      char c = 0;
+      while (::read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+      return line;
+    };
+    const std::string line = read_line();
+    const std::string plain_line = read_line();
     ::close(fds[0]);
     const std::string prefix = "sottod listening on https://127.0.0.1:";
     if (line.rfind(prefix, 0) != 0) die("sottod did not start: " + line);
     port_ = static_cast<uint16_t>(std::stoi(line.substr(prefix.size())));
+    const std::string plain_prefix = "sottod also listening WITHOUT TLS on http://127.0.0.1:";
+    if (plain_line.rfind(plain_prefix, 0) != 0) die("no plain listener: " + plain_line);
+    plain_port_ = static_cast<uint16_t>(std::stoi(plain_line.substr(plain_prefix.size())));
   }
   ~ServerProcess() {
     ::kill(pid_, SIGTERM);
     ::waitpid(pid_, nullptr, 0);
   }
   uint16_t port() const { return port_; }
+  uint16_t plain_port() const { return plain_port_; }
   // Resident set size in KiB, from /proc.
   long rss_kib() const {
     std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
@@ -113,6 +136,33 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  uint16_t plain_port_ = 0;
+};
+
+// Blocking TCP connect to sottod on 127.0.0.1 from `source`, so that many source addresses
+// can share the load of the 4-tuple space.
+void connect_from(tcp::socket& socket, uint16_t port, const asio::ip::address& source) {
+  socket.open(tcp::v4());
+  socket.set_option(tcp::socket::reuse_address(true));
+  socket.bind(tcp::endpoint(source, 0));
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  socket.set_option(tcp::no_delay(true));
+}
+
+// An idle WebSocket over plain TCP, to sottod's proxy-side listener.
+class PlainIdleConnection {
+ public:
+  explicit PlainIdleConnection(asio::io_context& io) : ws_(io) {}
+  void connect(uint16_t port, const asio::ip::address& source) {
+    connect_from(beast::get_lowest_layer(ws_).socket(), port, source);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(beast::http::field::sec_websocket_protocol, proto::kSubprotocol);
+    }));
+    ws_.handshake("127.0.0.1", "/v1/ws");
+  }
+
+ private:
+  websocket::stream<beast::tcp_stream> ws_;
 };
 
 // ---- one client connection --------------------------------------------------------------
@@ -127,12 +177,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Blocking connect and upgrade (set-up phase), from `source` (an address on loopback).
   void connect(uint16_t port, const asio::ip::address& source) {
-    auto& socket = beast::get_lowest_layer(ws_).socket();
-    socket.open(tcp::v4());
-    socket.set_option(tcp::socket::reuse_address(true));
-    socket.bind(tcp::endpoint(source, 0));
-    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    socket.set_option(tcp::no_delay(true));
+    connect_from(beast::get_lowest_layer(ws_).socket(), port, source);
     ws_.next_layer().handshake(ssl::stream_base::client);
     ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
       req.set(beast::http::field::sec_websocket_protocol, proto::kSubprotocol);
@@ -320,8 +365,8 @@ StepResult run_step(asio::io_context& io, std::vector<std::shared_ptr<Connection
   rec.reset();
   rec.latencies.reserve(static_cast<size_t>(rate * seconds) + 16);
   const auto start = Clock::now();
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(seconds));
+  const auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   uint64_t sent = 0;
   size_t next_conn = 0;
   asio::steady_timer timer(io);
@@ -384,11 +429,21 @@ fs::path write_config(const fs::path& dir) {
   return path;
 }
 
+// Clients and sottod (which inherits the limit) each need a descriptor per connection. As
+// root the hard limit can go up to fs.nr_open; otherwise the soft limit goes up to the hard.
 void raise_fd_limit() {
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
+  long nr_open = 0;
+  std::ifstream("/proc/sys/fs/nr_open") >> nr_open;
+  const rlim_t wanted = std::max<rlim_t>(rl.rlim_max, static_cast<rlim_t>(std::max(nr_open, 0L)));
+  rlimit raised{wanted, wanted};
+  if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  getrlimit(RLIMIT_NOFILE, &rl);
+  std::printf("file descriptors: limit %llu\n", static_cast<unsigned long long>(rl.rlim_cur));
 }
 
 }  // namespace
@@ -397,7 +452,7 @@ int main(int argc, char** argv) {
   std::string sottod = SOTTOD_PATH;
   size_t connections = 1000;
   std::vector<double> rates = {2000, 5000, 10000, 20000, 30000, 40000, 50000};
-  std::vector<double> idle = {10000, 50000};
+  std::vector<double> idle = {10000, 50000, 100000};
   double seconds = 5;
   bool relay = true, idle_test = true;
   for (int i = 1; i < argc; ++i) {
@@ -406,14 +461,22 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) die("missing value after " + a);
       return argv[++i];
     };
-    if (a == "--sottod") sottod = next();
-    else if (a == "--connections") connections = std::stoul(next());
-    else if (a == "--rates") rates = parse_list(next());
-    else if (a == "--seconds") seconds = std::stod(next());
-    else if (a == "--idle") idle = parse_list(next());
-    else if (a == "--skip-relay") relay = false;
-    else if (a == "--skip-idle") idle_test = false;
-    else die("unknown argument " + a);
+    if (a == "--sottod")
+      sottod = next();
+    else if (a == "--connections")
+      connections = std::stoul(next());
+    else if (a == "--rates")
+      rates = parse_list(next());
+    else if (a == "--seconds")
+      seconds = std::stod(next());
+    else if (a == "--idle")
+      idle = parse_list(next());
+    else if (a == "--skip-relay")
+      relay = false;
+    else if (a == "--skip-idle")
+      idle_test = false;
+    else
+      die("unknown argument " + a);
   }
   raise_fd_limit();
   ssl::context tls(ssl::context::tls_client);
@@ -426,18 +489,19 @@ int main(int argc, char** argv) {
       asio::io_context io;
       const auto setup_start = Clock::now();
       auto conns = authenticated_devices(io, tls, server.port(), connections);
-      std::printf("relay: %zu authenticated devices in %.1f s; sottod pinned to CPU 0, 1 KiB "
-                  "messages, durable queueing (SQLite WAL), each acknowledged\n",
-                  conns.size(), std::chrono::duration<double>(Clock::now() - setup_start).count());
-      std::printf("%12s %12s %10s %10s %10s %8s\n", "offered/s", "received/s", "p50 ms",
-                  "p99 ms", "max ms", "errors");
+      std::printf(
+          "relay: %zu authenticated devices in %.1f s; sottod pinned to CPU 0, 1 KiB "
+          "messages, durable queueing (SQLite WAL), each acknowledged\n",
+          conns.size(), std::chrono::duration<double>(Clock::now() - setup_start).count());
+      std::printf("%12s %12s %10s %10s %10s %8s\n", "offered/s", "received/s", "p50 ms", "p99 ms",
+                  "max ms", "errors");
       double best = 0;
       Recorder rec;
       start_receivers(conns, rec);
       for (double rate : rates) {
         const StepResult r = run_step(io, conns, rec, rate, seconds);
-        std::printf("%12.0f %12.0f %10.2f %10.2f %10.2f %8llu\n", r.offered, r.achieved,
-                    r.p50_ms, r.p99_ms, r.max_ms, static_cast<unsigned long long>(r.errors));
+        std::printf("%12.0f %12.0f %10.2f %10.2f %10.2f %8llu\n", r.offered, r.achieved, r.p50_ms,
+                    r.p99_ms, r.max_ms, static_cast<unsigned long long>(r.errors));
         std::fflush(stdout);
         const bool kept_up = r.achieved >= 0.95 * r.offered && r.errors == 0;
         if (kept_up && r.p99_ms <= 50) best = std::max(best, r.achieved);
@@ -450,28 +514,45 @@ int main(int argc, char** argv) {
 
   if (idle_test) {
     for (double k : idle) {
-      const fs::path dir = make_temp_dir();
-      {
-        ServerProcess server(sottod, dir / "data", write_config(dir));
-        asio::io_context io;
-        const long before = server.rss_kib();
-        std::vector<std::shared_ptr<Connection>> conns;
-        const auto n = static_cast<size_t>(k);
-        conns.reserve(n);
-        for (size_t i = 0; i < n; ++i) {
-          auto c = std::make_shared<Connection>(io, tls);
-          c->connect(server.port(), source_address(i, 20000));
-          conns.push_back(std::move(c));
+      for (bool over_tls : {true, false}) {
+        const fs::path dir = make_temp_dir();
+        {
+          ServerProcess server(sottod, dir / "data", write_config(dir));
+          asio::io_context io;
+          const long before = server.rss_kib();
+          const auto n = static_cast<size_t>(k);
+          std::vector<std::shared_ptr<Connection>> tls_conns;
+          std::vector<std::unique_ptr<PlainIdleConnection>> plain_conns;
+          const auto start = Clock::now();
+          try {
+            for (size_t i = 0; i < n; ++i) {
+              if (over_tls) {
+                auto c = std::make_shared<Connection>(io, tls);
+                c->connect(server.port(), source_address(i, 20000));
+                tls_conns.push_back(std::move(c));
+              } else {
+                auto c = std::make_unique<PlainIdleConnection>(io);
+                c->connect(server.plain_port(), source_address(i, 20000));
+                plain_conns.push_back(std::move(c));
+              }
+            }
+          } catch (const std::exception& e) {
+            std::printf("idle: stopped after %zu connections: %s\n",
+                        tls_conns.size() + plain_conns.size(), e.what());
+          }
+          const size_t opened = tls_conns.size() + plain_conns.size();
+          const double setup = std::chrono::duration<double>(Clock::now() - start).count();
+          ::sleep(2);
+          const long after = server.rss_kib();
+          std::printf(
+              "idle: %zu %s WebSocket connections (opened in %.1f s): sottod RSS %ld -> "
+              "%ld KiB, %.2f KiB per connection\n",
+              opened, over_tls ? "TLS" : "plain", setup, before, after,
+              opened ? static_cast<double>(after - before) / static_cast<double>(opened) : 0.0);
+          std::fflush(stdout);
         }
-        ::sleep(2);
-        const long after = server.rss_kib();
-        std::printf("idle: %zu TLS WebSocket connections: sottod RSS %ld -> %ld KiB, %.2f KiB per "
-                    "connection\n",
-                    n, before, after,
-                    static_cast<double>(after - before) / static_cast<double>(n));
-        std::fflush(stdout);
+        fs::remove_all(dir);
       }
-      fs::remove_all(dir);
     }
   }
   return 0;

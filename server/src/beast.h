@@ -20,6 +20,8 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// The plain listener's stream, for a TLS-terminating proxy on the same host.
+using PlainStream = beast::tcp_stream;
 
 // The WebSocket subprotocol of the client-server protocol, version 1.
 inline constexpr const char* kSubprotocol = "sotto.v1";

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -116,6 +117,23 @@ const std::vector<Key>& keys() {
          if (!r) return std::move(r).error().with_context(what);
          c.listen_host = r->first;
          c.listen_port = r->second;
+         return success();
+       }},
+      {"", "plain_listen", "SOTTOD_PLAIN_LISTEN", "--plain-listen",
+       "also listen WITHOUT TLS on this loopback HOST:PORT, for a TLS-terminating proxy",
+       Kind::text,
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         auto r = parse_listen_address(v);
+         if (!r) return std::move(r).error().with_context(what);
+         boost::system::error_code ec;
+         auto address = boost::asio::ip::make_address(r->first, ec);
+         if (ec || !address.is_loopback()) {
+           return config_error(std::string(what) + ": \"" + v +
+                               "\" is not a loopback address; unencrypted traffic must not "
+                               "leave the host");
+         }
+         c.plain_listen_host = r->first;
+         c.plain_listen_port = r->second;
          return success();
        }},
       {"", "data_dir", "SOTTOD_DATA_DIR", "--data-dir", "directory for sottod's state", Kind::text,

@@ -73,6 +73,10 @@ struct RateLimits {
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8443;  // 0: any free port (the listening line names the one chosen)
+  // A second listener without TLS, for a TLS-terminating proxy on the same host; loopback
+  // addresses only, off when the host is empty.
+  std::string plain_listen_host;
+  uint16_t plain_listen_port = 0;
   std::filesystem::path data_dir = "sottod-data";
   std::filesystem::path tls_cert;  // both empty: a self-signed certificate in data_dir
   std::filesystem::path tls_key;

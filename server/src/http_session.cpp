@@ -72,28 +72,36 @@ http::response<http::string_body> route(const http::request<http::string_body>& 
   return res;
 }
 
-HttpSession::HttpSession(tcp::socket&& socket, ssl::context& tls, ConnectionSlot slot)
-    : executor_(socket.get_executor()),
-      stream_(std::move(socket), tls),
+template <class Stream>
+HttpSession<Stream>::HttpSession(Stream&& stream, ConnectionSlot slot)
+    : executor_(stream.get_executor()),
+      stream_(std::move(stream)),
       slot_(std::move(slot)),
       state_(slot_->state()),
       state_owner_(slot_->shared_state()) {}
 
-HttpSession::~HttpSession() {
+template <class Stream>
+HttpSession<Stream>::~HttpSession() {
   state_.remove(this);
 }
 
-void HttpSession::run() {
-  state_.add(this, weak_from_this());
+template <class Stream>
+void HttpSession<Stream>::run() {
+  state_.add(this, this->weak_from_this());
   // On the connection's strand, like every later operation.
-  asio::dispatch(executor_, [self = shared_from_this()] {
-    beast::get_lowest_layer(self->stream_).expires_after(kHandshakeTimeout);
-    self->stream_.async_handshake(ssl::stream_base::server,
-                                  beast::bind_front_handler(&HttpSession::on_handshake, self));
+  asio::dispatch(executor_, [self = shared()] {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(self->stream_).expires_after(kHandshakeTimeout);
+      self->stream_.async_handshake(ssl::stream_base::server,
+                                    beast::bind_front_handler(&HttpSession::on_handshake, self));
+    } else {
+      self->on_handshake({});
+    }
   });
 }
 
-void HttpSession::on_handshake(beast::error_code ec) {
+template <class Stream>
+void HttpSession<Stream>::on_handshake(beast::error_code ec) {
   if (ec) {
     // Scanners, plain HTTP on the TLS port, old TLS versions: all end here.
     spdlog::debug("http: TLS handshake failed: {}", ec.message());
@@ -102,8 +110,9 @@ void HttpSession::on_handshake(beast::error_code ec) {
   do_read();
 }
 
+template <class Stream>
 template <class Body>
-void HttpSession::respond(http::response<Body> response) {
+void HttpSession<Stream>::respond(http::response<Body> response) {
   bool keep_alive = response.keep_alive() && !state_.shutting_down();
   response.keep_alive(keep_alive);
   auto owned = std::make_shared<http::response<Body>>(std::move(response));
@@ -112,23 +121,24 @@ void HttpSession::respond(http::response<Body> response) {
   write_some(std::move(owned), std::move(serializer), keep_alive);
 }
 
+template <class Stream>
 template <class Body>
-void HttpSession::write_some(std::shared_ptr<http::response<Body>> response,
-                             std::shared_ptr<http::response_serializer<Body>> serializer,
-                             bool keep_alive) {
+void HttpSession<Stream>::write_some(std::shared_ptr<http::response<Body>> response,
+                                     std::shared_ptr<http::response_serializer<Body>> serializer,
+                                     bool keep_alive) {
   beast::get_lowest_layer(stream_).expires_after(state_.limits().idle_timeout);
   auto& sr = *serializer;
-  http::async_write_some(stream_, sr,
-                         [self = shared_from_this(), response = std::move(response),
-                          serializer = std::move(serializer),
-                          keep_alive](beast::error_code ec, std::size_t bytes) mutable {
-                           if (ec || serializer->is_done())
-                             return self->on_write(keep_alive, ec, bytes);
-                           self->write_some(std::move(response), std::move(serializer), keep_alive);
-                         });
+  http::async_write_some(
+      stream_, sr,
+      [self = shared(), response = std::move(response), serializer = std::move(serializer),
+       keep_alive](beast::error_code ec, std::size_t bytes) mutable {
+        if (ec || serializer->is_done()) return self->on_write(keep_alive, ec, bytes);
+        self->write_some(std::move(response), std::move(serializer), keep_alive);
+      });
 }
 
-void HttpSession::do_read() {
+template <class Stream>
+void HttpSession<Stream>::do_read() {
   header_parser_.emplace();
   // The body limit depends on the route, known once the header is in (on_header). (Not
   // boost::none: Beast 1.74 compares a Content-Length against an empty limit as "over".)
@@ -136,10 +146,11 @@ void HttpSession::do_read() {
   header_parser_->header_limit(16 * 1024);
   beast::get_lowest_layer(stream_).expires_after(state_.limits().idle_timeout);
   http::async_read_header(stream_, buffer_, *header_parser_,
-                          beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+                          beast::bind_front_handler(&HttpSession::on_header, shared()));
 }
 
-void HttpSession::on_read_error(beast::error_code ec) {
+template <class Stream>
+void HttpSession<Stream>::on_read_error(beast::error_code ec) {
   if (ec == http::error::end_of_stream) return do_close();
   if (ec == http::error::body_limit || ec == http::error::header_limit) {
     state_.metrics().http_requests.fetch_add(1);
@@ -160,7 +171,8 @@ void HttpSession::on_read_error(beast::error_code ec) {
   }
 }
 
-void HttpSession::on_header(beast::error_code ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_header(beast::error_code ec, std::size_t) {
   if (ec) return on_read_error(ec);
   if (files::is_upload(header_parser_->get())) return start_upload();
   auto declared = header_parser_->content_length();
@@ -171,10 +183,11 @@ void HttpSession::on_header(beast::error_code ec, std::size_t) {
   header_parser_.reset();
   parser_->body_limit(state_.limits().max_request_body_bytes);
   http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+                   beast::bind_front_handler(&HttpSession::on_read, shared()));
 }
 
-void HttpSession::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec) return on_read_error(ec);
   state_.metrics().http_requests.fetch_add(1);
   http::request<http::string_body> req = parser_->release();
@@ -193,7 +206,8 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   respond(route(req, state_));
 }
 
-void HttpSession::start_upload() {
+template <class Stream>
+void HttpSession<Stream>::start_upload() {
   state_.metrics().http_requests.fetch_add(1);
   const auto& header = header_parser_->get();
   std::optional<uint64_t> declared;
@@ -215,29 +229,29 @@ void HttpSession::start_upload() {
   // The client waits for this before sending a large body.
   auto go_on = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
   beast::get_lowest_layer(stream_).expires_after(state_.limits().idle_timeout);
-  http::async_write(stream_, *go_on,
-                    [self = shared_from_this(), go_on](beast::error_code ec, std::size_t) {
-                      if (ec) {
-                        self->upload_.reset();
-                        return;
-                      }
-                      self->read_upload_chunk();
-                    });
+  http::async_write(stream_, *go_on, [self = shared(), go_on](beast::error_code ec, std::size_t) {
+    if (ec) {
+      self->upload_.reset();
+      return;
+    }
+    self->read_upload_chunk();
+  });
 }
 
-void HttpSession::read_upload_chunk() {
+template <class Stream>
+void HttpSession<Stream>::read_upload_chunk() {
   auto& body = upload_parser_->get().body();
   body.data = upload_buffer_.data();
   body.size = upload_buffer_.size();
   body.more = true;
   // Per chunk: a slow but steady upload may take longer than the idle timeout in total.
   beast::get_lowest_layer(stream_).expires_after(state_.limits().idle_timeout);
-  http::async_read_some(
-      stream_, buffer_, *upload_parser_,
-      beast::bind_front_handler(&HttpSession::on_upload_chunk, shared_from_this()));
+  http::async_read_some(stream_, buffer_, *upload_parser_,
+                        beast::bind_front_handler(&HttpSession::on_upload_chunk, shared()));
 }
 
-void HttpSession::on_upload_chunk(beast::error_code ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_upload_chunk(beast::error_code ec, std::size_t) {
   // need_buffer only says that the chunk buffer is full.
   if (ec == http::error::need_buffer) ec = {};
   size_t received = upload_buffer_.size() - upload_parser_->get().body().size;
@@ -277,7 +291,8 @@ void HttpSession::on_upload_chunk(beast::error_code ec, std::size_t) {
   respond(std::move(res));
 }
 
-void HttpSession::upgrade(http::request<http::string_body> req) {
+template <class Stream>
+void HttpSession<Stream>::upgrade(http::request<http::string_body> req) {
   beast::string_view target = req.target();
   if (target.substr(0, target.find('?')) != kWebSocketPath) {
     auto res = text_response(http::status::not_found, req.version(), "not found\n");
@@ -296,11 +311,12 @@ void HttpSession::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
-  std::make_shared<WebSocketSession>(std::move(stream_), std::move(*slot_))->run(std::move(req));
+  make_websocket_session(std::move(stream_), std::move(*slot_))->run(std::move(req));
   slot_.reset();
 }
 
-void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
   response_.reset();
   if (ec) {
     spdlog::debug("http: write failed: {}", ec.message());
@@ -310,18 +326,28 @@ void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
   do_read();
 }
 
-void HttpSession::do_close() {
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
-  stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
+template <class Stream>
+void HttpSession<Stream>::do_close() {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_shutdown([self = shared()](beast::error_code) {});
+  } else {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
 }
 
-void HttpSession::shutdown() {
-  asio::post(executor_, [self = shared_from_this()] {
+template <class Stream>
+void HttpSession<Stream>::shutdown() {
+  asio::post(executor_, [self = shared()] {
     if (!self->slot_) return;  // handed over to a WebSocket session, which shuts down itself
     // Waiting for a request, or mid-handshake: cancel. A response being written finishes and
     // then closes, since respond() turns keep-alive off during shutdown.
     if (!self->response_) beast::get_lowest_layer(self->stream_).cancel();
   });
 }
+
+template class HttpSession<TlsStream>;
+template class HttpSession<PlainStream>;
 
 }  // namespace sotto::server

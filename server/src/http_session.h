@@ -1,6 +1,7 @@
-// One TLS connection before (or without) a WebSocket upgrade: the TLS handshake, then
-// HTTP/1.1 requests with keep-alive. Routes: GET /healthz, GET /metrics, the file API under
-// /v1/files (files/http_files.h), and the WebSocket upgrade at /v1/ws; anything else is 404.
+// One connection before (or without) a WebSocket upgrade: the TLS handshake (none on the
+// plain listener), then HTTP/1.1 requests with keep-alive. Routes: GET /healthz, GET /metrics, the
+// file API under /v1/files (files/http_files.h), and the WebSocket upgrade at /v1/ws; anything else
+// is 404.
 //
 // A request's header is read first; an upload (POST /v1/files) then streams its body to disk
 // chunk by chunk under the file limit, every other request reads its body whole under the
@@ -20,15 +21,18 @@ namespace files {
 struct Upload;
 }
 
-class HttpSession : public Session, public std::enable_shared_from_this<HttpSession> {
+// Stream: TlsStream or PlainStream (both instantiated in http_session.cpp).
+template <class Stream>
+class HttpSession : public Session, public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(tcp::socket&& socket, ssl::context& tls, ConnectionSlot slot);
+  HttpSession(Stream&& stream, ConnectionSlot slot);
   ~HttpSession() override;
 
   void run();
   void shutdown() override;
 
  private:
+  std::shared_ptr<HttpSession> shared() { return this->shared_from_this(); }
   void on_handshake(beast::error_code ec);
   void do_read();
   void on_header(beast::error_code ec, std::size_t bytes);
@@ -49,7 +53,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   void do_close();
 
   asio::any_io_executor executor_;  // the connection's strand; outlives a moved-out stream_
-  TlsStream stream_;
+  Stream stream_;
   std::optional<ConnectionSlot> slot_;  // empty once handed to a WebSocket session
   ServerState& state_;
   std::shared_ptr<ServerState> state_owner_;

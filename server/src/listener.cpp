@@ -6,7 +6,7 @@
 
 namespace sotto::server {
 
-Listener::Listener(asio::io_context& ioc, ssl::context& tls, std::shared_ptr<ServerState> state)
+Listener::Listener(asio::io_context& ioc, ssl::context* tls, std::shared_ptr<ServerState> state)
     : ioc_(ioc), tls_(tls), state_(std::move(state)), acceptor_(asio::make_strand(ioc)) {}
 
 Result<void> Listener::open(const tcp::endpoint& endpoint) {
@@ -70,7 +70,15 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
       }
     }
     socket.set_option(tcp::no_delay(true), ec);
-    std::make_shared<HttpSession>(std::move(socket), tls_, ConnectionSlot(state_))->run();
+    if (tls_) {
+      std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(socket), *tls_),
+                                               ConnectionSlot(state_))
+          ->run();
+    } else {
+      std::make_shared<HttpSession<PlainStream>>(PlainStream(std::move(socket)),
+                                                 ConnectionSlot(state_))
+          ->run();
+    }
   }
   do_accept();
 }

@@ -1,4 +1,5 @@
-// Accepts TCP connections and starts an HttpSession, on its own strand, for each.
+// Accepts TCP connections and starts an HttpSession, on its own strand, for each: over TLS,
+// or plain when the listener has no TLS context (behind a TLS-terminating proxy).
 #pragma once
 
 #include <memory>
@@ -11,7 +12,8 @@ namespace sotto::server {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::io_context& ioc, ssl::context& tls, std::shared_ptr<ServerState> state);
+  // `tls` null: a plain listener.
+  Listener(asio::io_context& ioc, ssl::context* tls, std::shared_ptr<ServerState> state);
 
   Result<void> open(const tcp::endpoint& endpoint);
   tcp::endpoint local_endpoint() const;
@@ -24,7 +26,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void on_accept(beast::error_code ec, tcp::socket socket);
 
   asio::io_context& ioc_;
-  ssl::context& tls_;
+  ssl::context* tls_;
   std::shared_ptr<ServerState> state_;
   tcp::acceptor acceptor_;
 };

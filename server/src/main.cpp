@@ -1,8 +1,8 @@
 // sottod: the Sotto server.
-#include <sys/stat.h>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <csignal>
 #include <iostream>
@@ -20,6 +20,25 @@ constexpr int kExitFailure = 1;
 
 std::string url_host(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// Each connection holds a descriptor; the usual soft limit (1024) would cap a server far
+// below max_connections. The hard limit is the administrator's, so go only that far.
+void raise_descriptor_limit(std::size_t max_connections) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  // Some descriptors go to the database, files being served and push requests.
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max_connections + 64) {
+    spdlog::warn(
+        "the open-file limit ({}) is below max_connections ({}) plus what the server "
+        "needs besides; raise it (ulimit -n, LimitNOFILE=) to serve that many",
+        static_cast<unsigned long long>(rl.rlim_cur), max_connections);
+  }
 }
 
 }  // namespace
@@ -50,6 +69,7 @@ int main(int argc, char** argv) {
 
   // Broken connections must not kill the process; Asio reports EPIPE as an error instead.
   std::signal(SIGPIPE, SIG_IGN);
+  raise_descriptor_limit(config.limits.max_connections);
 
   try {
     Server server(config);
@@ -74,6 +94,11 @@ int main(int argc, char** argv) {
               << host << ":" << port << "/v1/ws), certificate SHA-256 " << id.fingerprint_sha256
               << ", key directory signing key " << signing_key << ", VRF key " << vrf_key
               << std::endl;
+    if (auto plain = server.bound_plain_port()) {
+      std::cout << "sottod also listening WITHOUT TLS on http://"
+                << url_host(server.bound_plain_host()) << ":" << *plain
+                << " (for a TLS-terminating proxy on this host)" << std::endl;
+    }
     server.run();
     spdlog::info("stopped");
   } catch (const std::exception& e) {

@@ -80,6 +80,7 @@ struct Server::Impl {
     spdlog::info("received signal {}: closing {} session(s)", signal_number,
                  state->session_count());
     listener->stop();
+    if (plain_listener) plain_listener->stop();
     state->begin_shutdown();
     deadline = std::chrono::steady_clock::now() + kShutdownGrace;
     wait_for_sessions();
@@ -112,8 +113,10 @@ struct Server::Impl {
   asio::steady_timer shutdown_timer;
   std::chrono::steady_clock::time_point deadline;
   std::shared_ptr<Listener> listener;
+  std::shared_ptr<Listener> plain_listener;  // none unless configured
   TlsIdentity identity;
   tcp::endpoint bound;
+  tcp::endpoint plain_bound;
 };
 
 Server::Server(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
@@ -156,9 +159,18 @@ Result<void> Server::open() {
     }
     address = results.begin()->endpoint().address();
   }
-  impl_->listener = std::make_shared<Listener>(impl_->ioc, impl_->tls, impl_->state);
+  impl_->listener = std::make_shared<Listener>(impl_->ioc, &impl_->tls, impl_->state);
   SOTTO_TRY(impl_->listener->open(tcp::endpoint(address, impl_->config.listen_port)));
   impl_->bound = impl_->listener->local_endpoint();
+  if (!impl_->config.plain_listen_host.empty()) {
+    // The config accepts only loopback literals here, so no resolving.
+    auto plain_address = asio::ip::make_address(impl_->config.plain_listen_host, ec);
+    if (ec) return Error(Errc::invalid_argument, "bad plain_listen host");
+    impl_->plain_listener = std::make_shared<Listener>(impl_->ioc, nullptr, impl_->state);
+    SOTTO_TRY(
+        impl_->plain_listener->open(tcp::endpoint(plain_address, impl_->config.plain_listen_port)));
+    impl_->plain_bound = impl_->plain_listener->local_endpoint();
+  }
   return success();
 }
 
@@ -178,11 +190,21 @@ uint16_t Server::bound_port() const {
   return impl_->bound.port();
 }
 
+std::string Server::bound_plain_host() const {
+  return impl_->config.plain_listen_host;
+}
+
+std::optional<uint16_t> Server::bound_plain_port() const {
+  if (!impl_->plain_listener) return std::nullopt;
+  return impl_->plain_bound.port();
+}
+
 void Server::run() {
   impl_->signals.async_wait([this](beast::error_code ec, int signal_number) {
     if (!ec) impl_->begin_shutdown(signal_number);
   });
   impl_->listener->run();
+  if (impl_->plain_listener) impl_->plain_listener->run();
   files::start_expiry_sweep(impl_->ioc, *impl_->state);
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < impl_->config.threads; ++i) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "config.h"
 #include "sotto/core/result.h"
@@ -54,6 +55,9 @@ class Server {
   const KeyDirectory& directory() const;
   std::string bound_host() const;
   uint16_t bound_port() const;
+  // The plain (non-TLS) listener's port, when one is configured.
+  std::optional<uint16_t> bound_plain_port() const;
+  std::string bound_plain_host() const;
 
   // Serves until SIGTERM or SIGINT, then closes every session (WebSockets with 1001 going
   // away) and returns once they are gone or after a grace period.

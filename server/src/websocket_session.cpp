@@ -50,12 +50,11 @@ std::shared_ptr<const std::string> encode_frame(const proto::ServerFrame& frame)
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(TlsStream&& stream, ConnectionSlot slot)
-    : ws_(std::move(stream)), slot_(std::move(slot)) {
+WebSocketSession::WebSocketSession(asio::any_io_executor executor, ConnectionSlot slot,
+                                   std::string peer_ip)
+    : executor_(std::move(executor)), slot_(std::move(slot)) {
   slot_.state().metrics().websocket_sessions.fetch_add(1);
-  beast::error_code ec;
-  auto peer = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
-  if (!ec) caller_.ip = peer.address().to_string();
+  caller_.ip = std::move(peer_ip);
 }
 
 WebSocketSession::~WebSocketSession() {
@@ -64,26 +63,8 @@ WebSocketSession::~WebSocketSession() {
   slot_.state().metrics().websocket_sessions.fetch_sub(1);
 }
 
-void WebSocketSession::run(http::request<http::string_body> request) {
-  const Limits& limits = slot_.state().limits();
-  // The HTTP session's deadline no longer applies: the WebSocket timeouts take over, and
-  // keep-alive pings tell a live idle client from a dead one.
-  beast::get_lowest_layer(ws_).expires_never();
-  websocket::stream_base::timeout timeout{};
-  timeout.handshake_timeout = std::chrono::seconds(10);  // also bounds the closing handshake
-  timeout.idle_timeout = limits.idle_timeout;
-  timeout.keep_alive_pings = true;
-  ws_.set_option(timeout);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-    res.set(http::field::server, kServerHeader);
-    res.set(http::field::sec_websocket_protocol, kSubprotocol);
-  }));
-  ws_.read_message_max(limits.max_message_bytes);
-  ws_.auto_fragment(false);
-  ws_.binary(true);
+void WebSocketSession::register_session() {
   slot_.state().add(this, weak_from_this());
-  ws_.async_accept(request,
-                   beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
 }
 
 void WebSocketSession::on_accept(beast::error_code ec) {
@@ -102,8 +83,7 @@ void WebSocketSession::on_accept(beast::error_code ec) {
 }
 
 void WebSocketSession::do_read() {
-  ws_.async_read(buffer_,
-                 beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+  start_read();
 }
 
 void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
@@ -119,7 +99,7 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     }
     return;
   }
-  if (!ws_.got_binary()) {
+  if (!got_binary()) {
     // The protocol is binary; text frames are a client bug or a probe.
     buffer_.consume(buffer_.size());
     close(websocket::close_code::policy_error);
@@ -180,7 +160,7 @@ void WebSocketSession::dispatch(proto::ClientFrame frame) {
   // Handlers may answer from any thread; the answer comes back to this strand.
   Reply reply = [self = shared_from_this(), id, type, name,
                  start](Result<proto::ResponseBody> result) {
-    asio::post(self->ws_.get_executor(),
+    asio::post(self->executor_,
                [self, id, type, name, start, result = std::move(result)]() mutable {
                  self->finish(id, type, name, start, std::move(result));
                });
@@ -305,7 +285,7 @@ void WebSocketSession::deauthenticate() {
 }
 
 void WebSocketSession::end_session(Errc reason) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+  asio::post(executor_, [self = shared_from_this(), reason] {
     self->deauthenticate();
     self->enqueue(encode_frame(
         proto::ServerFrame{proto::Event{proto::SessionEndedEvent{static_cast<uint16_t>(reason)}}}));
@@ -314,7 +294,7 @@ void WebSocketSession::end_session(Errc reason) {
 }
 
 void WebSocketSession::send(std::shared_ptr<const std::string> message) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), m = std::move(message)]() mutable {
+  asio::post(executor_, [self = shared_from_this(), m = std::move(message)]() mutable {
     self->enqueue(std::move(m));
   });
 }
@@ -332,9 +312,7 @@ void WebSocketSession::enqueue(std::shared_ptr<const std::string> message) {
     closing_ = true;
     queue_.clear();
     queued_bytes_ = 0;
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(ws_).close();
+    drop_connection();
     return;
   }
   if (!writing_) do_write();
@@ -342,8 +320,7 @@ void WebSocketSession::enqueue(std::shared_ptr<const std::string> message) {
 
 void WebSocketSession::do_write() {
   writing_ = true;
-  ws_.async_write(asio::buffer(*queue_.front()),
-                  beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+  start_write(*queue_.front());
 }
 
 void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
@@ -360,8 +337,7 @@ void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
     close_pending_ = false;
     queue_.clear();
     queued_bytes_ = 0;
-    ws_.async_close(pending_close_,
-                    beast::bind_front_handler(&WebSocketSession::on_close, shared_from_this()));
+    start_close(pending_close_);
     return;
   }
   if (!queue_.empty()) do_write();
@@ -378,7 +354,7 @@ void WebSocketSession::close(websocket::close_code code) {
   }
   queue_.clear();
   queued_bytes_ = 0;
-  ws_.async_close(code, beast::bind_front_handler(&WebSocketSession::on_close, shared_from_this()));
+  start_close(code);
 }
 
 void WebSocketSession::on_close(beast::error_code ec) {
@@ -386,13 +362,97 @@ void WebSocketSession::on_close(beast::error_code ec) {
 }
 
 void WebSocketSession::shutdown() {
-  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+  asio::post(executor_, [self = shared_from_this()] {
     if (!self->accepted_) {
       self->closing_ = true;  // on_accept closes once the handshake is done
       return;
     }
     self->close(websocket::close_code::going_away);
   });
+}
+
+namespace {
+
+// The WebSocket over `Stream`: TlsStream for wss://, PlainStream for ws:// behind a proxy.
+template <class Stream>
+class WebSocketSessionOver final : public WebSocketSession {
+ public:
+  WebSocketSessionOver(Stream&& stream, ConnectionSlot slot, std::string peer_ip)
+      : WebSocketSession(stream.get_executor(), std::move(slot), std::move(peer_ip)),
+        ws_(std::move(stream)) {}
+
+  void run(http::request<http::string_body> request) override {
+    // The HTTP session's deadline no longer applies: the WebSocket timeouts take over, and
+    // keep-alive pings tell a live idle client from a dead one.
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeout{};
+    timeout.handshake_timeout = std::chrono::seconds(10);  // also bounds the closing handshake
+    timeout.idle_timeout = limits().idle_timeout;
+    timeout.keep_alive_pings = true;
+    ws_.set_option(timeout);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(http::field::server, kServerHeader);
+      res.set(http::field::sec_websocket_protocol, kSubprotocol);
+    }));
+    ws_.read_message_max(limits().max_message_bytes);
+    ws_.auto_fragment(false);
+    ws_.binary(true);
+    register_session();
+    start_accept(std::move(request));
+  }
+
+ private:
+  std::shared_ptr<WebSocketSessionOver> shared() {
+    return std::static_pointer_cast<WebSocketSessionOver>(shared_from_this());
+  }
+
+  void start_accept(http::request<http::string_body> request) override {
+    // Beast reads the request during the handshake; it must outlive the operation.
+    auto owned = std::make_shared<http::request<http::string_body>>(std::move(request));
+    ws_.async_accept(*owned,
+                     [self = shared(), owned](beast::error_code ec) { self->on_accept(ec); });
+  }
+  void start_read() override {
+    ws_.async_read(
+        buffer_, [self = shared()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+  }
+  bool got_binary() const override { return ws_.got_binary(); }
+  void start_write(const std::string& message) override {
+    ws_.async_write(asio::buffer(message), [self = shared()](beast::error_code ec, std::size_t n) {
+      self->on_write(ec, n);
+    });
+  }
+  void start_close(websocket::close_code code) override {
+    ws_.async_close(code, [self = shared()](beast::error_code ec) { self->on_close(ec); });
+  }
+  void drop_connection() override {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).close();
+  }
+
+  websocket::stream<Stream> ws_;
+};
+
+std::string peer_ip_of(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  return ec ? std::string() : peer.address().to_string();
+}
+
+}  // namespace
+
+std::shared_ptr<WebSocketSession> make_websocket_session(TlsStream&& stream, ConnectionSlot slot) {
+  std::string ip = peer_ip_of(beast::get_lowest_layer(stream).socket());
+  return std::make_shared<WebSocketSessionOver<TlsStream>>(std::move(stream), std::move(slot),
+                                                           std::move(ip));
+}
+
+std::shared_ptr<WebSocketSession> make_websocket_session(PlainStream&& stream,
+                                                         ConnectionSlot slot) {
+  std::string ip = peer_ip_of(beast::get_lowest_layer(stream).socket());
+  return std::make_shared<WebSocketSessionOver<PlainStream>>(std::move(stream), std::move(slot),
+                                                             std::move(ip));
 }
 
 }  // namespace sotto::server

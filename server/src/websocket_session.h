@@ -1,5 +1,6 @@
-// One WebSocket connection (wss://HOST/v1/ws, subprotocol sotto.v1). Everything runs on the
-// connection's strand; send() may be called from any thread. A queue keeps one write in
+// One WebSocket connection (wss://HOST/v1/ws, subprotocol sotto.v1; or ws:// on the plain
+// listener behind a TLS-terminating proxy). Everything runs on the connection's strand;
+// send() may be called from any thread. A queue keeps one write in
 // flight; a client that lets more than max_send_queue_bytes pile up is disconnected.
 //
 // Each binary message is one ClientFrame: the session decodes it, checks the request id and
@@ -19,13 +20,14 @@
 
 namespace sotto::server {
 
+// The protocol side of a connection. The byte stream under the WebSocket (TLS or plain TCP)
+// is the subclass's; make_websocket_session() picks it.
 class WebSocketSession : public Session, public std::enable_shared_from_this<WebSocketSession> {
  public:
-  WebSocketSession(TlsStream&& stream, ConnectionSlot slot);
   ~WebSocketSession() override;
 
   // Completes the upgrade that `request` asked for.
-  void run(http::request<http::string_body> request);
+  virtual void run(http::request<http::string_body> request) = 0;
 
   // Queues one binary message for the client; dropped if the session is not (or no longer)
   // open, since a closing peer will not read it.
@@ -37,10 +39,28 @@ class WebSocketSession : public Session, public std::enable_shared_from_this<Web
   // erased): sends SessionEndedEvent{reason}, then closes. Any thread.
   void end_session(Errc reason);
 
- private:
+ protected:
+  WebSocketSession(asio::any_io_executor executor, ConnectionSlot slot, std::string peer_ip);
+
+  // The stream's operations; each completes into the handler named beside it.
+  virtual void start_accept(http::request<http::string_body> request) = 0;  // on_accept
+  virtual void start_read() = 0;                                            // on_read
+  virtual bool got_binary() const = 0;
+  virtual void start_write(const std::string& message) = 0;  // on_write
+  virtual void start_close(websocket::close_code code) = 0;  // on_close
+  virtual void drop_connection() = 0;                        // closes the socket at once
+
+  void register_session();
   void on_accept(beast::error_code ec);
-  void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
+  void on_write(beast::error_code ec, std::size_t bytes);
+  void on_close(beast::error_code ec);
+
+  const Limits& limits() const { return slot_.state().limits(); }
+  beast::flat_buffer buffer_;
+
+ private:
+  void do_read();
   void on_message();
   void dispatch(proto::ClientFrame frame);
   // Completes one request on the strand: authentication effects, metrics, the answer.
@@ -51,13 +71,10 @@ class WebSocketSession : public Session, public std::enable_shared_from_this<Web
   void deauthenticate();
   void enqueue(std::shared_ptr<const std::string> message);
   void do_write();
-  void on_write(beast::error_code ec, std::size_t bytes);
   void close(websocket::close_code code);
-  void on_close(beast::error_code ec);
 
-  websocket::stream<TlsStream> ws_;
+  asio::any_io_executor executor_;  // the connection's strand
   ConnectionSlot slot_;
-  beast::flat_buffer buffer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
@@ -74,5 +91,9 @@ class WebSocketSession : public Session, public std::enable_shared_from_this<Web
   Bytes token_hash_;         // the authenticated session's, for logout
   uint64_t expires_at_ = 0;  // seconds since the Unix epoch
 };
+
+// Takes over a connection whose HTTP upgrade request has been read.
+std::shared_ptr<WebSocketSession> make_websocket_session(TlsStream&& stream, ConnectionSlot slot);
+std::shared_ptr<WebSocketSession> make_websocket_session(PlainStream&& stream, ConnectionSlot slot);
 
 }  // namespace sotto::server

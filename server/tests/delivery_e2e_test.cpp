@@ -11,12 +11,13 @@
 #include <vector>
 
 #include "protocol_client.h"
-#include "test_devices.h"
+#include "push_receiver.h"
 #include "sotto/core/tls.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/mls/group.h"
 #include "sotto/mls/messages.h"
 #include "sottod_process.h"
+#include "test_devices.h"
 
 namespace sotto::testing {
 namespace {
@@ -38,8 +39,6 @@ std::vector<std::string> relaxed_limits(std::vector<std::string> extra = {}) {
 }
 
 // One device of an account, with its own connection.
-
-
 
 // Reconnects a device that went offline, resuming its session.
 void reconnect(Device& d, uint16_t port) {
@@ -76,7 +75,6 @@ std::vector<proto::QueuedMessage> fetch_all(ProtocolClient& client) {
 std::string text(const Bytes& b) {
   return std::string(b.begin(), b.end());
 }
-
 
 class DeliveryE2eTest : public ::testing::Test {
  protected:
@@ -244,6 +242,53 @@ TEST_F(DeliveryE2eTest, RepeatedSendIsAnsweredAsTheFirst) {
   EXPECT_EQ(as<proto::SentResponse>(second)->accepted_at,
             as<proto::SentResponse>(first)->accepted_at);
   EXPECT_EQ(fetch_all(*bob.client).size(), 1u);
+}
+
+// An offline device with a Web Push subscription is woken by a content-free push that its
+// user agent can decrypt, then fetches the message itself.
+TEST(DeliveryE2ePush, OfflineDeviceIsWokenByAnEncryptedContentFreePush) {
+  server::testing::PushReceiver receiver;
+  TempDir dir;
+  SottodProcess server(SottodProcess::args_for(
+      dir.path() / "data", relaxed_limits({"--push-allow-http-endpoints", "true"})));
+  ASSERT_TRUE(server.wait_listening()) << server.line();
+  Device alice = register_device(server.port(), "alice");
+  Device bob = register_device(server.port(), "bob");
+
+  auto key = bob.client->request(proto::PushKey{});
+  const auto* vapid = as<proto::PushKeyResponse>(key);
+  ASSERT_NE(vapid, nullptr) << errc_name(error_code(key));
+  auto registered = bob.client->request(
+      proto::RegisterPush{receiver.endpoint(), receiver.p256dh(), receiver.auth()});
+  ASSERT_EQ(error_code(registered), Errc::ok);
+
+  // Live: the message goes over the WebSocket and no push is sent.
+  ASSERT_NE(as<proto::SentResponse>(alice.client->request(message({bob.id()}, "live"))), nullptr);
+  ASSERT_TRUE(bob.client->next_event(5s).has_value());
+  EXPECT_FALSE(receiver.wait_for(1, 300ms));
+
+  const Bytes bob_id = bob.id();
+  bob.client.reset();
+  std::this_thread::sleep_for(100ms);  // the server notices the close
+  auto sent = alice.client->request(message({bob_id}, "while you were away"));
+  ASSERT_NE(as<proto::SentResponse>(sent), nullptr) << errc_name(error_code(sent));
+
+  ASSERT_TRUE(receiver.wait_for(1, 10s));
+  auto pushes = receiver.received();
+  ASSERT_EQ(pushes.size(), 1u);
+  auto opened = receiver.open(pushes[0]);
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  EXPECT_EQ(opened->vapid_public_key, vapid->vapid_public_key);
+  const std::string payload(opened->plaintext.begin(), opened->plaintext.end());
+  EXPECT_EQ(payload.find("while you were away"), std::string::npos);
+  EXPECT_EQ(payload, R"({"t":"sotto"})");
+  // The encrypted body does not carry the message either (it is smaller than it).
+  EXPECT_LT(pushes[0].body.size(), 200u);
+
+  reconnect(bob, server.port());
+  auto queued = fetch_all(*bob.client);
+  ASSERT_EQ(queued.size(), 2u);  // the live one was never acknowledged
+  EXPECT_EQ(text(queued[1].payload), "while you were away");
 }
 
 TEST(DeliveryE2eLimits, FullQueueIsRefused) {

@@ -156,6 +156,18 @@ bool SottodProcess::wait_listening(std::chrono::seconds limit) {
   return false;
 }
 
+std::optional<uint16_t> SottodProcess::wait_plain_port(std::chrono::seconds limit) {
+  const std::string prefix = "sottod also listening WITHOUT TLS on http://127.0.0.1:";
+  auto deadline = Clock::now() + limit;
+  for (;;) {
+    auto at = output_.find(prefix);
+    if (at != std::string::npos && output_.find('\n', at) != std::string::npos) {
+      return static_cast<uint16_t>(std::stoi(output_.substr(at + prefix.size())));
+    }
+    if (!read_some(deadline)) return std::nullopt;
+  }
+}
+
 std::string SottodProcess::read_all(std::chrono::seconds limit) {
   auto deadline = Clock::now() + limit;
   while (read_some(deadline)) {

@@ -54,6 +54,9 @@ class SottodProcess {
 
   // Reads stdout until the listening line; false if the process ends or times out first.
   bool wait_listening(std::chrono::seconds limit = std::chrono::seconds(30));
+  // The port of the plain (non-TLS) listener, from the line after the listening line;
+  // nullopt when none is printed within `limit`.
+  std::optional<uint16_t> wait_plain_port(std::chrono::seconds limit = std::chrono::seconds(5));
   // Everything the process writes to stdout until it exits (or the limit passes).
   std::string read_all(std::chrono::seconds limit);
   // Waits for the exit; the exit code, or nullopt on timeout or death by signal.

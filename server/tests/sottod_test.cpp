@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "protocol_client.h"
+#include "sotto/crypto/primitives.h"
 #include "sottod_process.h"
 
 namespace {
@@ -555,6 +556,84 @@ TEST(Sottod, BadConfigurationExitsWithTwo) {
     EXPECT_NE(out.find("--listen"), std::string::npos) << out;
     EXPECT_NE(out.find("--data-dir"), std::string::npos) << out;
   }
+}
+
+// A TLS-terminating proxy on the same host talks plain HTTP and WebSocket to sottod.
+TEST(Sottod, PlainListenerServesHttpAndTheProtocolOnLoopback) {
+  TempDir dir;
+  Sottod sottod(Sottod::args_for(dir.path(), {"--plain-listen", "127.0.0.1:0"}));
+  ASSERT_TRUE(sottod.wait_listening()) << sottod.log();
+  auto plain_port = sottod.wait_plain_port();
+  ASSERT_TRUE(plain_port.has_value()) << sottod.read_all(std::chrono::seconds(1));
+  ASSERT_NE(*plain_port, sottod.port());
+
+  asio::io_context ioc;
+  {
+    beast::tcp_stream stream(ioc);
+    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), *plain_port));
+    http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+    req.set(http::field::host, "localhost");
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    EXPECT_EQ(res.result(), http::status::ok);
+    EXPECT_EQ(res.body(), "ok\n");
+  }
+  {
+    websocket::stream<beast::tcp_stream> ws(ioc);
+    beast::get_lowest_layer(ws).connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), *plain_port));
+    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(http::field::sec_websocket_protocol, "sotto.v1");
+    }));
+    ws.handshake("localhost", "/v1/ws");
+    ws.binary(true);
+    // A registration over the plain hop: the protocol is the same.
+    sotto::proto::RegisterAccount registration;
+    registration.username = "plain";
+    registration.email = "plain@example.org";
+    registration.password = "a password for the plain hop";
+    registration.device = sotto::proto::DeviceKey{
+        sotto::crypto::Ed25519SigningKey::generate().public_key(), "proxy-side"};
+    sotto::Bytes frame = sotto::proto::encode(
+        sotto::proto::ClientFrame{sotto::proto::kVersion, 1, std::move(registration)});
+    ws.write(asio::buffer(frame.data(), frame.size()));
+    beast::flat_buffer buffer;
+    ws.read(buffer);
+    std::string text = beast::buffers_to_string(buffer.data());
+    sotto::Bytes bytes(text.begin(), text.end());
+    auto answer = sotto::proto::decode_server_frame(bytes, 1 << 20);
+    ASSERT_TRUE(answer) << answer.error().to_string();
+    auto* response = std::get_if<sotto::proto::Response>(&answer->content);
+    ASSERT_NE(response, nullptr);
+    EXPECT_EQ(response->request_id, 1u);
+    EXPECT_NE(std::get_if<sotto::proto::SessionResponse>(&response->body), nullptr)
+        << sotto::errc_name(sotto::testing::error_code(response->body));
+    // Garbage on the plain port is a typed error, not a crash.
+    const uint8_t junk[] = {0xff, 0x00, 0x13};
+    ws.write(asio::buffer(junk, sizeof junk));
+    buffer.clear();
+    ws.read(buffer);
+    text = beast::buffers_to_string(buffer.data());
+    bytes.assign(text.begin(), text.end());
+    answer = sotto::proto::decode_server_frame(bytes, 1 << 20);
+    ASSERT_TRUE(answer);
+    response = std::get_if<sotto::proto::Response>(&answer->content);
+    ASSERT_NE(response, nullptr);
+    EXPECT_NE(std::get_if<sotto::proto::ErrorResponse>(&response->body), nullptr);
+  }
+  // The TLS port still speaks only TLS.
+  sotto::testing::ProtocolClient client(sottod.port());
+  EXPECT_TRUE(sottod.alive());
+}
+
+TEST(Sottod, PlainListenerOnlyOnLoopback) {
+  TempDir dir;
+  auto result =
+      sotto::testing::run_sottod(Sottod::args_for(dir.path(), {"--plain-listen", "0.0.0.0:8080"}));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("loopback"), std::string::npos) << result.err;
 }
 
 TEST(Sottod, ExampleConfigurationLoads) {
