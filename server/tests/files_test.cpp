@@ -270,7 +270,7 @@ class FileApi : public ::testing::Test {
     auto identity = load_or_create_identity(config);
     ASSERT_TRUE(identity.ok()) << identity.error().to_string();
     ASSERT_TRUE(configure_server_context(tls_, *identity).ok());
-    listener_ = std::make_shared<Listener>(ioc_, tls_, state_);
+    listener_ = std::make_shared<Listener>(ioc_, &tls_, state_);
     ASSERT_TRUE(listener_->open(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
     endpoint_ = listener_->local_endpoint();
     listener_->run();
