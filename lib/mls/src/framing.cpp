@@ -139,13 +139,19 @@ Result<AuthenticatedContent> sign_framed_content(const crypto::CipherSuite& suit
                                                  WireFormat wire_format, FramedContent content,
                                                  BytesView group_context,
                                                  BytesView signature_private_key) {
+  SOTTO_TRY_ASSIGN(const auto key, crypto::Ed25519SigningKey::from_seed(signature_private_key));
+  return sign_framed_content(suite, wire_format, std::move(content), group_context, key);
+}
+
+AuthenticatedContent sign_framed_content(const crypto::CipherSuite& suite, WireFormat wire_format,
+                                         FramedContent content, BytesView group_context,
+                                         const crypto::Ed25519SigningKey& signing_key) {
   AuthenticatedContent out;
   out.wire_format = wire_format;
   out.content = std::move(content);
-  SOTTO_TRY_ASSIGN(
-      out.auth.signature,
-      suite.sign_with_label(signature_private_key, kFramedContentTbsLabel,
-                            framed_content_tbs(wire_format, out.content, group_context)));
+  out.auth.signature =
+      suite.sign_with_label(signing_key, kFramedContentTbsLabel,
+                            framed_content_tbs(wire_format, out.content, group_context));
   return out;
 }
 
@@ -296,12 +302,12 @@ Result<AuthenticatedContent> unprotect_private(const crypto::CipherSuite& suite,
   out.content.authenticated_data = message.authenticated_data;
   SOTTO_TRY_ASSIGN(const Bytes public_key, lookup_signature_key(signature_key, out.content.sender));
 
-  // The key comes from a copy of the tree, which replaces `tree` only once every check has
+  // The key is prepared without touching `tree` and consumed only once every check has
   // passed: a forged or corrupted message must not consume the key of the real one.
-  SecretTree candidate = tree;
   SOTTO_TRY_ASSIGN(
-      KeyAndNonce key_nonce,
-      candidate.get(sender_data.leaf_index, ratchet_for(content_type), sender_data.generation));
+      SecretTree::PendingKey pending,
+      tree.prepare(sender_data.leaf_index, ratchet_for(content_type), sender_data.generation));
+  KeyAndNonce& key_nonce = pending.key_nonce();
   apply_reuse_guard(key_nonce.nonce, sender_data.reuse_guard);
   const Bytes content_aad = tls::encode(
       PrivateContentAad{message.group_id, message.epoch, content_type, message.authenticated_data});
@@ -312,7 +318,7 @@ Result<AuthenticatedContent> unprotect_private(const crypto::CipherSuite& suite,
   SOTTO_TRY_CTX(parse_private_content(*plaintext, content_type, out.content, out.auth),
                 "PrivateMessageContent");
   SOTTO_TRY(verify_framed_content(suite, out, tls::encode(keys.group_context), public_key));
-  tree = std::move(candidate);
+  SOTTO_TRY(tree.consume(std::move(pending)));
   return out;
 }
 

@@ -38,15 +38,6 @@ Result<Bytes> signature_public_key(BytesView seed) {
   return key.public_key();
 }
 
-Capabilities default_capabilities() {
-  Capabilities caps;
-  caps.versions = {ProtocolVersion::mls10};
-  caps.cipher_suites = {crypto::SuiteId::x25519_aes128gcm_sha256_ed25519,
-                        crypto::SuiteId::x25519_chacha20poly1305_sha256_ed25519};
-  caps.credentials = {CredentialType::basic};
-  return caps;
-}
-
 // ConfirmedTranscriptHashInput: wire_format, FramedContent, signature.
 Bytes confirmed_input(const AuthenticatedContent& ac) {
   tls::Writer w;
@@ -60,56 +51,6 @@ Result<KeyAndNonce> welcome_keys(const crypto::CipherSuite& suite, BytesView joi
                                  BytesView psk_secret) {
   SOTTO_TRY_ASSIGN(auto welcome_secret, derive_welcome_secret(suite, joiner_secret, psk_secret));
   return welcome_key_nonce(suite, welcome_secret);
-}
-
-// join_from_welcome for GroupSecrets that name external PSKs, which welcome.h does not take
-// yet: the same steps with psk_secret from `psks`. Remove once welcome.h supports PSKs.
-Result<JoinedEpoch> join_with_psks(const crypto::CipherSuite& suite, const Welcome& welcome,
-                                   const KeyPackage& key_package, BytesView init_private_key,
-                                   const GroupInfoSignerLookup& signer_key,
-                                   const ExternalPsks& psks) {
-  const KeyPackageRef ref = key_package_ref(suite, key_package);
-  const auto ours = std::find_if(
-      welcome.secrets.begin(), welcome.secrets.end(),
-      [&ref](const EncryptedGroupSecrets& s) { return constant_time_equal(s.new_member, ref); });
-  if (ours == welcome.secrets.end()) {
-    return Error(Errc::not_found, "welcome: no group secrets for this KeyPackage");
-  }
-  SOTTO_TRY_ASSIGN(const SecureBytes plain,
-                   suite.decrypt_with_label(init_private_key, "Welcome", welcome.encrypted_group_info,
-                                            ours->encrypted_group_secrets.kem_output,
-                                            ours->encrypted_group_secrets.ciphertext));
-  SOTTO_TRY_ASSIGN(GroupSecrets secrets, tls::decode<GroupSecrets>(plain));
-  std::vector<PskInput> inputs;
-  for (const PreSharedKeyId& id : secrets.psks) {
-    const auto* ext = std::get_if<ExternalPsk>(&id.content);
-    if (ext == nullptr) return Error(Errc::unsupported, "welcome: resumption PSK for a joiner");
-    const auto it = psks.find(ext->psk_id);
-    if (it == psks.end()) return Error(Errc::not_found, "welcome: unknown external psk_id");
-    inputs.push_back(PskInput{tls::encode(id), it->second});
-  }
-  SOTTO_TRY_ASSIGN(const SecureBytes psk_secret, derive_psk_secret(suite, inputs));
-  SOTTO_TRY_ASSIGN(const KeyAndNonce wkeys, welcome_keys(suite, secrets.joiner_secret, psk_secret));
-  auto info_plain = suite.open(wkeys.key, wkeys.nonce, {}, welcome.encrypted_group_info);
-  if (!info_plain.ok()) {
-    return Error(Errc::authentication_failed, "welcome: the GroupInfo does not decrypt");
-  }
-  SOTTO_TRY_ASSIGN(GroupInfo info, tls::decode<GroupInfo>(*info_plain));
-  if (info.group_context.cipher_suite != welcome.cipher_suite) {
-    return Error(Errc::invalid_argument, "welcome: GroupInfo cipher suite differs");
-  }
-  const std::optional<Bytes> signer = signer_key(info);
-  if (!signer) return Error(Errc::not_found, "welcome: no signature key for the signer");
-  SOTTO_TRY(verify_group_info(suite, info, *signer));
-  SOTTO_TRY_ASSIGN(EpochSecrets epoch,
-                   derive_epoch_secrets_from_joiner(suite, secrets.joiner_secret, psk_secret,
-                                                    tls::encode(info.group_context)));
-  if (!verify_confirmation_tag(suite, epoch.confirmation_key,
-                               info.group_context.confirmed_transcript_hash,
-                               info.confirmation_tag)) {
-    return Error(Errc::authentication_failed, "welcome: the confirmation tag does not verify");
-  }
-  return JoinedEpoch{std::move(info), std::move(secrets.path_secret), std::move(epoch)};
 }
 
 // Drops the path secrets whose node no longer carries the key they derive.
@@ -127,6 +68,130 @@ Result<void> prune_private_key(const crypto::CipherSuite& suite, const PublicTre
   return success();
 }
 
+// Section 12.1: proposal and extension types defined by RFC 9420 count as supported without
+// being listed in Capabilities.
+bool is_default_extension(ExtensionType type) {
+  const auto v = static_cast<uint16_t>(type);
+  return v >= 1 && v <= 5;
+}
+
+bool is_default_proposal(ProposalType type) {
+  const auto v = static_cast<uint16_t>(type);
+  return v >= 1 && v <= 7;
+}
+
+template <class T>
+bool contains(const std::vector<T>& values, T value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+std::string leaf_name(LeafIndex leaf) {
+  return "leaf " + std::to_string(leaf.value);
+}
+
+// The group's required_capabilities extension, if any.
+Result<std::optional<RequiredCapabilities>> required_capabilities(
+    const std::vector<Extension>& extensions) {
+  const Extension* ext = find_extension(extensions, ExtensionType::required_capabilities);
+  if (ext == nullptr) return std::optional<RequiredCapabilities>();
+  auto decoded = tls::decode<RequiredCapabilities>(ext->extension_data);
+  if (!decoded.ok()) {
+    return std::move(decoded).error().with_context("required_capabilities extension");
+  }
+  return std::optional<RequiredCapabilities>(std::move(decoded).value());
+}
+
+Result<void> check_required(const Capabilities& caps, const RequiredCapabilities& required,
+                            const std::string& who) {
+  for (const ExtensionType t : required.extension_types) {
+    if (!is_default_extension(t) && !contains(caps.extensions, t)) {
+      return Error(Errc::missing_capability, who + " does not support extension type " +
+                                                 std::to_string(static_cast<unsigned>(t)) +
+                                                 ", which the group requires");
+    }
+  }
+  for (const ProposalType t : required.proposal_types) {
+    if (!is_default_proposal(t) && !contains(caps.proposals, t)) {
+      return Error(Errc::missing_capability, who + " does not support proposal type " +
+                                                 std::to_string(static_cast<unsigned>(t)) +
+                                                 ", which the group requires");
+    }
+  }
+  for (const CredentialType t : required.credential_types) {
+    if (!contains(caps.credentials, t)) {
+      return Error(Errc::missing_capability, who + " does not support credential type " +
+                                                 std::to_string(static_cast<unsigned>(t)) +
+                                                 ", which the group requires");
+    }
+  }
+  return success();
+}
+
+// Sections 7.3, 11.1 and 12.1.7 for the tree `tree` after a commit's proposals, whose group
+// context extensions are `extensions`: the leaves in `added` support the group's suite,
+// version and required capabilities, and every credential type in use (which every member
+// must support in turn); when `extensions_changed`, every member supports the required
+// capabilities and each non-default extension type.
+Result<void> check_capabilities(const PublicTree& tree, CipherSuiteId suite,
+                                const std::vector<Extension>& extensions, bool extensions_changed,
+                                const std::vector<LeafIndex>& added) {
+  SOTTO_TRY_ASSIGN(const auto required, required_capabilities(extensions));
+  std::vector<CredentialType> in_use;
+  for (uint32_t i = 0; i < tree.leaf_count().value(); ++i) {
+    const LeafNode* leaf = tree.leaf(LeafIndex{i});
+    if (leaf != nullptr && !contains(in_use, leaf->credential.type())) {
+      in_use.push_back(leaf->credential.type());
+    }
+  }
+  for (uint32_t i = 0; i < tree.leaf_count().value(); ++i) {
+    const LeafIndex index{i};
+    const LeafNode* leaf = tree.leaf(index);
+    if (leaf == nullptr) continue;
+    const Capabilities& caps = leaf->capabilities;
+    const bool is_new = std::find(added.begin(), added.end(), index) != added.end();
+    if (is_new) {
+      if (!contains(caps.versions, ProtocolVersion::mls10) ||
+          !contains(caps.cipher_suites, suite)) {
+        return Error(Errc::missing_capability,
+                     leaf_name(index) + " does not support the group's version or cipher suite");
+      }
+    }
+    if (required && (is_new || extensions_changed)) {
+      SOTTO_TRY(check_required(caps, *required, leaf_name(index)));
+    }
+    if (extensions_changed) {
+      for (const Extension& ext : extensions) {
+        if (!is_default_extension(ext.extension_type) &&
+            !contains(caps.extensions, ext.extension_type)) {
+          return Error(Errc::missing_capability,
+                       leaf_name(index) + " does not support group context extension type " +
+                           std::to_string(static_cast<unsigned>(ext.extension_type)));
+        }
+      }
+    }
+    if (!added.empty()) {
+      for (const CredentialType t : in_use) {
+        if (!contains(caps.credentials, t)) {
+          return Error(Errc::missing_capability,
+                       leaf_name(index) + " does not support credential type " +
+                           std::to_string(static_cast<unsigned>(t)) + ", which a member uses");
+        }
+      }
+    }
+  }
+  return success();
+}
+
+// The checks of validate_key_package; the lifetime only when `now` is given.
+Result<void> check_key_package(const crypto::CipherSuite& suite, const KeyPackage& kp,
+                               std::optional<uint64_t> now);
+
+// Who commits: a member (by leaf) or a new member by external commit.
+struct Committer {
+  std::optional<LeafIndex> member;  // nullopt for an external commit
+  bool external() const { return !member.has_value(); }
+};
+
 // The proposals of one commit, resolved and grouped in the order they apply (12.4.2).
 struct ResolvedProposals {
   std::vector<std::pair<LeafIndex, LeafNode>> updates;
@@ -134,38 +199,88 @@ struct ResolvedProposals {
   std::vector<KeyPackage> adds;
   std::vector<PreSharedKeyId> psks;
   std::optional<std::vector<Extension>> extensions;
+  std::optional<ReInit> reinit;
+  std::optional<Bytes> external_init;  // kem_output
+  size_t count = 0;
   bool needs_path = false;
 };
 
+Error invalid_commit(const std::string& why) {
+  return Error(Errc::invalid_commit, "commit: " + why);
+}
+
+// One proposal of a commit, checked against section 12.2's rules for the commit as it grows.
+// `reinit_psk_allowed` only for the first commit of a group that follows a ReInit.
 Result<void> add_proposal(ResolvedProposals& out, const Proposal& p,
-                          std::optional<LeafIndex> proposer, LeafIndex committer) {
+                          std::optional<LeafIndex> proposer, bool by_reference,
+                          const Committer& committer, size_t hash_size,
+                          bool reinit_psk_allowed = false) {
+  out.count += 1;
+  if (committer.external()) {
+    if (by_reference) return invalid_commit("an external commit names a proposal by reference");
+    const ProposalType type = p.type();
+    if (type != ProposalType::external_init && type != ProposalType::remove &&
+        type != ProposalType::psk) {
+      return invalid_commit("an external commit carries a proposal of type " +
+                            std::to_string(static_cast<unsigned>(type)) +
+                            "; only ExternalInit, Remove and PreSharedKey are allowed");
+    }
+  }
   if (const auto* u = std::get_if<Update>(&p.content)) {
-    if (!proposer || *proposer == committer) {
-      return Error(Errc::invalid_value, "commit: an Update from the committer or a non-member");
+    if (!proposer || proposer == committer.member) {
+      return invalid_commit("an Update from the committer or a non-member");
     }
     out.updates.emplace_back(*proposer, u->leaf_node);
     out.needs_path = true;
   } else if (const auto* r = std::get_if<Remove>(&p.content)) {
-    if (r->removed == committer) {
-      return Error(Errc::invalid_value, "commit: the committer removes itself");
+    if (r->removed == committer.member) return invalid_commit("the committer removes itself");
+    if (committer.external() && !out.removes.empty()) {
+      return invalid_commit("an external commit with more than one Remove");
     }
     out.removes.push_back(r->removed);
     out.needs_path = true;
   } else if (const auto* a = std::get_if<Add>(&p.content)) {
     out.adds.push_back(a->key_package);
   } else if (const auto* psk = std::get_if<PreSharedKey>(&p.content)) {
+    if (psk->psk.psk_nonce.size() != hash_size) {
+      return invalid_commit("a PreSharedKey proposal whose nonce is not Nh bytes");
+    }
+    if (const auto* res = std::get_if<ResumptionPsk>(&psk->psk.content)) {
+      const bool reinit = res->usage == ResumptionPskUsage::reinit && reinit_psk_allowed;
+      if (res->usage != ResumptionPskUsage::application && !reinit) {
+        return invalid_commit("a resumption PSK of usage " +
+                              std::to_string(static_cast<unsigned>(res->usage)) +
+                              " outside a ReInit or branch");
+      }
+    }
+    const Bytes id = tls::encode(psk->psk.content);
+    for (const PreSharedKeyId& other : out.psks) {
+      if (tls::encode(other.content) == id) return invalid_commit("one PSK named twice");
+    }
     out.psks.push_back(psk->psk);
   } else if (const auto* gce = std::get_if<GroupContextExtensions>(&p.content)) {
-    if (out.extensions) {
-      return Error(Errc::invalid_value, "commit: more than one GroupContextExtensions");
-    }
+    if (out.extensions) return invalid_commit("more than one GroupContextExtensions");
     out.extensions = gce->extensions;
     out.needs_path = true;
-  } else {
-    return Error(Errc::unsupported, "commit: proposal type " +
-                                        std::to_string(static_cast<int>(p.type())) +
-                                        " is not supported");
+  } else if (const auto* reinit = std::get_if<ReInit>(&p.content)) {
+    if (out.reinit) return invalid_commit("more than one ReInit");
+    out.reinit = *reinit;
+  } else if (const auto* ext = std::get_if<ExternalInit>(&p.content)) {
+    if (!committer.external()) return invalid_commit("an ExternalInit outside an external commit");
+    if (out.external_init) return invalid_commit("an external commit with two ExternalInits");
+    out.external_init = ext->kem_output;
+    out.needs_path = true;
   }
+  return success();
+}
+
+// The rules that concern the whole list, once every proposal is in.
+Result<void> finish_proposals(ResolvedProposals& out, const Committer& committer) {
+  if (out.reinit && out.count > 1) return invalid_commit("a ReInit with other proposals");
+  if (committer.external() && !out.external_init) {
+    return invalid_commit("an external commit without an ExternalInit");
+  }
+  if (out.count == 0) out.needs_path = true;  // an empty commit is a self-update
   return success();
 }
 
@@ -175,7 +290,7 @@ Result<std::vector<LeafIndex>> apply_proposals(const crypto::CipherSuite& suite,
   std::set<uint32_t> touched;
   for (const auto& [leaf, node] : r.updates) {
     if (!touched.insert(leaf.value).second) {
-      return Error(Errc::invalid_value, "commit: two proposals change one leaf");
+      return invalid_commit("two proposals change " + leaf_name(leaf));
     }
     if (node.source_type() != LeafNodeSource::update ||
         !verify_leaf_node_signature(suite, node, group_id, leaf)) {
@@ -185,34 +300,76 @@ Result<std::vector<LeafIndex>> apply_proposals(const crypto::CipherSuite& suite,
   }
   for (const LeafIndex leaf : r.removes) {
     if (!touched.insert(leaf.value).second) {
-      return Error(Errc::invalid_value, "commit: two proposals change one leaf");
+      return invalid_commit("two proposals change " + leaf_name(leaf));
     }
     SOTTO_TRY_CTX(tree.remove_leaf(leaf), "commit: Remove");
   }
-  std::set<Bytes> signature_keys;
-  for (uint32_t i = 0; i < tree.leaf_count().value(); ++i) {
-    if (const LeafNode* leaf = tree.leaf(LeafIndex{i})) {
-      signature_keys.insert(leaf->signature_key.data);
+  // The added keys against each other, then each member's key against them: O(n log adds)
+  // rather than a set of every member's key per commit.
+  std::set<Bytes> added_keys;
+  for (const KeyPackage& kp : r.adds) {
+    if (!added_keys.insert(kp.leaf_node.signature_key.data).second) {
+      return invalid_commit("an Add of a signature key already in the group");
+    }
+  }
+  for (uint32_t i = 0; !added_keys.empty() && i < tree.leaf_count().value(); ++i) {
+    const LeafNode* leaf = tree.leaf(LeafIndex{i});
+    if (leaf != nullptr && added_keys.count(leaf->signature_key.data) != 0) {
+      return invalid_commit("an Add of a signature key already in the group");
     }
   }
   std::vector<LeafIndex> added;
   for (const KeyPackage& kp : r.adds) {
-    if (!signature_keys.insert(kp.leaf_node.signature_key.data).second) {
-      return Error(Errc::invalid_value, "commit: Add of a signature key already in the group");
-    }
     SOTTO_TRY_ASSIGN(LeafIndex leaf, tree.add_leaf(kp.leaf_node));
     added.push_back(leaf);
   }
   return added;
 }
 
+// TreeKEM reports a broken parent-hash chain as invalid_value; callers of this library get
+// the dedicated code.
+Error parent_hash_error(Error error) {
+  const std::string& m = error.message();
+  if (error.code() == Errc::invalid_value &&
+      (m.find("parent hash") != std::string::npos || m.find("parent_hash") != std::string::npos)) {
+    return Error(Errc::bad_parent_hash, m);
+  }
+  return error;
+}
+
+// A new or changed leaf's credential against the receiver's policy.
+Result<void> check_credential(const LeafNode& leaf, const ProcessOptions& options) {
+  if (leaf.credential.type() != CredentialType::x509) return success();
+  if (!options.x509_policy) {
+    return Error(Errc::unsupported, "an X.509 credential and no policy that accepts X.509");
+  }
+  if (!options.x509_policy(leaf.credential, leaf.signature_key)) {
+    return Error(Errc::forbidden, "the X.509 policy refuses a leaf's credential");
+  }
+  return success();
+}
+
+// init_secret = Export("MLS 1.0 external init secret", Nh) of the HPKE context of
+// kem_output under the key pair derived from external_secret (section 8.3).
+constexpr std::string_view kExternalInitLabel = "MLS 1.0 external init secret";
+
 }  // namespace
 
 // ---- KeyPackages -----------------------------------------------------------------------
 
+Capabilities default_capabilities() {
+  Capabilities caps;
+  caps.versions = {ProtocolVersion::mls10};
+  caps.cipher_suites = {crypto::SuiteId::x25519_aes128gcm_sha256_ed25519,
+                        crypto::SuiteId::x25519_chacha20poly1305_sha256_ed25519};
+  caps.credentials = {CredentialType::basic};
+  return caps;
+}
+
 Result<KeyPackageBundle> create_key_package(crypto::SuiteId suite_id, Credential credential,
                                             BytesView signature_private_key, Lifetime lifetime,
-                                            const Random& rng) {
+                                            const Random& rng,
+                                            const std::optional<Capabilities>& capabilities) {
   SOTTO_TRY_ASSIGN(auto suite, crypto::CipherSuite::create(static_cast<uint16_t>(suite_id)));
   SOTTO_TRY_ASSIGN(auto init, suite.derive_hpke_key_pair(random_bytes(rng, suite.hash_size())));
   SOTTO_TRY_ASSIGN(auto enc, suite.derive_hpke_key_pair(random_bytes(rng, suite.hash_size())));
@@ -223,7 +380,7 @@ Result<KeyPackageBundle> create_key_package(crypto::SuiteId suite_id, Credential
   leaf.encryption_key = HpkePublicKey{enc.public_key};
   leaf.signature_key = SignaturePublicKey{std::move(sig_pub)};
   leaf.credential = std::move(credential);
-  leaf.capabilities = default_capabilities();
+  leaf.capabilities = capabilities.value_or(default_capabilities());
   leaf.source = KeyPackageLeafSource{lifetime};
   SOTTO_TRY(sign_leaf_node(suite, leaf, signature_private_key, {}, {}));
   out.key_package.cipher_suite = suite_id;
@@ -239,6 +396,13 @@ Result<KeyPackageBundle> create_key_package(crypto::SuiteId suite_id, Credential
 
 Result<void> validate_key_package(const crypto::CipherSuite& suite, const KeyPackage& kp,
                                   uint64_t now) {
+  return check_key_package(suite, kp, now);
+}
+
+namespace {
+
+Result<void> check_key_package(const crypto::CipherSuite& suite, const KeyPackage& kp,
+                               std::optional<uint64_t> now) {
   if (kp.version != ProtocolVersion::mls10) {
     return Error(Errc::invalid_argument, "KeyPackage: version is not mls10");
   }
@@ -258,15 +422,15 @@ Result<void> validate_key_package(const crypto::CipherSuite& suite, const KeyPac
   if (!verify_leaf_node_signature(suite, kp.leaf_node, {}, {})) {
     return Error(Errc::bad_signature, "KeyPackage: leaf node signature does not verify");
   }
-  if (now > source->lifetime.not_after) {
-    return Error(Errc::invalid_value, "KeyPackage: expired (not_after " +
-                                          std::to_string(source->lifetime.not_after) +
-                                          " is before now " + std::to_string(now) + ")");
+  if (now && *now > source->lifetime.not_after) {
+    return Error(Errc::outside_lifetime, "KeyPackage: expired (not_after " +
+                                             std::to_string(source->lifetime.not_after) +
+                                             " is before now " + std::to_string(*now) + ")");
   }
-  if (now < source->lifetime.not_before) {
-    return Error(Errc::invalid_value, "KeyPackage: not yet valid (not_before " +
-                                          std::to_string(source->lifetime.not_before) +
-                                          " is after now " + std::to_string(now) + ")");
+  if (now && *now < source->lifetime.not_before) {
+    return Error(Errc::outside_lifetime, "KeyPackage: not yet valid (not_before " +
+                                             std::to_string(source->lifetime.not_before) +
+                                             " is after now " + std::to_string(*now) + ")");
   }
   if (kp.init_key.data == kp.leaf_node.encryption_key.data) {
     return Error(Errc::invalid_value, "KeyPackage: init key equals the encryption key");
@@ -274,10 +438,13 @@ Result<void> validate_key_package(const crypto::CipherSuite& suite, const KeyPac
   return success();
 }
 
+}  // namespace
+
 // ---- creating and joining --------------------------------------------------------------
 
 Result<Group> Group::create(crypto::SuiteId suite_id, Bytes group_id, Credential credential,
-                            BytesView signature_private_key, const Random& rng) {
+                            BytesView signature_private_key, const Random& rng,
+                            const std::optional<Capabilities>& capabilities) {
   SOTTO_TRY_ASSIGN(auto suite, crypto::CipherSuite::create(static_cast<uint16_t>(suite_id)));
   SOTTO_TRY_ASSIGN(auto enc, suite.derive_hpke_key_pair(random_bytes(rng, suite.hash_size())));
   SOTTO_TRY_ASSIGN(Bytes sig_pub, signature_public_key(signature_private_key));
@@ -286,7 +453,7 @@ Result<Group> Group::create(crypto::SuiteId suite_id, Bytes group_id, Credential
   leaf.encryption_key = HpkePublicKey{enc.public_key};
   leaf.signature_key = SignaturePublicKey{std::move(sig_pub)};
   leaf.credential = std::move(credential);
-  leaf.capabilities = default_capabilities();
+  leaf.capabilities = capabilities.value_or(default_capabilities());
   // A creator's leaf is not from a KeyPackage; a commit source is the closest fit, and its
   // first commit replaces it.
   leaf.source = CommitLeafSource{};
@@ -321,8 +488,8 @@ Result<Group> Group::create(crypto::SuiteId suite_id, Bytes group_id, Credential
 
 Result<Group> Group::join(const MlsMessage& message, const KeyPackage& key_package,
                           const KeyPackagePrivateKeys& keys,
-                          const std::optional<RatchetTree>& ratchet_tree,
-                          const ExternalPsks& psks) {
+                          const std::optional<RatchetTree>& ratchet_tree, const ExternalPsks& psks,
+                          const Group* previous) {
   const auto* welcome = std::get_if<Welcome>(&message.content);
   if (welcome == nullptr) return Error(Errc::invalid_argument, "join: message is not a Welcome");
   SOTTO_TRY_ASSIGN(auto suite,
@@ -359,10 +526,20 @@ Result<Group> Group::join(const MlsMessage& message, const KeyPackage& key_packa
     if (leaf == nullptr) return std::nullopt;
     return leaf->signature_key.data;
   };
-  auto joined = join_from_welcome(*welcome, key_package, keys.init_private_key, signer);
-  if (!joined.ok() && joined.error().code() == Errc::unsupported && !asked) {
-    joined = join_with_psks(suite, *welcome, key_package, keys.init_private_key, signer, psks);
-  }
+  PskLookup psk = [&psks, previous](const PreSharedKeyId& id) -> Result<SecureBytes> {
+    if (const auto* ext = std::get_if<ExternalPsk>(&id.content)) {
+      const auto it = psks.find(ext->psk_id);
+      if (it == psks.end()) return Error(Errc::not_found, "join: unknown external psk_id");
+      return it->second;
+    }
+    const auto& res = std::get<ResumptionPsk>(id.content);
+    if (previous != nullptr && res.psk_group_id == previous->group_id()) {
+      if (const SecureBytes* secret = previous->resumption_psk(res.psk_epoch)) return *secret;
+    }
+    return Error(Errc::not_found, "join: no resumption PSK for epoch " +
+                                      std::to_string(res.psk_epoch) + " of the named group");
+  };
+  auto joined = join_from_welcome(*welcome, key_package, keys.init_private_key, signer, psk);
   if (!joined.ok()) {
     if (asked && !tree) return tree_error;
     return std::move(joined).error();
@@ -371,8 +548,39 @@ Result<Group> Group::join(const MlsMessage& message, const KeyPackage& key_packa
   if (tree->tree_hash() != context.tree_hash) {
     return Error(Errc::invalid_value, "join: the ratchet tree does not match the tree hash");
   }
-  SOTTO_TRY_CTX(tree->verify_parent_hashes(), "join");
+  if (auto hashes = tree->verify_parent_hashes(); !hashes.ok()) {
+    return Error(Errc::bad_parent_hash, "join: " + hashes.error().message());
+  }
   SOTTO_TRY_CTX(tree->verify_leaf_signatures(context.group_id), "join");
+
+  // Section 11.2: a reinit PSK ties the new group to the ReInit that closed `previous`.
+  bool reinit_psk = false;
+  for (const PreSharedKeyId& id : joined->psks) {
+    const auto* res = std::get_if<ResumptionPsk>(&id.content);
+    if (res == nullptr || res->usage == ResumptionPskUsage::application) continue;
+    if (res->usage != ResumptionPskUsage::reinit) {
+      return Error(Errc::unsupported, "join: a resumption PSK of usage " +
+                                          std::to_string(static_cast<unsigned>(res->usage)));
+    }
+    if (previous == nullptr || !previous->reinit_ || res->psk_epoch != previous->epoch()) {
+      return Error(Errc::invalid_value,
+                   "join: a reinit PSK that is not of the last epoch of a group closed by ReInit");
+    }
+    reinit_psk = true;
+  }
+  if (previous != nullptr && previous->reinit_) {
+    const ReInit& r = *previous->reinit_;
+    if (!reinit_psk) {
+      return Error(Errc::invalid_value, "join: the Welcome has no reinit PSK of the old group");
+    }
+    if (context.group_id != r.group_id || context.version != r.version ||
+        context.cipher_suite != r.cipher_suite ||
+        tls::encode(context.extensions) != tls::encode(r.extensions) || context.epoch != 1) {
+      return Error(Errc::invalid_value,
+                   "join: the new group does not match the ReInit (group id, version, suite, "
+                   "extensions, epoch 1)");
+    }
+  }
 
   // Our leaf.
   std::optional<LeafIndex> own;
@@ -390,8 +598,9 @@ Result<Group> Group::join(const MlsMessage& message, const KeyPackage& key_packa
   priv.leaf = *own;
   priv.leaf_private_key = keys.encryption_private_key;
   if (joined->path_secret) {
-    SOTTO_TRY_ASSIGN(NodeIndex at, common_ancestor(to_node(*own), to_node(joined->group_info.signer),
-                                                   tree->leaf_count()));
+    SOTTO_TRY_ASSIGN(
+        NodeIndex at,
+        common_ancestor(to_node(*own), to_node(joined->group_info.signer), tree->leaf_count()));
     SOTTO_TRY_ASSIGN(auto path, direct_path(to_node(*own), tree->leaf_count()));
     SecureBytes secret = joined->path_secret->path_secret;
     bool started = false;
@@ -423,12 +632,23 @@ FramingKeys Group::framing_keys() const {
 }
 
 Result<AuthenticatedContent> Group::sign(FramedContent content, WireFormat wire_format) const {
+  // Expanding the seed costs about a third of a signature: once per state, not per message.
+  if (!signing_key_) {
+    SOTTO_TRY_ASSIGN(auto key, crypto::Ed25519SigningKey::from_seed(signature_private_key_));
+    signing_key_ = std::make_shared<const crypto::Ed25519SigningKey>(std::move(key));
+  }
   return sign_framed_content(suite_, wire_format, std::move(content), tls::encode(context_),
-                             signature_private_key_);
+                             *signing_key_);
+}
+
+const SecureBytes* Group::resumption_psk(uint64_t epoch) const {
+  if (epoch == context_.epoch) return &secrets_.resumption_psk;
+  const auto it = resumption_psks_.find(epoch);
+  return it == resumption_psks_.end() ? nullptr : &it->second;
 }
 
 Result<SecureBytes> Group::psk_secret(const std::vector<PreSharedKeyId>& ids,
-                                      const ExternalPsks& psks) const {
+                                      const ExternalPsks& psks, const Group* previous) const {
   std::vector<PskInput> inputs;
   for (const PreSharedKeyId& id : ids) {
     PskInput input{tls::encode(id), {}};
@@ -438,28 +658,51 @@ Result<SecureBytes> Group::psk_secret(const std::vector<PreSharedKeyId>& ids,
       input.psk = it->second;
     } else {
       const auto& res = std::get<ResumptionPsk>(id.content);
-      if (res.psk_group_id != context_.group_id) {
-        return Error(Errc::not_found, "PSK: resumption PSK of another group");
+      const Group* source = nullptr;
+      if (res.psk_group_id == context_.group_id) {
+        source = this;
+      } else if (previous != nullptr && res.psk_group_id == previous->group_id()) {
+        source = previous;
       }
-      if (res.psk_epoch == context_.epoch) {
-        input.psk = secrets_.resumption_psk;
-      } else {
-        const auto it = resumption_psks_.find(res.psk_epoch);
-        if (it == resumption_psks_.end()) {
-          return Error(Errc::not_found, "PSK: no resumption PSK for that epoch");
-        }
-        input.psk = it->second;
+      if (source == nullptr) return Error(Errc::not_found, "PSK: resumption PSK of another group");
+      const SecureBytes* secret = source->resumption_psk(res.psk_epoch);
+      if (secret == nullptr) {
+        return Error(Errc::not_found,
+                     "PSK: no resumption PSK for epoch " + std::to_string(res.psk_epoch));
       }
+      input.psk = *secret;
     }
     inputs.push_back(std::move(input));
   }
   return derive_psk_secret(suite_, inputs);
 }
 
+void Group::carry_over_to(Group& next) const {
+  next.signature_private_key_ = signature_private_key_;
+  next.handshake_format_ = handshake_format_;
+  next.resumption_psks_ = resumption_psks_;
+  next.resumption_psks_[context_.epoch] = secrets_.resumption_psk;
+  while (next.resumption_psks_.size() > kMaxResumptionPsks) {
+    next.resumption_psks_.erase(next.resumption_psks_.begin());
+  }
+}
+
 // ---- proposals and commits -------------------------------------------------------------
+
+namespace {
+
+Error group_ended(std::string_view what) {
+  return Error(Errc::group_ended, std::string(what) + ": a ReInit closed this group");
+}
+
+}  // namespace
 
 Result<Proposal> Group::propose_add(const KeyPackage& key_package, uint64_t now) const {
   SOTTO_TRY(validate_key_package(suite_, key_package, now));
+  PublicTree tree = tree_;
+  SOTTO_TRY_ASSIGN(const LeafIndex leaf, tree.add_leaf(key_package.leaf_node));
+  SOTTO_TRY_CTX(check_capabilities(tree, context_.cipher_suite, context_.extensions, false, {leaf}),
+                "add");
   return Proposal{Add{key_package}};
 }
 
@@ -470,15 +713,43 @@ Result<Proposal> Group::propose_remove(LeafIndex leaf) const {
   return Proposal{Remove{leaf}};
 }
 
+Result<Proposal> Group::propose_external_psk(BytesView psk_id, const Random& rng) const {
+  PreSharedKeyId id{ExternalPsk{to_bytes(psk_id)}, random_bytes(rng, suite_.hash_size()).reveal()};
+  return Proposal{PreSharedKey{std::move(id)}};
+}
+
+Result<Proposal> Group::propose_resumption_psk(uint64_t epoch, const Random& rng) const {
+  if (resumption_psk(epoch) == nullptr) {
+    return Error(Errc::not_found,
+                 "psk: no resumption PSK of epoch " + std::to_string(epoch) + " is kept");
+  }
+  PreSharedKeyId id{ResumptionPsk{ResumptionPskUsage::application, context_.group_id, epoch},
+                    random_bytes(rng, suite_.hash_size()).reveal()};
+  return Proposal{PreSharedKey{std::move(id)}};
+}
+
+Result<Proposal> Group::propose_reinit(Bytes group_id, crypto::SuiteId suite,
+                                       std::vector<Extension> extensions) const {
+  if (!crypto::CipherSuite::supported(static_cast<uint16_t>(suite))) {
+    return Error(Errc::unsupported, "reinit: cipher suite " +
+                                        std::to_string(static_cast<unsigned>(suite)) +
+                                        " is not available");
+  }
+  if (group_id.empty()) return Error(Errc::invalid_argument, "reinit: an empty group id");
+  return Proposal{
+      ReInit{std::move(group_id), ProtocolVersion::mls10, suite, std::move(extensions)}};
+}
+
 Result<SentProposal> Group::propose_update(const Random& rng) const {
+  if (reinit_) return group_ended("update");
   const LeafNode* current = tree_.leaf(private_key_.leaf);
   if (current == nullptr) return Error(Errc::internal, "update: our leaf is blank");
   SOTTO_TRY_ASSIGN(auto enc, suite_.derive_hpke_key_pair(random_bytes(rng, suite_.hash_size())));
   LeafNode leaf = *current;
   leaf.encryption_key = HpkePublicKey{enc.public_key};
   leaf.source = UpdateLeafSource{};
-  SOTTO_TRY(sign_leaf_node(suite_, leaf, signature_private_key_, context_.group_id,
-                           private_key_.leaf));
+  SOTTO_TRY(
+      sign_leaf_node(suite_, leaf, signature_private_key_, context_.group_id, private_key_.leaf));
   SOTTO_TRY_ASSIGN(SentProposal sent, send_proposal(Proposal{Update{std::move(leaf)}}, rng));
   sent.next.pending_update_keys_[enc.public_key] = std::move(enc.private_key);
   return sent;
@@ -506,6 +777,7 @@ Result<MlsMessage> Group::protect_handshake(const AuthenticatedContent& ac, Secr
 }
 
 Result<SentProposal> Group::send_proposal(const Proposal& proposal, const Random& rng) const {
+  if (reinit_) return group_ended("send_proposal");
   FramedContent content;
   content.group_id = context_.group_id;
   content.epoch = context_.epoch;
@@ -520,32 +792,43 @@ Result<SentProposal> Group::send_proposal(const Proposal& proposal, const Random
 }
 
 Result<CommitResult> Group::commit(const std::vector<Proposal>& proposals, const Random& rng,
-                                   uint64_t now) const {
+                                   uint64_t now, const ExternalPsks& psks) const {
+  return commit_with(proposals, rng, now, psks, nullptr);
+}
+
+Result<CommitResult> Group::commit_with(const std::vector<Proposal>& proposals, const Random& rng,
+                                        uint64_t now, const ExternalPsks& psks,
+                                        const Group* previous) const {
+  if (reinit_) return group_ended("commit");
   const LeafIndex self = private_key_.leaf;
+  const Committer committer{self};
   ResolvedProposals resolved;
   Commit commit;
   for (const CachedProposal& cached : proposals_) {
     if (cached.sender == self && cached.proposal.type() == ProposalType::update) continue;
-    SOTTO_TRY(add_proposal(resolved, cached.proposal, cached.sender, self));
+    SOTTO_TRY(add_proposal(resolved, cached.proposal, cached.sender, true, committer,
+                           suite_.hash_size()));
     commit.proposals.push_back(ProposalOrRef{cached.ref});
   }
   for (const Proposal& p : proposals) {
-    if (const auto* add = std::get_if<Add>(&p.content)) {
-      SOTTO_TRY(validate_key_package(suite_, add->key_package, now));
-    }
-    SOTTO_TRY(add_proposal(resolved, p, self, self));
+    SOTTO_TRY(
+        add_proposal(resolved, p, self, false, committer, suite_.hash_size(), previous != nullptr));
     commit.proposals.push_back(ProposalOrRef{p});
   }
-  if (!resolved.psks.empty()) {
-    return Error(Errc::unsupported, "commit: sending PSK proposals is not supported");
+  SOTTO_TRY(finish_proposals(resolved, committer));
+  for (const KeyPackage& kp : resolved.adds) {
+    SOTTO_TRY_CTX(check_key_package(suite_, kp, now), "commit: Add");
   }
 
   PublicTree tree = tree_;
-  SOTTO_TRY_ASSIGN(const auto added,
-                   apply_proposals(suite_, tree, resolved, context_.group_id));
+  SOTTO_TRY_ASSIGN(const auto added, apply_proposals(suite_, tree, resolved, context_.group_id));
   GroupContext next_context = context_;
   next_context.epoch += 1;
   if (resolved.extensions) next_context.extensions = *resolved.extensions;
+  SOTTO_TRY_CTX(check_capabilities(tree, context_.cipher_suite, next_context.extensions,
+                                   resolved.extensions.has_value(), added),
+                "commit");
+  SOTTO_TRY_ASSIGN(const SecureBytes psk, psk_secret(resolved.psks, psks, previous));
 
   const LeafNode* own_leaf = tree.leaf(self);
   if (own_leaf == nullptr) return Error(Errc::internal, "commit: our leaf is blank");
@@ -566,10 +849,9 @@ Result<CommitResult> Group::commit(const std::vector<Proposal>& proposals, const
   next_context.confirmed_transcript_hash =
       confirmed_transcript_hash(suite_, interim_transcript_hash_, confirmed_input(ac));
   const Bytes next_context_bytes = tls::encode(next_context);
-  const SecureBytes psk(suite_.hash_size());
-  SOTTO_TRY_ASSIGN(auto secrets, derive_epoch_secrets(suite_, secrets_.init_secret,
-                                                      created.commit_secret, psk,
-                                                      next_context_bytes));
+  SOTTO_TRY_ASSIGN(auto secrets,
+                   derive_epoch_secrets(suite_, secrets_.init_secret, created.commit_secret, psk,
+                                        next_context_bytes));
   const Bytes tag =
       confirmation_tag(suite_, secrets.confirmation_key, next_context.confirmed_transcript_hash);
   ac.auth.confirmation_tag = tag;
@@ -581,8 +863,7 @@ Result<CommitResult> Group::commit(const std::vector<Proposal>& proposals, const
   if (!added.empty()) {
     GroupInfo info;
     info.group_context = next_context;
-    info.extensions.push_back(
-        Extension{ExtensionType::ratchet_tree, tls::encode(created.tree.to_extension())});
+    info.extensions.push_back(Extension{ExtensionType::ratchet_tree, created.tree.encode()});
     info.confirmation_tag = tag;
     info.signer = self;
     SOTTO_TRY(sign_group_info(suite_, info, signature_private_key_));
@@ -595,16 +876,17 @@ Result<CommitResult> Group::commit(const std::vector<Proposal>& proposals, const
       const KeyPackage& kp = resolved.adds[i];
       GroupSecrets gs;
       gs.joiner_secret = secrets.joiner_secret;
+      gs.psks = resolved.psks;
       SOTTO_TRY_ASSIGN(NodeIndex at, common_ancestor(to_node(added[i]), to_node(self),
                                                      created.tree.leaf_count()));
       const auto it = created.private_key.path_secrets.find(at.value);
       if (it != created.private_key.path_secrets.end()) gs.path_secret = PathSecret{it->second};
-      SOTTO_TRY_ASSIGN(auto ct, suite_.encrypt_with_label(kp.init_key.data, "Welcome",
-                                                          welcome.encrypted_group_info,
-                                                          tls::encode(gs)));
+      SOTTO_TRY_ASSIGN(auto ct,
+                       suite_.encrypt_with_label(kp.init_key.data, "Welcome",
+                                                 welcome.encrypted_group_info, tls::encode(gs)));
       welcome.secrets.push_back(EncryptedGroupSecrets{
-          key_package_ref(suite_, kp), HpkeCiphertext{std::move(ct.kem_output),
-                                                      std::move(ct.ciphertext)}});
+          key_package_ref(suite_, kp),
+          HpkeCiphertext{std::move(ct.kem_output), std::move(ct.ciphertext)}});
     }
     output.welcome = MlsMessage{ProtocolVersion::mls10, std::move(welcome)};
   }
@@ -614,35 +896,261 @@ Result<CommitResult> Group::commit(const std::vector<Proposal>& proposals, const
   Group next(suite_, std::move(created.tree), std::move(secret_tree));
   next.context_ = std::move(next_context);
   next.private_key_ = std::move(created.private_key);
-  next.signature_private_key_ = signature_private_key_;
-  next.handshake_format_ = handshake_format_;
+  carry_over_to(next);
   next.interim_transcript_hash_ =
       interim_transcript_hash(suite_, next.context_.confirmed_transcript_hash, tag);
-  next.resumption_psks_ = resumption_psks_;
-  next.resumption_psks_[context_.epoch] = secrets_.resumption_psk;
   next.secrets_ = std::move(secrets);
+  next.reinit_ = std::move(resolved.reinit);
   return CommitResult{std::move(output), std::move(next)};
 }
 
-Result<Group> Group::process(const MlsMessage& message, const ExternalPsks& psks) const {
-  uint64_t epoch = 0;
-  if (const auto* pub = std::get_if<PublicMessage>(&message.content)) {
-    epoch = pub->content.epoch;
-  } else if (const auto* priv = std::get_if<PrivateMessage>(&message.content)) {
-    epoch = priv->epoch;
+Result<CommitResult> Group::reinit_group(const std::vector<KeyPackage>& key_packages,
+                                         const Random& rng, uint64_t now) const {
+  if (!reinit_) return Error(Errc::invalid_argument, "reinit: no ReInit closed this group");
+  const ReInit& r = *reinit_;
+  if (r.version != ProtocolVersion::mls10) {
+    return Error(Errc::unsupported,
+                 "reinit: protocol version " + std::to_string(static_cast<unsigned>(r.version)));
+  }
+  const LeafNode* own = tree_.leaf(private_key_.leaf);
+  if (own == nullptr) return Error(Errc::internal, "reinit: our leaf is blank");
+  SOTTO_TRY_ASSIGN(Group fresh, Group::create(r.cipher_suite, r.group_id, own->credential,
+                                              signature_private_key_, rng, own->capabilities));
+  fresh.handshake_format_ = handshake_format_;
+  std::vector<Proposal> proposals;
+  for (const KeyPackage& kp : key_packages) {
+    SOTTO_TRY_ASSIGN(Proposal add, fresh.propose_add(kp, now));
+    proposals.push_back(std::move(add));
+  }
+  PreSharedKeyId id{ResumptionPsk{ResumptionPskUsage::reinit, context_.group_id, context_.epoch},
+                    random_bytes(rng, fresh.suite_.hash_size()).reveal()};
+  proposals.push_back(Proposal{PreSharedKey{std::move(id)}});
+  if (!r.extensions.empty()) proposals.push_back(Proposal{GroupContextExtensions{r.extensions}});
+  return fresh.commit_with(proposals, rng, now, {}, this);
+}
+
+// ---- external joins (section 12.4.3.2) -------------------------------------------------
+
+Result<MlsMessage> Group::group_info(bool with_ratchet_tree) const {
+  SOTTO_TRY_ASSIGN(Bytes pub, external_pub(suite_, secrets_.external_secret));
+  GroupInfo info;
+  info.group_context = context_;
+  info.extensions.push_back(
+      Extension{ExtensionType::external_pub, tls::encode(ExternalPub{HpkePublicKey{pub}})});
+  if (with_ratchet_tree) {
+    info.extensions.push_back(Extension{ExtensionType::ratchet_tree, tree_.encode()});
+  }
+  info.confirmation_tag =
+      confirmation_tag(suite_, secrets_.confirmation_key, context_.confirmed_transcript_hash);
+  info.signer = private_key_.leaf;
+  SOTTO_TRY(sign_group_info(suite_, info, signature_private_key_));
+  return MlsMessage{ProtocolVersion::mls10, std::move(info)};
+}
+
+Result<ExternalJoinResult> Group::join_external(const MlsMessage& message, Credential credential,
+                                                BytesView signature_private_key, const Random& rng,
+                                                const ExternalJoinOptions& options) {
+  const auto* info = std::get_if<GroupInfo>(&message.content);
+  if (info == nullptr) {
+    return Error(Errc::invalid_argument, "external join: message is not a GroupInfo");
+  }
+  const GroupContext& context = info->group_context;
+  if (context.version != ProtocolVersion::mls10) {
+    return Error(Errc::invalid_value, "external join: the GroupInfo's version is not mls10");
+  }
+  SOTTO_TRY_ASSIGN(auto suite,
+                   crypto::CipherSuite::create(static_cast<uint16_t>(context.cipher_suite)));
+
+  // The tree, checked as a Welcome joiner checks it, then the GroupInfo's signature.
+  RatchetTree nodes;
+  if (options.ratchet_tree) {
+    nodes = *options.ratchet_tree;
+  } else if (const Extension* ext = find_extension(info->extensions, ExtensionType::ratchet_tree)) {
+    SOTTO_TRY_ASSIGN(nodes, tls::decode<RatchetTree>(ext->extension_data));
   } else {
+    return Error(Errc::not_found, "external join: no ratchet tree given or in the GroupInfo");
+  }
+  SOTTO_TRY_ASSIGN(PublicTree tree, PublicTree::from_extension(suite, nodes));
+  if (tree.tree_hash() != context.tree_hash) {
+    return Error(Errc::invalid_value,
+                 "external join: the ratchet tree does not match the tree hash");
+  }
+  if (auto hashes = tree.verify_parent_hashes(); !hashes.ok()) {
+    return Error(Errc::bad_parent_hash, "external join: " + hashes.error().message());
+  }
+  SOTTO_TRY_CTX(tree.verify_leaf_signatures(context.group_id), "external join");
+  const LeafNode* signer = tree.leaf(info->signer);
+  if (signer == nullptr) return Error(Errc::not_found, "external join: the signer's leaf is blank");
+  SOTTO_TRY(verify_group_info(suite, *info, signer->signature_key.data));
+
+  const Extension* pub_ext = find_extension(info->extensions, ExtensionType::external_pub);
+  if (pub_ext == nullptr) {
+    return Error(Errc::not_found, "external join: the GroupInfo has no external_pub extension");
+  }
+  SOTTO_TRY_ASSIGN(const ExternalPub pub, tls::decode<ExternalPub>(pub_ext->extension_data));
+  SOTTO_TRY_ASSIGN(auto sender,
+                   suite.hpke().setup_sender(crypto::HpkeMode::base, pub.external_pub.data, {}));
+  SOTTO_TRY_ASSIGN(const SecureBytes init_secret,
+                   sender.context.export_secret(as_bytes(kExternalInitLabel), suite.hash_size()));
+
+  // Our leaf: a placeholder until the UpdatePath gives it its key, source and signature.
+  SOTTO_TRY_ASSIGN(Bytes sig_pub, signature_public_key(signature_private_key));
+  LeafNode leaf;
+  leaf.signature_key = SignaturePublicKey{std::move(sig_pub)};
+  leaf.credential = std::move(credential);
+  leaf.capabilities = default_capabilities();
+  leaf.source = CommitLeafSource{};
+
+  const Committer committer{};
+  ResolvedProposals resolved;
+  Commit commit;
+  std::vector<Proposal> proposals{Proposal{ExternalInit{sender.enc}}};
+  if (options.remove) {
+    const LeafNode* old = tree.leaf(*options.remove);
+    if (old == nullptr) return Error(Errc::not_found, "external join: the old leaf is blank");
+    if (tls::encode(old->credential) != tls::encode(leaf.credential)) {
+      return Error(Errc::invalid_argument,
+                   "external join: the old leaf does not carry our credential");
+    }
+    proposals.push_back(Proposal{Remove{*options.remove}});
+  }
+  for (const Bytes& id : options.psk_ids) {
+    proposals.push_back(Proposal{PreSharedKey{
+        PreSharedKeyId{ExternalPsk{id}, random_bytes(rng, suite.hash_size()).reveal()}}});
+  }
+  for (const Proposal& p : proposals) {
+    SOTTO_TRY(add_proposal(resolved, p, std::nullopt, false, committer, suite.hash_size()));
+    commit.proposals.push_back(ProposalOrRef{p});
+  }
+  SOTTO_TRY(finish_proposals(resolved, committer));
+  // An external commit adds no KeyPackages: only the Remove applies here.
+  SOTTO_TRY(apply_proposals(suite, tree, resolved, context.group_id));
+  for (uint32_t i = 0; i < tree.leaf_count().value(); ++i) {
+    const LeafNode* other = tree.leaf(LeafIndex{i});
+    if (other != nullptr && other->signature_key == leaf.signature_key) {
+      return Error(Errc::invalid_argument,
+                   "external join: our signature key is in the group; resync removes it");
+    }
+  }
+  SOTTO_TRY_ASSIGN(const LeafIndex self, tree.add_leaf(leaf));
+  GroupContext next_context = context;
+  next_context.epoch += 1;
+  SOTTO_TRY_CTX(
+      check_capabilities(tree, context.cipher_suite, next_context.extensions, false, {self}),
+      "external join");
+
+  std::vector<PskInput> psk_inputs;
+  for (const PreSharedKeyId& id : resolved.psks) {
+    const auto& ext = std::get<ExternalPsk>(id.content);
+    const auto it = options.psks.find(ext.psk_id);
+    if (it == options.psks.end()) {
+      return Error(Errc::not_found, "external join: unknown external psk_id");
+    }
+    psk_inputs.push_back(PskInput{tls::encode(id), it->second});
+  }
+  SOTTO_TRY_ASSIGN(const SecureBytes psk, derive_psk_secret(suite, psk_inputs));
+
+  const SecureBytes seed(signature_private_key);
+  UpdatePathSecrets fresh{random_bytes(rng, suite.hash_size()),
+                          random_bytes(rng, suite.hash_size())};
+  SOTTO_TRY_ASSIGN(auto created,
+                   create_update_path(tree, self, *tree.leaf(self), seed, next_context, {}, fresh));
+  commit.path = std::move(created.path);
+
+  FramedContent content;
+  content.group_id = context.group_id;
+  content.epoch = context.epoch;
+  content.sender = Sender{NewMemberCommitSender{}};
+  content.content = std::move(commit);
+  SOTTO_TRY_ASSIGN(AuthenticatedContent ac,
+                   sign_framed_content(suite, WireFormat::public_message, std::move(content),
+                                       tls::encode(context), signature_private_key));
+
+  // The transcript continues from the GroupInfo's epoch: its interim hash from its tag.
+  const Bytes interim =
+      interim_transcript_hash(suite, context.confirmed_transcript_hash, info->confirmation_tag);
+  next_context.tree_hash = created.tree.tree_hash();
+  next_context.confirmed_transcript_hash =
+      confirmed_transcript_hash(suite, interim, confirmed_input(ac));
+  SOTTO_TRY_ASSIGN(auto secrets, derive_epoch_secrets(suite, init_secret, created.commit_secret,
+                                                      psk, tls::encode(next_context)));
+  const Bytes tag =
+      confirmation_tag(suite, secrets.confirmation_key, next_context.confirmed_transcript_hash);
+  ac.auth.confirmation_tag = tag;
+  SOTTO_TRY_ASSIGN(PublicMessage pub_message,
+                   protect_public(suite, FramingKeys{context, {}, {}}, ac));
+
+  SOTTO_TRY_ASSIGN(auto secret_tree,
+                   SecretTree::create(suite, created.tree.leaf_count(), secrets.encryption_secret));
+  Group g(suite, std::move(created.tree), std::move(secret_tree));
+  g.context_ = std::move(next_context);
+  g.private_key_ = std::move(created.private_key);
+  g.signature_private_key_ = seed;
+  g.interim_transcript_hash_ =
+      interim_transcript_hash(suite, g.context_.confirmed_transcript_hash, tag);
+  g.secrets_ = std::move(secrets);
+  return ExternalJoinResult{MlsMessage{ProtocolVersion::mls10, std::move(pub_message)},
+                            std::move(g)};
+}
+
+// ---- receiving -------------------------------------------------------------------------
+
+Result<Group> Group::process(const MlsMessage& message, const ExternalPsks& psks) const {
+  ProcessOptions options;
+  options.psks = psks;
+  return process(message, options);
+}
+
+Result<Group> Group::process(const MlsMessage& message, const ProcessOptions& options) const {
+  if (reinit_) return group_ended("process");
+  const auto* pub = std::get_if<PublicMessage>(&message.content);
+  const auto* priv = std::get_if<PrivateMessage>(&message.content);
+  if (pub == nullptr && priv == nullptr) {
     return Error(Errc::invalid_argument, "process: not a PublicMessage or PrivateMessage");
   }
+  const Bytes& group_id = pub != nullptr ? pub->content.group_id : priv->group_id;
+  const uint64_t epoch = pub != nullptr ? pub->content.epoch : priv->epoch;
+  if (group_id != context_.group_id) {
+    return Error(Errc::invalid_argument, "process: message is for another group");
+  }
   if (epoch != context_.epoch) {
-    return Error(Errc::invalid_argument, "process: message is for epoch " +
-                                             std::to_string(epoch) + ", the group is at epoch " +
-                                             std::to_string(context_.epoch));
+    return Error(Errc::wrong_epoch, "process: message is for epoch " + std::to_string(epoch) +
+                                        ", the group is at epoch " +
+                                        std::to_string(context_.epoch));
+  }
+  const Commit* external_commit = nullptr;
+  if (pub != nullptr) {
+    const SenderType sender_type = pub->content.sender.type();
+    if (sender_type == SenderType::member) {
+      // Checked here as well as in framing, for a code of its own.
+      const AuthenticatedContent ac{WireFormat::public_message, pub->content, pub->auth};
+      const Bytes expected =
+          membership_tag(suite_, secrets_.membership_key, ac, tls::encode(context_));
+      if (!pub->membership_tag || !constant_time_equal(expected, *pub->membership_tag)) {
+        return Error(Errc::bad_membership_tag, "process: the membership tag does not verify");
+      }
+    } else if (sender_type == SenderType::new_member_commit) {
+      external_commit = std::get_if<Commit>(&pub->content.content);
+      if (external_commit == nullptr) {
+        return Error(Errc::invalid_value, "process: a new_member_commit sender sent no commit");
+      }
+      // The signer is the path's leaf, so there is nothing to verify without one.
+      if (!external_commit->path) return invalid_commit("an external commit without a path");
+    } else {
+      return Error(Errc::unsupported,
+                   "process: messages from external senders and new-member "
+                   "proposals are not supported");
+    }
   }
   Group next = *this;
   const PublicTree& tree = tree_;
-  SignatureKeyLookup lookup = [&tree](const Sender& sender) -> std::optional<Bytes> {
+  SignatureKeyLookup lookup = [&tree,
+                               external_commit](const Sender& sender) -> std::optional<Bytes> {
     if (const auto* m = std::get_if<MemberSender>(&sender.content)) {
       if (const LeafNode* leaf = tree.leaf(m->leaf_index)) return leaf->signature_key.data;
+    }
+    if (std::holds_alternative<NewMemberCommitSender>(sender.content) && external_commit) {
+      return external_commit->path->leaf_node.signature_key.data;
     }
     return std::nullopt;
   };
@@ -653,34 +1161,68 @@ Result<Group> Group::process(const MlsMessage& message, const ExternalPsks& psks
     if (m == nullptr) {
       return Error(Errc::unsupported, "process: proposals from non-members are not supported");
     }
+    SOTTO_TRY_CTX(check_received_proposal(*proposal, options), "process: proposal");
     next.proposals_.push_back(CachedProposal{
-        suite_.ref_hash("MLS 1.0 Proposal Reference", tls::encode(ac)), *proposal,
-        m->leaf_index});
+        suite_.ref_hash("MLS 1.0 Proposal Reference", tls::encode(ac)), *proposal, m->leaf_index});
     return next;
   }
   if (!std::holds_alternative<Commit>(ac.content.content)) {
     return Error(Errc::invalid_argument, "process: application data; use unprotect()");
   }
-  SOTTO_TRY_ASSIGN(Group after, next.apply_commit(ac, psks));
+  SOTTO_TRY_ASSIGN(Group after, next.apply_commit(ac, options));
   return after;
 }
 
-Result<Group> Group::apply_commit(const AuthenticatedContent& ac, const ExternalPsks& psks) const {
-  const auto* member = std::get_if<MemberSender>(&ac.content.sender.content);
-  if (member == nullptr) {
-    return Error(Errc::unsupported, "commit: only member commits are supported");
+Result<void> Group::check_received_proposal(const Proposal& proposal,
+                                            const ProcessOptions& options) const {
+  if (const auto* add = std::get_if<Add>(&proposal.content)) {
+    SOTTO_TRY_CTX(check_key_package(suite_, add->key_package, options.now), "Add");
+    SOTTO_TRY_CTX(check_credential(add->key_package.leaf_node, options), "Add");
+    PublicTree tree = tree_;
+    SOTTO_TRY_ASSIGN(const LeafIndex leaf, tree.add_leaf(add->key_package.leaf_node));
+    return check_capabilities(tree, context_.cipher_suite, context_.extensions, false, {leaf});
   }
-  const LeafIndex committer = member->leaf_index;
-  if (committer == private_key_.leaf) {
-    return Error(Errc::invalid_argument, "commit: our own commit; use commit()'s next state");
+  if (const auto* gce = std::get_if<GroupContextExtensions>(&proposal.content)) {
+    return check_capabilities(tree_, context_.cipher_suite, gce->extensions, true, {});
+  }
+  if (const auto* update = std::get_if<Update>(&proposal.content)) {
+    SOTTO_TRY_CTX(check_credential(update->leaf_node, options), "Update");
+  }
+  if (const auto* psk = std::get_if<PreSharedKey>(&proposal.content)) {
+    if (psk->psk.psk_nonce.size() != suite_.hash_size()) {
+      return Error(Errc::invalid_value, "a PreSharedKey proposal whose nonce is not Nh bytes");
+    }
+  }
+  if (std::holds_alternative<ExternalInit>(proposal.content)) {
+    return Error(Errc::invalid_value, "an ExternalInit is only valid inside an external commit");
+  }
+  return success();
+}
+
+Result<Group> Group::apply_commit(const AuthenticatedContent& ac,
+                                  const ProcessOptions& options) const {
+  Committer committer;
+  if (const auto* member = std::get_if<MemberSender>(&ac.content.sender.content)) {
+    committer.member = member->leaf_index;
+    if (member->leaf_index == private_key_.leaf) {
+      return Error(Errc::invalid_argument, "commit: our own commit; use commit()'s next state");
+    }
+  } else if (!std::holds_alternative<NewMemberCommitSender>(ac.content.sender.content) ||
+             ac.wire_format != WireFormat::public_message) {
+    return invalid_commit(
+        "a commit from a sender that is neither a member nor a new member "
+        "in a PublicMessage");
   }
   const Commit& commit = std::get<Commit>(ac.content.content);
 
   ResolvedProposals resolved;
   for (const ProposalOrRef& por : commit.proposals) {
     if (const auto* p = std::get_if<Proposal>(&por.content)) {
-      SOTTO_TRY(add_proposal(resolved, *p, committer, committer));
+      SOTTO_TRY(add_proposal(resolved, *p, committer.member, false, committer, suite_.hash_size()));
       continue;
+    }
+    if (committer.external()) {
+      return invalid_commit("an external commit names a proposal by reference");
     }
     const ProposalRef& ref = std::get<ProposalRef>(por.content);
     const auto it = std::find_if(proposals_.begin(), proposals_.end(),
@@ -688,30 +1230,68 @@ Result<Group> Group::apply_commit(const AuthenticatedContent& ac, const External
     if (it == proposals_.end()) {
       return Error(Errc::not_found, "commit: a proposal reference is not cached");
     }
-    SOTTO_TRY(add_proposal(resolved, it->proposal, it->sender, committer));
+    SOTTO_TRY(
+        add_proposal(resolved, it->proposal, it->sender, true, committer, suite_.hash_size()));
   }
-  if (commit.proposals.empty()) resolved.needs_path = true;
+  SOTTO_TRY(finish_proposals(resolved, committer));
   if (resolved.needs_path && !commit.path) {
-    return Error(Errc::invalid_value, "commit: an UpdatePath is required and missing");
+    return invalid_commit("an UpdatePath is required and missing");
   }
   for (const KeyPackage& kp : resolved.adds) {
-    // No clock here: a receiver checks signatures and suite; lifetimes are the committer's.
-    auto valid = validate_key_package(suite_, kp, 0);
-    if (!valid.ok() && valid.error().message().find("not yet valid") == std::string::npos) {
-      SOTTO_TRY_CTX(std::move(valid), "commit: Add");
-    }
+    SOTTO_TRY_CTX(check_key_package(suite_, kp, options.now), "commit: Add");
+    SOTTO_TRY_CTX(check_credential(kp.leaf_node, options), "commit: Add");
   }
+  for (const auto& update : resolved.updates) {
+    SOTTO_TRY_CTX(check_credential(update.second, options), "commit: Update");
+  }
+  if (commit.path) SOTTO_TRY_CTX(check_credential(commit.path->leaf_node, options), "commit: path");
   for (const LeafIndex r : resolved.removes) {
     if (r == private_key_.leaf) {
       return Error(Errc::not_found, "commit: this member is removed by the commit");
     }
+    if (committer.external()) {
+      // Resync: the joiner may only remove an old leaf of its own (section 12.4.3.2).
+      const LeafNode* old = tree_.leaf(r);
+      if (old != nullptr &&
+          tls::encode(old->credential) != tls::encode(commit.path->leaf_node.credential)) {
+        return invalid_commit("an external commit removes a leaf of another credential");
+      }
+    }
   }
 
   PublicTree tree = tree_;
-  SOTTO_TRY_ASSIGN(const auto added, apply_proposals(suite_, tree, resolved, context_.group_id));
+  SOTTO_TRY_ASSIGN(auto added, apply_proposals(suite_, tree, resolved, context_.group_id));
+  SecureBytes init_secret = secrets_.init_secret;
+  if (committer.external()) {
+    for (uint32_t i = 0; i < tree.leaf_count().value(); ++i) {
+      const LeafNode* other = tree.leaf(LeafIndex{i});
+      if (other != nullptr && other->signature_key == commit.path->leaf_node.signature_key) {
+        return invalid_commit("an external joiner's signature key is already in the group");
+      }
+    }
+    // The joiner's leaf takes the leftmost free slot; the path then replaces it. Its key is
+    // left out until then, or the path's check for fresh keys would find it in the tree.
+    LeafNode placeholder = commit.path->leaf_node;
+    placeholder.encryption_key = HpkePublicKey{};
+    SOTTO_TRY_ASSIGN(const LeafIndex joiner, tree.add_leaf(std::move(placeholder)));
+    committer.member = joiner;
+    added.push_back(joiner);
+    SOTTO_TRY_ASSIGN(auto key_pair, suite_.derive_hpke_key_pair(secrets_.external_secret));
+    auto receiver =
+        suite_.hpke().setup_receiver(crypto::HpkeMode::base, *resolved.external_init, key_pair, {});
+    if (!receiver.ok()) {
+      return Error(Errc::crypto_failure, "commit: the ExternalInit's kem_output does not decap");
+    }
+    SOTTO_TRY_ASSIGN(init_secret,
+                     receiver->export_secret(as_bytes(kExternalInitLabel), suite_.hash_size()));
+  }
+  const LeafIndex sender = *committer.member;
   GroupContext next_context = context_;
   next_context.epoch += 1;
   if (resolved.extensions) next_context.extensions = *resolved.extensions;
+  SOTTO_TRY_CTX(check_capabilities(tree, context_.cipher_suite, next_context.extensions,
+                                   resolved.extensions.has_value(), added),
+                "commit");
 
   TreePrivateKey priv = private_key_;
   for (const auto& [leaf, node] : resolved.updates) {
@@ -722,46 +1302,49 @@ Result<Group> Group::apply_commit(const AuthenticatedContent& ac, const External
     }
     priv.leaf_private_key = it->second;
   }
+  // The external joiner's leaf is excluded like an Add's: it is the sender, not a receiver.
+  std::vector<LeafIndex> excluded = added;
+  if (committer.external()) excluded.pop_back();
   SecureBytes commit_secret(suite_.hash_size());
   if (commit.path) {
-    SOTTO_TRY_ASSIGN(auto processed, process_update_path(tree, committer, *commit.path, priv,
-                                                         next_context, added));
-    tree = std::move(processed.tree);
-    priv = std::move(processed.private_key);
-    commit_secret = std::move(processed.commit_secret);
+    auto processed = process_update_path(tree, sender, *commit.path, priv, next_context, excluded);
+    if (!processed.ok()) {
+      return parent_hash_error(std::move(processed).error()).with_context("commit");
+    }
+    tree = std::move(processed->tree);
+    priv = std::move(processed->private_key);
+    commit_secret = std::move(processed->commit_secret);
   }
   SOTTO_TRY(prune_private_key(suite_, tree, priv));
 
   next_context.tree_hash = tree.tree_hash();
   next_context.confirmed_transcript_hash =
       confirmed_transcript_hash(suite_, interim_transcript_hash_, confirmed_input(ac));
-  SOTTO_TRY_ASSIGN(const SecureBytes psk, psk_secret(resolved.psks, psks));
-  SOTTO_TRY_ASSIGN(auto secrets, derive_epoch_secrets(suite_, secrets_.init_secret, commit_secret,
-                                                      psk, tls::encode(next_context)));
+  SOTTO_TRY_ASSIGN(const SecureBytes psk, psk_secret(resolved.psks, options.psks));
+  SOTTO_TRY_ASSIGN(auto secrets, derive_epoch_secrets(suite_, init_secret, commit_secret, psk,
+                                                      tls::encode(next_context)));
   if (!ac.auth.confirmation_tag ||
       !verify_confirmation_tag(suite_, secrets.confirmation_key,
                                next_context.confirmed_transcript_hash, *ac.auth.confirmation_tag)) {
-    return Error(Errc::authentication_failed, "commit: the confirmation tag does not verify");
+    return Error(Errc::bad_confirmation_tag, "commit: the confirmation tag does not verify");
   }
   SOTTO_TRY_ASSIGN(auto secret_tree,
                    SecretTree::create(suite_, tree.leaf_count(), secrets.encryption_secret));
   Group next(suite_, std::move(tree), std::move(secret_tree));
   next.context_ = std::move(next_context);
   next.private_key_ = std::move(priv);
-  next.signature_private_key_ = signature_private_key_;
-  next.handshake_format_ = handshake_format_;
+  carry_over_to(next);
   next.interim_transcript_hash_ = interim_transcript_hash(
       suite_, next.context_.confirmed_transcript_hash, *ac.auth.confirmation_tag);
-  next.resumption_psks_ = resumption_psks_;
-  next.resumption_psks_[context_.epoch] = secrets_.resumption_psk;
   next.secrets_ = std::move(secrets);
+  next.reinit_ = std::move(resolved.reinit);
   return next;
 }
 
 // ---- application data ------------------------------------------------------------------
 
-Result<MlsMessage> Group::protect(BytesView data, const Random& rng,
-                                  BytesView authenticated_data) {
+Result<MlsMessage> Group::protect(BytesView data, const Random& rng, BytesView authenticated_data) {
+  if (reinit_) return group_ended("protect");
   FramedContent content;
   content.group_id = context_.group_id;
   content.epoch = context_.epoch;
@@ -781,11 +1364,13 @@ Result<ReceivedApplication> Group::unprotect(const MlsMessage& message) {
   if (priv == nullptr) {
     return Error(Errc::invalid_argument, "unprotect: application data must be a PrivateMessage");
   }
-  if (priv->group_id != context_.group_id || priv->epoch != context_.epoch) {
-    return Error(Errc::invalid_argument, "unprotect: message is for epoch " +
-                                             std::to_string(priv->epoch) +
-                                             ", the group is at epoch " +
-                                             std::to_string(context_.epoch));
+  if (priv->group_id != context_.group_id) {
+    return Error(Errc::invalid_argument, "unprotect: message is for another group");
+  }
+  if (priv->epoch != context_.epoch) {
+    return Error(Errc::wrong_epoch, "unprotect: message is for epoch " +
+                                        std::to_string(priv->epoch) + ", the group is at epoch " +
+                                        std::to_string(context_.epoch));
   }
   if (priv->content_type != ContentType::application) {
     return Error(Errc::invalid_argument, "unprotect: a handshake message; use process()");
@@ -829,9 +1414,9 @@ namespace {
 
 // The epoch secrets in a fixed order, for the stored state.
 std::array<SecureBytes*, 12> secret_fields(EpochSecrets& s) {
-  return {&s.joiner_secret,    &s.welcome_secret,     &s.epoch_secret,   &s.sender_data_secret,
-          &s.encryption_secret, &s.exporter_secret,   &s.external_secret, &s.confirmation_key,
-          &s.membership_key,    &s.resumption_psk,    &s.epoch_authenticator, &s.init_secret};
+  return {&s.joiner_secret,     &s.welcome_secret,  &s.epoch_secret,        &s.sender_data_secret,
+          &s.encryption_secret, &s.exporter_secret, &s.external_secret,     &s.confirmation_key,
+          &s.membership_key,    &s.resumption_psk,  &s.epoch_authenticator, &s.init_secret};
 }
 
 }  // namespace
@@ -875,15 +1460,17 @@ Bytes Group::serialize() const {
     tls::write(w, psk);
   }
   w.end_vector(at);
+  tls::write(w, reinit_);
   return w.take();
 }
 
 Result<Group> Group::deserialize(BytesView state) {
   tls::Reader r(state);
   SOTTO_TRY_ASSIGN(const uint16_t version, r.u16());
-  if (version != kStateVersion) {
+  // Version 1 is version 2 without the ReInit at the end.
+  if (version != kStateVersion && version != 1) {
     return Error(Errc::unsupported, "group state: version " + std::to_string(version) +
-                                        " is not " + std::to_string(kStateVersion));
+                                        " is not 1 or " + std::to_string(kStateVersion));
   }
   SOTTO_TRY_ASSIGN(const uint16_t suite_id, r.u16());
   SOTTO_TRY_ASSIGN(auto suite, crypto::CipherSuite::create(suite_id));
@@ -940,6 +1527,7 @@ Result<Group> Group::deserialize(BytesView state) {
       SOTTO_TRY(tls::read(sub, g.resumption_psks_[epoch]));
     }
   }
+  if (version >= 2) SOTTO_TRY(tls::read(r, g.reinit_));
   SOTTO_TRY(r.expect_end());
   if (g.tree_.leaf(g.private_key_.leaf) == nullptr) {
     return Error(Errc::invalid_value, "group state: our leaf is blank");

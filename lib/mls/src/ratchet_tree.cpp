@@ -67,12 +67,18 @@ PublicTree::PublicTree(crypto::CipherSuite suite, LeafCount leaf_count)
     : suite_(std::move(suite)),
       leaf_count_(leaf_count),
       nodes_(node_width(leaf_count)),
-      hash_cache_(node_width(leaf_count)) {}
+      counts_(node_width(leaf_count)),
+      hashes_(size_t{node_width(leaf_count)} * suite_.hash_size()),
+      hash_valid_(node_width(leaf_count)) {}
 
 PublicTree::PublicTree(crypto::CipherSuite suite)
     : PublicTree(std::move(suite), LeafCount::exactly(1).value()) {}
 
 Result<PublicTree> PublicTree::from_extension(crypto::CipherSuite suite, const RatchetTree& nodes) {
+  return from_extension(std::move(suite), RatchetTree(nodes));
+}
+
+Result<PublicTree> PublicTree::from_extension(crypto::CipherSuite suite, RatchetTree&& nodes) {
   if (nodes.empty()) return Error(Errc::invalid_value, "ratchet tree has no nodes");
   if (!nodes.back().has_value()) {
     return Error(Errc::invalid_value, "ratchet tree ends in a blank node");
@@ -98,31 +104,70 @@ Result<PublicTree> PublicTree::from_extension(crypto::CipherSuite suite, const R
         }
       }
     }
-    tree.nodes_[i] = nodes[i];
+    tree.nodes_[i] = std::make_shared<const Node>(std::move(*nodes[i]));
   }
+  tree.recount();
   return tree;
 }
 
 Result<PublicTree> PublicTree::decode(crypto::CipherSuite suite, BytesView ratchet_tree) {
   SOTTO_TRY_ASSIGN(auto nodes, tls::decode<RatchetTree>(ratchet_tree));
-  return from_extension(std::move(suite), nodes);
+  return from_extension(std::move(suite), std::move(nodes));
 }
 
 RatchetTree PublicTree::to_extension() const {
   size_t end = nodes_.size();
   while (end > 0 && !nodes_[end - 1]) --end;
-  return RatchetTree(nodes_.begin(), nodes_.begin() + static_cast<std::ptrdiff_t>(end));
+  RatchetTree out;
+  out.reserve(end);
+  for (size_t i = 0; i < end; ++i) {
+    if (nodes_[i]) {
+      out.emplace_back(*nodes_[i]);
+    } else {
+      out.emplace_back();
+    }
+  }
+  return out;
 }
 
 Bytes PublicTree::encode() const {
-  return tls::encode(to_extension());
+  size_t end = nodes_.size();
+  while (end > 0 && !nodes_[end - 1]) --end;
+  tls::Writer w;
+  const size_t at = w.begin_vector();
+  for (size_t i = 0; i < end; ++i) {
+    // optional<Node>: a presence byte, then the node.
+    w.u8(nodes_[i] ? 1 : 0);
+    if (nodes_[i]) tls::write(w, *nodes_[i]);
+  }
+  w.end_vector(at);
+  return w.take();
+}
+
+void PublicTree::recount() {
+  // Level by level from the leaves up: a parent's counts are its children's plus itself.
+  for (uint32_t i = 0; i < nodes_.size(); ++i) {
+    const NodeIndex index{i};
+    if (is_leaf(index)) counts_[i] = Counts{nodes_[i] ? 1u : 0u, nodes_[i] ? 1u : 0u};
+  }
+  const uint32_t top = level(root(leaf_count_));
+  for (uint32_t k = 1; k <= top; ++k) {
+    // Nodes of level k are 2^k - 1 + j * 2^(k+1).
+    const uint32_t first = (uint32_t{1} << k) - 1;
+    const uint32_t step = uint32_t{1} << (k + 1);
+    for (uint64_t i = first; i < nodes_.size(); i += step) {
+      const NodeIndex index{static_cast<uint32_t>(i)};
+      const Counts& l = counts_[left(index, leaf_count_)->value];
+      const Counts& r = counts_[right(index, leaf_count_)->value];
+      counts_[i] = Counts{l.leaves + r.leaves, l.nodes + r.nodes + (nodes_[i] ? 1u : 0u)};
+    }
+  }
 }
 
 // ---- access ----------------------------------------------------------------------------
 
-const std::optional<Node>& PublicTree::node(NodeIndex index) const {
-  static const std::optional<Node> kBlank;
-  return index.value < nodes_.size() ? nodes_[index.value] : kBlank;
+const Node* PublicTree::node(NodeIndex index) const {
+  return index.value < nodes_.size() ? nodes_[index.value].get() : nullptr;
 }
 
 const LeafNode* PublicTree::leaf(LeafIndex index) const {
@@ -132,42 +177,89 @@ const LeafNode* PublicTree::leaf(LeafIndex index) const {
 }
 
 const ParentNode* PublicTree::parent_node(NodeIndex index) const {
-  const auto& n = node(index);
+  const Node* n = node(index);
   return n ? std::get_if<ParentNode>(&n->content) : nullptr;
 }
 
 bool PublicTree::blank(NodeIndex index) const {
-  return !node(index).has_value();
+  return node(index) == nullptr;
 }
 
 const HpkePublicKey* PublicTree::encryption_key(NodeIndex index) const {
-  const auto& n = node(index);
+  const Node* n = node(index);
   if (!n) return nullptr;
   if (const auto* p = std::get_if<ParentNode>(&n->content)) return &p->encryption_key;
   return &std::get<LeafNode>(n->content).encryption_key;
 }
 
+uint32_t PublicTree::member_count() const {
+  return counts_[root(leaf_count_).value].leaves;
+}
+
+uint32_t PublicTree::first_blank_leaf() const {
+  NodeIndex at = root(leaf_count_);
+  // A subtree of level k has 2^k leaves: it has a blank one when it counts fewer members.
+  if (counts_[at.value].leaves == leaf_count_.value()) return leaf_count_.value();
+  while (!is_leaf(at)) {
+    const NodeIndex l = *left(at, leaf_count_);
+    const bool left_full = counts_[l.value].leaves == (uint32_t{1} << level(l));
+    at = left_full ? *right(at, leaf_count_) : l;
+  }
+  return to_leaf(at)->value;
+}
+
 // ---- changes ---------------------------------------------------------------------------
 
 void PublicTree::resize(LeafCount leaf_count) {
-  // Node indices of the left part stay put, and a node's hash depends on its subtree alone:
-  // every surviving cache entry stays valid, and new slots start blank and uncached.
+  // Node indices of the left part stay put, and a node's hash and counts depend on its
+  // subtree alone: every surviving entry stays valid. Growing puts the old tree under the new
+  // root's left child, with a blank right half; the new root's counts are the old root's.
+  const NodeIndex old_root = root(leaf_count_);
+  const bool growing = leaf_count.value() > leaf_count_.value();
   leaf_count_ = leaf_count;
-  nodes_.resize(node_width(leaf_count));
-  hash_cache_.resize(node_width(leaf_count));
+  const uint32_t width = node_width(leaf_count);
+  nodes_.resize(width);
+  counts_.resize(width);
+  hashes_.resize(size_t{width} * suite_.hash_size());
+  hash_valid_.resize(width);
+  // New slots come value-initialised: blank, counting nothing, no hash.
+  if (growing) {
+    // The old tree is the left subtree of every new node above its root; the right halves
+    // are blank.
+    for (NodeIndex up = old_root; up != root(leaf_count);) {
+      up = *parent(up, leaf_count);
+      counts_[up.value] = counts_[old_root.value];
+    }
+  }
 }
 
 void PublicTree::invalidate(NodeIndex index) {
-  hash_cache_[index.value].reset();
-  auto path = direct_path(index, leaf_count_);
-  if (!path.ok()) return;
-  for (const NodeIndex ancestor : *path) hash_cache_[ancestor.value].reset();
+  hash_valid_[index.value] = 0;
+  for (auto p = parent(index, leaf_count_); p; p = parent(*p, leaf_count_)) {
+    hash_valid_[p->value] = 0;
+  }
+}
+
+void PublicTree::put(NodeIndex index, std::shared_ptr<const Node> node) {
+  const bool was = nodes_[index.value] != nullptr;
+  const bool is = node != nullptr;
+  nodes_[index.value] = std::move(node);
+  hash_valid_[index.value] = 0;
+  const int32_t delta = static_cast<int32_t>(is) - static_cast<int32_t>(was);
+  const bool leaf_node = is_leaf(index);
+  counts_[index.value].nodes += static_cast<uint32_t>(delta);
+  if (leaf_node) counts_[index.value].leaves += static_cast<uint32_t>(delta);
+  for (auto p = parent(index, leaf_count_); p; p = parent(*p, leaf_count_)) {
+    hash_valid_[p->value] = 0;
+    counts_[p->value].nodes += static_cast<uint32_t>(delta);
+    if (leaf_node) counts_[p->value].leaves += static_cast<uint32_t>(delta);
+  }
 }
 
 void PublicTree::blank_direct_path(LeafIndex leaf) {
-  auto path = direct_path(to_node(leaf), leaf_count_);
-  if (!path.ok()) return;
-  for (const NodeIndex ancestor : *path) nodes_[ancestor.value].reset();
+  for (auto p = parent(to_node(leaf), leaf_count_); p; p = parent(*p, leaf_count_)) {
+    if (nodes_[p->value]) put(*p, nullptr);
+  }
   invalidate(to_node(leaf));
 }
 
@@ -178,43 +270,35 @@ Result<void> PublicTree::set_node(NodeIndex index, std::optional<Node> node) {
   if (node && (node->type() == NodeType::leaf) != is_leaf(index)) {
     return Error(Errc::invalid_argument, node_name(index) + " cannot hold a node of that kind");
   }
-  nodes_[index.value] = std::move(node);
-  invalidate(index);
+  put(index, node ? std::make_shared<const Node>(std::move(*node)) : nullptr);
   return success();
 }
 
 Result<LeafIndex> PublicTree::add_leaf(LeafNode leaf) {
-  std::optional<LeafIndex> slot;
-  for (uint32_t i = 0; i < leaf_count_.value(); ++i) {
-    if (!nodes_[2 * size_t{i}]) {
-      slot = LeafIndex{i};
-      break;
-    }
-  }
-  if (!slot) {
+  LeafIndex slot{first_blank_leaf()};
+  if (slot.value == leaf_count_.value()) {
     if (leaf_count_.value() == LeafCount::kMax) {
       return Error(Errc::invalid_argument, "ratchet tree is full");
     }
-    slot = LeafIndex{leaf_count_.value()};
     resize(LeafCount::exactly(leaf_count_.value() * 2).value());
   }
-  const NodeIndex at = to_node(*slot);
-  SOTTO_TRY_ASSIGN(const auto path, direct_path(at, leaf_count_));
-  for (const NodeIndex ancestor : path) {
-    if (auto& n = nodes_[ancestor.value]) {
-      std::get<ParentNode>(n->content).unmerged_leaves.push_back(*slot);
+  const NodeIndex at = to_node(slot);
+  for (auto p = parent(at, leaf_count_); p; p = parent(*p, leaf_count_)) {
+    if (const auto& n = nodes_[p->value]) {
+      auto changed = std::make_shared<Node>(*n);
+      std::get<ParentNode>(changed->content).unmerged_leaves.push_back(slot);
+      put(*p, std::move(changed));
     }
   }
-  nodes_[at.value] = Node{std::move(leaf)};
-  invalidate(at);
-  return *slot;
+  put(at, std::make_shared<const Node>(Node{std::move(leaf)}));
+  return slot;
 }
 
 Result<void> PublicTree::update_leaf(LeafIndex index, LeafNode leaf) {
   if (this->leaf(index) == nullptr) {
     return Error(Errc::not_found, "leaf " + std::to_string(index.value) + " is blank");
   }
-  nodes_[to_node(index).value] = Node{std::move(leaf)};
+  put(to_node(index), std::make_shared<const Node>(Node{std::move(leaf)}));
   blank_direct_path(index);
   return success();
 }
@@ -223,42 +307,40 @@ Result<void> PublicTree::remove_leaf(LeafIndex index) {
   if (leaf(index) == nullptr) {
     return Error(Errc::not_found, "leaf " + std::to_string(index.value) + " is blank");
   }
-  nodes_[to_node(index).value].reset();
+  put(to_node(index), nullptr);
   blank_direct_path(index);
   // Halve while the right half has no member (section 12.1.3).
   while (leaf_count_.value() > 1) {
-    const uint32_t half = leaf_count_.value() / 2;
-    bool occupied = false;
-    for (uint32_t i = leaf_count_.value(); i-- > half;) {
-      if (nodes_[2 * size_t{i}]) {
-        occupied = true;
-        break;
-      }
-    }
-    if (occupied) break;
-    resize(LeafCount::exactly(half).value());
+    const NodeIndex right_half = *right(root(leaf_count_), leaf_count_);
+    if (counts_[right_half.value].leaves != 0) break;
+    resize(LeafCount::exactly(leaf_count_.value() / 2).value());
   }
   return success();
 }
 
 // ---- resolution and the filtered direct path -------------------------------------------
 
-std::vector<NodeIndex> PublicTree::resolution(NodeIndex index) const {
-  std::vector<NodeIndex> out;
-  if (!in_tree(index, leaf_count_)) return out;
+void PublicTree::append_resolution(NodeIndex index, std::vector<NodeIndex>& out) const {
+  if (counts_[index.value].nodes == 0) return;  // an all-blank subtree resolves to nothing
   if (const auto& n = nodes_[index.value]) {
     out.push_back(index);
     if (const auto* parent = std::get_if<ParentNode>(&n->content)) {
       for (const LeafIndex leaf : parent->unmerged_leaves) out.push_back(to_node(leaf));
     }
-    return out;
+    return;
   }
-  if (is_leaf(index)) return out;
-  for (const auto child : {left(index, leaf_count_), right(index, leaf_count_)}) {
-    auto part = resolution(*child);
-    out.insert(out.end(), part.begin(), part.end());
-  }
+  append_resolution(*left(index, leaf_count_), out);
+  append_resolution(*right(index, leaf_count_), out);
+}
+
+std::vector<NodeIndex> PublicTree::resolution(NodeIndex index) const {
+  std::vector<NodeIndex> out;
+  if (in_tree(index, leaf_count_)) append_resolution(index, out);
   return out;
+}
+
+bool PublicTree::resolution_empty(NodeIndex index) const {
+  return !in_tree(index, leaf_count_) || counts_[index.value].nodes == 0;
 }
 
 Result<std::vector<PublicTree::PathStep>> PublicTree::filtered_direct_path(LeafIndex leaf) const {
@@ -266,11 +348,11 @@ Result<std::vector<PublicTree::PathStep>> PublicTree::filtered_direct_path(LeafI
     return Error(Errc::invalid_argument,
                  "leaf " + std::to_string(leaf.value) + " is outside the tree");
   }
-  SOTTO_TRY_ASSIGN(const auto path, direct_path(to_node(leaf), leaf_count_));
-  SOTTO_TRY_ASSIGN(const auto co, copath(to_node(leaf), leaf_count_));
   std::vector<PathStep> out;
-  for (size_t i = 0; i < path.size(); ++i) {
-    if (!resolution(co[i]).empty()) out.push_back({path[i], co[i]});
+  for (NodeIndex at = to_node(leaf); at != root(leaf_count_);) {
+    const NodeIndex copath_child = *sibling(at, leaf_count_);
+    at = *parent(at, leaf_count_);
+    if (!resolution_empty(copath_child)) out.push_back({at, copath_child});
   }
   return out;
 }
@@ -283,15 +365,19 @@ bool PublicTree::covers_any(NodeIndex index, const std::vector<LeafIndex>& exclu
 }
 
 Bytes PublicTree::hash_subtree(NodeIndex index, const std::vector<LeafIndex>& excluded) const {
+  const size_t nh = suite_.hash_size();
+  const auto cached = hashes_.begin() + static_cast<std::ptrdiff_t>(size_t{index.value} * nh);
   const bool cacheable = !covers_any(index, excluded);
-  if (cacheable && hash_cache_[index.value]) return *hash_cache_[index.value];
+  if (cacheable && hash_valid_[index.value]) {
+    return Bytes(cached, cached + static_cast<std::ptrdiff_t>(nh));
+  }
 
   tls::Writer w;
   const auto& n = nodes_[index.value];
   if (const auto leaf_index = to_leaf(index)) {
     w.u8(static_cast<uint8_t>(NodeType::leaf));
     w.u32(leaf_index->value);
-    const bool present = n.has_value() && !contains(excluded, *leaf_index);
+    const bool present = n != nullptr && !contains(excluded, *leaf_index);
     w.u8(present ? 1 : 0);
     if (present) tls::write(w, std::get<LeafNode>(n->content));
   } else {
@@ -312,7 +398,10 @@ Bytes PublicTree::hash_subtree(NodeIndex index, const std::vector<LeafIndex>& ex
     w.opaque(hash_subtree(*right(index, leaf_count_), excluded));
   }
   Bytes hash = suite_.hash(w.bytes());
-  if (cacheable) hash_cache_[index.value] = hash;
+  if (cacheable && hash.size() == nh) {
+    std::copy(hash.begin(), hash.end(), cached);
+    hash_valid_[index.value] = 1;
+  }
   return hash;
 }
 

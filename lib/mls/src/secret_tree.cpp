@@ -25,10 +25,56 @@ Result<SecretTree> SecretTree::create(const crypto::CipherSuite& suite, LeafCoun
                      " bytes, not Nh = " + std::to_string(suite.hash_size()));
   }
   SecretTree tree(suite, leaves, max_skipped);
-  tree.nodes_.resize(node_width(leaves));
-  tree.nodes_[root(leaves).value] = SecureBytes(encryption_secret);
-  tree.ratchets_.resize(leaves.value());
+  tree.nodes_.emplace(root(leaves).value, SecureBytes(encryption_secret));
   return tree;
+}
+
+Result<SecretTree::LeafRatchets> SecretTree::derive_leaf(
+    LeafIndex leaf,
+    std::vector<std::pair<uint32_t, std::optional<SecureBytes>>>& node_changes) const {
+  // The lowest node on the leaf's path whose secret is still held; then down to the leaf,
+  // deriving both children of each node and deleting the node.
+  const NodeIndex target = to_node(leaf);
+  NodeIndex at = target;
+  auto held = nodes_.find(at.value);
+  while (held == nodes_.end()) {
+    const auto up = parent(at, leaves_);
+    if (!up) {
+      return Error(Errc::internal,
+                   "secret tree: no secret on the path of leaf " + std::to_string(leaf.value));
+    }
+    at = *up;
+    held = nodes_.find(at.value);
+  }
+  const size_t nh = suite_.hash_size();
+  SecureBytes secret = held->second;
+  node_changes.emplace_back(at.value, std::nullopt);
+  while (!(at == target)) {
+    const auto l = left(at, leaves_);
+    const auto r = right(at, leaves_);
+    if (!l || !r) return Error(Errc::internal, "secret tree: a parent without children");
+    SOTTO_TRY_ASSIGN(SecureBytes left_secret,
+                     suite_.expand_with_label(secret, "tree", as_bytes("left"), nh));
+    SOTTO_TRY_ASSIGN(SecureBytes right_secret,
+                     suite_.expand_with_label(secret, "tree", as_bytes("right"), nh));
+    // The child on the way down is deleted as soon as its own children exist: only the
+    // other one is kept.
+    if (is_descendant(target, *l)) {
+      node_changes.emplace_back(r->value, std::move(right_secret));
+      secret = std::move(left_secret);
+      at = *l;
+    } else {
+      node_changes.emplace_back(l->value, std::move(left_secret));
+      secret = std::move(right_secret);
+      at = *r;
+    }
+  }
+  LeafRatchets ratchets;
+  SOTTO_TRY_ASSIGN(ratchets.handshake.secret,
+                   suite_.expand_with_label(secret, "handshake", {}, nh));
+  SOTTO_TRY_ASSIGN(ratchets.application.secret,
+                   suite_.expand_with_label(secret, "application", {}, nh));
+  return ratchets;
 }
 
 Result<SecretTree::Ratchet*> SecretTree::ratchet(LeafIndex leaf, RatchetType type) {
@@ -36,44 +82,32 @@ Result<SecretTree::Ratchet*> SecretTree::ratchet(LeafIndex leaf, RatchetType typ
     return Error(Errc::invalid_argument,
                  "secret tree: leaf " + std::to_string(leaf.value) + " is outside the tree");
   }
-  auto& slot = ratchets_[leaf.value];
-  if (!slot) {
-    // The lowest node on the leaf's path whose secret is still held; then down to the leaf,
-    // deriving both children of each node and deleting the node.
-    const NodeIndex target = to_node(leaf);
-    SOTTO_TRY_ASSIGN(const auto path, direct_path(target, leaves_));
-    NodeIndex at = target;
-    size_t up = 0;
-    while (!nodes_[at.value]) {
-      if (up == path.size()) {
-        return Error(Errc::internal,
-                     "secret tree: no secret on the path of leaf " + std::to_string(leaf.value));
+  auto slot = ratchets_.find(leaf.value);
+  if (slot == ratchets_.end()) {
+    std::vector<std::pair<uint32_t, std::optional<SecureBytes>>> changes;
+    SOTTO_TRY_ASSIGN(LeafRatchets fresh, derive_leaf(leaf, changes));
+    for (auto& [index, secret] : changes) {
+      if (secret) {
+        nodes_[index] = std::move(*secret);
+      } else {
+        nodes_.erase(index);
       }
-      at = path[up++];
     }
-    const size_t nh = suite_.hash_size();
-    while (!(at == target)) {
-      const auto l = left(at, leaves_);
-      const auto r = right(at, leaves_);
-      if (!l || !r) return Error(Errc::internal, "secret tree: a parent without children");
-      const SecureBytes secret = std::move(*nodes_[at.value]);
-      nodes_[at.value].reset();
-      SOTTO_TRY_ASSIGN(nodes_[l->value],
-                       suite_.expand_with_label(secret, "tree", as_bytes("left"), nh));
-      SOTTO_TRY_ASSIGN(nodes_[r->value],
-                       suite_.expand_with_label(secret, "tree", as_bytes("right"), nh));
-      at = is_descendant(target, *l) ? *l : *r;
-    }
-    const SecureBytes leaf_secret = std::move(*nodes_[target.value]);
-    nodes_[target.value].reset();
-    LeafRatchets ratchets;
-    SOTTO_TRY_ASSIGN(ratchets.handshake.secret,
-                     suite_.expand_with_label(leaf_secret, "handshake", {}, nh));
-    SOTTO_TRY_ASSIGN(ratchets.application.secret,
-                     suite_.expand_with_label(leaf_secret, "application", {}, nh));
-    slot = std::move(ratchets);
+    slot = ratchets_.emplace(leaf.value, std::move(fresh)).first;
+    ++version_;
   }
-  return type == RatchetType::handshake ? &slot->handshake : &slot->application;
+  return type == RatchetType::handshake ? &slot->second.handshake : &slot->second.application;
+}
+
+Result<KeyAndNonce> SecretTree::derive_generation(SecureBytes& secret, uint32_t generation) const {
+  KeyAndNonce out;
+  SOTTO_TRY_ASSIGN(out.key,
+                   suite_.derive_tree_secret(secret, "key", generation, suite_.aead_key_size()));
+  SOTTO_TRY_ASSIGN(
+      out.nonce, suite_.derive_tree_secret(secret, "nonce", generation, suite_.aead_nonce_size()));
+  SOTTO_TRY_ASSIGN(secret,
+                   suite_.derive_tree_secret(secret, "secret", generation, suite_.hash_size()));
+  return out;
 }
 
 Result<KeyAndNonce> SecretTree::advance(Ratchet& r) {
@@ -81,14 +115,9 @@ Result<KeyAndNonce> SecretTree::advance(Ratchet& r) {
   if (generation == std::numeric_limits<uint32_t>::max()) {
     return Error(Errc::message_limit, "secret tree: ratchet generation limit reached");
   }
-  KeyAndNonce out;
-  SOTTO_TRY_ASSIGN(out.key,
-                   suite_.derive_tree_secret(r.secret, "key", generation, suite_.aead_key_size()));
-  SOTTO_TRY_ASSIGN(out.nonce, suite_.derive_tree_secret(r.secret, "nonce", generation,
-                                                        suite_.aead_nonce_size()));
-  SOTTO_TRY_ASSIGN(r.secret,
-                   suite_.derive_tree_secret(r.secret, "secret", generation, suite_.hash_size()));
+  SOTTO_TRY_ASSIGN(KeyAndNonce out, derive_generation(r.secret, generation));
   r.next_generation = generation + 1;
+  ++version_;
   return out;
 }
 
@@ -99,8 +128,24 @@ Result<std::pair<uint32_t, KeyAndNonce>> SecretTree::next(LeafIndex leaf, Ratche
   return std::make_pair(generation, std::move(key_nonce));
 }
 
-Result<KeyAndNonce> SecretTree::get(LeafIndex leaf, RatchetType type, uint32_t generation) {
-  SOTTO_TRY_ASSIGN(Ratchet * r, ratchet(leaf, type));
+Result<SecretTree::PendingKey> SecretTree::prepare(LeafIndex leaf, RatchetType type,
+                                                   uint32_t generation) const {
+  if (!in_tree(leaf, leaves_)) {
+    return Error(Errc::invalid_argument,
+                 "secret tree: leaf " + std::to_string(leaf.value) + " is outside the tree");
+  }
+  PendingKey pending;
+  pending.version_ = version_;
+  pending.leaf_ = leaf;
+  pending.type_ = type;
+  pending.generation_ = generation;
+  const Ratchet* r = nullptr;
+  if (const auto slot = ratchets_.find(leaf.value); slot != ratchets_.end()) {
+    r = type == RatchetType::handshake ? &slot->second.handshake : &slot->second.application;
+  } else {
+    SOTTO_TRY_ASSIGN(pending.fresh_, derive_leaf(leaf, pending.node_changes_));
+    r = type == RatchetType::handshake ? &pending.fresh_->handshake : &pending.fresh_->application;
+  }
   if (generation < r->next_generation) {
     const auto it = r->skipped.find(generation);
     if (it == r->skipped.end()) {
@@ -108,22 +153,66 @@ Result<KeyAndNonce> SecretTree::get(LeafIndex leaf, RatchetType type, uint32_t g
                                         std::to_string(generation) +
                                         " was already used or dropped");
     }
-    KeyAndNonce out = std::move(it->second);
-    r->skipped.erase(it);
-    return out;
+    pending.key_nonce_ = it->second;
+    pending.from_skipped_ = true;
+    return pending;
   }
   if (generation - r->next_generation > max_skipped_) {
     return Error(Errc::message_limit, "secret tree: generation " + std::to_string(generation) +
                                           " is more than " + std::to_string(max_skipped_) +
                                           " ahead of " + std::to_string(r->next_generation));
   }
-  while (r->next_generation < generation) {
-    const uint32_t skipped = r->next_generation;
-    SOTTO_TRY_ASSIGN(auto key_nonce, advance(*r));
-    r->skipped.emplace(skipped, std::move(key_nonce));
-    if (r->skipped.size() > max_skipped_) r->skipped.erase(r->skipped.begin());
+  if (generation == std::numeric_limits<uint32_t>::max()) {
+    return Error(Errc::message_limit, "secret tree: ratchet generation limit reached");
   }
-  return advance(*r);
+  pending.ratchet_secret_ = r->secret;
+  // At most max_skipped keys: the distance was checked above.
+  for (uint32_t g = r->next_generation; g < generation; ++g) {
+    SOTTO_TRY_ASSIGN(KeyAndNonce skipped, derive_generation(pending.ratchet_secret_, g));
+    pending.skipped_.emplace_back(g, std::move(skipped));
+  }
+  SOTTO_TRY_ASSIGN(pending.key_nonce_, derive_generation(pending.ratchet_secret_, generation));
+  return pending;
+}
+
+Result<void> SecretTree::consume(PendingKey pending) {
+  if (pending.version_ != version_) {
+    return Error(Errc::invalid_argument, "secret tree: the key was prepared on another state");
+  }
+  for (auto& [index, secret] : pending.node_changes_) {
+    if (secret) {
+      nodes_[index] = std::move(*secret);
+    } else {
+      nodes_.erase(index);
+    }
+  }
+  auto slot = ratchets_.find(pending.leaf_.value);
+  if (pending.fresh_)
+    slot = ratchets_.insert_or_assign(pending.leaf_.value, std::move(*pending.fresh_)).first;
+  if (slot == ratchets_.end()) {
+    return Error(Errc::internal, "secret tree: the prepared leaf has no ratchets");
+  }
+  Ratchet& r =
+      pending.type_ == RatchetType::handshake ? slot->second.handshake : slot->second.application;
+  if (pending.from_skipped_) {
+    r.skipped.erase(pending.generation_);
+  } else {
+    r.secret = std::move(pending.ratchet_secret_);
+    r.next_generation = pending.generation_ + 1;
+    for (auto& [generation, key_nonce] : pending.skipped_) {
+      r.skipped.emplace(generation, std::move(key_nonce));
+      if (r.skipped.size() > max_skipped_) r.skipped.erase(r.skipped.begin());
+    }
+  }
+  ++version_;
+  return success();
+}
+
+Result<KeyAndNonce> SecretTree::get(LeafIndex leaf, RatchetType type, uint32_t generation) {
+  SOTTO_TRY_ASSIGN(PendingKey pending, prepare(leaf, type, generation));
+  KeyAndNonce out = pending.key_nonce();
+  SOTTO_TRY(consume(std::move(pending)));
+  return out;
 }
 
 }  // namespace sotto::mls
@@ -164,14 +253,21 @@ Result<void> read_ratchet_state(tls::Reader& r, SecureBytes& secret, uint32_t& n
 void SecretTree::write_state(tls::Writer& w) const {
   w.u32(leaves_.value());
   w.u32(max_skipped_);
-  for (const auto& node : nodes_) tls::write(w, node);
-  for (const auto& slot : ratchets_) {
-    w.u8(slot ? 1 : 0);
-    if (!slot) continue;
-    write_ratchet_state(w, slot->handshake.secret, slot->handshake.next_generation,
-                        slot->handshake.skipped);
-    write_ratchet_state(w, slot->application.secret, slot->application.next_generation,
-                        slot->application.skipped);
+  // One slot per node and per leaf, as optional<...> in index order.
+  for (uint32_t i = 0; i < node_width(leaves_); ++i) {
+    const auto it = nodes_.find(i);
+    w.u8(it == nodes_.end() ? 0 : 1);
+    if (it != nodes_.end()) tls::write(w, it->second);
+  }
+  for (uint32_t i = 0; i < leaves_.value(); ++i) {
+    const auto it = ratchets_.find(i);
+    w.u8(it == ratchets_.end() ? 0 : 1);
+    if (it == ratchets_.end()) continue;
+    const LeafRatchets& slot = it->second;
+    write_ratchet_state(w, slot.handshake.secret, slot.handshake.next_generation,
+                        slot.handshake.skipped);
+    write_ratchet_state(w, slot.application.secret, slot.application.next_generation,
+                        slot.application.skipped);
   }
 }
 
@@ -184,10 +280,12 @@ Result<SecretTree> SecretTree::read_state(const crypto::CipherSuite& suite, tls:
     return Error(Errc::truncated, "secret tree state: shorter than its width");
   }
   SecretTree tree(suite, leaves, max_skipped);
-  tree.nodes_.resize(node_width(leaves));
-  for (auto& node : tree.nodes_) SOTTO_TRY(tls::read(r, node));
-  tree.ratchets_.resize(leaves.value());
-  for (auto& slot : tree.ratchets_) {
+  for (uint32_t i = 0; i < node_width(leaves); ++i) {
+    std::optional<SecureBytes> node;
+    SOTTO_TRY(tls::read(r, node));
+    if (node) tree.nodes_.emplace(i, std::move(*node));
+  }
+  for (uint32_t i = 0; i < leaves.value(); ++i) {
     SOTTO_TRY_ASSIGN(const uint8_t present, r.u8());
     if (present > 1) return Error(Errc::invalid_value, "secret tree state: bad ratchet flag");
     if (present == 0) continue;
@@ -196,7 +294,7 @@ Result<SecretTree> SecretTree::read_state(const crypto::CipherSuite& suite, tls:
                                  lr.handshake.skipped));
     SOTTO_TRY(read_ratchet_state(r, lr.application.secret, lr.application.next_generation,
                                  lr.application.skipped));
-    slot = std::move(lr);
+    tree.ratchets_.emplace(i, std::move(lr));
   }
   return tree;
 }

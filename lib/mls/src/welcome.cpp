@@ -1,6 +1,7 @@
 #include "sotto/mls/welcome.h"
 
 #include <algorithm>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,7 +56,8 @@ Result<KeyAndNonce> welcome_key_nonce(const crypto::CipherSuite& suite, BytesVie
 
 Result<JoinedEpoch> join_from_welcome(const Welcome& welcome, const KeyPackage& key_package,
                                       BytesView init_private_key,
-                                      const GroupInfoSignerLookup& signer_key) {
+                                      const GroupInfoSignerLookup& signer_key,
+                                      const PskLookup& psk) {
   if (welcome.cipher_suite != key_package.cipher_suite) {
     return Error(Errc::invalid_argument,
                  "welcome: the Welcome and the KeyPackage use different cipher suites");
@@ -77,12 +79,22 @@ Result<JoinedEpoch> join_from_welcome(const Welcome& welcome, const KeyPackage& 
                                ours->encrypted_group_secrets.kem_output,
                                ours->encrypted_group_secrets.ciphertext));
   SOTTO_TRY_ASSIGN(GroupSecrets secrets, tls::decode<GroupSecrets>(secrets_plain));
-  if (!secrets.psks.empty()) {
-    return Error(Errc::unsupported, "welcome: GroupSecrets with " +
-                                        std::to_string(secrets.psks.size()) +
-                                        " PSKs; pre-shared keys are not supported yet");
+  std::vector<PskInput> inputs;
+  std::set<Bytes> seen;
+  for (const PreSharedKeyId& id : secrets.psks) {
+    if (id.psk_nonce.size() != suite.hash_size()) {
+      return Error(Errc::invalid_value, "welcome: a PSK nonce is not Nh bytes");
+    }
+    Bytes encoded = tls::encode(id);
+    // Two ids differing only in their nonce are still the same PSK (section 12.2).
+    if (!seen.insert(tls::encode(id.content)).second) {
+      return Error(Errc::invalid_value, "welcome: the GroupSecrets name one PSK twice");
+    }
+    if (!psk) return Error(Errc::not_found, "welcome: the GroupSecrets name PSKs, none given");
+    SOTTO_TRY_ASSIGN(SecureBytes value, psk(id));
+    inputs.push_back(PskInput{std::move(encoded), std::move(value)});
   }
-  const SecureBytes psk_secret(suite.hash_size());  // no PSKs: Nh zero bytes
+  SOTTO_TRY_ASSIGN(const SecureBytes psk_secret, derive_psk_secret(suite, inputs));
 
   // The GroupInfo.
   SOTTO_TRY_ASSIGN(const SecureBytes welcome_secret,
@@ -113,10 +125,10 @@ Result<JoinedEpoch> join_from_welcome(const Welcome& welcome, const KeyPackage& 
                                                     tls::encode(context)));
   if (!verify_confirmation_tag(suite, epoch_secrets.confirmation_key,
                                context.confirmed_transcript_hash, group_info.confirmation_tag)) {
-    return Error(Errc::authentication_failed, "welcome: the confirmation tag does not verify");
+    return Error(Errc::bad_confirmation_tag, "welcome: the confirmation tag does not verify");
   }
   return JoinedEpoch{std::move(group_info), std::move(secrets.path_secret),
-                     std::move(epoch_secrets)};
+                     std::move(epoch_secrets), std::move(secrets.psks)};
 }
 
 }  // namespace sotto::mls

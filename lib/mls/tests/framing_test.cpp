@@ -221,6 +221,13 @@ TEST_F(FramingTest, FailedDecryptionKeepsTheKey) {
   bad_aad.authenticated_data = to_bytes("changed");
   expect_error(unprotect_private(suite_, keys_, receiver, bad_aad, lookup()),
                Errc::authentication_failed, "content does not decrypt");
+  // Not only the key: nothing derived on the way (the sender's ratchets, node secrets) was
+  // kept either.
+  tls::Writer untouched;
+  tree().write_state(untouched);
+  tls::Writer after_failures;
+  receiver.write_state(after_failures);
+  EXPECT_EQ(after_failures.bytes(), untouched.bytes());
 
   EXPECT_EQ(application_data(unprotect_private(suite_, keys_, receiver, message, lookup())),
             to_bytes("hello"));

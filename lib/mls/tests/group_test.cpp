@@ -2,12 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include <vector>
-
 #include <cstring>
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "sotto/crypto/primitives.h"
 
@@ -30,7 +29,9 @@ Random counter_rng(uint32_t seed) {
   };
 }
 
-Credential basic(std::string_view name) { return Credential{BasicCredential{to_bytes(name)}}; }
+Credential basic(std::string_view name) {
+  return Credential{BasicCredential{to_bytes(name)}};
+}
 
 SecureBytes seed(const Random& rng) {
   SecureBytes s(32);
@@ -45,7 +46,9 @@ KeyPackageBundle make_kp(crypto::SuiteId suite, std::string_view name, const Ran
   return std::move(kp).value();
 }
 
-std::string text(const Bytes& b) { return std::string(b.begin(), b.end()); }
+std::string text(const Bytes& b) {
+  return std::string(b.begin(), b.end());
+}
 
 void expect_round_trip(Group& from, Group& to, std::string_view msg, const Random& rng) {
   auto ct = from.protect(as_bytes(msg), rng);
@@ -164,9 +167,9 @@ TEST_P(GroupTest, Conversation) {
   // A message of the previous epoch: typed error.
   auto wrong = bob.unprotect(old_epoch_msg);
   ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(wrong.error().code(), Errc::invalid_argument);
+  EXPECT_EQ(wrong.error().code(), Errc::wrong_epoch);
   // Replaying an old commit: wrong epoch.
-  EXPECT_EQ(alice.process(c2->output.commit).error().code(), Errc::invalid_argument);
+  EXPECT_EQ(alice.process(c2->output.commit).error().code(), Errc::wrong_epoch);
 
   // Bob proposes an Update; Alice commits it by reference.
   {
@@ -229,10 +232,10 @@ TEST_P(GroupTest, Conversation) {
   expect_round_trip(bob, alice, "bye", rng);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Suites, GroupTest,
-    ::testing::Combine(::testing::ValuesIn(available_suites()),
-                       ::testing::Values(WireFormat::public_message, WireFormat::private_message)));
+INSTANTIATE_TEST_SUITE_P(Suites, GroupTest,
+                         ::testing::Combine(::testing::ValuesIn(available_suites()),
+                                            ::testing::Values(WireFormat::public_message,
+                                                              WireFormat::private_message)));
 
 }  // namespace
 }  // namespace sotto::mls

@@ -1,9 +1,12 @@
 // PublicTree without vectors: where add, update and remove put and take leaves, the
-// extension form's rules, and the tree-hash cache against hashes computed afresh.
+// extension form's rules, and what the tree keeps to make changes cheap (the tree-hash cache,
+// the per-subtree counts behind the free-leaf search, truncation and resolutions, and nodes
+// shared between copies) against the same values computed afresh.
 #include "sotto/mls/ratchet_tree.h"
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,49 @@ void expect_cache_fresh(const PublicTree& tree) {
   ASSERT_EQ(fresh->node_count(), tree.node_count());
   for (uint32_t i = 0; i < tree.node_count(); ++i) {
     EXPECT_EQ(tree.tree_hash(NodeIndex{i}), fresh->tree_hash(NodeIndex{i})) << "node " << i;
+  }
+}
+
+// Section 4.1.1 straight from its definition, walking every node: the reference for the
+// pruned resolution.
+std::vector<uint32_t> naive_resolution(const PublicTree& tree, NodeIndex index) {
+  std::vector<uint32_t> out;
+  if (!in_tree(index, tree.leaf_count())) return out;
+  if (!tree.blank(index)) {
+    out.push_back(index.value);
+    if (const ParentNode* p = tree.parent_node(index)) {
+      for (const LeafIndex l : p->unmerged_leaves) out.push_back(to_node(l).value);
+    }
+    return out;
+  }
+  if (is_leaf(index)) return out;
+  for (const auto child : {left(index, tree.leaf_count()), right(index, tree.leaf_count())}) {
+    const auto part = naive_resolution(tree, *child);
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  return out;
+}
+
+// Everything the tree derives and keeps equals a fresh computation: hashes against the tree
+// decoded afresh, resolutions, the free leaf and the member count against walks of every
+// node.
+void expect_derived_fresh(const PublicTree& tree) {
+  expect_cache_fresh(tree);
+  uint32_t members = 0;
+  uint32_t first_blank = tree.leaf_count().value();
+  for (uint32_t i = 0; i < tree.leaf_count().value(); ++i) {
+    if (tree.leaf(LeafIndex{i}) != nullptr) {
+      ++members;
+    } else if (first_blank == tree.leaf_count().value()) {
+      first_blank = i;
+    }
+  }
+  EXPECT_EQ(tree.member_count(), members);
+  EXPECT_EQ(tree.first_blank_leaf(), first_blank);
+  for (uint32_t i = 0; i < tree.node_count(); ++i) {
+    const auto expected = naive_resolution(tree, NodeIndex{i});
+    EXPECT_EQ(values(tree.resolution(NodeIndex{i})), expected) << "node " << i;
+    EXPECT_EQ(tree.resolution_empty(NodeIndex{i}), expected.empty()) << "node " << i;
   }
 }
 
@@ -179,6 +225,88 @@ TEST(RatchetTree, CacheStaysFreshThroughManyChanges) {
     }
   }
   expect_cache_fresh(tree);
+}
+
+// Random adds, removes (with truncation), updates and parent nodes, checking after each step
+// that the hash cache, counts and resolutions match a fresh computation, and that a copy
+// taken before the step still shows the tree as it was.
+TEST(RatchetTree, DerivedValuesStayFreshThroughRandomChanges) {
+  std::mt19937 random(20240531);
+  PublicTree tree(suite());
+  uint8_t tag = 1;
+  for (int step = 0; step < 300; ++step) {
+    const PublicTree before = tree;
+    const Bytes hash_before = tree.tree_hash();
+    const Bytes encoded_before = tree.encode();
+    const uint32_t width = tree.leaf_count().value();
+    const LeafIndex some_leaf{static_cast<uint32_t>(random() % width)};
+    switch (random() % 5) {
+      case 0:
+      case 1:
+        ASSERT_TRUE(tree.add_leaf(member(tag++)).ok());
+        break;
+      case 2:
+        if (tree.leaf(some_leaf) != nullptr && tree.member_count() > 1) {
+          ASSERT_TRUE(tree.remove_leaf(some_leaf).ok());
+        }
+        break;
+      case 3:
+        if (tree.leaf(some_leaf) != nullptr) {
+          ASSERT_TRUE(tree.update_leaf(some_leaf, member(tag++)).ok());
+        }
+        break;
+      default: {
+        // A parent above a member, as an UpdatePath would set it.
+        if (tree.leaf(some_leaf) == nullptr || width == 1) break;
+        const auto path = direct_path(to_node(some_leaf), tree.leaf_count());
+        ASSERT_TRUE(path.ok());
+        const NodeIndex p = (*path)[random() % path->size()];
+        ASSERT_TRUE(tree.set_node(p, parent(tag++)).ok());
+        break;
+      }
+    }
+    if (step % 3 == 0) (void)tree.tree_hash();  // sometimes with a full cache, sometimes not
+    // The copy kept its nodes and its hashes.
+    EXPECT_EQ(before.encode(), encoded_before);
+    EXPECT_EQ(before.tree_hash(), hash_before);
+    if (step % 10 == 9) expect_derived_fresh(tree);
+    // Truncation (section 12.1.3) leaves a member in the right half.
+    bool right_half_member = tree.leaf_count().value() == 1;
+    for (uint32_t i = tree.leaf_count().value() / 2; i < tree.leaf_count().value(); ++i) {
+      right_half_member = right_half_member || tree.leaf(LeafIndex{i}) != nullptr;
+    }
+    EXPECT_TRUE(right_half_member) << "step " << step;
+  }
+  expect_derived_fresh(tree);
+  EXPECT_GT(tree.member_count(), 10u);
+}
+
+TEST(RatchetTree, FreeLeafSearchAndTruncationInALargeTree) {
+  PublicTree tree(suite());
+  for (uint32_t i = 0; i < 1000; ++i) {
+    ASSERT_EQ(tree.add_leaf(member(static_cast<uint8_t>(i))).value().value, i);
+  }
+  EXPECT_EQ(tree.leaf_count().value(), 1024u);
+  EXPECT_EQ(tree.first_blank_leaf(), 1000u);
+  ASSERT_TRUE(tree.remove_leaf(LeafIndex{517}).ok());
+  ASSERT_TRUE(tree.remove_leaf(LeafIndex{3}).ok());
+  EXPECT_EQ(tree.first_blank_leaf(), 3u);
+  EXPECT_EQ(tree.add_leaf(member(1)).value().value, 3u);
+  EXPECT_EQ(tree.add_leaf(member(2)).value().value, 517u);
+  // Removing every leaf from 512 up halves the tree once the right half is empty.
+  for (uint32_t i = 999; i >= 512; --i) ASSERT_TRUE(tree.remove_leaf(LeafIndex{i}).ok());
+  EXPECT_EQ(tree.leaf_count().value(), 512u);
+  EXPECT_EQ(tree.member_count(), 512u);
+  EXPECT_EQ(tree.first_blank_leaf(), 512u);
+  expect_derived_fresh(tree);
+}
+
+TEST(RatchetTree, EncodeMatchesTheExtensionForm) {
+  PublicTree tree(suite());
+  for (uint8_t i = 1; i <= 6; ++i) ASSERT_TRUE(tree.add_leaf(member(i)).ok());
+  ASSERT_TRUE(tree.set_node(NodeIndex{3}, parent(30)).ok());
+  ASSERT_TRUE(tree.remove_leaf(LeafIndex{5}).ok());
+  EXPECT_EQ(tree.encode(), tls::encode(tree.to_extension()));
 }
 
 TEST(RatchetTree, ParentHashRejectsBadArguments) {

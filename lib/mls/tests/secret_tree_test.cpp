@@ -9,16 +9,19 @@
 #include <algorithm>
 #include <string>
 
-#include "sotto/core/encoding.h"
-#include "sotto/crypto/cipher_suite.h"
 #include "expect_vectors.h"
+#include "sotto/core/encoding.h"
+#include "sotto/core/tls.h"
+#include "sotto/crypto/cipher_suite.h"
 
 namespace sotto::mls {
 namespace {
 
 using crypto::CipherSuite;
 
-TEST(SecretTreeVectors, EveryCase) { testing::expect_vectors("secret-tree"); }
+TEST(SecretTreeVectors, EveryCase) {
+  testing::expect_vectors("secret-tree");
+}
 
 class SecretTreeTest : public ::testing::Test {
  protected:
@@ -79,11 +82,91 @@ TEST_F(SecretTreeTest, WindowBoundsSkippedKeys) {
   }
 }
 
+// prepare() changes nothing: a key prepared and dropped is handed out again, by get() or by
+// a later prepare(); consume() deletes it like get().
+TEST_F(SecretTreeTest, PrepareChangesNothingUntilConsumed) {
+  SecretTree tree = make();
+  SecretTree reference = make();
+  tls::Writer before;
+  tree.write_state(before);
+  for (uint32_t g : {0u, 5u, 2u}) {
+    auto pending = tree.prepare(LeafIndex{3}, RatchetType::application, g);
+    ASSERT_TRUE(pending.ok()) << pending.error().to_string();
+  }
+  tls::Writer after;
+  tree.write_state(after);
+  EXPECT_EQ(before.bytes(), after.bytes());
+
+  // Out of order: 5 first (0..4 skipped), then 2 from the skipped keys.
+  for (uint32_t g : {5u, 2u}) {
+    auto pending = tree.prepare(LeafIndex{3}, RatchetType::application, g);
+    ASSERT_TRUE(pending.ok());
+    const auto expected = reference.get(LeafIndex{3}, RatchetType::application, g);
+    ASSERT_TRUE(expected.ok());
+    EXPECT_TRUE(pending->key_nonce().key == expected->key);
+    EXPECT_TRUE(pending->key_nonce().nonce == expected->nonce);
+    ASSERT_TRUE(tree.consume(std::move(pending).value()).ok());
+    EXPECT_EQ(tree.prepare(LeafIndex{3}, RatchetType::application, g).error().code(),
+              Errc::not_found);
+  }
+  // The keys skipped on the way are still there, as in the reference.
+  for (uint32_t g : {0u, 1u, 3u, 4u}) {
+    const auto got = tree.get(LeafIndex{3}, RatchetType::application, g);
+    const auto expected = reference.get(LeafIndex{3}, RatchetType::application, g);
+    ASSERT_TRUE(got.ok() && expected.ok()) << g;
+    EXPECT_TRUE(got->key == expected->key) << g;
+  }
+  tls::Writer a;
+  tls::Writer b;
+  tree.write_state(a);
+  reference.write_state(b);
+  EXPECT_EQ(a.bytes(), b.bytes());
+}
+
+TEST_F(SecretTreeTest, ConsumeRefusesAStaleKey) {
+  SecretTree tree = make();
+  auto first = tree.prepare(LeafIndex{0}, RatchetType::handshake, 0);
+  auto second = tree.prepare(LeafIndex{0}, RatchetType::handshake, 0);
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE(tree.consume(std::move(first).value()).ok());
+  // The same key cannot be consumed twice through two prepared copies.
+  EXPECT_EQ(tree.consume(std::move(second).value()).error().code(), Errc::invalid_argument);
+  EXPECT_EQ(tree.get(LeafIndex{0}, RatchetType::handshake, 0).error().code(), Errc::not_found);
+}
+
+// The state holds only what was derived, and reads back to a tree that continues the same.
+TEST_F(SecretTreeTest, StateRoundTripsAfterUse) {
+  auto big = SecretTree::create(*suite_, *LeafCount::exactly(1024), Bytes(32, 7));
+  ASSERT_TRUE(big.ok());
+  ASSERT_TRUE(big->get(LeafIndex{700}, RatchetType::application, 3).ok());
+  ASSERT_TRUE(big->next(LeafIndex{5}, RatchetType::handshake).ok());
+  tls::Writer w;
+  big->write_state(w);
+  tls::Reader r(w.bytes());
+  auto back = SecretTree::read_state(*suite_, r);
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  tls::Writer again;
+  back->write_state(again);
+  EXPECT_EQ(again.bytes(), w.bytes());
+  for (uint32_t g : {1u, 4u}) {
+    const auto x = big->get(LeafIndex{700}, RatchetType::application, g);
+    const auto y = back->get(LeafIndex{700}, RatchetType::application, g);
+    ASSERT_TRUE(x.ok() && y.ok());
+    EXPECT_TRUE(x->key == y->key);
+  }
+  const auto x = big->get(LeafIndex{1023}, RatchetType::application, 0);
+  const auto y = back->get(LeafIndex{1023}, RatchetType::application, 0);
+  ASSERT_TRUE(x.ok() && y.ok());
+  EXPECT_TRUE(x->key == y->key);
+}
+
 TEST_F(SecretTreeTest, RejectsBadInputs) {
   SecretTree tree = make();
   EXPECT_EQ(tree.get(LeafIndex{4}, RatchetType::application, 0).error().code(),
             Errc::invalid_argument);
   EXPECT_EQ(tree.next(LeafIndex{99}, RatchetType::handshake).error().code(),
+            Errc::invalid_argument);
+  EXPECT_EQ(tree.prepare(LeafIndex{4}, RatchetType::handshake, 0).error().code(),
             Errc::invalid_argument);
   EXPECT_EQ(SecretTree::create(*suite_, *LeafCount::exactly(2), Bytes(31, 0)).error().code(),
             Errc::invalid_argument);

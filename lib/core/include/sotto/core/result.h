@@ -21,11 +21,11 @@ enum class Errc : uint16_t {
   invalid_value = 5,       // a value outside its allowed set (unknown tag, bad flag, ...)
   invalid_encoding = 6,    // text encodings: hex, base64
   // Cryptography.
-  crypto_failure = 20,      // a primitive failed (bad key, all-zero DH output, ...)
+  crypto_failure = 20,         // a primitive failed (bad key, all-zero DH output, ...)
   authentication_failed = 21,  // AEAD tag or MAC did not verify
   bad_signature = 22,
-  unsupported = 23,         // algorithm or suite not available in this build
-  message_limit = 24,       // a sequence number or key use limit reached
+  unsupported = 23,    // algorithm or suite not available in this build
+  message_limit = 24,  // a sequence number or key use limit reached
   // General.
   invalid_argument = 40,
   not_found = 41,
@@ -36,17 +36,26 @@ enum class Errc : uint16_t {
   split_view = 72,        // two signed heads that cannot both be honest (a forked log)
   unexpected_value = 73,  // a monitored label holds a value its owner did not publish
   // Services (client-server protocol): what a request to a server can fail with.
-  unauthenticated = 80,       // no session, or the session/challenge signature is not valid
-  forbidden = 81,             // authenticated, but not allowed (another device's queue, ...)
-  already_exists = 82,        // a username, e-mail or device key that is taken
-  conflict = 83,              // a commit for an epoch that already has one; retry after fetching
-  rate_limited = 84,          // too many requests; try again later
-  quota_exceeded = 85,        // storage quota, queue depth
-  too_large = 86,             // a message or file over the server's limit
-  expired = 87,               // a session, code or challenge past its lifetime
-  replayed = 88,              // a request id or nonce already used
-  unsupported_version = 89,   // a protocol version the peer does not speak
-  unavailable = 90,           // the server is shutting down or a dependency failed
+  unauthenticated = 80,      // no session, or the session/challenge signature is not valid
+  forbidden = 81,            // authenticated, but not allowed (another device's queue, ...)
+  already_exists = 82,       // a username, e-mail or device key that is taken
+  conflict = 83,             // a commit for an epoch that already has one; retry after fetching
+  rate_limited = 84,         // too many requests; try again later
+  quota_exceeded = 85,       // storage quota, queue depth
+  too_large = 86,            // a message or file over the server's limit
+  expired = 87,              // a session, code or challenge past its lifetime
+  replayed = 88,             // a request id or nonce already used
+  unsupported_version = 89,  // a protocol version the peer does not speak
+  unavailable = 90,          // the server is shutting down or a dependency failed
+  // MLS groups: why a handshake message or a Welcome was refused.
+  wrong_epoch = 91,           // a message for another epoch than the group's
+  bad_membership_tag = 92,    // a PublicMessage's membership tag does not verify
+  bad_parent_hash = 93,       // a ratchet tree or UpdatePath whose parent hashes do not chain
+  bad_confirmation_tag = 94,  // a commit's or GroupInfo's confirmation tag does not verify
+  missing_capability = 95,    // a member or KeyPackage lacks a capability the group requires
+  invalid_commit = 96,    // a commit's proposals break the rules (disallowed type, no path, ...)
+  outside_lifetime = 97,  // a KeyPackage used before not_before or after not_after
+  group_ended = 98,       // a group that a ReInit closed: it takes no new messages
 };
 
 std::string_view errc_name(Errc code);
@@ -76,7 +85,7 @@ class Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const { return v_.index() == 0; }
@@ -113,7 +122,9 @@ class [[nodiscard]] Result<void> {
   bool failed_ = false;
 };
 
-inline Result<void> success() { return {}; }
+inline Result<void> success() {
+  return {};
+}
 
 }  // namespace sotto
 
@@ -121,12 +132,12 @@ inline Result<void> success() { return {}; }
 #define SOTTO_CONCAT(a, b) SOTTO_CONCAT_INNER(a, b)
 
 // Return the error of `expr` (a Result) from the enclosing function.
-#define SOTTO_TRY(expr)                                        \
-  do {                                                         \
-    auto&& sotto_try_result_ = (expr);                         \
-    if (!sotto_try_result_.ok()) {                             \
-      return std::move(sotto_try_result_).error();             \
-    }                                                          \
+#define SOTTO_TRY(expr)                            \
+  do {                                             \
+    auto&& sotto_try_result_ = (expr);             \
+    if (!sotto_try_result_.ok()) {                 \
+      return std::move(sotto_try_result_).error(); \
+    }                                              \
   } while (0)
 
 // As SOTTO_TRY, prefixing the error message with `context`.

@@ -16,7 +16,8 @@
 //   Errc::not_found              no signature key for the sender, or the generation's key was
 //                                already used or dropped from the secret tree's window
 //   Errc::message_limit          a generation too far ahead of the secret tree
-// A failed unprotect leaves the secret tree as it was: no key is consumed.
+// A failed unprotect leaves the secret tree as it was: no key is consumed (the key is
+// prepared, and consumed only after the content has opened and its signature verified).
 #pragma once
 
 #include <array>
@@ -29,6 +30,7 @@
 #include "sotto/core/result.h"
 #include "sotto/core/tls.h"
 #include "sotto/crypto/cipher_suite.h"
+#include "sotto/crypto/primitives.h"
 #include "sotto/mls/messages.h"
 #include "sotto/mls/secret_tree.h"
 
@@ -57,6 +59,11 @@ Result<AuthenticatedContent> sign_framed_content(const crypto::CipherSuite& suit
                                                  WireFormat wire_format, FramedContent content,
                                                  BytesView group_context,
                                                  BytesView signature_private_key);
+// The same with the key already expanded: a sender that keeps its Ed25519SigningKey skips
+// expanding the seed (a scalar multiplication, about a third of a signature) per message.
+AuthenticatedContent sign_framed_content(const crypto::CipherSuite& suite, WireFormat wire_format,
+                                         FramedContent content, BytesView group_context,
+                                         const crypto::Ed25519SigningKey& signing_key);
 
 // Errc::bad_signature unless `authenticated` is signed by `signature_public_key`.
 Result<void> verify_framed_content(const crypto::CipherSuite& suite,

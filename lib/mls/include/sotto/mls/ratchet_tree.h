@@ -4,14 +4,20 @@
 // verification (7.9); and the LeafNode signature (7.2).
 //
 // The tree always holds node_width(leaf_count) slots, so every index of the tree math is
-// valid. Tree hashes are cached per node: a node's hash depends on its subtree alone, so a
-// change invalidates only the changed node and its direct path, and resizing the tree keeps
-// every surviving node's hash. A change costs O(log n) hashes to recompute. (Finding the
-// leftmost blank leaf, truncating, resolutions and verify_parent_hashes still walk nodes
-// without hashing them.)
+// valid. What a change costs is O(log n) in a tree of n leaves, not O(n):
+//   - Nodes are immutable and shared between copies of a tree, so copying a tree (a group
+//     state is a value, and each commit makes the next one) copies pointers, not LeafNodes.
+//   - Tree hashes are cached per node: a node's hash depends on its subtree alone, so a change
+//     invalidates only the changed node and its direct path, and resizing keeps every
+//     surviving node's hash.
+//   - Each node counts the non-blank leaves and non-blank nodes of its subtree, updated
+//     along the direct path of a change. The leftmost blank leaf, the truncation after a
+//     removal and whether a resolution is empty are found by walking down or up one path,
+//     and a resolution skips the subtrees that hold nothing.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -46,18 +52,20 @@ class PublicTree {
   // From the ratchet_tree extension. Errc::invalid_value when the list is empty, ends in a
   // blank, is longer than a full tree, or has a leaf at a parent index (or the reverse).
   static Result<PublicTree> from_extension(crypto::CipherSuite suite, const RatchetTree& nodes);
+  static Result<PublicTree> from_extension(crypto::CipherSuite suite, RatchetTree&& nodes);
   static Result<PublicTree> decode(crypto::CipherSuite suite, BytesView ratchet_tree);
 
   // The extension form: the nodes in array order with trailing blanks dropped.
   RatchetTree to_extension() const;
+  // tls::encode(to_extension()), written straight from the tree without copying its nodes.
   Bytes encode() const;
 
   const crypto::CipherSuite& suite() const { return suite_; }
   LeafCount leaf_count() const { return leaf_count_; }
   uint32_t node_count() const { return static_cast<uint32_t>(nodes_.size()); }
 
-  // A blank (nullopt) for an index outside the tree.
-  const std::optional<Node>& node(NodeIndex index) const;
+  // nullptr for a blank node or an index outside the tree.
+  const Node* node(NodeIndex index) const;
   // nullptr for a blank node or an index outside the tree.
   const LeafNode* leaf(LeafIndex index) const;
   const ParentNode* parent_node(NodeIndex index) const;
@@ -81,8 +89,15 @@ class PublicTree {
   // ---- derived values ------------------------------------------------------------------
 
   // Section 4.1.1: a non-blank node and its unmerged leaves; the resolutions of a blank
-  // parent's children; nothing for a blank leaf.
+  // parent's children; nothing for a blank leaf. Costs O(size of the result * log n).
   std::vector<NodeIndex> resolution(NodeIndex index) const;
+  // resolution(index).empty(), in O(1).
+  bool resolution_empty(NodeIndex index) const;
+  // The leaf add_leaf() would fill: the leftmost blank leaf, or leaf_count() when the tree
+  // is full and would double.
+  uint32_t first_blank_leaf() const;
+  // The number of non-blank leaves.
+  uint32_t member_count() const;
   // The direct path of `leaf` without the nodes whose copath child has an empty resolution
   // (section 4.1.2), leaf to root; with each node, that copath child.
   struct PathStep {
@@ -110,19 +125,35 @@ class PublicTree {
   Result<void> verify_leaf_signatures(BytesView group_id) const;
 
  private:
+  // Per node: the non-blank leaves and the non-blank nodes of its subtree (itself included).
+  struct Counts {
+    uint32_t leaves = 0;
+    uint32_t nodes = 0;
+  };
+
   PublicTree(crypto::CipherSuite suite, LeafCount leaf_count);
   void resize(LeafCount leaf_count);
+  // Replaces one node (nullptr blanks it): keeps the counts and the hash cache of its direct
+  // path up to date.
+  void put(NodeIndex index, std::shared_ptr<const Node> node);
   void invalidate(NodeIndex index);
   void blank_direct_path(LeafIndex leaf);
+  void append_resolution(NodeIndex index, std::vector<NodeIndex>& out) const;
   Bytes hash_subtree(NodeIndex index, const std::vector<LeafIndex>& excluded) const;
   // True when some leaf of `excluded` lies under `index`.
   bool covers_any(NodeIndex index, const std::vector<LeafIndex>& excluded) const;
+  // Fills counts_ from nodes_ bottom-up, for a tree built in one go.
+  void recount();
 
   crypto::CipherSuite suite_;
   LeafCount leaf_count_;
-  std::vector<std::optional<Node>> nodes_;
-  // Tree hash per node; nullopt when not computed since the subtree last changed.
-  mutable std::vector<std::optional<Bytes>> hash_cache_;
+  // nullptr for a blank node. Shared, never changed in place: a change puts a new node.
+  std::vector<std::shared_ptr<const Node>> nodes_;
+  std::vector<Counts> counts_;
+  // Tree hash per node, Nh bytes each, in one array so that a copy is one allocation;
+  // hash_valid_[i] is 0 when node i's hash is not computed since its subtree last changed.
+  mutable std::vector<uint8_t> hashes_;
+  mutable std::vector<uint8_t> hash_valid_;
 };
 
 }  // namespace sotto::mls

@@ -40,22 +40,30 @@ Result<KeyAndNonce> welcome_key_nonce(const crypto::CipherSuite& suite, BytesVie
 // The signature public key of the GroupInfo's signer (leaf group_info.signer), or nullopt.
 using GroupInfoSignerLookup = std::function<std::optional<Bytes>(const GroupInfo& group_info)>;
 
+// The PSK a Welcome names by `id`: Errc::not_found when the joiner does not have it.
+using PskLookup = std::function<Result<SecureBytes>(const PreSharedKeyId& id)>;
+
 // What a joiner learns from a Welcome, every check passed.
 struct JoinedEpoch {
   GroupInfo group_info;
   // The path secret for the joiner's lowest common ancestor with the committer, if any.
   std::optional<PathSecret> path_secret;
   EpochSecrets epoch_secrets;
+  // The PSKs the GroupSecrets named, in order (the caller checks what they mean, e.g. ReInit).
+  std::vector<PreSharedKeyId> psks;
 };
 
 // Processes `welcome` for `key_package`, whose init private key is `init_private_key`.
-// Errors: Errc::not_found when no EncryptedGroupSecrets is for this KeyPackage or the signer
-// has no key; Errc::unsupported when the GroupSecrets name PSKs (not supported yet);
-// Errc::invalid_argument for a cipher suite mismatch; Errc::authentication_failed when the
-// GroupInfo does not decrypt or the confirmation tag does not verify; Errc::bad_signature;
-// Errc::crypto_failure when the GroupSecrets do not decrypt.
+// PSKs named by the GroupSecrets come from `psk`. Errors: Errc::not_found when no
+// EncryptedGroupSecrets is for this KeyPackage, the signer has no key, or a PSK is unknown
+// (or named without a `psk` lookup); Errc::invalid_value for a PSK nonce that is not Nh
+// bytes or a PSK named twice; Errc::invalid_argument for a cipher suite mismatch;
+// Errc::authentication_failed when the GroupInfo does not decrypt; Errc::bad_confirmation_tag
+// when the confirmation tag does not verify; Errc::bad_signature; Errc::crypto_failure when
+// the GroupSecrets do not decrypt.
 Result<JoinedEpoch> join_from_welcome(const Welcome& welcome, const KeyPackage& key_package,
                                       BytesView init_private_key,
-                                      const GroupInfoSignerLookup& signer_key);
+                                      const GroupInfoSignerLookup& signer_key,
+                                      const PskLookup& psk = {});
 
 }  // namespace sotto::mls
