@@ -1,12 +1,16 @@
 // The key-transparency log at the scale of a directory: append rate, and inclusion and
 // consistency proofs (generation and verification) in a log of a million leaves, with the
 // proof sizes as counters; the VRF that keys the directory; the prefix tree at a million
-// leaves (batch inserts, proofs); and the directory (publishing, lookup proofs, verifying).
+// leaves (batch inserts, proofs); and the directory: publishing (updates and new labels, at
+// a million labels), lookup proofs, and verifying them (first and repeat lookups, with and
+// without witnesses), gossip.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -16,6 +20,7 @@
 #include "sotto/kt/log_tree.h"
 #include "sotto/kt/prefix_tree.h"
 #include "sotto/kt/verifier.h"
+#include "sotto/kt/witness.h"
 
 namespace sotto::kt {
 namespace {
@@ -336,8 +341,9 @@ struct BenchDirectory {
   }
 };
 
-// Publishing an epoch of 10,000 updates (VRF proofs, commitments, prefix tree, audit paths,
-// log append, signature) on a directory of 10,000 labels.
+// Publishing an epoch of 10,000 updates of existing labels (no VRF: each label's is stored
+// beside it) on a directory of 10,000 labels: commitments, indices, prefix tree, audit paths,
+// log append, signature.
 void BM_DirectoryPublish10k(benchmark::State& state) {
   BenchDirectory d(10'000);
   uint64_t round = 0;
@@ -358,6 +364,136 @@ void BM_DirectoryPublish10k(benchmark::State& state) {
 }
 BENCHMARK(BM_DirectoryPublish10k)->Unit(benchmark::kMillisecond)->Iterations(2);
 
+// A directory of a million labels, written straight into its stores as one epoch: computing a
+// million ECVRF proofs (about 0.25 ms each) would take minutes, so the labels carry stand-in
+// VRF outputs (SHA-512 of the label) and no proof. Publishing reads a label's stored output and
+// never recomputes it, so the cost of updating them is the real one; they cannot be looked up
+// (no proof), which is what the labels with real VRFs below are for.
+struct MillionLabelDirectory {
+  MemoryLogStore store;
+  MemoryDirectoryStore records;
+  std::optional<Directory> dir;
+  std::vector<std::string> real_labels;  // published with real VRFs, for lookups
+
+  static constexpr uint64_t kLabels = kMillion;
+
+  MillionLabelDirectory() {
+    const auto signing = crypto::Ed25519SigningKey::from_seed(Bytes(32, 1)).value();
+    EpochRecord epoch;
+    epoch.versions.reserve(kLabels);
+    PrefixTree tree;
+    for (uint64_t i = 0; i < kLabels; ++i) {
+      VersionRecord v;
+      v.label = to_bytes("user" + std::to_string(i));
+      v.value = bench_value(i);
+      v.opening = bench_opening(i);
+      v.vrf_output = crypto::sha512(v.label);
+      const PrefixIndex index = version_index(v.vrf_output, 0);
+      v.index.assign(index.begin(), index.end());
+      v.epoch = 1;
+      if (!tree.insert(index, commit(v.opening, v.label, v.value)).ok()) std::abort();
+      epoch.versions.push_back(std::move(v));
+    }
+    auto log = LogTree::open(store).value();
+    const Hash root = tree.root();
+    if (!log.append(log_entry(1, root)).ok()) std::abort();
+    SignedTreeHead& head = epoch.head;
+    head.epoch = 1;
+    head.log_size = 1;
+    const Hash log_root = log.root();
+    head.log_root.assign(log_root.begin(), log_root.end());
+    head.prefix_root.assign(root.begin(), root.end());
+    head.timestamp = 1;
+    head.signature = signing.sign(tree_head_tbs(head));
+    epoch.audit.new_head = head;
+    if (!records.append_epoch(epoch).ok()) std::abort();
+    epoch = EpochRecord{};
+    dir.emplace(Directory::open(signing, crypto::VrfKeyPair::from_seed(Bytes(32, 2)).value(), store,
+                                records)
+                    .value());
+    for (int i = 0; i < 64; ++i) {
+      real_labels.push_back("real" + std::to_string(i));
+      if (!dir->stage(as_bytes(real_labels.back()), bench_value(i), bench_opening(i)).ok()) {
+        std::abort();
+      }
+    }
+    if (!dir->publish(2).ok()) std::abort();
+  }
+};
+
+MillionLabelDirectory& million_label_directory() {
+  static auto* d = new MillionLabelDirectory();  // lives for the whole run
+  return *d;
+}
+
+// The target: an epoch of 10,000 updates of existing labels over a million labels.
+void BM_DirectoryPublish10kIntoMillion(benchmark::State& state) {
+  MillionLabelDirectory& m = million_label_directory();
+  Lcg rng{0x5eed};
+  uint64_t timestamp = 10;
+  size_t audit_bytes = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 10'000; ++i) {
+      const uint64_t k = rng.below(MillionLabelDirectory::kLabels);
+      if (!m.dir
+               ->stage(as_bytes("user" + std::to_string(k)), bench_value(k + timestamp),
+                       bench_opening(k + timestamp))
+               .ok()) {
+        std::abort();
+      }
+    }
+    auto published = m.dir->publish(++timestamp);
+    if (!published.ok()) state.SkipWithError("publish failed");
+    state.PauseTiming();
+    audit_bytes = tls::encode(published->audit).size();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * 10'000);
+  state.counters["labels"] = static_cast<double>(m.dir->label_count());
+  state.counters["audit_bytes"] = static_cast<double>(audit_bytes);
+}
+BENCHMARK(BM_DirectoryPublish10kIntoMillion)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// New labels: their VRFs (prepare_label) on `threads` threads, then stage and publish, over a
+// million labels. Real time and the CPU time of all threads: the work is spread over threads.
+void BM_DirectoryPublishNewLabels(benchmark::State& state) {
+  MillionLabelDirectory& m = million_label_directory();
+  const auto threads = static_cast<size_t>(state.range(0));
+  constexpr size_t kNew = 2'000;
+  static uint64_t next_label = 0;
+  uint64_t timestamp = 1'000'000;
+  for (auto _ : state) {
+    std::vector<std::string> labels;
+    for (size_t i = 0; i < kNew; ++i) labels.push_back("new" + std::to_string(next_label++));
+    std::vector<std::optional<LabelVrf>> prepared(kNew);
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        for (size_t i = t; i < kNew; i += threads) {
+          auto vrf = prepare_label(m.dir->vrf_key(), as_bytes(labels[i]));
+          if (vrf.ok()) prepared[i] = std::move(vrf).value();
+        }
+      });
+    }
+    for (std::thread& t : pool) t.join();
+    for (size_t i = 0; i < kNew; ++i) {
+      if (!prepared[i] ||
+          !m.dir->stage(as_bytes(labels[i]), bench_value(i), bench_opening(i), *prepared[i]).ok()) {
+        std::abort();
+      }
+    }
+    if (!m.dir->publish(++timestamp).ok()) state.SkipWithError("publish failed");
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kNew));
+}
+BENCHMARK(BM_DirectoryPublishNewLabels)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+
 BenchDirectory& bench_directory() {
   static auto* d = new BenchDirectory(10'000);  // lives for the whole run
   return *d;
@@ -375,29 +511,164 @@ void BM_LookupProve(benchmark::State& state) {
 }
 BENCHMARK(BM_LookupProve);
 
-// A client's whole check of a lookup: head signature, log inclusion, two VRF proofs, prefix
-// inclusion and non-inclusion, the commitment opening.
-void BM_LookupVerify(benchmark::State& state) {
+// Lookup proofs of `count` distinct labels of `dir`, with the mean encoded size and the mean
+// number of prefix-tree siblings (its depth).
+struct LookupSet {
+  std::vector<std::pair<std::string, LookupProof>> proofs;
+  double mean_bytes = 0;
+  double mean_siblings = 0;
+};
+
+LookupSet lookups(const Directory& dir, const std::vector<std::string>& labels) {
+  LookupSet set;
+  for (const std::string& label : labels) {
+    auto proof = dir.lookup(as_bytes(label), 0).value();
+    set.mean_bytes += static_cast<double>(tls::encode(proof).size());
+    set.mean_siblings += static_cast<double>(proof.latest->inclusion.siblings.size());
+    set.proofs.emplace_back(label, std::move(proof));
+  }
+  set.mean_bytes /= static_cast<double>(labels.size());
+  set.mean_siblings /= static_cast<double>(labels.size());
+  return set;
+}
+
+std::vector<std::string> bench_labels(size_t count, uint64_t among) {
+  std::vector<std::string> labels;
+  Lcg rng;
+  for (size_t i = 0; i < count; ++i) labels.push_back("user" + std::to_string(rng.below(among)));
+  return labels;
+}
+
+void report_sizes(benchmark::State& state, const LookupSet& set) {
+  state.counters["proof_bytes"] = set.mean_bytes;
+  state.counters["prefix_siblings"] = set.mean_siblings;
+}
+
+// A client's first lookup: a verifier with no state, so the head's signature, the log
+// inclusion, the label's VRF proof, prefix inclusion and non-inclusion, the opening.
+void BM_LookupVerifyFirst(benchmark::State& state) {
   BenchDirectory& d = bench_directory();
   const DirectoryKeys keys{d.dir.vrf_public_key(), d.dir.signing_public_key()};
-  constexpr int kProofs = 64;
-  std::vector<std::pair<std::string, LookupProof>> proofs;
-  Lcg rng;
-  for (int i = 0; i < kProofs; ++i) {
-    std::string label = "user" + std::to_string(rng.below(10'000));
-    auto proof = d.dir.lookup(as_bytes(label), 0).value();
-    proofs.emplace_back(std::move(label), std::move(proof));
+  const LookupSet set = lookups(d.dir, bench_labels(64, 10'000));
+  size_t i = 0;
+  for (auto _ : state) {
+    Verifier client;
+    const auto& [label, proof] = set.proofs[i++ % set.proofs.size()];
+    if (!client.verify_lookup(as_bytes(label), proof, keys).ok()) {
+      state.SkipWithError("lookup did not verify");
+    }
   }
+  report_sizes(state, set);
+}
+BENCHMARK(BM_LookupVerifyFirst);
+
+// A lookup of a label the client has not looked up before, against the head it holds: the
+// VRF proof and the hashes (the head's signature was checked when it first came).
+void BM_LookupVerifyNewLabel(benchmark::State& state) {
+  BenchDirectory& d = bench_directory();
+  const DirectoryKeys keys{d.dir.vrf_public_key(), d.dir.signing_public_key()};
+  std::vector<std::string> labels;
+  for (int i = 0; i < 10'000; ++i) labels.push_back("user" + std::to_string(i));
+  const LookupSet set = lookups(d.dir, labels);
   Verifier client;
   size_t i = 0;
   for (auto _ : state) {
-    const auto& [label, proof] = proofs[i++ % kProofs];
-    auto value = client.verify_lookup(as_bytes(label), proof, keys);
-    if (!value.ok()) state.SkipWithError("lookup did not verify");
+    // Fresh labels each time: 10,000 of them, more than the verifier caches.
+    const auto& [label, proof] = set.proofs[i++ % set.proofs.size()];
+    if (!client.verify_lookup(as_bytes(label), proof, keys).ok()) {
+      state.SkipWithError("lookup did not verify");
+    }
   }
-  state.counters["proof_bytes"] = static_cast<double>(tls::encode(proofs[0].second).size());
+  report_sizes(state, set);
 }
-BENCHMARK(BM_LookupVerify);
+BENCHMARK(BM_LookupVerifyNewLabel);
+
+// A repeat lookup (a contact's keys checked again): the verifier holds the label's VRF output
+// and the head, so only hashes: log inclusion, prefix paths, the opening.
+void BM_LookupVerifyRepeat(benchmark::State& state) {
+  BenchDirectory& d = bench_directory();
+  const DirectoryKeys keys{d.dir.vrf_public_key(), d.dir.signing_public_key()};
+  const LookupSet set = lookups(d.dir, bench_labels(64, 10'000));
+  Verifier client;
+  for (const auto& [label, proof] : set.proofs) {
+    if (!client.verify_lookup(as_bytes(label), proof, keys).ok()) std::abort();
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto& [label, proof] = set.proofs[i++ % set.proofs.size()];
+    if (!client.verify_lookup(as_bytes(label), proof, keys).ok()) {
+      state.SkipWithError("lookup did not verify");
+    }
+  }
+  report_sizes(state, set);
+}
+BENCHMARK(BM_LookupVerifyRepeat);
+
+// A first lookup under a 2-of-3 witness policy: two cosignatures to verify as well.
+void BM_LookupVerifyFirstWitnessed(benchmark::State& state) {
+  BenchDirectory& d = bench_directory();
+  const DirectoryKeys keys{d.dir.vrf_public_key(), d.dir.signing_public_key()};
+  LookupSet set = lookups(d.dir, bench_labels(64, 10'000));
+  VerifierPolicy policy;
+  for (uint8_t w = 0; w < 3; ++w) {
+    const auto witness = crypto::Ed25519SigningKey::from_seed(Bytes(32, 50 + w)).value();
+    policy.witness_keys.push_back(witness.public_key());
+    if (w == 0) continue;  // the first witness has not cosigned yet
+    for (auto& [label, proof] : set.proofs) {
+      proof.cosignatures.push_back(
+          Cosignature{witness.public_key(), witness.sign(cosignature_tbs(proof.head))});
+    }
+  }
+  policy.witness_threshold = 2;
+  size_t i = 0;
+  for (auto _ : state) {
+    Verifier client = Verifier::create(policy).value();
+    const auto& [label, proof] = set.proofs[i++ % set.proofs.size()];
+    if (!client.verify_lookup(as_bytes(label), proof, keys).ok()) {
+      state.SkipWithError("lookup did not verify");
+    }
+  }
+  report_sizes(state, set);
+}
+BENCHMARK(BM_LookupVerifyFirstWitnessed);
+
+// Proof sizes and verification in the million-label directory: one more level of the log
+// and about log2(100) more prefix-tree levels than at 10,000 labels.
+void BM_LookupVerifyRepeatMillion(benchmark::State& state) {
+  MillionLabelDirectory& m = million_label_directory();
+  const DirectoryKeys keys{m.dir->vrf_public_key(), m.dir->signing_public_key()};
+  const LookupSet set = lookups(*m.dir, m.real_labels);
+  Verifier client;
+  for (const auto& [label, proof] : set.proofs) {
+    if (!client.verify_lookup(as_bytes(label), proof, keys).ok()) std::abort();
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto& [label, proof] = set.proofs[i++ % set.proofs.size()];
+    if (!client.verify_lookup(as_bytes(label), proof, keys).ok()) {
+      state.SkipWithError("lookup did not verify");
+    }
+  }
+  report_sizes(state, set);
+  state.counters["labels"] = static_cast<double>(m.dir->label_count());
+}
+BENCHMARK(BM_LookupVerifyRepeatMillion);
+
+// The gossip a client sends with its messages, and the check of a peer's (same head).
+void BM_GossipReceive(benchmark::State& state) {
+  BenchDirectory& d = bench_directory();
+  const DirectoryKeys keys{d.dir.vrf_public_key(), d.dir.signing_public_key()};
+  Verifier client;
+  const LookupProof proof = d.dir.lookup(as_bytes("user1"), 0).value();
+  if (!client.verify_lookup(as_bytes("user1"), proof, keys).ok()) std::abort();
+  const Bytes gossip = client.gossip().value();
+  for (auto _ : state) {
+    auto check = client.receive_gossip(gossip, keys.signing_public_key);
+    if (!check.ok()) state.SkipWithError("gossip refused");
+  }
+  state.counters["gossip_bytes"] = static_cast<double>(gossip.size());
+}
+BENCHMARK(BM_GossipReceive);
 
 }  // namespace
 }  // namespace sotto::kt

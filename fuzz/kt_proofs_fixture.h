@@ -85,6 +85,13 @@ struct KtFixture {
   std::vector<std::pair<std::string, Bytes>> seeds;  // name, genuine encoding
   crypto::Ed25519SigningKey witness = crypto::Ed25519SigningKey::from_seed(Bytes(32, 7)).value();
   kt::Cosignature cosignature;  // the witness's, on the newest head
+  // The directory's log consistency proofs between its heads: [old][new], 1 <= old < new.
+  std::vector<std::vector<std::vector<Bytes>>> head_consistency;
+
+  std::vector<Bytes> consistency(uint64_t old_size, uint64_t new_size) const {
+    if (old_size < 1 || new_size <= old_size || new_size > kEpochs) std::abort();
+    return head_consistency[old_size][new_size];
+  }
 
   // The separate log: leaves "leaf 0" ... and its root at every size.
   std::vector<kt::Hash> leaves;
@@ -134,6 +141,20 @@ struct KtFixture {
     }
     cosignature = {witness.public_key(), witness.sign(kt::cosignature_tbs(heads.back()))};
     add("cosignature", cosignature);
+    head_consistency.assign(kEpochs + 1, std::vector<std::vector<Bytes>>(kEpochs + 1));
+    for (uint64_t a = 1; a <= kEpochs; ++a) {
+      for (uint64_t b = a + 1; b <= kEpochs; ++b) {
+        head_consistency[a][b] = dir.consistency(a, b).value();
+      }
+    }
+    // The newest epoch's proofs as a server with a witness serves them, and its head as gossip.
+    if (!dir.add_cosignature(cosignature).ok()) std::abort();
+    add("lookup-alice-cosigned", dir.lookup(as_bytes("alice"), kEpochs - 1).value());
+    add("history-bob-cosigned", dir.history(as_bytes("bob"), kEpochs - 1).value());
+    for (uint64_t e = 1; e <= kEpochs; ++e) {
+      seeds.emplace_back("gossip-bytes-e" + std::to_string(e),
+                         kt::encode_gossip(heads[e - 1]).value());
+    }
 
     log = std::make_unique<kt::LogTree>(kt::LogTree::open(*log_store).value());
     roots.push_back(log->root());

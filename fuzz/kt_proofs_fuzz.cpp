@@ -62,6 +62,23 @@ std::vector<kt::Verifier> verifiers() {
   return out;
 }
 
+// A verifier that needs the fixture's witness: only the newest head is cosigned.
+kt::Verifier witnessed_verifier() {
+  kt::VerifierPolicy policy;
+  policy.witness_keys = {fixture().witness.public_key()};
+  policy.witness_threshold = 1;
+  auto v = kt::Verifier::create(policy);
+  if (!v.ok()) fail("fixture: witness policy");
+  return std::move(v).value();
+}
+
+template <class Proof>
+void check_witnessed(const char* what, const Proof& proof, bool accepted) {
+  if (accepted && !(proof.head == fixture().heads.back())) {
+    fail(std::string(what) + " accepted a head its witness did not cosign");
+  }
+}
+
 void check_head(BytesView input) {
   auto head = decode_canonical<kt::SignedTreeHead>("SignedTreeHead", input);
   if (!head) return;
@@ -89,6 +106,10 @@ void check_lookup(BytesView input) {
       }
       if (!(v.head() == std::optional(proof->head))) fail("verify_lookup: state not advanced");
     }
+    kt::Verifier witnessed = witnessed_verifier();
+    auto result = witnessed.verify_lookup(as_bytes(label), *proof, fixture().keys);
+    check_witnessed("verify_lookup (witnessed)", *proof,
+                    result.ok() || result.error().code() == Errc::not_found);
   }
 }
 
@@ -108,6 +129,9 @@ void check_history(BytesView input) {
       }
       if (!same) fail(std::string("verify_history accepted a wrong history for ") + label);
     }
+    kt::Verifier witnessed = witnessed_verifier();
+    check_witnessed("verify_history (witnessed)", *proof,
+                    witnessed.verify_history(as_bytes(label), *proof, fixture().keys).ok());
   }
 }
 
@@ -140,6 +164,29 @@ void check_gossip(BytesView input) {
     if (v.advance(gossip->head, gossip->consistency, f.keys.signing_public_key).ok()) {
       check_genuine_head("advance", gossip->head);
     }
+  }
+}
+
+// Gossip as it arrives inside a message: the compact encoding, then the exchange with the
+// genuine consistency proof. A fork can never be found in one honest directory's heads.
+void check_gossip_bytes(BytesView input) {
+  auto head = kt::decode_gossip(input);
+  if (!head.ok()) return;
+  auto again = kt::encode_gossip(*head);
+  if (!again.ok() || !constant_time_equal(*again, input)) fail("gossip does not re-encode");
+  const KtFixture& f = fixture();
+  for (kt::Verifier& v : verifiers()) {
+    auto check = v.receive_gossip(input, f.keys.signing_public_key);
+    if (!check.ok()) {
+      if (check.error().code() == Errc::split_view) fail("receive_gossip: a fork in honest heads");
+      continue;
+    }
+    check_genuine_head("receive_gossip", check->peer);
+    if (!check->request) continue;
+    auto proof = f.consistency(check->request->old_size, check->request->new_size);
+    auto done = v.complete_gossip(check->peer, proof, f.keys.signing_public_key);
+    if (!done.ok()) fail("complete_gossip refused a genuine proof: " + done.error().to_string());
+    if (v.split_view_evidence()) fail("gossip recorded evidence against an honest directory");
   }
 }
 
@@ -225,6 +272,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_history(input);
   check_audit(input);
   check_gossip(input);
+  check_gossip_bytes(input);
   check_log_inclusion(input);
   check_log_consistency(input);
   check_prefix_proof(input);

@@ -13,7 +13,8 @@ namespace sotto::kt {
 namespace {
 
 constexpr std::string_view kCommitmentLabel = "sotto kt commitment v1";
-constexpr std::string_view kVrfLabel = "sotto kt vrf v1";
+constexpr std::string_view kVrfLabel = "sotto kt vrf v2";
+constexpr std::string_view kIndexLabel = "sotto kt index v1";
 constexpr std::string_view kEpochLabel = "sotto kt epoch v1";
 constexpr std::string_view kTreeHeadLabel = "sotto kt tree head v1";
 
@@ -30,12 +31,22 @@ Hash commit(BytesView opening, BytesView label, BytesView value) {
   return h;
 }
 
-Bytes vrf_input(BytesView label, uint32_t version) {
+Bytes vrf_input(BytesView label) {
   tls::Writer w;
   w.opaque(as_bytes(kVrfLabel));  // length-prefixed: a varint, then the label
   w.opaque(label);
-  w.u32(version);
   return w.take();
+}
+
+PrefixIndex version_index(BytesView vrf_output, uint32_t version) {
+  tls::Writer w;
+  w.opaque(as_bytes(kIndexLabel));
+  w.opaque(vrf_output);
+  w.u32(version);
+  const Bytes digest = crypto::sha256(w.bytes());
+  PrefixIndex index{};
+  std::memcpy(index.data(), digest.data(), kIndexSize);
+  return index;
 }
 
 Bytes log_entry(uint64_t epoch, const Hash& prefix_root) {
@@ -44,12 +55,6 @@ Bytes log_entry(uint64_t epoch, const Hash& prefix_root) {
   w.u64(epoch);
   w.opaque(prefix_root);
   return w.take();
-}
-
-PrefixIndex index_from_vrf_output(BytesView beta) {
-  PrefixIndex index{};
-  std::memcpy(index.data(), beta.data(), std::min(beta.size(), kIndexSize));
-  return index;
 }
 
 Bytes tree_head_tbs(const SignedTreeHead& head) {
@@ -76,6 +81,62 @@ Result<void> verify_tree_head(const SignedTreeHead& head, BytesView signing_publ
                                           " is not signed by the directory's key");
   }
   return success();
+}
+
+// ---- gossip ------------------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t kSignatureSize = 64;
+
+void put_u64(Bytes& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+uint64_t get_u64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+}  // namespace
+
+Result<Bytes> encode_gossip(const SignedTreeHead& head) {
+  if (head.log_root.size() != kHashSize || head.prefix_root.size() != kHashSize ||
+      head.signature.size() != kSignatureSize) {
+    return Error(Errc::invalid_argument, "a head with roots or a signature of the wrong size");
+  }
+  Bytes out;
+  out.reserve(kGossipSize);
+  out.push_back(kGossipFormat);
+  put_u64(out, head.epoch);
+  put_u64(out, head.timestamp);
+  out.insert(out.end(), head.log_root.begin(), head.log_root.end());
+  out.insert(out.end(), head.prefix_root.begin(), head.prefix_root.end());
+  out.insert(out.end(), head.signature.begin(), head.signature.end());
+  return out;
+}
+
+Result<SignedTreeHead> decode_gossip(BytesView gossip) {
+  if (gossip.empty()) return Error(Errc::invalid_value, "empty head gossip");
+  if (gossip[0] != kGossipFormat) {
+    return Error(Errc::unsupported_version,
+                 "head gossip of format " + std::to_string(gossip[0]) + ", this client reads 1");
+  }
+  if (gossip.size() != kGossipSize) {
+    return Error(Errc::invalid_value, "head gossip of " + std::to_string(gossip.size()) +
+                                          " bytes, not " + std::to_string(kGossipSize));
+  }
+  const uint8_t* p = gossip.data() + 1;
+  SignedTreeHead head;
+  head.epoch = get_u64(p);
+  head.log_size = head.epoch;
+  head.timestamp = get_u64(p + 8);
+  p += 16;
+  head.log_root.assign(p, p + kHashSize);
+  head.prefix_root.assign(p + kHashSize, p + 2 * kHashSize);
+  head.signature.assign(p + 2 * kHashSize, p + 2 * kHashSize + kSignatureSize);
+  return head;
 }
 
 // ---- epoch audit -----------------------------------------------------------------------

@@ -154,7 +154,6 @@ TEST(MaliciousServer, KeySwappedWithoutLogEntry) {
   LookupProof hidden = t.lookup("alice", 1);
   const HistoryProof history = t.dir->history(as_bytes("alice"), 1).value();
   hidden.latest = history.versions[0];
-  hidden.next_vrf_proof = history.versions[1].vrf_proof;
   hidden.next_absence = history.versions[1].inclusion;  // all it has: an inclusion proof
   EXPECT_EQ(code_of(client.verify_lookup(as_bytes("alice"), hidden, t.keys())), Errc::bad_proof);
   EXPECT_EQ(client.head()->epoch, 1u);
@@ -164,13 +163,19 @@ TEST(MaliciousServer, ForgedVrfProof) {
   TestDirectory t;
   Verifier client = client_at_epoch_one(t);
   LookupProof flipped = t.lookup("alice", 1);
-  flipped.latest->vrf_proof[40] ^= 1;
+  flipped.vrf_proof[40] ^= 1;  // the client verified alice's genuine proof before: no cache hit
   EXPECT_EQ(code_of(client.verify_lookup(as_bytes("alice"), flipped, t.keys())), Errc::bad_proof);
 
-  LookupProof next_flipped = t.lookup("alice", 1);
-  next_flipped.next_vrf_proof[70] ^= 1;
-  EXPECT_EQ(code_of(client.verify_lookup(as_bytes("alice"), next_flipped, t.keys())),
+  LookupProof short_proof = t.lookup("alice", 1);
+  short_proof.vrf_proof.pop_back();
+  EXPECT_EQ(code_of(client.verify_lookup(as_bytes("alice"), short_proof, t.keys())),
             Errc::bad_proof);
+  Verifier fresh_client;
+  LookupProof s_flipped = t.lookup("alice", 1);
+  s_flipped.vrf_proof[70] ^= 1;
+  EXPECT_EQ(code_of(fresh_client.verify_lookup(as_bytes("alice"), s_flipped, t.keys())),
+            Errc::bad_proof);
+  EXPECT_EQ(fresh_client.cached_vrf_outputs(), 0u);  // a refused proof is not cached
 
   // Bob's proof passed off as alice's: the VRF binds the label.
   LookupProof bobs = t.lookup("bob", 1);

@@ -23,8 +23,13 @@ inline constexpr size_t kOpeningSize = 16;
 // binds it (a second opening of the same commitment is an HMAC collision).
 Hash commit(BytesView opening, BytesView label, BytesView value);
 
-// The VRF input for version `version` of `label`: opaque "sotto kt vrf v1" || opaque label || u32.
-Bytes vrf_input(BytesView label, uint32_t version);
+// The VRF input of `label`: opaque "sotto kt vrf v2" || opaque label. One VRF per label, not
+// per version: see version_index() for how versions get their own indices.
+Bytes vrf_input(BytesView label);
+
+// The prefix-tree index of version `version` of a label whose VRF output is `vrf_output`:
+// SHA-256(opaque "sotto kt index v1" || opaque vrf_output || u32 version).
+PrefixIndex version_index(BytesView vrf_output, uint32_t version);
 
 // The log leaf of an epoch: opaque "sotto kt epoch v1" || u64 epoch || opaque prefix_root.
 Bytes log_entry(uint64_t epoch, const Hash& prefix_root);
@@ -46,34 +51,45 @@ Bytes tree_head_tbs(const SignedTreeHead& head);
 // for a malformed head, Errc::bad_signature for a signature that does not verify.
 Result<void> verify_tree_head(const SignedTreeHead& head, BytesView signing_public_key);
 
-// One version of a label with everything needed to check it.
+// One witness's signature on a head, named by the witness's public key (see witness.h).
+struct Cosignature {
+  Bytes witness_public_key;  // Ed25519, 32 bytes
+  Bytes signature;           // Ed25519 over cosignature_tbs(head)
+  SOTTO_TLS_FIELDS(witness_public_key, signature)
+  friend bool operator==(const Cosignature&, const Cosignature&) = default;
+};
+
+// One version of a label with everything needed to check it, given the label's VRF output.
 struct VersionProof {
   uint32_t version = 0;
-  Bytes vrf_proof;        // pi of vrf_input(label, version)
-  PrefixProof inclusion;  // of the VRF index, under the head's prefix root
+  PrefixProof inclusion;  // of version_index(vrf output, version), under the head's prefix root
   Bytes opening;          // kOpeningSize bytes
   Bytes value;
-  SOTTO_TLS_FIELDS(version, vrf_proof, inclusion, opening, value)
+  SOTTO_TLS_FIELDS(version, inclusion, opening, value)
 };
 
 struct LookupProof {
   SignedTreeHead head;
-  std::vector<Bytes> log_consistency;  // from the log size the client asked about; may be empty
-  std::vector<Bytes> log_inclusion;    // of log_entry(head.epoch, prefix root), leaf epoch - 1
-  std::optional<VersionProof> latest;  // absent when the label has no version
-  Bytes next_vrf_proof;                // of version latest + 1 (0 when absent)
-  PrefixProof next_absence;            // non-inclusion of that version
-  SOTTO_TLS_FIELDS(head, log_consistency, log_inclusion, latest, next_vrf_proof, next_absence)
+  std::vector<Cosignature> cosignatures;  // witnesses' cosignatures on head; may be empty
+  std::vector<Bytes> log_consistency;     // from the log size the client asked about; may be empty
+  std::vector<Bytes> log_inclusion;       // of log_entry(head.epoch, prefix root), leaf epoch - 1
+  Bytes vrf_proof;                        // pi of vrf_input(label)
+  std::optional<VersionProof> latest;     // absent when the label has no version
+  PrefixProof next_absence;               // non-inclusion of version latest + 1 (0 when absent)
+  SOTTO_TLS_FIELDS(head, cosignatures, log_consistency, log_inclusion, vrf_proof, latest,
+                   next_absence)
 };
 
 struct HistoryProof {
   SignedTreeHead head;
+  std::vector<Cosignature> cosignatures;
   std::vector<Bytes> log_consistency;
   std::vector<Bytes> log_inclusion;
+  Bytes vrf_proof;                     // pi of vrf_input(label)
   std::vector<VersionProof> versions;  // 0, 1, ..., n in order
-  Bytes next_vrf_proof;                // of version n + 1
-  PrefixProof next_absence;
-  SOTTO_TLS_FIELDS(head, log_consistency, log_inclusion, versions, next_vrf_proof, next_absence)
+  PrefixProof next_absence;            // of version n + 1
+  SOTTO_TLS_FIELDS(head, cosignatures, log_consistency, log_inclusion, vrf_proof, versions,
+                   next_absence)
 };
 
 // What epoch new_head.epoch changed, for auditors: each new leaf, with the search path of its
@@ -93,7 +109,22 @@ struct EpochAudit {
 // changes gives the new root. Returns the number of leaves added.
 Result<size_t> verify_epoch_audit(const EpochAudit& audit, BytesView signing_public_key);
 
-// The first 32 bytes of a VRF output: the prefix-tree index.
-PrefixIndex index_from_vrf_output(BytesView beta);
+// ---- head gossip -------------------------------------------------------------------------
+//
+// The newest head a client has seen, compact enough to ride in every end-to-end encrypted
+// message, so that two clients shown different logs find out from each other. Fixed size:
+//
+//   u8 format (1) || u64 epoch || u64 timestamp || log_root[32] || prefix_root[32] ||
+//   signature[64]
+//
+// The log size is not sent: a head's log size is its epoch (verify_tree_head checks it).
+inline constexpr uint8_t kGossipFormat = 1;
+inline constexpr size_t kGossipSize = 1 + 8 + 8 + 32 + 32 + 64;
+
+// Errc::invalid_argument for a head whose fields do not have the sizes above.
+Result<Bytes> encode_gossip(const SignedTreeHead& head);
+// The head, signature not checked. Errc::unsupported_version for another format,
+// Errc::invalid_value for any other size than kGossipSize.
+Result<SignedTreeHead> decode_gossip(BytesView gossip);
 
 }  // namespace sotto::kt

@@ -1,8 +1,8 @@
 // Where a key directory keeps what it has published: each label's versions (value, opening,
-// VRF proof, index) and each epoch's signed head and audit. The directory writes one whole
-// epoch at a time; a durable store (SQLite, PostgreSQL) sits behind the same interface, and
-// MemoryDirectoryStore is the one for tests and short-lived directories. The prefix tree is
-// derived data: Directory::open rebuilds it from the versions.
+// index; the label's VRF with its version 0) and each epoch's signed head and audit. The directory
+// writes one whole epoch at a time; a durable store (SQLite, PostgreSQL) sits behind the same
+// interface, and MemoryDirectoryStore is the one for tests and short-lived directories. The prefix
+// tree is derived data: Directory::open rebuilds it from the versions.
 #pragma once
 
 #include <cstdint>
@@ -17,13 +17,18 @@
 namespace sotto::kt {
 
 // One published version of a label. The opening is secret until a lookup reveals it.
+//
+// The label's VRF is computed once, when its version 0 is published, and kept in that record
+// only: later versions derive their index from it (version_index()) without a VRF.
 struct VersionRecord {
   Bytes label;
   uint32_t version = 0;
   Bytes value;
   SecureBytes opening;
-  Bytes vrf_proof;
-  Bytes index;         // the prefix-tree index, VRF output [0..32]
+  Bytes vrf_proof;     // version 0: pi of vrf_input(label); later versions: empty
+  Bytes vrf_output;    // version 0: beta of vrf_proof (64 bytes), or empty where a store does not
+                       // keep it (Directory::open then derives it from vrf_proof); later: empty
+  Bytes index;         // the prefix-tree index, version_index(beta, version)
   uint64_t epoch = 0;  // the epoch that published it
 };
 

@@ -18,13 +18,8 @@
 
 namespace sotto::kt {
 
-// One witness's signature on a head, named by the witness's public key.
-struct Cosignature {
-  Bytes witness_public_key;  // Ed25519, 32 bytes
-  Bytes signature;           // Ed25519 over cosignature_tbs(head)
-  SOTTO_TLS_FIELDS(witness_public_key, signature)
-  friend bool operator==(const Cosignature&, const Cosignature&) = default;
-};
+// Cosignature (one witness's signature on a head) is declared in directory_proofs.h, since
+// lookup proofs carry them.
 
 // opaque "sotto kt witness cosignature v1" || opaque tree_head_tbs(head). The head's own
 // signature is not covered: the witness vouches for the head's contents, which the log's
