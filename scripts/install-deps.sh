@@ -12,6 +12,10 @@ packages=(
   libsqlite3-dev sqlite3
   # the server: Boost.Asio/Beast, config (toml++), flags (CLI11), logging (spdlog)
   libboost-dev libboost-system-dev libtomlplusplus-dev libcli11-dev libspdlog-dev
+  # the server mails one-time codes by SMTP
+  libcurl4-openssl-dev
+  # tests: a throw-away Postfix + Dovecot on loopback (scripts/mailserver.sh)
+  postfix dovecot-imapd dovecot-lmtpd openssl
   # tests and benchmarks
   googletest libgtest-dev libbenchmark-dev
   # bench_mls compares against Megolm
@@ -35,5 +39,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Postfix and Dovecot are only started by scripts/mailserver.sh, with their own configuration:
+# Postfix gets no system configuration (so it asks nothing and starts nothing), and while
+# installing, a policy-rc.d (when there is none) keeps invoke-rc.d from starting system daemons
+# on machines without systemd.
+echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+  trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get update -q >&2
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2

@@ -239,8 +239,11 @@ const std::vector<Key>& keys() {
        "SMTP password (prefer the environment or the file to a flag)", Kind::text,
        set_text(&Config::smtp, &SmtpSettings::password)},
       {"smtp", "starttls", "SOTTOD_SMTP_STARTTLS", "--smtp-starttls",
-       "true: require STARTTLS before logging in", Kind::boolean,
+       "true: STARTTLS, required (port 587); false: implicit TLS (port 465)", Kind::boolean,
        set_bool(&Config::smtp, &SmtpSettings::starttls)},
+      {"smtp", "ca_file", "SOTTOD_SMTP_CA_FILE", "--smtp-ca-file",
+       "PEM certificates to trust for the SMTP server instead of the system's", Kind::text,
+       set_text(&Config::smtp, &SmtpSettings::ca_file)},
       {"push", "vapid_subject", "SOTTOD_VAPID_SUBJECT", "--vapid-subject",
        "contact URI sent to push services (RFC 8292 sub)", Kind::text,
        set_text(&Config::push, &PushSettings::vapid_subject)},
@@ -301,10 +304,45 @@ Result<std::string> toml_value_text(const toml::node& node, const std::string& w
   return config_error(where + ": unknown kind of key");
 }
 
+// The SMTP settings are checked at start, not at the first mail: a typo would otherwise show
+// only when a user waits for a code that never comes.
+Result<void> validate_smtp(const SmtpSettings& s) {
+  if (s.host.empty()) return success();
+  for (char ch : s.host) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u >= 0x7f || ch == '/' || ch == '@' || ch == '?' || ch == '#') {
+      return config_error("smtp.host: expected a host name or IP address, got \"" + s.host + "\"");
+    }
+  }
+  auto at = s.from.find('@');
+  bool plain = at != std::string::npos && at > 0 && at + 1 < s.from.size() &&
+               s.from.find('@', at + 1) == std::string::npos;
+  for (char ch : s.from) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u >= 0x7f ||
+        std::string_view("<>()[]\\,;:\"").find(ch) != std::string_view::npos) {
+      plain = false;
+    }
+  }
+  if (!plain) {
+    return config_error("smtp.from: expected a bare address such as sotto@example.org, got \"" +
+                        s.from + "\"");
+  }
+  if (s.username.empty() != s.password.empty()) {
+    return config_error("smtp: set both the username and the password, or neither");
+  }
+  if (!s.ca_file.empty()) {
+    std::ifstream ca(s.ca_file);
+    if (!ca) return config_error("smtp.ca_file: cannot read \"" + s.ca_file + "\"");
+  }
+  return success();
+}
+
 Result<void> validate(const Config& c) {
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return config_error("tls: set both the certificate and the key, or neither");
   }
+  SOTTO_TRY(validate_smtp(c.smtp));
   return success();
 }
 

@@ -42,13 +42,20 @@ struct FileSettings {
 };
 
 // Where e-mail verification and recovery codes go. No host: they are written to the log.
+// A host set: SMTP submission, always over TLS with the server's certificate verified.
 struct SmtpSettings {
   std::string host;
   uint16_t port = 587;
   std::string from = "sottod@localhost";
-  std::string username;
+  std::string username;  // empty: no AUTH (a relay that trusts this host)
   std::string password;
+  // true: a plain connection that must switch to TLS with STARTTLS before anything else
+  // (submission, port 587); false: TLS from the first byte (submissions, port 465). There is
+  // no unencrypted mode.
   bool starttls = true;
+  // A PEM file of the certificates to trust instead of the system's (a private mail server
+  // with its own CA or a self-signed certificate); empty: the system's trust store.
+  std::string ca_file;
 };
 
 struct PushSettings {

@@ -42,6 +42,8 @@ bool LiveDevices::send(const Bytes& device_id, const std::shared_ptr<const std::
   return !list.empty();
 }
 
-bool LiveDevices::is_live(const Bytes& device_id) { return !sessions(device_id).empty(); }
+bool LiveDevices::is_live(const Bytes& device_id) {
+  return !sessions(device_id).empty();
+}
 
 }  // namespace sotto::server
