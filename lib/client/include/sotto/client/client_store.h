@@ -1,0 +1,140 @@
+// Where the engine keeps everything that must outlive a restart, behind one interface with
+// domain methods (a memory implementation for tests, SQLite and IndexedDB ones later). Writes
+// that belong together go through one apply(ClientStoreBatch): a store applies a batch
+// entirely or not at all, so that e.g. a new group state, the message it decrypted and the
+// queue position it came from can never be split by a crash.
+//
+// Secrets (the device key, the session token, group states, key-package private keys) are
+// SecureBytes; a persistent store encrypts them at rest.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sotto/core/bytes.h"
+#include "sotto/core/result.h"
+
+namespace sotto::client {
+
+// This device's account and credentials.
+struct Identity {
+  std::string username;
+  Bytes account_id;
+  Bytes device_id;
+  SecureBytes signature_seed;  // the device's Ed25519 seed
+  SecureBytes session_token;
+  uint64_t session_expires_at = 0;  // seconds since the Unix epoch
+};
+
+// The private half of a KeyPackage this device uploaded, found again by its reference when a
+// Welcome names it.
+struct StoredKeyPackage {
+  Bytes ref;                 // KeyPackageRef
+  Bytes key_package;         // the TLS-encoded mls::KeyPackage
+  SecureBytes private_keys;  // TLS-encoded init, encryption and signature private keys
+  bool last_resort = false;  // kept after use: the server hands it out until replaced
+};
+
+struct ContactDevice {
+  Bytes device_id;
+  Bytes signature_key;  // Ed25519 public key
+  friend bool operator==(const ContactDevice&, const ContactDevice&) = default;
+};
+
+// An account whose devices were proven by a key-directory lookup.
+struct Contact {
+  std::string username;
+  std::vector<ContactDevice> devices;
+  uint32_t directory_version = 0;  // the label's version the proof showed
+  uint64_t verified_epoch = 0;     // the directory epoch of that proof
+};
+
+struct Conversation {
+  Bytes group_id;
+  std::string name;
+  std::vector<std::string> members;  // usernames, ours included
+  SecureBytes group_state;           // mls::Group::serialize()
+  // Every member's leaf key matched its account's devices in a verified directory lookup.
+  // A joined conversation starts unverified until the engine has looked its members up.
+  bool members_verified = false;
+};
+
+enum class DeliveryState : uint8_t {
+  pending = 1,   // in the outbox
+  sent = 2,      // the server holds it for every recipient
+  received = 3,  // an incoming message
+  failed = 4,    // the server refused it for good
+};
+
+struct StoredMessage {
+  Bytes group_id;
+  Bytes message_id;
+  std::string sender;  // username
+  Bytes sender_device;
+  bool outgoing = false;
+  uint64_t sent_at = 0;      // the sender's clock, ms
+  uint64_t accepted_at = 0;  // the server's clock, ms (0 until known)
+  DeliveryState state = DeliveryState::pending;
+  std::string body;
+};
+
+// A protected message waiting for the server's SentResponse. The payload is kept as sent, so
+// that a retry after a lost connection is the same Send (the server deduplicates by id).
+struct OutboxEntry {
+  Bytes message_id;
+  Bytes group_id;
+  std::vector<Bytes> recipients;
+  Bytes payload;
+  uint64_t created_at = 0;  // ms
+};
+
+struct DeliveryUpdate {
+  Bytes group_id;
+  Bytes message_id;
+  DeliveryState state = DeliveryState::sent;
+  uint64_t accepted_at = 0;
+};
+
+// One atomic write. Everything set or listed is applied, or nothing is.
+struct ClientStoreBatch {
+  std::optional<Identity> identity;
+  std::optional<Bytes> directory_state;  // the key-directory verifier's saved state
+  std::vector<StoredKeyPackage> put_key_packages;
+  std::vector<Bytes> remove_key_packages;        // by ref
+  std::vector<Contact> put_contacts;             // by username
+  std::vector<Conversation> put_conversations;   // by group id
+  std::vector<StoredMessage> put_messages;       // by (group id, message id)
+  std::vector<DeliveryUpdate> delivery_updates;  // on messages already stored
+  std::vector<OutboxEntry> put_outbox;
+  std::vector<Bytes> remove_outbox;        // by message id
+  std::vector<uint64_t> add_processed;     // server queue seqs stored but not yet acked
+  std::vector<uint64_t> remove_processed;  // seqs the server confirmed deleted
+
+  bool empty() const;
+};
+
+class ClientStore {
+ public:
+  virtual ~ClientStore() = default;
+
+  // Reads. A persistent store reports its failures as Errc::unavailable.
+  virtual Result<std::optional<Identity>> identity() const = 0;
+  virtual Result<std::optional<Bytes>> directory_state() const = 0;
+  virtual Result<std::optional<StoredKeyPackage>> key_package(BytesView ref) const = 0;
+  virtual Result<size_t> key_package_count() const = 0;
+  virtual Result<std::optional<Contact>> contact(const std::string& username) const = 0;
+  virtual Result<std::optional<Conversation>> conversation(BytesView group_id) const = 0;
+  virtual Result<std::vector<Conversation>> conversations() const = 0;
+  // Oldest first, by the order they were stored.
+  virtual Result<std::vector<StoredMessage>> messages(BytesView group_id) const = 0;
+  virtual Result<std::vector<OutboxEntry>> outbox() const = 0;
+  virtual Result<bool> is_processed(uint64_t seq) const = 0;
+
+  // The one write. Errc::not_found for a delivery update of a message that is not stored
+  // (the whole batch is refused then).
+  virtual Result<void> apply(const ClientStoreBatch& batch) = 0;
+};
+
+}  // namespace sotto::client

@@ -1,0 +1,232 @@
+#include "sotto/client/websocket_transport.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <chrono>
+#include <deque>
+
+#include "sotto/proto/protocol.h"
+
+namespace sotto::client {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string fingerprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    if (i) out += ':';
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
+}  // namespace
+
+// One connection attempt and its life. Its handlers hold it alive; `owner_` is cleared when
+// the transport lets go, so that late completions tell no one.
+class WebSocketTransport::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(asio::io_context& ioc, const WebSocketOptions& options, TransportListener* listener)
+      : options_(options), listener_(listener), tls_(ssl::context::tls_client), resolver_(ioc) {
+    tls_.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                     ssl::context::no_tlsv1_1);
+    const std::string name = server_name();
+    if (options_.pinned_fingerprint) {
+      const std::string pinned = upper(*options_.pinned_fingerprint);
+      tls_.set_verify_mode(ssl::verify_peer);
+      // A pinned certificate is trusted for itself (sottod's is self-signed): only the leaf
+      // is compared, and only its fingerprint decides.
+      tls_.set_verify_callback([pinned](bool, ssl::verify_context& ctx) {
+        X509_STORE_CTX* store = ctx.native_handle();
+        if (X509_STORE_CTX_get_error_depth(store) != 0) return true;
+        X509* cert = X509_STORE_CTX_get_current_cert(store);
+        return cert != nullptr && fingerprint(cert) == pinned;
+      });
+    } else {
+      tls_.set_default_verify_paths();
+      tls_.set_verify_mode(ssl::verify_peer);
+      tls_.set_verify_callback(ssl::host_name_verification(name));
+    }
+    ws_.emplace(ioc, tls_);
+  }
+
+  void detach() { listener_ = nullptr; }
+  bool open() const { return open_; }
+
+  void start() {
+    beast::get_lowest_layer(*ws_).expires_after(std::chrono::seconds(30));
+    resolver_.async_resolve(
+        options_.host, std::to_string(options_.port),
+        [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type results) {
+          if (ec) return self->fail();
+          beast::get_lowest_layer(*self->ws_)
+              .async_connect(results, [self](beast::error_code ec2, const tcp::endpoint&) {
+                if (ec2) return self->fail();
+                self->on_tcp();
+              });
+        });
+  }
+
+  void send(Bytes frame) {
+    if (!open_) return;
+    writes_.push_back(std::move(frame));
+    if (writes_.size() == 1) write_next();
+  }
+
+  void close() {
+    if (closed_) return;
+    if (!open_) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(*ws_).socket().close(ignored);
+      return fail();
+    }
+    ws_->async_close(websocket::close_code::normal,
+                     [self = shared_from_this()](beast::error_code) { self->fail(); });
+  }
+
+ private:
+  std::string server_name() const {
+    return options_.server_name.empty() ? options_.host : options_.server_name;
+  }
+
+  void on_tcp() {
+    const std::string name = server_name();
+    if (!SSL_set_tlsext_host_name(ws_->next_layer().native_handle(), name.c_str())) {
+      return fail();
+    }
+    ws_->next_layer().async_handshake(ssl::stream_base::client,
+                                      [self = shared_from_this()](beast::error_code ec) {
+                                        if (ec) return self->fail();
+                                        self->on_tls();
+                                      });
+  }
+
+  void on_tls() {
+    // The WebSocket layer keeps its own timeouts from here on.
+    beast::get_lowest_layer(*ws_).expires_never();
+    ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    ws_->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(beast::http::field::sec_websocket_protocol, std::string(proto::kSubprotocol));
+    }));
+    ws_->read_message_max(options_.max_frame_bytes);
+    ws_->async_handshake(
+        response_, server_name(), options_.path, [self = shared_from_this()](beast::error_code ec) {
+          if (ec) return self->fail();
+          if (self->response_[beast::http::field::sec_websocket_protocol] != proto::kSubprotocol) {
+            return self->fail();
+          }
+          self->ws_->binary(true);
+          self->open_ = true;
+          if (self->listener_) self->listener_->on_connected();
+          self->read();
+        });
+  }
+
+  void read() {
+    ws_->async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->fail();
+      if (!self->ws_->got_binary()) return self->fail();  // sotto.v1 has binary frames only
+      const auto data = self->buffer_.cdata();
+      Bytes frame(static_cast<const uint8_t*>(data.data()),
+                  static_cast<const uint8_t*>(data.data()) + data.size());
+      self->buffer_.consume(self->buffer_.size());
+      if (self->listener_) self->listener_->on_frame(frame);
+      if (!self->closed_) self->read();
+    });
+  }
+
+  void write_next() {
+    const Bytes& front = writes_.front();
+    ws_->async_write(asio::buffer(front.data(), front.size()),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->fail();
+                       self->writes_.pop_front();
+                       if (!self->writes_.empty()) self->write_next();
+                     });
+  }
+
+  // The end of the connection, reported once; cancelled operations land here too.
+  void fail() {
+    if (closed_) return;
+    closed_ = true;
+    open_ = false;
+    writes_.clear();
+    beast::error_code ignored;
+    beast::get_lowest_layer(*ws_).socket().close(ignored);
+    if (listener_) listener_->on_disconnected();
+  }
+
+  WebSocketOptions options_;
+  TransportListener* listener_;
+  ssl::context tls_;
+  tcp::resolver resolver_;
+  std::optional<websocket::stream<ssl::stream<beast::tcp_stream>>> ws_;
+  websocket::response_type response_;
+  beast::flat_buffer buffer_;
+  std::deque<Bytes> writes_;
+  bool open_ = false;
+  bool closed_ = false;
+};
+
+WebSocketTransport::WebSocketTransport(asio::io_context& ioc, WebSocketOptions options)
+    : ioc_(ioc), options_(std::move(options)) {}
+
+WebSocketTransport::~WebSocketTransport() {
+  if (connection_) {
+    connection_->detach();
+    connection_->close();
+  }
+}
+
+void WebSocketTransport::set_listener(TransportListener* listener) {
+  listener_ = listener;
+  if (connection_ && listener == nullptr) connection_->detach();
+}
+
+void WebSocketTransport::connect() {
+  if (connection_) {
+    connection_->detach();
+    connection_->close();
+  }
+  connection_ = std::make_shared<Connection>(ioc_, options_, listener_);
+  connection_->start();
+}
+
+void WebSocketTransport::close() {
+  if (connection_) connection_->close();
+}
+
+bool WebSocketTransport::connected() const {
+  return connection_ && connection_->open();
+}
+
+void WebSocketTransport::send(Bytes frame) {
+  if (connection_) connection_->send(std::move(frame));
+}
+
+}  // namespace sotto::client

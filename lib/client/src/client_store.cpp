@@ -1,0 +1,12 @@
+#include "sotto/client/client_store.h"
+
+namespace sotto::client {
+
+bool ClientStoreBatch::empty() const {
+  return !identity && !directory_state && put_key_packages.empty() && remove_key_packages.empty() &&
+         put_contacts.empty() && put_conversations.empty() && put_messages.empty() &&
+         delivery_updates.empty() && put_outbox.empty() && remove_outbox.empty() &&
+         add_processed.empty() && remove_processed.empty();
+}
+
+}  // namespace sotto::client

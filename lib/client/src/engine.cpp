@@ -1,0 +1,968 @@
+#include "sotto/client/engine.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "sotto/core/tls.h"
+#include "sotto/crypto/cipher_suite.h"
+#include "sotto/crypto/primitives.h"
+#include "sotto/mls/group.h"
+#include "sotto/mls/messages.h"
+#include "sotto/mls/welcome.h"
+
+namespace sotto::client {
+
+namespace {
+
+// The server's default frame limit is 1 MiB; a client accepts a little more so that a
+// server configured higher still works, but never unbounded input.
+constexpr size_t kMaxServerFrameBytes = 16 * 1024 * 1024;
+constexpr size_t kGroupIdSize = 32;
+constexpr uint32_t kMaxUploadBatch = 100;  // the server's limit per upload
+constexpr uint64_t kClockSkewS = 3600;     // KeyPackages valid from an hour ago
+
+// What a member's BasicCredential holds: the account's username and the device id, so that
+// a receiver can look the account up in the key directory and match the leaf's key to the
+// device's.
+struct MemberIdentity {
+  std::string username;
+  Bytes device_id;
+  SOTTO_TLS_FIELDS(username, device_id)
+};
+
+// The private halves of a KeyPackage, as stored.
+struct KeyPackageSecrets {
+  SecureBytes init_private_key;
+  SecureBytes encryption_private_key;
+  SecureBytes signature_private_key;
+  SOTTO_TLS_FIELDS(init_private_key, encryption_private_key, signature_private_key)
+};
+
+// Encodes a value holding secrets without leaving a plain copy behind.
+template <class T>
+SecureBytes encode_secret(const T& value) {
+  tls::Writer w;
+  tls::write(w, value);
+  Bytes plain = w.take();
+  SecureBytes out(plain);
+  secure_wipe(plain.data(), plain.size());
+  return out;
+}
+
+SecureBytes serialize_group(const mls::Group& group) {
+  Bytes plain = group.serialize();
+  SecureBytes out(plain);
+  secure_wipe(plain.data(), plain.size());
+  return out;
+}
+
+mls::Credential credential_for(const Identity& identity) {
+  return mls::Credential{
+      mls::BasicCredential{tls::encode(MemberIdentity{identity.username, identity.device_id})}};
+}
+
+Result<MemberIdentity> member_identity(const mls::Credential& credential) {
+  const auto* basic = std::get_if<mls::BasicCredential>(&credential.content);
+  if (basic == nullptr) return Error(Errc::invalid_value, "a member without a basic credential");
+  auto id = tls::decode<MemberIdentity>(basic->identity);
+  if (!id) return std::move(id).error().with_context("a member's credential");
+  if (id->device_id.size() != proto::kIdSize || id->username.empty()) {
+    return Error(Errc::invalid_value, "a member's credential names no device");
+  }
+  return std::move(id).value();
+}
+
+// The response of type T, or the error it carries, or Errc::invalid_value for another type.
+template <class T>
+Result<T> expect(Result<proto::ResponseBody> response, std::string_view what) {
+  if (!response) return std::move(response).error().with_context(what);
+  if (auto* body = std::get_if<T>(&response.value())) return std::move(*body);
+  return Error(Errc::invalid_value, std::string(what) + ": the server answered another type");
+}
+
+Result<void> check_session(const proto::SessionResponse& s) {
+  if (s.account_id.size() != proto::kIdSize || s.device_id.size() != proto::kIdSize ||
+      s.token.empty()) {
+    return Error(Errc::invalid_value, "a session with malformed ids or no token");
+  }
+  return success();
+}
+
+// Leaves of `group` other than ours, as member identities with their signature keys.
+struct Member {
+  MemberIdentity identity;
+  Bytes signature_key;
+  mls::LeafIndex leaf;
+};
+
+Result<std::vector<Member>> group_members(const mls::Group& group) {
+  std::vector<Member> out;
+  for (const auto& m : group.members()) {
+    SOTTO_TRY_ASSIGN(auto id, member_identity(m.credential));
+    out.push_back(Member{std::move(id), m.signature_key.data, m.leaf});
+  }
+  return out;
+}
+
+std::vector<std::string> member_names(const std::vector<Member>& members) {
+  std::set<std::string> names;
+  for (const auto& m : members) names.insert(m.identity.username);
+  return {names.begin(), names.end()};
+}
+
+bool is_permanent_send_error(Errc code) {
+  switch (code) {
+    case Errc::invalid_argument:
+    case Errc::not_found:
+    case Errc::too_large:
+    case Errc::forbidden:
+    case Errc::invalid_value:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string normalize_username(std::string_view username) {
+  std::string out(username);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// What start_conversation carries from one response to the next.
+struct Engine::StartContext {
+  Identity identity;
+  Contact contact;
+  std::vector<mls::KeyPackage> key_packages;
+  std::vector<Bytes> recipients;
+};
+
+Engine::Engine(EngineConfig config, ClientStore& store, Transport& transport, Environment& env,
+               EngineObserver& observer)
+    : config_(std::move(config)),
+      store_(store),
+      transport_(transport),
+      env_(env),
+      observer_(observer) {}
+
+Engine::~Engine() = default;
+
+bool Engine::has_identity() const {
+  auto id = store_.identity();
+  return id.ok() && id->has_value();
+}
+
+Result<Identity> Engine::require_identity() const {
+  SOTTO_TRY_ASSIGN(auto id, store_.identity());
+  if (!id) return Error(Errc::unauthenticated, "this device has no account yet");
+  return std::move(*id);
+}
+
+mls::Random Engine::rng() {
+  return [this](std::span<uint8_t> out) { env_.random(out); };
+}
+
+// ---- transport -------------------------------------------------------------------------
+
+void Engine::on_connected() {
+  state_ = ConnectionState::connected;
+  if (!has_identity()) return;
+  authenticate([this](Result<void> r) {
+    if (!r) observer_.on_error(std::move(r).error().with_context("authenticating"));
+  });
+}
+
+void Engine::on_disconnected() {
+  state_ = ConnectionState::disconnected;
+  fetching_ = false;
+  refetch_ = false;
+  topping_up_ = false;
+  sending_.clear();
+  fail_pending(Error(Errc::unavailable, "the connection was lost"));
+}
+
+void Engine::fail_pending(const Error& error) {
+  // Handlers may start new requests (which fail at once while disconnected): take the map.
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [id, handler] : pending) handler(error);
+}
+
+void Engine::on_frame(BytesView bytes) {
+  auto frame = proto::decode_server_frame(bytes, kMaxServerFrameBytes);
+  if (!frame) {
+    observer_.on_error(std::move(frame).error().with_context("a server frame"));
+    return;
+  }
+  if (auto* response = std::get_if<proto::Response>(&frame->content)) {
+    handle_response(std::move(*response));
+  } else {
+    handle_event(std::get<proto::Event>(std::move(frame->content)));
+  }
+}
+
+void Engine::request(proto::Request request, ResponseHandler handler) {
+  if (state_ == ConnectionState::disconnected) {
+    handler(Error(Errc::unavailable, "not connected"));
+    return;
+  }
+  const uint64_t id = next_request_id_++;
+  pending_.emplace(id, std::move(handler));
+  transport_.send(proto::encode(proto::ClientFrame{proto::kVersion, id, std::move(request)}));
+}
+
+void Engine::handle_response(proto::Response response) {
+  auto it = pending_.find(response.request_id);
+  if (it == pending_.end()) {
+    if (auto* e = std::get_if<proto::ErrorResponse>(&response.body)) {
+      observer_.on_error(proto::to_error(*e).with_context(
+          "the server refused a frame (request id " + std::to_string(response.request_id) + ")"));
+    } else {
+      observer_.on_error(Error(Errc::invalid_value, "a response to no request in flight (id " +
+                                                        std::to_string(response.request_id) + ")"));
+    }
+    return;
+  }
+  ResponseHandler handler = std::move(it->second);
+  pending_.erase(it);
+  if (auto* e = std::get_if<proto::ErrorResponse>(&response.body)) {
+    handler(proto::to_error(*e));
+  } else {
+    handler(std::move(response.body));
+  }
+}
+
+void Engine::handle_event(proto::Event event) {
+  if (auto* m = std::get_if<proto::MessageEvent>(&event.event)) {
+    if (fetching_) {
+      // Processed in queue order by the fetch, which reads on until the queue is drained.
+      refetch_ = true;
+      return;
+    }
+    std::vector<uint64_t> acks;
+    process_queued(m->message, acks);
+    ack(std::move(acks));
+  } else if (std::get_if<proto::KeyPackagesLowEvent>(&event.event) != nullptr) {
+    top_up_key_packages();
+  } else if (auto* ended = std::get_if<proto::SessionEndedEvent>(&event.event)) {
+    state_ = ConnectionState::connected;
+    observer_.on_session_ended(static_cast<Errc>(ended->reason));
+  }
+}
+
+// ---- account ---------------------------------------------------------------------------
+
+void Engine::register_account(Registration registration, Done done) {
+  if (has_identity()) {
+    done(Error(Errc::already_exists, "this device already has an account"));
+    return;
+  }
+  SecureBytes seed(crypto::kEd25519SeedSize);
+  random({seed.data(), seed.size()});
+  auto key = crypto::Ed25519SigningKey::from_seed(seed);
+  if (!key) {
+    done(std::move(key).error());
+    return;
+  }
+  const std::string username = normalize_username(registration.username);
+  proto::RegisterAccount r;
+  r.username = username;
+  r.email = std::move(registration.email);
+  r.password = std::move(registration.password);
+  r.invite_code = std::move(registration.invite_code);
+  r.display_name = std::move(registration.display_name);
+  r.device = proto::DeviceKey{key->public_key(), config_.device_name};
+  request(std::move(r), [this, username, seed, done](Result<proto::ResponseBody> response) {
+    auto session = expect<proto::SessionResponse>(std::move(response), "register");
+    if (!session) return done(std::move(session).error());
+    after_session(*session, username, seed, done);
+  });
+}
+
+void Engine::login(std::string username, std::string password, Done done) {
+  if (has_identity()) {
+    done(Error(Errc::already_exists, "this device already has an account"));
+    return;
+  }
+  SecureBytes seed(crypto::kEd25519SeedSize);
+  random({seed.data(), seed.size()});
+  auto key = crypto::Ed25519SigningKey::from_seed(seed);
+  if (!key) {
+    done(std::move(key).error());
+    return;
+  }
+  const std::string name = normalize_username(username);
+  proto::Login r{name, std::move(password),
+                 proto::DeviceKey{key->public_key(), config_.device_name}};
+  request(std::move(r), [this, name, seed, done](Result<proto::ResponseBody> response) {
+    auto session = expect<proto::SessionResponse>(std::move(response), "login");
+    if (!session) return done(std::move(session).error());
+    after_session(*session, name, seed, done);
+  });
+}
+
+void Engine::after_session(const proto::SessionResponse& session, const std::string& username,
+                           const SecureBytes& seed, Done done) {
+  if (auto checked = check_session(session); !checked) return done(std::move(checked).error());
+  ClientStoreBatch batch;
+  batch.identity = Identity{username, session.account_id,         session.device_id,
+                            seed,     SecureBytes(session.token), session.expires_at};
+  if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+  state_ = ConnectionState::ready;
+  observer_.on_authenticated();
+  upload_key_packages(config_.key_package_batch, true, std::move(done));
+}
+
+void Engine::authenticate(Done done) {
+  auto identity = require_identity();
+  if (!identity) return done(std::move(identity).error());
+  state_ = ConnectionState::authenticating;
+  const Bytes device_id = identity->device_id;
+  const SecureBytes seed = identity->signature_seed;
+  request(proto::AuthChallenge{}, [this, device_id, seed,
+                                   done](Result<proto::ResponseBody> response) {
+    auto challenge = expect<proto::ChallengeResponse>(std::move(response), "auth_challenge");
+    if (!challenge) {
+      if (state_ == ConnectionState::authenticating) state_ = ConnectionState::connected;
+      return done(std::move(challenge).error());
+    }
+    auto key = crypto::Ed25519SigningKey::from_seed(seed);
+    if (!key) return done(std::move(key).error());
+    proto::AuthDevice auth{device_id, challenge->challenge,
+                           key->sign(proto::device_auth_message(challenge->challenge, device_id))};
+    request(std::move(auth), [this, done](Result<proto::ResponseBody> answer) {
+      auto session = expect<proto::SessionResponse>(std::move(answer), "auth_device");
+      if (!session) {
+        if (state_ == ConnectionState::authenticating) state_ = ConnectionState::connected;
+        return done(std::move(session).error());
+      }
+      if (auto checked = check_session(*session); !checked) return done(std::move(checked).error());
+      auto current = require_identity();
+      if (!current) return done(std::move(current).error());
+      if (current->device_id != session->device_id) {
+        return done(Error(Errc::invalid_value, "the server authenticated another device"));
+      }
+      ClientStoreBatch batch;
+      current->session_token = SecureBytes(session->token);
+      current->session_expires_at = session->expires_at;
+      batch.identity = std::move(current).value();
+      if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+      state_ = ConnectionState::ready;
+      on_ready();
+      done(success());
+    });
+  });
+}
+
+void Engine::on_ready() {
+  observer_.on_authenticated();
+  resend_outbox();
+  fetch([this](Result<void> r) {
+    if (!r) observer_.on_error(std::move(r).error().with_context("fetching"));
+  });
+  top_up_key_packages();
+}
+
+void Engine::upload_key_packages(uint32_t count, bool last_resort, Done done) {
+  auto identity = require_identity();
+  if (!identity) return done(std::move(identity).error());
+  auto suite = crypto::CipherSuite::create(config_.cipher_suite);
+  if (!suite) return done(std::move(suite).error());
+  count = std::min(count, kMaxUploadBatch);
+  const uint64_t now = now_s();
+  const mls::Lifetime lifetime{now - std::min(now, kClockSkewS),
+                               now + config_.key_package_lifetime_s};
+  ClientStoreBatch batch;
+  proto::UploadKeyPackages upload;
+  const uint32_t total = count + (last_resort ? 1 : 0);
+  for (uint32_t i = 0; i < total; ++i) {
+    auto bundle = mls::create_key_package(static_cast<crypto::SuiteId>(config_.cipher_suite),
+                                          credential_for(*identity), identity->signature_seed,
+                                          lifetime, rng());
+    if (!bundle) return done(std::move(bundle).error().with_context("making a KeyPackage"));
+    const bool is_last_resort = last_resort && i == count;
+    StoredKeyPackage stored;
+    stored.ref = mls::key_package_ref(*suite, bundle->key_package);
+    stored.key_package = tls::encode(bundle->key_package);
+    stored.private_keys = encode_secret(KeyPackageSecrets{
+        bundle->private_keys.init_private_key, bundle->private_keys.encryption_private_key,
+        bundle->private_keys.signature_private_key});
+    stored.last_resort = is_last_resort;
+    batch.put_key_packages.push_back(std::move(stored));
+    mls::MlsMessage framed;
+    framed.content = std::move(bundle->key_package);
+    if (is_last_resort) {
+      upload.last_resort = tls::encode(framed);
+    } else {
+      upload.key_packages.push_back(tls::encode(framed));
+    }
+  }
+  // The private keys are stored before the public halves leave: a Welcome may come for any
+  // KeyPackage the server holds.
+  if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+  request(std::move(upload), [done](Result<proto::ResponseBody> response) {
+    auto stock = expect<proto::KeyPackageStockResponse>(std::move(response), "upload_key_packages");
+    if (!stock) return done(std::move(stock).error());
+    done(success());
+  });
+}
+
+void Engine::top_up_key_packages() {
+  if (topping_up_ || state_ != ConnectionState::ready) return;
+  topping_up_ = true;
+  request(proto::KeyPackageStockRequest{}, [this](Result<proto::ResponseBody> response) {
+    auto stock = expect<proto::KeyPackageStockResponse>(std::move(response), "key_package_stock");
+    if (!stock) {
+      topping_up_ = false;
+      observer_.on_error(std::move(stock).error());
+      return;
+    }
+    if (stock->count >= config_.key_package_low && stock->has_last_resort) {
+      topping_up_ = false;
+      return;
+    }
+    const uint32_t want =
+        config_.key_package_batch > stock->count ? config_.key_package_batch - stock->count : 0;
+    upload_key_packages(want, stock->has_last_resort == 0, [this](Result<void> r) {
+      topping_up_ = false;
+      if (!r) observer_.on_error(std::move(r).error().with_context("topping up KeyPackages"));
+    });
+  });
+}
+
+// ---- contacts --------------------------------------------------------------------------
+
+void Engine::lookup_contact(std::string username, Then<Contact> done) {
+  const std::string name = normalize_username(username);
+  auto state = store_.directory_state();
+  if (!state) return done(std::move(state).error());
+  auto verifier = DirectoryVerifier::restore(*state);
+  if (!verifier) return done(std::move(verifier).error());
+  request(proto::KtLookup{name, verifier->known_log_size()}, [this, name,
+                                                              done](Result<proto::ResponseBody> r) {
+    auto proof = expect<proto::KtProofResponse>(std::move(r), "kt_lookup");
+    if (!proof) return done(std::move(proof).error());
+    // The newest head known when the answer comes, not when the question left: another
+    // lookup may have moved it meanwhile.
+    auto newest = store_.directory_state();
+    if (!newest) return done(std::move(newest).error());
+    auto checker = DirectoryVerifier::restore(*newest);
+    if (!checker) return done(std::move(checker).error());
+    auto verified = checker->verify_lookup(name, proof->proof, config_.directory_keys, now_s());
+    if (!verified) {
+      return done(
+          std::move(verified).error().with_context("the key directory's proof for " + name));
+    }
+    ClientStoreBatch batch;
+    batch.directory_state = checker->save();
+    if (verified->erased) {
+      if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+      return done(Error(Errc::not_found, name + " was erased"));
+    }
+    Contact contact{name, std::move(verified->devices), verified->version, verified->epoch};
+    auto before = store_.contact(name);
+    if (!before) return done(std::move(before).error());
+    batch.put_contacts.push_back(contact);
+    if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+    if (*before && (*before)->devices != contact.devices) {
+      observer_.on_contact_keys_changed(**before, contact);
+    }
+    done(std::move(contact));
+  });
+}
+
+Result<std::vector<mls::KeyPackage>> Engine::check_claimed(
+    const Contact& contact, const std::vector<proto::ClaimedKeyPackage>& claimed,
+    BytesView skip_device) const {
+  std::vector<mls::KeyPackage> out;
+  std::set<Bytes> seen;
+  for (const auto& c : claimed) {
+    if (std::equal(c.device_id.begin(), c.device_id.end(), skip_device.begin(),
+                   skip_device.end())) {
+      continue;
+    }
+    auto device = std::find_if(contact.devices.begin(), contact.devices.end(),
+                               [&](const ContactDevice& d) { return d.device_id == c.device_id; });
+    if (device == contact.devices.end()) {
+      return Error(Errc::bad_proof, "a KeyPackage for a device the key directory does not list");
+    }
+    if (!seen.insert(c.device_id).second) {
+      return Error(Errc::invalid_value, "two KeyPackages for one device");
+    }
+    auto framed = tls::decode<mls::MlsMessage>(c.key_package);
+    if (!framed) return std::move(framed).error().with_context("a claimed KeyPackage");
+    auto* kp = std::get_if<mls::KeyPackage>(&framed->content);
+    if (kp == nullptr) return Error(Errc::invalid_value, "a claimed KeyPackage is another message");
+    if (kp->leaf_node.signature_key.data != device->signature_key) {
+      return Error(Errc::bad_proof,
+                   "a KeyPackage signed by a key the key directory does not hold for its device");
+    }
+    SOTTO_TRY_ASSIGN(auto id, member_identity(kp->leaf_node.credential));
+    if (id.username != contact.username || id.device_id != c.device_id) {
+      return Error(Errc::invalid_value, "a KeyPackage whose credential names another device");
+    }
+    out.push_back(std::move(*kp));
+  }
+  return out;
+}
+
+void Engine::claim_for(Contact contact, Bytes skip_device,
+                       Then<std::vector<mls::KeyPackage>> done) {
+  const std::string name = contact.username;
+  request(proto::ClaimKeyPackages{name}, [this, contact, skip_device,
+                                          done](Result<proto::ResponseBody> r) {
+    auto claimed = expect<proto::ClaimedKeyPackagesResponse>(std::move(r), "claim_key_packages");
+    if (!claimed) return done(std::move(claimed).error());
+    done(check_claimed(contact, claimed->key_packages, skip_device));
+  });
+}
+
+void Engine::start_conversation(std::string username, Then<Bytes> done) {
+  auto identity = require_identity();
+  if (!identity) return done(std::move(identity).error());
+  if (state_ != ConnectionState::ready) {
+    return done(Error(Errc::unavailable, "not connected and authenticated"));
+  }
+  const std::string name = normalize_username(username);
+  if (name == identity->username) {
+    return done(Error(Errc::invalid_argument, "a conversation needs another account"));
+  }
+  auto context = std::make_shared<StartContext>();
+  context->identity = std::move(identity).value();
+  lookup_contact(name, [this, context, done](Result<Contact> contact) {
+    if (!contact) return done(std::move(contact).error());
+    if (contact->devices.empty()) return done(Error(Errc::not_found, "the contact has no device"));
+    context->contact = *contact;
+    claim_for(*contact, {}, [this, context, done](Result<std::vector<mls::KeyPackage>> theirs) {
+      if (!theirs) return done(std::move(theirs).error());
+      if (theirs->empty()) return done(Error(Errc::not_found, "no KeyPackage for the contact"));
+      context->key_packages = std::move(theirs).value();
+      // Our own other devices join too, so that the conversation follows us.
+      lookup_contact(context->identity.username, [this, context, done](Result<Contact> own) {
+        if (!own) return done(std::move(own).error().with_context("our own account"));
+        const bool others = std::any_of(
+            own->devices.begin(), own->devices.end(),
+            [&](const ContactDevice& d) { return d.device_id != context->identity.device_id; });
+        if (!others) return create_conversation(context, done);
+        claim_for(*own, context->identity.device_id,
+                  [this, context, done](Result<std::vector<mls::KeyPackage>> ours) {
+                    if (!ours) return done(std::move(ours).error().with_context("our devices"));
+                    for (auto& kp : *ours) context->key_packages.push_back(std::move(kp));
+                    create_conversation(context, done);
+                  });
+      });
+    });
+  });
+}
+
+void Engine::create_conversation(std::shared_ptr<StartContext> context, Then<Bytes> done) {
+  Bytes group_id(kGroupIdSize);
+  random(group_id);
+  auto group = mls::Group::create(static_cast<crypto::SuiteId>(config_.cipher_suite), group_id,
+                                  credential_for(context->identity),
+                                  context->identity.signature_seed, rng());
+  if (!group) return done(std::move(group).error().with_context("creating the group"));
+  std::vector<mls::Proposal> adds;
+  std::vector<Bytes> recipients;
+  for (const auto& kp : context->key_packages) {
+    auto add = group->propose_add(kp, now_s());
+    if (!add) return done(std::move(add).error().with_context("a claimed KeyPackage"));
+    adds.push_back(std::move(add).value());
+    auto id = member_identity(kp.leaf_node.credential);
+    if (!id) return done(std::move(id).error());
+    recipients.push_back(id->device_id);
+  }
+  auto commit = group->commit(adds, rng(), now_s());
+  if (!commit) return done(std::move(commit).error().with_context("committing the adds"));
+  if (!commit->output.welcome)
+    return done(Error(Errc::internal, "a commit of adds without a Welcome"));
+  auto members = group_members(commit->next);
+  if (!members) return done(std::move(members).error());
+
+  Conversation conversation;
+  conversation.group_id = group_id;
+  conversation.name = context->contact.username;
+  conversation.members = member_names(*members);
+  conversation.group_state = serialize_group(commit->next);
+  // Every key was checked against a verified lookup before it was added.
+  conversation.members_verified = true;
+
+  // The group is new, so no current member but us needs the commit: the Welcome carries the
+  // commit order of epoch 0, which also claims the group id at the server.
+  proto::Send send;
+  send.message_id = Bytes(proto::kMessageIdSize);
+  random(send.message_id);
+  send.recipients = std::move(recipients);
+  send.commit = proto::CommitOrder{group_id, group->epoch()};
+  send.payload = tls::encode(*commit->output.welcome);
+  request(std::move(send), [this, conversation, done](Result<proto::ResponseBody> r) {
+    auto sent = expect<proto::SentResponse>(std::move(r), "sending the Welcome");
+    if (!sent) return done(std::move(sent).error());
+    ClientStoreBatch batch;
+    batch.put_conversations.push_back(conversation);
+    if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+    observer_.on_conversation(conversation);
+    done(conversation.group_id);
+  });
+}
+
+// ---- sending ---------------------------------------------------------------------------
+
+void Engine::send_text(BytesView group_id, std::string text, Then<Bytes> done) {
+  auto identity = require_identity();
+  if (!identity) return done(std::move(identity).error());
+  auto found = store_.conversation(group_id);
+  if (!found) return done(std::move(found).error());
+  if (!*found) return done(Error(Errc::not_found, "no such conversation"));
+  Conversation conversation = std::move(**found);
+  auto group = mls::Group::deserialize(conversation.group_state);
+  if (!group) return done(std::move(group).error().with_context("the conversation's state"));
+  auto members = group_members(*group);
+  if (!members) return done(std::move(members).error());
+  std::vector<Bytes> recipients;
+  for (const auto& m : *members) {
+    if (m.identity.device_id != identity->device_id) recipients.push_back(m.identity.device_id);
+  }
+  if (recipients.empty())
+    return done(Error(Errc::invalid_argument, "no one else is in the conversation"));
+
+  AppMessage app;
+  app.message_id = Bytes(kMessageIdSize);
+  random(app.message_id);
+  app.sent_at = env_.now_ms();
+  app.content = TextContent{std::move(text), std::nullopt};
+  Bytes encoded = encode_app_message(app);
+  // Checks what a receiver checks, so that we never send what it refuses.
+  if (auto checked = decode_app_message(encoded); !checked) return done(std::move(checked).error());
+  auto sealed = group->protect(encoded, rng());
+  secure_wipe(encoded.data(), encoded.size());
+  if (!sealed) return done(std::move(sealed).error().with_context("protecting the message"));
+
+  StoredMessage stored;
+  stored.group_id = conversation.group_id;
+  stored.message_id = app.message_id;
+  stored.sender = identity->username;
+  stored.sender_device = identity->device_id;
+  stored.outgoing = true;
+  stored.sent_at = app.sent_at;
+  stored.state = DeliveryState::pending;
+  stored.body = std::get<TextContent>(app.content).body;
+
+  OutboxEntry entry{app.message_id, conversation.group_id, std::move(recipients),
+                    tls::encode(*sealed), env_.now_ms()};
+  conversation.group_state = serialize_group(*group);
+  ClientStoreBatch batch;
+  batch.put_conversations.push_back(std::move(conversation));
+  batch.put_messages.push_back(stored);
+  batch.put_outbox.push_back(entry);
+  if (auto applied = store_.apply(batch); !applied) return done(std::move(applied).error());
+  observer_.on_message(stored);
+  done(app.message_id);
+  if (state_ == ConnectionState::ready) send_outbox_entry(std::move(entry));
+}
+
+void Engine::resend_outbox() {
+  auto outbox = store_.outbox();
+  if (!outbox) {
+    observer_.on_error(std::move(outbox).error().with_context("reading the outbox"));
+    return;
+  }
+  for (auto& entry : *outbox) send_outbox_entry(std::move(entry));
+}
+
+void Engine::send_outbox_entry(OutboxEntry entry) {
+  if (!sending_.insert(entry.message_id).second) return;  // already in flight
+  proto::Send send{entry.message_id, entry.recipients, std::nullopt, entry.payload};
+  request(std::move(send), [this, entry](Result<proto::ResponseBody> r) {
+    sending_.erase(entry.message_id);
+    auto sent = expect<proto::SentResponse>(std::move(r), "send");
+    ClientStoreBatch batch;
+    DeliveryUpdate update{entry.group_id, entry.message_id, DeliveryState::sent, 0};
+    if (sent) {
+      update.accepted_at = sent->accepted_at;
+    } else if (is_permanent_send_error(sent.error().code())) {
+      update.state = DeliveryState::failed;
+      observer_.on_error(sent.error());
+    } else {
+      // Kept in the outbox: resent once the connection is ready again.
+      if (sent.error().code() != Errc::unavailable) observer_.on_error(sent.error());
+      return;
+    }
+    batch.remove_outbox.push_back(entry.message_id);
+    batch.delivery_updates.push_back(update);
+    if (auto stored = store_.apply(batch); !stored) {
+      observer_.on_error(std::move(stored).error().with_context("recording a delivery"));
+      return;
+    }
+    observer_.on_delivery_state(entry.group_id, entry.message_id, update.state);
+  });
+}
+
+// ---- receiving -------------------------------------------------------------------------
+
+void Engine::fetch(Done done) {
+  if (state_ != ConnectionState::ready) {
+    return done(Error(Errc::unavailable, "not connected and authenticated"));
+  }
+  if (fetching_) {
+    refetch_ = true;
+    return done(success());
+  }
+  fetch_from(0, std::move(done));
+}
+
+void Engine::fetch_from(uint64_t after_seq, Done done) {
+  fetching_ = true;
+  request(proto::Fetch{after_seq, config_.fetch_limit},
+          [this, done](Result<proto::ResponseBody> r) {
+            auto page = expect<proto::MessagesResponse>(std::move(r), "fetch");
+            if (!page) {
+              fetching_ = false;
+              return done(std::move(page).error());
+            }
+            std::vector<uint64_t> acks;
+            for (const auto& m : page->messages) process_queued(m, acks);
+            ack(std::move(acks));
+            if (page->more && !page->messages.empty())
+              return fetch_from(page->messages.back().seq, done);
+            if (refetch_) {
+              refetch_ = false;
+              return fetch_from(page->messages.empty() ? 0 : page->messages.back().seq, done);
+            }
+            fetching_ = false;
+            done(success());
+          });
+}
+
+void Engine::process_queued(const proto::QueuedMessage& message, std::vector<uint64_t>& acks) {
+  auto processed = store_.is_processed(message.seq);
+  if (!processed) {
+    observer_.on_error(std::move(processed).error());
+    return;
+  }
+  if (*processed) {  // stored before, its ack lost: ack again
+    acks.push_back(message.seq);
+    return;
+  }
+  auto opened = open_message(message);
+  if (!opened) {
+    if (opened.error().code() == Errc::unavailable) {  // the store: try again later
+      observer_.on_error(std::move(opened).error());
+      return;
+    }
+    // A message that cannot be opened never will be: record it as handled, so that it is
+    // acknowledged and does not block the queue, and say so.
+    observer_.on_error(std::move(opened).error().with_context(
+        "a queued message (seq " + std::to_string(message.seq) + ") was dropped"));
+    ClientStoreBatch drop;
+    drop.add_processed.push_back(message.seq);
+    if (store_.apply(drop)) acks.push_back(message.seq);
+    return;
+  }
+  opened->batch.add_processed.push_back(message.seq);
+  if (auto stored = store_.apply(opened->batch); !stored) {
+    observer_.on_error(std::move(stored).error().with_context("storing a received message"));
+    return;  // not acknowledged: it comes again
+  }
+  acks.push_back(message.seq);
+  if (opened->joined) {
+    observer_.on_conversation(*opened->joined);
+    verify_members(opened->joined->group_id);
+  }
+  for (const auto& m : opened->messages) observer_.on_message(m);
+}
+
+Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) {
+  SOTTO_TRY_ASSIGN(auto identity, require_identity());
+  SOTTO_TRY_ASSIGN(auto message, tls::decode<mls::MlsMessage>(queued.payload));
+  if (std::holds_alternative<mls::Welcome>(message.content)) {
+    return join(message, identity);
+  }
+  Bytes group_id;
+  bool application = false;
+  if (const auto* pub = std::get_if<mls::PublicMessage>(&message.content)) {
+    group_id = pub->content.group_id;
+    application = std::holds_alternative<mls::ApplicationData>(pub->content.content);
+  } else if (const auto* priv = std::get_if<mls::PrivateMessage>(&message.content)) {
+    group_id = priv->group_id;
+    application = priv->content_type == mls::ContentType::application;
+  } else {
+    return Error(Errc::invalid_value, "a queued message that is no MLS group message");
+  }
+  SOTTO_TRY_ASSIGN(auto found, store_.conversation(group_id));
+  if (!found) return Error(Errc::not_found, "a message for a group we are not in");
+  Conversation conversation = std::move(*found);
+  SOTTO_TRY_ASSIGN(auto group, mls::Group::deserialize(conversation.group_state));
+
+  Opened out;
+  if (!application) {
+    SOTTO_TRY_ASSIGN(auto next, group.process(message));
+    SOTTO_TRY_ASSIGN(auto members, group_members(next));
+    conversation.members = member_names(members);
+    conversation.group_state = serialize_group(next);
+    // New members' keys are checked again before the conversation counts as verified.
+    conversation.members_verified = false;
+    out.batch.put_conversations.push_back(conversation);
+    out.joined = std::move(conversation);
+    return out;
+  }
+
+  SOTTO_TRY_ASSIGN(auto opened, group.unprotect(message));
+  SOTTO_TRY_ASSIGN(auto members, group_members(group));
+  auto sender = std::find_if(members.begin(), members.end(),
+                             [&](const Member& m) { return m.leaf == opened.sender; });
+  if (sender == members.end()) return Error(Errc::invalid_value, "a sender outside the group");
+  auto app = decode_app_message(opened.data);
+  secure_wipe(opened.data.data(), opened.data.size());
+  conversation.group_state = serialize_group(group);
+  out.batch.put_conversations.push_back(conversation);
+  // The ratchet moved on whatever the content: store the new state even when the content
+  // itself is refused, so that the key is never used twice.
+  if (!app) {
+    observer_.on_error(std::move(app).error().with_context("a message's content was dropped"));
+    return out;
+  }
+  if (auto* text = std::get_if<TextContent>(&app->content)) {
+    SOTTO_TRY_ASSIGN(auto history, store_.messages(group_id));
+    const bool seen = std::any_of(history.begin(), history.end(), [&](const StoredMessage& m) {
+      return m.message_id == app->message_id;
+    });
+    if (!seen) {
+      StoredMessage stored;
+      stored.group_id = group_id;
+      stored.message_id = app->message_id;
+      stored.sender = sender->identity.username;
+      stored.sender_device = sender->identity.device_id;
+      stored.outgoing = false;
+      stored.sent_at = app->sent_at;
+      stored.accepted_at = queued.received_at;
+      stored.state = DeliveryState::received;
+      stored.body = std::move(text->body);
+      out.batch.put_messages.push_back(stored);
+      out.messages.push_back(std::move(stored));
+    }
+  }
+  // Receipts are understood but not yet shown: the state they carry is for a later step.
+  return out;
+}
+
+Result<Engine::Opened> Engine::join(const mls::MlsMessage& message, const Identity& identity) {
+  const auto& welcome = std::get<mls::Welcome>(message.content);
+  std::optional<StoredKeyPackage> stored;
+  for (const auto& secrets : welcome.secrets) {
+    SOTTO_TRY_ASSIGN(stored, store_.key_package(secrets.new_member));
+    if (stored) break;
+  }
+  if (!stored) return Error(Errc::not_found, "a Welcome for none of our KeyPackages");
+  SOTTO_TRY_ASSIGN(auto key_package, tls::decode<mls::KeyPackage>(stored->key_package));
+  SOTTO_TRY_ASSIGN(auto secrets, tls::decode<KeyPackageSecrets>(stored->private_keys));
+  mls::KeyPackagePrivateKeys keys{std::move(secrets.init_private_key),
+                                  std::move(secrets.encryption_private_key),
+                                  std::move(secrets.signature_private_key)};
+  SOTTO_TRY_ASSIGN(auto group, mls::Group::join(message, key_package, keys));
+  SOTTO_TRY_ASSIGN(auto existing, store_.conversation(group.group_id()));
+  if (existing) return Error(Errc::invalid_value, "a Welcome to a group we are already in");
+  SOTTO_TRY_ASSIGN(auto members, group_members(group));
+
+  Conversation conversation;
+  conversation.group_id = group.group_id();
+  conversation.members = member_names(members);
+  for (const auto& name : conversation.members) {
+    if (name == identity.username) continue;
+    if (!conversation.name.empty()) conversation.name += ", ";
+    conversation.name += name;
+  }
+  conversation.group_state = serialize_group(group);
+  conversation.members_verified = false;
+
+  Opened out;
+  out.batch.put_conversations.push_back(conversation);
+  if (!stored->last_resort) out.batch.remove_key_packages.push_back(stored->ref);
+  out.joined = std::move(conversation);
+  return out;
+}
+
+void Engine::verify_members(Bytes group_id) {
+  auto found = store_.conversation(group_id);
+  if (!found || !*found) return;
+  auto group = mls::Group::deserialize((*found)->group_state);
+  if (!group) return;
+  auto members = group_members(*group);
+  if (!members) {
+    observer_.on_error(std::move(members).error());
+    return;
+  }
+  verify_next_member(std::move(group_id), member_names(*members), 0);
+}
+
+// One lookup at a time: each proof is checked against the head the one before it moved to,
+// and two answers in flight would each link only to the head known when they were asked.
+void Engine::verify_next_member(Bytes group_id, std::vector<std::string> names, size_t index) {
+  if (index == names.size()) {
+    auto now = store_.conversation(group_id);
+    if (!now || !*now) return;
+    Conversation conversation = std::move(**now);
+    conversation.members_verified = true;
+    ClientStoreBatch batch;
+    batch.put_conversations.push_back(conversation);
+    if (auto stored = store_.apply(batch); !stored) {
+      observer_.on_error(std::move(stored).error());
+      return;
+    }
+    observer_.on_conversation(conversation);
+    return;
+  }
+  const std::string name = names[index];
+  lookup_contact(name, [this, group_id, names, index](Result<Contact> contact) {
+    if (!contact) {
+      observer_.on_error(
+          std::move(contact).error().with_context("checking member " + names[index]));
+      return;
+    }
+    if (auto checked = check_member_keys(group_id, *contact); !checked) {
+      observer_.on_error(std::move(checked).error());
+      return;
+    }
+    verify_next_member(group_id, names, index + 1);
+  });
+}
+
+Result<void> Engine::check_member_keys(BytesView group_id, const Contact& contact) {
+  SOTTO_TRY_ASSIGN(auto found, store_.conversation(group_id));
+  if (!found) return Error(Errc::not_found, "the conversation is gone");
+  SOTTO_TRY_ASSIGN(auto group, mls::Group::deserialize(found->group_state));
+  SOTTO_TRY_ASSIGN(auto members, group_members(group));
+  for (const auto& m : members) {
+    if (m.identity.username != contact.username) continue;
+    const bool known =
+        std::any_of(contact.devices.begin(), contact.devices.end(), [&](const ContactDevice& d) {
+          return d.device_id == m.identity.device_id && d.signature_key == m.signature_key;
+        });
+    if (!known) {
+      return Error(Errc::bad_proof, "a member of " + found->name +
+                                        " has a key the key directory"
+                                        " does not hold for " +
+                                        contact.username);
+    }
+  }
+  return success();
+}
+
+void Engine::ack(std::vector<uint64_t> seqs) {
+  if (seqs.empty()) return;
+  request(proto::Ack{seqs}, [this, seqs](Result<proto::ResponseBody> r) {
+    auto acked = expect<proto::EmptyResponse>(std::move(r), "ack");
+    if (!acked) return;  // acknowledged again when the messages come back
+    // The server deleted them and never reuses a seq: the marks are no longer needed.
+    ClientStoreBatch batch;
+    batch.remove_processed = seqs;
+    if (auto stored = store_.apply(batch); !stored) observer_.on_error(std::move(stored).error());
+  });
+}
+
+}  // namespace sotto::client

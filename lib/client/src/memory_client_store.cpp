@@ -1,0 +1,125 @@
+#include "sotto/client/memory_client_store.h"
+
+#include <algorithm>
+
+namespace sotto::client {
+
+namespace {
+
+Bytes key(BytesView v) {
+  return Bytes(v.begin(), v.end());
+}
+
+StoredMessage* find_message(std::vector<StoredMessage>& list, const Bytes& id) {
+  for (auto& m : list) {
+    if (m.message_id == id) return &m;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::optional<Identity>> MemoryClientStore::identity() const {
+  return identity_;
+}
+
+Result<std::optional<Bytes>> MemoryClientStore::directory_state() const {
+  return directory_state_;
+}
+
+Result<std::optional<StoredKeyPackage>> MemoryClientStore::key_package(BytesView ref) const {
+  auto it = key_packages_.find(key(ref));
+  if (it == key_packages_.end()) return std::optional<StoredKeyPackage>();
+  return std::optional<StoredKeyPackage>(it->second);
+}
+
+Result<size_t> MemoryClientStore::key_package_count() const {
+  return key_packages_.size();
+}
+
+Result<std::optional<Contact>> MemoryClientStore::contact(const std::string& username) const {
+  auto it = contacts_.find(username);
+  if (it == contacts_.end()) return std::optional<Contact>();
+  return std::optional<Contact>(it->second);
+}
+
+Result<std::optional<Conversation>> MemoryClientStore::conversation(BytesView group_id) const {
+  auto it = conversations_.find(key(group_id));
+  if (it == conversations_.end()) return std::optional<Conversation>();
+  return std::optional<Conversation>(it->second);
+}
+
+Result<std::vector<Conversation>> MemoryClientStore::conversations() const {
+  std::vector<Conversation> out;
+  for (const auto& [id, c] : conversations_) out.push_back(c);
+  return out;
+}
+
+Result<std::vector<StoredMessage>> MemoryClientStore::messages(BytesView group_id) const {
+  auto it = messages_.find(key(group_id));
+  if (it == messages_.end()) return std::vector<StoredMessage>();
+  return it->second;
+}
+
+Result<std::vector<OutboxEntry>> MemoryClientStore::outbox() const {
+  return outbox_;
+}
+
+Result<bool> MemoryClientStore::is_processed(uint64_t seq) const {
+  return processed_.count(seq) != 0;
+}
+
+Result<void> MemoryClientStore::apply(const ClientStoreBatch& batch) {
+  // Checks first, so that a refused batch changes nothing.
+  for (const auto& u : batch.delivery_updates) {
+    bool found = false;
+    auto it = messages_.find(u.group_id);
+    if (it != messages_.end()) {
+      found = find_message(it->second, u.message_id) != nullptr;
+    }
+    for (const auto& m : batch.put_messages) {
+      found = found || (m.group_id == u.group_id && m.message_id == u.message_id);
+    }
+    if (!found) return Error(Errc::not_found, "delivery update of a message not stored");
+  }
+
+  if (batch.identity) identity_ = batch.identity;
+  if (batch.directory_state) directory_state_ = batch.directory_state;
+  for (const auto& kp : batch.put_key_packages) key_packages_[kp.ref] = kp;
+  for (const auto& ref : batch.remove_key_packages) key_packages_.erase(ref);
+  for (const auto& c : batch.put_contacts) contacts_[c.username] = c;
+  for (const auto& c : batch.put_conversations) conversations_[c.group_id] = c;
+  for (const auto& m : batch.put_messages) {
+    auto& list = messages_[m.group_id];
+    if (auto* existing = find_message(list, m.message_id)) {
+      *existing = m;
+    } else {
+      list.push_back(m);
+    }
+  }
+  for (const auto& u : batch.delivery_updates) {
+    auto* m = find_message(messages_[u.group_id], u.message_id);
+    m->state = u.state;
+    if (u.accepted_at != 0) m->accepted_at = u.accepted_at;
+  }
+  for (const auto& e : batch.put_outbox) {
+    auto it = std::find_if(outbox_.begin(), outbox_.end(),
+                           [&](const OutboxEntry& o) { return o.message_id == e.message_id; });
+    if (it != outbox_.end()) {
+      *it = e;
+    } else {
+      outbox_.push_back(e);
+    }
+  }
+  for (const auto& id : batch.remove_outbox) {
+    outbox_.erase(std::remove_if(outbox_.begin(), outbox_.end(),
+                                 [&](const OutboxEntry& o) { return o.message_id == id; }),
+                  outbox_.end());
+  }
+  for (uint64_t seq : batch.add_processed) processed_.insert(seq);
+  for (uint64_t seq : batch.remove_processed) processed_.erase(seq);
+  ++batches_applied_;
+  return success();
+}
+
+}  // namespace sotto::client

@@ -1,0 +1,86 @@
+// The application-message format: round trips, and strict refusal of what breaks its rules.
+#include "sotto/client/app_message.h"
+
+#include <gtest/gtest.h>
+
+#include "sotto/core/tls.h"
+
+namespace sotto::client {
+namespace {
+
+AppMessage text(std::string body) {
+  AppMessage m;
+  m.message_id = Bytes(kMessageIdSize, 7);
+  m.sent_at = 1'700'000'000'123;
+  m.content = TextContent{std::move(body), std::nullopt};
+  return m;
+}
+
+TEST(AppMessage, TextAndReceiptsRoundTrip) {
+  AppMessage m = text("hello, world");
+  std::get<TextContent>(m.content).reply_to = Bytes(kMessageIdSize, 9);
+  auto back = decode_app_message(encode_app_message(m));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->message_id, m.message_id);
+  EXPECT_EQ(back->sent_at, m.sent_at);
+  const auto& t = std::get<TextContent>(back->content);
+  EXPECT_EQ(t.body, "hello, world");
+  EXPECT_EQ(t.reply_to, Bytes(kMessageIdSize, 9));
+
+  AppMessage r;
+  r.message_id = Bytes(kMessageIdSize, 1);
+  r.content =
+      ReceiptContent{ReceiptKind::read, {Bytes(kMessageIdSize, 2), Bytes(kMessageIdSize, 3)}};
+  auto rb = decode_app_message(encode_app_message(r));
+  ASSERT_TRUE(rb.ok()) << rb.error().to_string();
+  EXPECT_EQ(std::get<ReceiptContent>(rb->content).message_ids.size(), 2u);
+}
+
+TEST(AppMessage, TheWireFormIsFixed) {
+  // version 1, 16-byte id, sent_at, kind text, body "hi", no reply.
+  Bytes expected{0x00, 0x01, 0x10};
+  for (int i = 0; i < 16; ++i) expected.push_back(7);
+  for (uint8_t b : Bytes{0, 0, 0, 0, 0, 0, 0, 5}) expected.push_back(b);
+  for (uint8_t b : Bytes{1, 2, 'h', 'i', 0}) expected.push_back(b);
+  AppMessage m = text("hi");
+  m.sent_at = 5;
+  EXPECT_EQ(encode_app_message(m), expected);
+}
+
+TEST(AppMessage, AnotherVersionIsReportedAsSuch) {
+  AppMessage m = text("x");
+  m.version = 2;
+  auto r = decode_app_message(encode_app_message(m));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::unsupported_version);
+  EXPECT_EQ(decode_app_message(Bytes{0}).error().code(), Errc::truncated);
+}
+
+TEST(AppMessage, RuleBreakersAreRefused) {
+  AppMessage short_id = text("x");
+  short_id.message_id = Bytes(3, 1);
+  EXPECT_EQ(decode_app_message(encode_app_message(short_id)).error().code(), Errc::invalid_value);
+
+  EXPECT_EQ(decode_app_message(encode_app_message(text("\xff\xfe"))).error().code(),
+            Errc::invalid_value);
+  EXPECT_EQ(decode_app_message(encode_app_message(text(std::string(kMaxTextBytes + 1, 'a'))))
+                .error()
+                .code(),
+            Errc::invalid_value);
+  EXPECT_TRUE(decode_app_message(encode_app_message(text(std::string(kMaxTextBytes, 'a')))).ok());
+
+  AppMessage receipt;
+  receipt.message_id = Bytes(kMessageIdSize, 1);
+  receipt.content = ReceiptContent{static_cast<ReceiptKind>(9), {}};
+  EXPECT_EQ(decode_app_message(encode_app_message(receipt)).error().code(), Errc::invalid_value);
+
+  Bytes trailing = encode_app_message(text("x"));
+  trailing.push_back(0);
+  EXPECT_EQ(decode_app_message(trailing).error().code(), Errc::trailing_bytes);
+  Bytes unknown_kind = encode_app_message(text("x"));
+  unknown_kind[2 + 1 + 16 + 8] = 0x7f;
+  EXPECT_EQ(decode_app_message(unknown_kind).error().code(), Errc::invalid_value);
+}
+
+}  // namespace
+}  // namespace sotto::client

@@ -1,0 +1,291 @@
+// Two engines, each with its own memory store and native transport, against the real sottod:
+// registration, a verified lookup, a 1:1 conversation, messages both ways, a recipient that
+// is offline and fetches on reconnecting, and an empty server queue once everything is acked.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol_client.h"
+#include "sotto/client/engine.h"
+#include "sotto/client/memory_client_store.h"
+#include "sotto/client/websocket_transport.h"
+#include "sotto/core/encoding.h"
+#include "sottod_process.h"
+
+namespace sotto::client {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ProtocolClient;
+using testing::SottodProcess;
+using testing::TempDir;
+
+class Recorder final : public EngineObserver {
+ public:
+  void on_message(const StoredMessage& message) override { messages.push_back(message); }
+  void on_delivery_state(BytesView, BytesView message_id, DeliveryState state) override {
+    delivery.emplace_back(Bytes(message_id.begin(), message_id.end()), state);
+  }
+  void on_conversation(const Conversation& conversation) override {
+    conversations.push_back(conversation);
+  }
+  void on_authenticated() override { ++authenticated; }
+  void on_error(const Error& error) override {
+    ADD_FAILURE() << "engine error: " << error.to_string();
+    errors.push_back(error);
+  }
+
+  bool sent(const Bytes& id) const {
+    for (const auto& [m, s] : delivery) {
+      if (m == id && s == DeliveryState::sent) return true;
+    }
+    return false;
+  }
+  std::vector<StoredMessage> incoming() const {
+    std::vector<StoredMessage> out;
+    for (const auto& m : messages) {
+      if (!m.outgoing) out.push_back(m);
+    }
+    return out;
+  }
+
+  std::vector<StoredMessage> messages;
+  std::vector<std::pair<Bytes, DeliveryState>> delivery;
+  std::vector<Conversation> conversations;
+  std::vector<Error> errors;
+  int authenticated = 0;
+};
+
+// One device: its engine, store and connection. The engine is the transport's listener.
+struct Device {
+  Device(boost::asio::io_context& ioc, const SottodProcess& server, const DirectoryKeys& keys)
+      : transport(ioc, options(server)), engine(config(keys), store, transport, env, recorder) {
+    transport.set_listener(&engine);
+  }
+  static WebSocketOptions options(const SottodProcess& server) {
+    WebSocketOptions o;
+    o.host = "127.0.0.1";
+    o.port = server.port();
+    o.server_name = "localhost";
+    o.pinned_fingerprint = server.fingerprint();
+    return o;
+  }
+  static EngineConfig config(const DirectoryKeys& keys) {
+    EngineConfig c;
+    c.directory_keys = keys;
+    c.key_package_batch = 5;
+    c.key_package_low = 2;
+    return c;
+  }
+
+  MemoryClientStore store;
+  SystemEnvironment env;
+  Recorder recorder;
+  WebSocketTransport transport;
+  Engine engine;
+};
+
+class ClientE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    std::vector<std::string> extra;
+    for (const char* flag : {"--rate-registration-per-minute", "--rate-registration-burst",
+                             "--rate-login-per-minute", "--rate-login-burst"}) {
+      extra.emplace_back(flag);
+      extra.emplace_back("1000");
+    }
+    server_ = new SottodProcess(SottodProcess::args_for(dir_->path() / "data", extra));
+    ASSERT_TRUE(server_->wait_listening()) << server_->line();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete dir_;
+  }
+
+  DirectoryKeys keys() const {
+    return {from_hex(server_->kt_vrf_key()).value(), from_hex(server_->kt_signing_key()).value()};
+  }
+  std::unique_ptr<Device> device() { return std::make_unique<Device>(ioc_, *server_, keys()); }
+
+  // Runs the event loop until `done` holds or the time is up.
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      ioc_.restart();
+      ioc_.run_for(10ms);
+    }
+    return true;
+  }
+
+  template <class T>
+  Result<T> wait(std::optional<Result<T>>& slot) {
+    if (!run_until([&] { return slot.has_value(); })) {
+      return Error(Errc::unavailable, "timed out");
+    }
+    return std::move(*slot);
+  }
+
+  void connect(Device& d) {
+    d.transport.connect();
+    ASSERT_TRUE(run_until([&] { return d.engine.state() != ConnectionState::disconnected; }));
+  }
+
+  void register_as(Device& d, const std::string& name) {
+    connect(d);
+    std::optional<Result<void>> done;
+    d.engine.register_account({name, name + "@example.org", "correct horse battery", "", {}},
+                              [&](Result<void> r) { done = std::move(r); });
+    auto r = wait(done);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+  }
+
+  // What the server still holds for the device, seen through a connection of its own.
+  size_t server_queue(Device& d) {
+    auto identity = d.store.identity().value();
+    EXPECT_TRUE(identity.has_value());
+    if (!identity) return 0;
+    ProtocolClient probe(server_->port());
+    auto auth = probe.request(proto::AuthSession{identity->session_token.reveal()});
+    EXPECT_NE(testing::as<proto::SessionResponse>(auth), nullptr);
+    auto page = probe.request(proto::Fetch{0, 100});
+    const auto* messages = testing::as<proto::MessagesResponse>(page);
+    EXPECT_NE(messages, nullptr);
+    return messages ? messages->messages.size() : 0;
+  }
+
+  static TempDir* dir_;
+  static SottodProcess* server_;
+  boost::asio::io_context ioc_;
+};
+TempDir* ClientE2eTest::dir_ = nullptr;
+SottodProcess* ClientE2eTest::server_ = nullptr;
+
+TEST_F(ClientE2eTest, TwoPeopleTalkIncludingWhileOneIsOffline) {
+  auto alice = device();
+  auto bob = device();
+  register_as(*alice, "alice");
+  register_as(*bob, "bob");
+
+  // Alice finds Bob (verified against the directory) and starts a 1:1.
+  std::optional<Result<Bytes>> started;
+  alice->engine.start_conversation("Bob", [&](Result<Bytes> r) { started = std::move(r); });
+  auto group = wait(started);
+  ASSERT_TRUE(group.ok()) << group.error().to_string();
+  auto contact = alice->store.contact("bob").value();
+  ASSERT_TRUE(contact.has_value());
+  ASSERT_EQ(contact->devices.size(), 1u);
+  EXPECT_EQ(contact->devices[0].device_id, bob->store.identity().value()->device_id);
+
+  // Bob is online: the Welcome arrives live; he joins and then checks Alice's keys.
+  ASSERT_TRUE(run_until([&] { return bob->store.conversation(*group).value().has_value(); }));
+  ASSERT_TRUE(run_until([&] { return bob->store.conversation(*group).value()->members_verified; }));
+  const auto bobs_view = bob->store.conversation(*group).value();
+  EXPECT_EQ(bobs_view->name, "alice");
+  EXPECT_EQ(bobs_view->members, (std::vector<std::string>{"alice", "bob"}));
+
+  // Alice -> Bob.
+  std::optional<Result<Bytes>> hello;
+  alice->engine.send_text(*group, "hello", [&](Result<Bytes> r) { hello = std::move(r); });
+  auto hello_id = wait(hello);
+  ASSERT_TRUE(hello_id.ok()) << hello_id.error().to_string();
+  ASSERT_TRUE(run_until([&] { return bob->recorder.incoming().size() == 1; }));
+  const StoredMessage got = bob->recorder.incoming()[0];
+  EXPECT_EQ(got.body, "hello");
+  EXPECT_EQ(got.sender, "alice");
+  EXPECT_EQ(got.message_id, *hello_id);
+  ASSERT_TRUE(run_until([&] { return alice->recorder.sent(*hello_id); }));
+  EXPECT_TRUE(alice->store.outbox().value().empty());
+
+  // Bob -> Alice.
+  std::optional<Result<Bytes>> reply;
+  bob->engine.send_text(*group, "hi alice", [&](Result<Bytes> r) { reply = std::move(r); });
+  ASSERT_TRUE(wait(reply).ok());
+  ASSERT_TRUE(run_until([&] { return alice->recorder.incoming().size() == 1; }));
+  EXPECT_EQ(alice->recorder.incoming()[0].body, "hi alice");
+  EXPECT_EQ(alice->recorder.incoming()[0].sender, "bob");
+
+  // Bob goes offline; Alice writes twice; Bob reconnects, authenticates with his device key
+  // and fetches.
+  bob->transport.close();
+  ASSERT_TRUE(run_until([&] { return bob->engine.state() == ConnectionState::disconnected; }));
+  for (const char* text : {"are you there?", "ping"}) {
+    std::optional<Result<Bytes>> sent;
+    alice->engine.send_text(*group, text, [&](Result<Bytes> r) { sent = std::move(r); });
+    auto id = wait(sent);
+    ASSERT_TRUE(id.ok());
+    ASSERT_TRUE(run_until([&] { return alice->recorder.sent(*id); }));
+  }
+  EXPECT_EQ(server_queue(*bob), 2u);
+  bob->transport.connect();
+  ASSERT_TRUE(run_until([&] { return bob->recorder.incoming().size() == 3; }));
+  EXPECT_EQ(bob->recorder.incoming()[1].body, "are you there?");
+  EXPECT_EQ(bob->recorder.incoming()[2].body, "ping");
+  EXPECT_EQ(bob->engine.state(), ConnectionState::ready);
+
+  // Everything received was stored, then acknowledged: the server holds nothing more.
+  ASSERT_TRUE(run_until([&] { return bob->store.processed_count() == 0; }));
+  ASSERT_TRUE(run_until([&] { return alice->store.processed_count() == 0; }));
+  EXPECT_EQ(server_queue(*bob), 0u);
+  EXPECT_EQ(server_queue(*alice), 0u);
+
+  // Both histories hold the whole conversation in order.
+  auto history = bob->store.messages(*group).value();
+  ASSERT_EQ(history.size(), 4u);
+  EXPECT_EQ(history[0].body, "hello");
+  EXPECT_EQ(history[1].body, "hi alice");
+  EXPECT_TRUE(history[1].outgoing);
+  EXPECT_EQ(history[1].state, DeliveryState::sent);
+  EXPECT_EQ(alice->store.messages(*group).value().size(), 4u);
+  EXPECT_TRUE(alice->recorder.errors.empty());
+  EXPECT_TRUE(bob->recorder.errors.empty());
+}
+
+TEST_F(ClientE2eTest, AMessageWrittenOfflineWaitsInTheOutboxAndLeavesOnReconnect) {
+  auto carol = device();
+  auto dave = device();
+  register_as(*carol, "carol");
+  register_as(*dave, "dave");
+  std::optional<Result<Bytes>> started;
+  carol->engine.start_conversation("dave", [&](Result<Bytes> r) { started = std::move(r); });
+  auto group = wait(started);
+  ASSERT_TRUE(group.ok()) << group.error().to_string();
+
+  carol->transport.close();
+  ASSERT_TRUE(run_until([&] { return carol->engine.state() == ConnectionState::disconnected; }));
+  std::optional<Result<Bytes>> queued;
+  carol->engine.send_text(*group, "written on a plane",
+                          [&](Result<Bytes> r) { queued = std::move(r); });
+  auto id = wait(queued);
+  ASSERT_TRUE(id.ok()) << id.error().to_string();
+  ASSERT_EQ(carol->store.outbox().value().size(), 1u);
+  EXPECT_EQ(carol->store.messages(*group).value()[0].state, DeliveryState::pending);
+
+  carol->transport.connect();
+  ASSERT_TRUE(run_until([&] { return carol->recorder.sent(*id); }));
+  EXPECT_TRUE(carol->store.outbox().value().empty());
+  ASSERT_TRUE(run_until([&] { return dave->recorder.incoming().size() == 1; }));
+  EXPECT_EQ(dave->recorder.incoming()[0].body, "written on a plane");
+}
+
+TEST_F(ClientE2eTest, AnUnknownContactIsNotFound) {
+  auto erin = device();
+  register_as(*erin, "erin");
+  std::optional<Result<Bytes>> started;
+  erin->engine.start_conversation("nobody-here", [&](Result<Bytes> r) { started = std::move(r); });
+  auto r = wait(started);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::not_found);
+  EXPECT_FALSE(erin->store.contact("nobody-here").value().has_value());
+  EXPECT_TRUE(erin->store.conversations().value().empty());
+}
+
+}  // namespace
+}  // namespace sotto::client

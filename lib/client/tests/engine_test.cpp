@@ -1,0 +1,384 @@
+// The engine alone, with the memory store and a scripted server: the frames it sends, how it
+// answers malformed and unexpected server frames, registration, and key-directory lookups
+// whose proofs do or do not verify (a real lib/kt directory plays the server's part).
+#include "sotto/client/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sotto/client/memory_client_store.h"
+#include "sotto/core/tls.h"
+#include "sotto/crypto/primitives.h"
+#include "sotto/crypto/vrf.h"
+#include "sotto/kt/directory.h"
+#include "sotto/kt/directory_store.h"
+#include "sotto/kt/log_store.h"
+#include "sotto/proto/directory_value.h"
+
+namespace sotto::client {
+namespace {
+
+class RecordingTransport final : public Transport {
+ public:
+  void send(Bytes frame) override {
+    auto decoded = proto::decode_client_frame(frame, 1 << 24);
+    ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
+    frames.push_back(std::move(decoded).value());
+  }
+  // The oldest frame not yet answered.
+  proto::ClientFrame take() {
+    EXPECT_FALSE(frames.empty());
+    if (frames.empty()) return {};
+    proto::ClientFrame f = std::move(frames.front());
+    frames.pop_front();
+    return f;
+  }
+  std::deque<proto::ClientFrame> frames;
+};
+
+// A clock that moves only when told, and randomness from a counter (reproducible runs).
+class FixedEnvironment final : public Environment {
+ public:
+  uint64_t now_ms() override { return now; }
+  void random(std::span<uint8_t> out) override {
+    size_t at = 0;
+    while (at < out.size()) {
+      Bytes block = crypto::sha256(tls::encode(counter++));
+      for (size_t i = 0; i < block.size() && at < out.size(); ++i) out[at++] = block[i];
+    }
+  }
+  uint64_t now = 1'700'001'000'000;  // after the test directory's heads
+  uint64_t counter = 0;
+};
+
+class RecordingObserver final : public EngineObserver {
+ public:
+  void on_error(const Error& error) override { errors.push_back(error); }
+  void on_contact_keys_changed(const Contact&, const Contact& after) override {
+    changed.push_back(after);
+  }
+  std::vector<Error> errors;
+  std::vector<Contact> changed;
+};
+
+Bytes seed(uint8_t b) {
+  return Bytes(32, b);
+}
+
+// The server's key directory, for lookup proofs.
+struct Directory {
+  kt::MemoryLogStore log;
+  kt::MemoryDirectoryStore records;
+  std::unique_ptr<kt::Directory> dir;
+  uint64_t clock = 1'700'000'000;
+  uint8_t opening = 0;
+
+  Directory() {
+    dir = std::make_unique<kt::Directory>(
+        kt::Directory::open(crypto::Ed25519SigningKey::from_seed(seed(1)).value(),
+                            crypto::VrfKeyPair::from_seed(seed(2)).value(), log, records)
+            .value());
+  }
+  DirectoryKeys keys() const { return {dir->vrf_public_key(), dir->signing_public_key()}; }
+  void publish(const std::string& label, const proto::DirectoryValue& value) {
+    ASSERT_TRUE(
+        dir->stage(as_bytes(label), tls::encode(value), SecureBytes(Bytes(16, ++opening))).ok());
+    ASSERT_TRUE(dir->publish(clock += 60).ok());
+  }
+  kt::LookupProof lookup(const std::string& label, uint64_t known) {
+    auto proof = dir->lookup(as_bytes(label), known);
+    EXPECT_TRUE(proof.ok());
+    return std::move(proof).value();
+  }
+};
+
+proto::DirectoryValue devices_of(std::vector<std::pair<Bytes, Bytes>> devices) {
+  proto::DirectoryValue v;
+  for (auto& [id, key] : devices) v.devices.push_back({id, key});
+  return v;
+}
+
+Bytes frame_of(proto::ServerFrame frame) {
+  return proto::encode(frame);
+}
+Bytes response(uint64_t id, proto::ResponseBody body) {
+  return frame_of(proto::ServerFrame{proto::Response{id, std::move(body)}});
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() { make_engine(directory.keys()); }
+
+  void make_engine(DirectoryKeys keys) {
+    EngineConfig config;
+    config.directory_keys = std::move(keys);
+    config.key_package_batch = 3;
+    engine = std::make_unique<Engine>(config, store, transport, env, observer);
+  }
+
+  // Registers "alice" against the scripted server; the engine ends up ready.
+  void register_alice() {
+    std::optional<Result<void>> done;
+    engine->register_account({"Alice", "alice@example.org", "correct horse battery", "", {}},
+                             [&](Result<void> r) { done = std::move(r); });
+    auto reg = transport.take();
+    ASSERT_TRUE(std::holds_alternative<proto::RegisterAccount>(reg.request));
+    const auto& r = std::get<proto::RegisterAccount>(reg.request);
+    EXPECT_EQ(r.username, "alice");  // folded as the server folds it
+    EXPECT_EQ(r.device.signature_key.size(), 32u);
+    engine->on_frame(
+        response(reg.request_id,
+                 proto::SessionResponse{Bytes(16, 0xa1), Bytes(16, 0xd1), Bytes(32, 7), 99}));
+    auto upload = transport.take();
+    ASSERT_TRUE(std::holds_alternative<proto::UploadKeyPackages>(upload.request));
+    const auto& u = std::get<proto::UploadKeyPackages>(upload.request);
+    EXPECT_EQ(u.key_packages.size(), 3u);
+    EXPECT_TRUE(u.last_resort.has_value());
+    EXPECT_GT(upload.request_id, reg.request_id);
+    EXPECT_FALSE(done.has_value());  // not before the upload is answered
+    engine->on_frame(response(upload.request_id, proto::KeyPackageStockResponse{3, 1}));
+    ASSERT_TRUE(done.has_value());
+    ASSERT_TRUE(done->ok()) << done->error().to_string();
+  }
+
+  // Starts a lookup of `name` and answers it with `proof`; the result.
+  Result<Contact> lookup(const std::string& name, const kt::LookupProof& proof) {
+    std::optional<Result<Contact>> result;
+    engine->lookup_contact(name, [&](Result<Contact> r) { result = std::move(r); });
+    auto f = transport.take();
+    EXPECT_TRUE(std::holds_alternative<proto::KtLookup>(f.request));
+    engine->on_frame(response(f.request_id, proto::KtProofResponse{tls::encode(proof)}));
+    if (!result) return Error(Errc::internal, "no completion");
+    return std::move(*result);
+  }
+
+  Directory directory;
+  MemoryClientStore store;
+  RecordingTransport transport;
+  FixedEnvironment env;
+  RecordingObserver observer;
+  std::unique_ptr<Engine> engine;
+};
+
+TEST_F(EngineTest, MalformedServerFramesAreReportedAndChangeNothing) {
+  engine->on_connected();
+  for (const Bytes& junk : {Bytes{}, Bytes{0xff}, Bytes{1, 0, 0, 0}, Bytes(100, 0x41)}) {
+    engine->on_frame(junk);
+  }
+  // A valid frame with a byte too many.
+  Bytes trailing = response(1, proto::EmptyResponse{});
+  trailing.push_back(0);
+  engine->on_frame(trailing);
+  EXPECT_EQ(observer.errors.size(), 5u);
+  EXPECT_EQ(store.batches_applied(), 0u);
+  EXPECT_TRUE(transport.frames.empty());
+  EXPECT_EQ(engine->state(), ConnectionState::connected);
+}
+
+TEST_F(EngineTest, ResponsesToNoRequestAreReportedAndIgnored) {
+  engine->on_connected();
+  engine->on_frame(response(42, proto::EmptyResponse{}));
+  ASSERT_EQ(observer.errors.size(), 1u);
+  EXPECT_EQ(observer.errors[0].code(), Errc::invalid_value);
+  // The server's answer to a frame it could not decode comes under id 0, with its code.
+  engine->on_frame(response(0, proto::ErrorResponse{static_cast<uint16_t>(Errc::truncated), "x"}));
+  ASSERT_EQ(observer.errors.size(), 2u);
+  EXPECT_EQ(observer.errors[1].code(), Errc::truncated);
+
+  // A request in flight is not disturbed by them and still completes.
+  std::optional<Result<Contact>> result;
+  engine->lookup_contact("bob", [&](Result<Contact> r) { result = std::move(r); });
+  auto f = transport.take();
+  engine->on_frame(response(f.request_id + 1, proto::EmptyResponse{}));
+  EXPECT_FALSE(result.has_value());
+  engine->on_frame(response(f.request_id, proto::ErrorResponse{41, "no such user"}));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->error().code(), Errc::not_found);
+  // Answered once: a second answer under the same id is a response to no request.
+  engine->on_frame(response(f.request_id, proto::EmptyResponse{}));
+  EXPECT_EQ(observer.errors.size(), 4u);
+}
+
+TEST_F(EngineTest, AResponseOfTheWrongTypeFailsTheOperation) {
+  engine->on_connected();
+  std::optional<Result<Contact>> result;
+  engine->lookup_contact("bob", [&](Result<Contact> r) { result = std::move(r); });
+  engine->on_frame(response(transport.take().request_id, proto::EmptyResponse{}));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->error().code(), Errc::invalid_value);
+  EXPECT_EQ(store.batches_applied(), 0u);
+}
+
+TEST_F(EngineTest, RequestsIdsIncreaseAndADisconnectFailsWhatIsInFlight) {
+  engine->on_connected();
+  std::vector<Result<Contact>> results;
+  engine->lookup_contact("bob", [&](Result<Contact> r) { results.push_back(std::move(r)); });
+  engine->lookup_contact("carol", [&](Result<Contact> r) { results.push_back(std::move(r)); });
+  ASSERT_EQ(transport.frames.size(), 2u);
+  EXPECT_LT(transport.frames[0].request_id, transport.frames[1].request_id);
+  engine->on_disconnected();
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) EXPECT_EQ(r.error().code(), Errc::unavailable);
+  // While disconnected nothing is sent; operations fail at once.
+  transport.frames.clear();
+  engine->lookup_contact("bob", [&](Result<Contact> r) { results.push_back(std::move(r)); });
+  EXPECT_TRUE(transport.frames.empty());
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[2].error().code(), Errc::unavailable);
+}
+
+TEST_F(EngineTest, RegisterStoresTheIdentityAndTheKeyPackagePrivateKeys) {
+  engine->on_connected();
+  register_alice();
+  auto identity = store.identity();
+  ASSERT_TRUE(identity.ok() && identity->has_value());
+  EXPECT_EQ((*identity)->username, "alice");
+  EXPECT_EQ((*identity)->device_id, Bytes(16, 0xd1));
+  EXPECT_EQ((*identity)->signature_seed.size(), 32u);
+  EXPECT_EQ(store.key_package_count().value(), 4u);  // 3 one-time and the last-resort one
+  EXPECT_EQ(engine->state(), ConnectionState::ready);
+
+  // A second registration on the same store is refused before anything is sent.
+  std::optional<Result<void>> again;
+  engine->register_account({"alice2", "a2@example.org", "correct horse battery", "", {}},
+                           [&](Result<void> r) { again = std::move(r); });
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->error().code(), Errc::already_exists);
+  EXPECT_TRUE(transport.frames.empty());
+}
+
+TEST_F(EngineTest, ASessionWithMalformedIdsIsRefused) {
+  engine->on_connected();
+  std::optional<Result<void>> done;
+  engine->register_account({"alice", "alice@example.org", "correct horse battery", "", {}},
+                           [&](Result<void> r) { done = std::move(r); });
+  engine->on_frame(response(transport.take().request_id,
+                            proto::SessionResponse{Bytes(3, 1), Bytes(16, 2), Bytes(32, 3), 0}));
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->error().code(), Errc::invalid_value);
+  EXPECT_FALSE(store.identity().value().has_value());
+}
+
+TEST_F(EngineTest, AVerifiedLookupStoresTheContactAndTheHead) {
+  const Bytes bob_key = crypto::Ed25519SigningKey::from_seed(seed(9)).value().public_key();
+  directory.publish("bob", devices_of({{Bytes(16, 0xb1), bob_key}}));
+  engine->on_connected();
+  auto contact = lookup("Bob", directory.lookup("bob", 0));
+  ASSERT_TRUE(contact.ok()) << contact.error().to_string();
+  EXPECT_EQ(contact->username, "bob");
+  ASSERT_EQ(contact->devices.size(), 1u);
+  EXPECT_EQ(contact->devices[0].signature_key, bob_key);
+  ASSERT_TRUE(store.contact("bob").value().has_value());
+  EXPECT_TRUE(store.directory_state().value().has_value());
+
+  // Bob adds a device: the next lookup links to the head the engine holds and reports the
+  // change of keys.
+  directory.publish("bob", devices_of({{Bytes(16, 0xb1), bob_key}, {Bytes(16, 0xb2), bob_key}}));
+  std::optional<Result<Contact>> result;
+  engine->lookup_contact("bob", [&](Result<Contact> r) { result = std::move(r); });
+  auto f = transport.take();
+  const auto& asked = std::get<proto::KtLookup>(f.request);
+  EXPECT_EQ(asked.known_log_size, 1u);
+  engine->on_frame(response(f.request_id, proto::KtProofResponse{tls::encode(
+                                              directory.lookup("bob", asked.known_log_size))}));
+  ASSERT_TRUE(result.has_value() && result->ok());
+  EXPECT_EQ((*result)->devices.size(), 2u);
+  ASSERT_EQ(observer.changed.size(), 1u);
+}
+
+TEST_F(EngineTest, ALookupWhoseProofFailsStoresNothing) {
+  const Bytes bob_key = crypto::Ed25519SigningKey::from_seed(seed(9)).value().public_key();
+  const Bytes mallory_key = crypto::Ed25519SigningKey::from_seed(seed(10)).value().public_key();
+  directory.publish("bob", devices_of({{Bytes(16, 0xb1), bob_key}}));
+  engine->on_connected();
+
+  // The server swaps in another key than the one it committed to.
+  kt::LookupProof forged = directory.lookup("bob", 0);
+  ASSERT_TRUE(forged.latest.has_value());
+  forged.latest->value = tls::encode(devices_of({{Bytes(16, 0xb1), mallory_key}}));
+  auto refused = lookup("bob", forged);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Errc::bad_proof);
+  EXPECT_FALSE(store.contact("bob").value().has_value());
+  EXPECT_FALSE(store.directory_state().value().has_value());
+  EXPECT_EQ(store.batches_applied(), 0u);
+
+  // A proof for another name than the one asked about.
+  directory.publish("eve", devices_of({{Bytes(16, 0xe1), mallory_key}}));
+  auto other = lookup("bob", directory.lookup("eve", 0));
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code(), Errc::bad_proof);
+
+  // Bytes that are no proof at all.
+  std::optional<Result<Contact>> junk;
+  engine->lookup_contact("bob", [&](Result<Contact> r) { junk = std::move(r); });
+  engine->on_frame(response(transport.take().request_id, proto::KtProofResponse{Bytes{1, 2, 3}}));
+  ASSERT_TRUE(junk.has_value());
+  EXPECT_FALSE(junk->ok());
+  EXPECT_FALSE(store.contact("bob").value().has_value());
+  EXPECT_EQ(store.batches_applied(), 0u);
+}
+
+TEST_F(EngineTest, AProofUnderAnotherDirectoryKeyIsRefused) {
+  directory.publish("bob", devices_of({{Bytes(16, 0xb1), Bytes(32, 9)}}));
+  make_engine({directory.keys().vrf_public_key,
+               crypto::Ed25519SigningKey::from_seed(seed(3)).value().public_key()});
+  engine->on_connected();
+  auto refused = lookup("bob", directory.lookup("bob", 0));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Errc::bad_signature);
+  EXPECT_EQ(store.batches_applied(), 0u);
+}
+
+TEST_F(EngineTest, AQueuedMessageThatCannotBeOpenedIsDroppedAcknowledgedAndReported) {
+  engine->on_connected();
+  register_alice();
+  transport.frames.clear();
+  proto::Event event{proto::MessageEvent{proto::QueuedMessage{17, 1, Bytes{0, 1, 2, 3}}}};
+  engine->on_frame(frame_of(proto::ServerFrame{event}));
+  ASSERT_EQ(observer.errors.size(), 1u);
+  auto ack = transport.take();
+  ASSERT_TRUE(std::holds_alternative<proto::Ack>(ack.request));
+  EXPECT_EQ(std::get<proto::Ack>(ack.request).seqs, std::vector<uint64_t>{17});
+  EXPECT_TRUE(store.is_processed(17).value());
+  // The same message again (its ack was lost): acknowledged again, not reported again.
+  engine->on_frame(frame_of(proto::ServerFrame{event}));
+  EXPECT_EQ(observer.errors.size(), 1u);
+  auto again = transport.take();
+  EXPECT_EQ(std::get<proto::Ack>(again.request).seqs, std::vector<uint64_t>{17});
+  // Once the server confirms the ack, the mark goes.
+  engine->on_frame(response(again.request_id, proto::EmptyResponse{}));
+  EXPECT_FALSE(store.is_processed(17).value());
+}
+
+TEST_F(EngineTest, LowKeyPackageStockIsToppedUp) {
+  engine->on_connected();
+  register_alice();
+  transport.frames.clear();
+  engine->on_frame(frame_of(proto::ServerFrame{proto::Event{proto::KeyPackagesLowEvent{1}}}));
+  auto stock = transport.take();
+  ASSERT_TRUE(std::holds_alternative<proto::KeyPackageStockRequest>(stock.request));
+  engine->on_frame(response(stock.request_id, proto::KeyPackageStockResponse{1, 1}));
+  auto upload = transport.take();
+  ASSERT_TRUE(std::holds_alternative<proto::UploadKeyPackages>(upload.request));
+  EXPECT_EQ(std::get<proto::UploadKeyPackages>(upload.request).key_packages.size(), 2u);
+  EXPECT_FALSE(std::get<proto::UploadKeyPackages>(upload.request).last_resort.has_value());
+  EXPECT_EQ(store.key_package_count().value(), 6u);
+}
+
+TEST_F(EngineTest, SendingNeedsAConversation) {
+  engine->on_connected();
+  register_alice();
+  std::optional<Result<Bytes>> sent;
+  engine->send_text(Bytes(32, 1), "hello", [&](Result<Bytes> r) { sent = std::move(r); });
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_EQ(sent->error().code(), Errc::not_found);
+  EXPECT_TRUE(store.outbox().value().empty());
+}
+
+}  // namespace
+}  // namespace sotto::client
