@@ -12,15 +12,6 @@ using namespace test;
 
 class ExternalCommitTest : public ::testing::TestWithParam<crypto::SuiteId> {};
 
-std::vector<crypto::SuiteId> available_suites() {
-  std::vector<crypto::SuiteId> out;
-  for (auto id : {crypto::SuiteId::x25519_aes128gcm_sha256_ed25519,
-                  crypto::SuiteId::x25519_chacha20poly1305_sha256_ed25519}) {
-    if (crypto::CipherSuite::supported(static_cast<uint16_t>(id))) out.push_back(id);
-  }
-  return out;
-}
-
 TEST_P(ExternalCommitTest, JoinerTalksWithTwoMembers) {
   auto rng = counter_rng(40);
   auto members = make_group({"alice", "bob"}, rng, GetParam());

@@ -8,55 +8,25 @@
 #include <tuple>
 #include <vector>
 
+#include "group_test_support.h"
 #include "sotto/crypto/primitives.h"
 
 namespace sotto::mls {
 namespace {
 
-constexpr uint64_t kNow = 1'700'000'000;
-
-// A deterministic RNG: a counter hashed, so runs repeat.
-Random counter_rng(uint32_t seed) {
-  auto state = std::make_shared<uint64_t>(uint64_t{seed} << 32);
-  return [state](std::span<uint8_t> out) {
-    for (size_t i = 0; i < out.size(); i += 32) {
-      uint8_t in[8];
-      const uint64_t n = (*state)++;
-      std::memcpy(in, &n, sizeof n);
-      const Bytes h = crypto::sha256(BytesView(in, sizeof in));
-      for (size_t j = 0; j < 32 && i + j < out.size(); ++j) out[i + j] = h[j];
-    }
-  };
-}
-
-Credential basic(std::string_view name) {
-  return Credential{BasicCredential{to_bytes(name)}};
-}
-
-SecureBytes seed(const Random& rng) {
-  SecureBytes s(32);
-  rng(std::span<uint8_t>(s.data(), s.size()));
-  return s;
-}
+using test::available_suites;
+using test::basic;
+using test::counter_rng;
+using test::expect_round_trip;
+using test::kNow;
+using test::seed;
+using test::text;
 
 KeyPackageBundle make_kp(crypto::SuiteId suite, std::string_view name, const Random& rng,
                          Lifetime lifetime = {kNow - 10, kNow + 3600}) {
   auto kp = create_key_package(suite, basic(name), seed(rng), lifetime, rng);
   EXPECT_TRUE(kp.ok()) << kp.error().to_string();
   return std::move(kp).value();
-}
-
-std::string text(const Bytes& b) {
-  return std::string(b.begin(), b.end());
-}
-
-void expect_round_trip(Group& from, Group& to, std::string_view msg, const Random& rng) {
-  auto ct = from.protect(as_bytes(msg), rng);
-  ASSERT_TRUE(ct.ok()) << ct.error().to_string();
-  auto pt = to.unprotect(*ct);
-  ASSERT_TRUE(pt.ok()) << pt.error().to_string();
-  EXPECT_EQ(text(pt->data), msg);
-  EXPECT_EQ(pt->sender, from.own_leaf());
 }
 
 TEST(GroupKeyPackage, CreatesAndValidates) {
@@ -84,16 +54,6 @@ TEST(GroupKeyPackage, CreatesAndValidates) {
 }
 
 class GroupTest : public ::testing::TestWithParam<std::tuple<crypto::SuiteId, WireFormat>> {};
-
-// The suites this build has: both natively, suite 3 alone in the browser build.
-std::vector<crypto::SuiteId> available_suites() {
-  std::vector<crypto::SuiteId> out;
-  for (auto id : {crypto::SuiteId::x25519_aes128gcm_sha256_ed25519,
-                  crypto::SuiteId::x25519_chacha20poly1305_sha256_ed25519}) {
-    if (crypto::CipherSuite::supported(static_cast<uint16_t>(id))) out.push_back(id);
-  }
-  return out;
-}
 
 TEST_P(GroupTest, Conversation) {
   const crypto::SuiteId suite = std::get<0>(GetParam());

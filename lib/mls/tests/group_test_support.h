@@ -58,6 +58,16 @@ inline Random counter_rng(uint32_t seed) {
   };
 }
 
+// The suites this build has: both natively, suite 3 alone in the browser build.
+inline std::vector<crypto::SuiteId> available_suites() {
+  std::vector<crypto::SuiteId> out;
+  for (auto id : {crypto::SuiteId::x25519_aes128gcm_sha256_ed25519,
+                  crypto::SuiteId::x25519_chacha20poly1305_sha256_ed25519}) {
+    if (crypto::CipherSuite::supported(static_cast<uint16_t>(id))) out.push_back(id);
+  }
+  return out;
+}
+
 inline Credential basic(std::string_view name) {
   return Credential{BasicCredential{to_bytes(name)}};
 }
