@@ -257,18 +257,19 @@ void Engine::handle_event(proto::Event event) {
 
 // ---- account ---------------------------------------------------------------------------
 
-void Engine::register_account(Registration registration, Done done) {
-  if (has_identity()) {
-    done(Error(Errc::already_exists, "this device already has an account"));
-    return;
-  }
+Result<std::pair<SecureBytes, crypto::Ed25519SigningKey>> Engine::new_device_key() {
+  if (has_identity()) return Error(Errc::already_exists, "this device already has an account");
   SecureBytes seed(crypto::kEd25519SeedSize);
   random({seed.data(), seed.size()});
-  auto key = crypto::Ed25519SigningKey::from_seed(seed);
-  if (!key) {
-    done(std::move(key).error());
-    return;
-  }
+  SOTTO_TRY_ASSIGN(auto key, crypto::Ed25519SigningKey::from_seed(seed));
+  return std::make_pair(std::move(seed), std::move(key));
+}
+
+void Engine::register_account(Registration registration, Done done) {
+  auto device_key = new_device_key();
+  if (!device_key) return done(std::move(device_key).error());
+  const SecureBytes seed = std::move(device_key->first);
+  const crypto::Ed25519SigningKey& key = device_key->second;
   const std::string username = normalize_username(registration.username);
   proto::RegisterAccount r;
   r.username = username;
@@ -276,7 +277,7 @@ void Engine::register_account(Registration registration, Done done) {
   r.password = std::move(registration.password);
   r.invite_code = std::move(registration.invite_code);
   r.display_name = std::move(registration.display_name);
-  r.device = proto::DeviceKey{key->public_key(), config_.device_name};
+  r.device = proto::DeviceKey{key.public_key(), config_.device_name};
   request(std::move(r), [this, username, seed, done](Result<proto::ResponseBody> response) {
     auto session = expect<proto::SessionResponse>(std::move(response), "register");
     if (!session) return done(std::move(session).error());
@@ -285,20 +286,13 @@ void Engine::register_account(Registration registration, Done done) {
 }
 
 void Engine::login(std::string username, std::string password, Done done) {
-  if (has_identity()) {
-    done(Error(Errc::already_exists, "this device already has an account"));
-    return;
-  }
-  SecureBytes seed(crypto::kEd25519SeedSize);
-  random({seed.data(), seed.size()});
-  auto key = crypto::Ed25519SigningKey::from_seed(seed);
-  if (!key) {
-    done(std::move(key).error());
-    return;
-  }
+  auto device_key = new_device_key();
+  if (!device_key) return done(std::move(device_key).error());
+  const SecureBytes seed = std::move(device_key->first);
+  const crypto::Ed25519SigningKey& key = device_key->second;
   const std::string name = normalize_username(username);
   proto::Login r{name, std::move(password),
-                 proto::DeviceKey{key->public_key(), config_.device_name}};
+                 proto::DeviceKey{key.public_key(), config_.device_name}};
   request(std::move(r), [this, name, seed, done](Result<proto::ResponseBody> response) {
     auto session = expect<proto::SessionResponse>(std::move(response), "login");
     if (!session) return done(std::move(session).error());

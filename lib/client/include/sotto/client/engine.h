@@ -27,6 +27,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sotto/client/app_message.h"
@@ -36,6 +37,7 @@
 #include "sotto/client/transport.h"
 #include "sotto/core/bytes.h"
 #include "sotto/core/result.h"
+#include "sotto/crypto/primitives.h"
 #include "sotto/mls/group.h"
 #include "sotto/mls/messages.h"
 #include "sotto/proto/protocol.h"
@@ -150,6 +152,8 @@ class Engine final : public TransportListener {
   void handle_event(proto::Event event);
   void fail_pending(const Error& error);
 
+  // A fresh device signature key (seed and key); already_exists when the device has one.
+  Result<std::pair<SecureBytes, crypto::Ed25519SigningKey>> new_device_key();
   void after_session(const proto::SessionResponse& session, const std::string& username,
                      const SecureBytes& seed, Done done);
   void on_ready();
