@@ -13,6 +13,7 @@
 //
 // usage: bench_relay [--sottod PATH] [--connections N] [--rates R1,R2,...] [--seconds S]
 //                    [--idle K1,K2,...] [--skip-relay] [--skip-idle]
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -29,6 +30,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -111,30 +113,30 @@ class ServerProcess {
     const std::string plain_prefix = "sottod also listening WITHOUT TLS on http://127.0.0.1:";
     if (plain_line.rfind(plain_prefix, 0) != 0) die("no plain listener: " + plain_line);
     plain_port_ = static_cast<uint16_t>(std::stoi(plain_line.substr(plain_prefix.size())));
+    status_fd_ = ::open(("/proc/" + std::to_string(pid_) + "/status").c_str(), O_RDONLY);
   }
   ~ServerProcess() {
+    if (status_fd_ >= 0) ::close(status_fd_);
     ::kill(pid_, SIGTERM);
     ::waitpid(pid_, nullptr, 0);
   }
   uint16_t port() const { return port_; }
   uint16_t plain_port() const { return plain_port_; }
   // Resident set size in KiB, from /proc.
+  // Read through a descriptor opened at start: with every other descriptor of this process
+  // taken by connections, opening the file then would fail.
   long rss_kib() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    std::string key;
-    while (in >> key) {
-      if (key == "VmRSS:") {
-        long v = 0;
-        in >> v;
-        return v;
-      }
-      in.ignore(1 << 12, '\n');
-    }
-    return -1;
+    char text[8192];
+    const ssize_t n = ::pread(status_fd_, text, sizeof text - 1, 0);
+    if (n <= 0) return -1;
+    text[n] = 0;
+    const char* at = std::strstr(text, "VmRSS:");
+    return at ? std::strtol(at + 6, nullptr, 10) : -1;
   }
 
  private:
   pid_t pid_ = -1;
+  int status_fd_ = -1;
   uint16_t port_ = 0;
   uint16_t plain_port_ = 0;
 };
