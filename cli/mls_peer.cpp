@@ -7,7 +7,12 @@
 //                                            expected.json
 //   mls-peer join DIR WELCOME [APP...]       joins with DIR's key package, reads each APP
 //   mls-peer send DIR TEXT                   DIR/app-N.mls
+//   mls-peer commit DIR                      DIR/commit-N.mls: an empty commit (a self-update)
 //   mls-peer recv DIR MSG...                 handshake and application messages, in order
+//
+// After each command that leaves a group, the epoch: its number, its epoch authenticator and
+// MLS-Exporter("interop", "", 32) (RFC 9420 sections 8.5, 8.7), the values two
+// implementations in one epoch must agree on; create-add also writes them to expected.json.
 //
 // Files, messages and suites that are wrong are errors with a message (exit 1); a wrong
 // command line is exit 2. The group state (state.bin) and the key package's private keys
@@ -54,6 +59,9 @@ constexpr uint16_t kPrivateKeysVersion = 1;
 // for 90 days.
 constexpr uint64_t kLifetimeBefore = 3600;
 constexpr uint64_t kLifetimeAfter = 90 * 24 * 3600;
+// What expected.json and the output hold of MLS-Exporter: label, empty context, 32 bytes.
+constexpr std::string_view kExporterLabel = "interop";
+constexpr size_t kExporterLength = 32;
 
 int usage() {
   std::fprintf(stderr,
@@ -61,6 +69,7 @@ int usage() {
                "       mls-peer create-add DIR KEYPACKAGE SUITE TEXT\n"
                "       mls-peer join DIR WELCOME [APP...]\n"
                "       mls-peer send DIR TEXT\n"
+               "       mls-peer commit DIR\n"
                "       mls-peer recv DIR MSG...\n"
                "SUITE is 1 (X25519, AES-128-GCM, SHA-256, Ed25519) or 3 (X25519,\n"
                "ChaCha20-Poly1305, SHA-256, Ed25519).\n");
@@ -259,12 +268,21 @@ std::string json_string(std::string_view text) {
   return out + "\"";
 }
 
-void print_epoch(const Group& group) {
-  // The epoch authenticator is meant to be compared out of band (RFC 9420 section 8.7);
-  // printing it is its purpose.
-  std::printf("epoch: %llu\nepoch_authenticator: %s\n",
+Result<std::string> exporter_hex(const Group& group) {
+  SOTTO_TRY_ASSIGN(const SecureBytes secret,
+                   group.export_secret(kExporterLabel, BytesView{}, kExporterLength));
+  return to_hex(secret);
+}
+
+Result<void> print_epoch(const Group& group) {
+  // The epoch authenticator is meant to be compared out of band (RFC 9420 section 8.7), and
+  // an exporter value of a label no application uses tells nothing of other exports: printing
+  // them is their purpose, to check that two implementations share the epoch.
+  SOTTO_TRY_ASSIGN(const std::string exporter, exporter_hex(group));
+  std::printf("epoch: %llu\nepoch_authenticator: %s\nexporter: %s\n",
               static_cast<unsigned long long>(group.epoch()),
-              to_hex(group.epoch_authenticator()).c_str());
+              to_hex(group.epoch_authenticator()).c_str(), exporter.c_str());
+  return success();
 }
 
 // ---- commands ----------------------------------------------------------------------------
@@ -320,14 +338,15 @@ Result<void> create_add(const fs::path& dir, const fs::path& key_package_path,
   SOTTO_TRY(write_message(dir / "commit.mls", committed.output.commit));
   SOTTO_TRY(write_message(dir / "welcome.mls", *committed.output.welcome));
   SOTTO_TRY(write_message(dir / "app.mls", app));
-  const std::string expected =
-      "{\n  \"epoch_authenticator\": \"" + to_hex(next.epoch_authenticator()) +
-      "\",\n  \"epoch\": " + std::to_string(next.epoch()) + ",\n  \"group_id\": \"" +
-      to_hex(next.group_id()) + "\",\n  \"text\": " + json_string(text) + "\n}\n";
+  SOTTO_TRY_ASSIGN(const std::string exporter, exporter_hex(next));
+  const std::string expected = "{\n  \"epoch_authenticator\": \"" +
+                               to_hex(next.epoch_authenticator()) + "\",\n  \"exporter\": \"" +
+                               exporter + "\",\n  \"epoch\": " + std::to_string(next.epoch()) +
+                               ",\n  \"group_id\": \"" + to_hex(next.group_id()) +
+                               "\",\n  \"text\": " + json_string(text) + "\n}\n";
   SOTTO_TRY(write_text(dir / "expected.json", expected));
   std::printf("group_id: %s\n", to_hex(next.group_id()).c_str());
-  print_epoch(next);
-  return success();
+  return print_epoch(next);
 }
 
 // Opens an application message and prints its text.
@@ -370,23 +389,39 @@ Result<void> join(const fs::path& dir, const fs::path& welcome_path,
   }
   SOTTO_TRY(save_state(dir, group));
   std::printf("group_id: %s\n", to_hex(group.group_id()).c_str());
-  print_epoch(group);
-  return success();
+  return print_epoch(group);
+}
+
+// DIR/PREFIX-N.mls with the first N not taken.
+fs::path next_free(const fs::path& dir, std::string_view prefix) {
+  for (unsigned n = 1;; ++n) {
+    fs::path path = dir / (std::string(prefix) + "-" + std::to_string(n) + ".mls");
+    if (!fs::exists(path)) return path;
+  }
 }
 
 Result<void> send(const fs::path& dir, std::string_view text) {
   SOTTO_TRY_ASSIGN(Group group, load_state(dir));
-  fs::path path;
-  for (unsigned n = 1;; ++n) {
-    path = dir / ("app-" + std::to_string(n) + ".mls");
-    if (!fs::exists(path)) break;
-  }
+  const fs::path path = next_free(dir, "app");
   SOTTO_TRY_ASSIGN(const MlsMessage message, group.protect(as_bytes(text), system_random));
   // The state first: the key just used must not be used again if writing the message fails.
   SOTTO_TRY(save_state(dir, group));
   SOTTO_TRY(write_message(path, message));
   std::printf("%s\n", path.string().c_str());
   return success();
+}
+
+// A commit of no proposals: it carries an UpdatePath, so it renews our leaf and every key on
+// its path to the root, and starts the next epoch.
+Result<void> commit(const fs::path& dir) {
+  SOTTO_TRY_ASSIGN(const Group group, load_state(dir));
+  const fs::path path = next_free(dir, "commit");
+  SOTTO_TRY_ASSIGN(CommitResult committed, group.commit({}, system_random, now_seconds()));
+  // The new state first, as for create-add: it holds the only copy of the new path secrets.
+  SOTTO_TRY(save_state(dir, committed.next));
+  SOTTO_TRY(write_message(path, committed.output.commit));
+  std::printf("%s\n", path.string().c_str());
+  return print_epoch(committed.next);
 }
 
 // All or nothing: the state is saved only when every message was processed, so that a failed
@@ -414,8 +449,7 @@ Result<void> recv(const fs::path& dir, const std::vector<fs::path>& messages) {
     }
   }
   SOTTO_TRY(save_state(dir, group));
-  print_epoch(group);
-  return success();
+  return print_epoch(group);
 }
 
 std::vector<fs::path> paths(char** begin, char** end) {
@@ -440,6 +474,8 @@ int main(int argc, char** argv) {
     result = join(argv[2], argv[3], paths(argv + 4, argv + argc));
   } else if (command == "send" && argc == 4) {
     result = send(argv[2], argv[3]);
+  } else if (command == "commit" && argc == 3) {
+    result = commit(argv[2]);
   } else if (command == "recv" && argc >= 4) {
     result = recv(argv[2], paths(argv + 3, argv + argc));
   } else {

@@ -30,25 +30,39 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Debian packages, when any is missing.
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # Postfix and Dovecot are only started by scripts/mailserver.sh, with their own configuration:
+  # Postfix gets no system configuration (so it asks nothing and starts nothing), and while
+  # installing, a policy-rc.d (when there is none) keeps invoke-rc.d from starting system daemons
+  # on machines without systemd.
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    trap '$sudo rm -f "$policy"' EXIT
+  fi
+  $sudo apt-get update -q >&2
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
+# tests/interop/mls: ts-mls, the MLS implementation mls-peer is tested against, and what it
+# needs, at the versions of package-lock.json; when node_modules is there, nothing is asked.
+interop="$(cd "$(dirname "$0")/.." && pwd)/tests/interop/mls"
+if [ ! -d "$interop/node_modules" ]; then
+  if ! command -v npm >/dev/null; then
+    # Debian's nodejs comes without npm (NodeSource's has it).
+    echo "install-deps: installing npm" >&2
+    ${sudo:-$( [ "$(id -u)" -ne 0 ] && echo sudo )} apt-get install -y -q --no-install-recommends npm >&2
+  fi
+  echo "install-deps: npm ci in tests/interop/mls" >&2
+  (cd "$interop" && npm ci --no-audit --no-fund >&2)
 fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-# Postfix and Dovecot are only started by scripts/mailserver.sh, with their own configuration:
-# Postfix gets no system configuration (so it asks nothing and starts nothing), and while
-# installing, a policy-rc.d (when there is none) keeps invoke-rc.d from starting system daemons
-# on machines without systemd.
-echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
-policy=/usr/sbin/policy-rc.d
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-  $sudo chmod 755 "$policy"
-  trap '$sudo rm -f "$policy"' EXIT
-fi
-$sudo apt-get update -q >&2
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
