@@ -1,0 +1,127 @@
+// What every ClientStore does: batches apply whole or not at all, and records replace by
+// their keys. A store's test instantiates these cases with a harness type that owns a store
+// (default-constructible, `ClientStore& store()`):
+//
+//   INSTANTIATE_TYPED_TEST_SUITE_P(Memory, ClientStoreContract, MemoryHarness);
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+
+#include "sotto/client/client_store.h"
+
+namespace sotto::client {
+
+inline StoredMessage contract_message(uint8_t group, uint8_t id, std::string body) {
+  StoredMessage m;
+  m.group_id = Bytes(4, group);
+  m.message_id = Bytes(16, id);
+  m.body = std::move(body);
+  return m;
+}
+
+template <class Harness>
+class ClientStoreContract : public ::testing::Test {
+ protected:
+  ClientStore& store() { return harness_.store(); }
+  Harness harness_;
+};
+
+TYPED_TEST_SUITE_P(ClientStoreContract);
+
+TYPED_TEST_P(ClientStoreContract, ABatchAppliesEverythingItHolds) {
+  ClientStore& store = this->store();
+  ClientStoreBatch batch;
+  EXPECT_TRUE(batch.empty());
+  batch.put_conversations.push_back(
+      Conversation{Bytes(4, 1), "bob", {"alice", "bob"}, SecureBytes{1, 2}, true});
+  batch.put_messages.push_back(contract_message(1, 1, "one"));
+  batch.put_outbox.push_back(OutboxEntry{Bytes(16, 1), Bytes(4, 1), {Bytes(16, 9)}, Bytes{5}, 0});
+  batch.add_processed = {3, 4};
+  EXPECT_FALSE(batch.empty());
+  ASSERT_TRUE(store.apply(batch).ok());
+  auto conversation = store.conversation(Bytes(4, 1)).value();
+  ASSERT_TRUE(conversation.has_value());
+  EXPECT_EQ(conversation->members, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(conversation->group_state, (SecureBytes{1, 2}));
+  EXPECT_TRUE(conversation->members_verified);
+  EXPECT_EQ(store.messages(Bytes(4, 1)).value().size(), 1u);
+  auto outbox = store.outbox().value();
+  ASSERT_EQ(outbox.size(), 1u);
+  EXPECT_EQ(outbox[0].recipients, (std::vector<Bytes>{Bytes(16, 9)}));
+  EXPECT_TRUE(store.is_processed(3).value());
+
+  ClientStoreBatch sent;
+  sent.remove_outbox.push_back(Bytes(16, 1));
+  sent.delivery_updates.push_back(
+      DeliveryUpdate{Bytes(4, 1), Bytes(16, 1), DeliveryState::sent, 77});
+  sent.remove_processed = {3};
+  ASSERT_TRUE(store.apply(sent).ok());
+  EXPECT_TRUE(store.outbox().value().empty());
+  auto stored = store.messages(Bytes(4, 1)).value();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].state, DeliveryState::sent);
+  EXPECT_EQ(stored[0].accepted_at, 77u);
+  EXPECT_FALSE(store.is_processed(3).value());
+  EXPECT_TRUE(store.is_processed(4).value());
+}
+
+TYPED_TEST_P(ClientStoreContract, ARefusedBatchChangesNothing) {
+  ClientStore& store = this->store();
+  ClientStoreBatch batch;
+  batch.put_messages.push_back(contract_message(1, 1, "one"));
+  batch.remove_outbox.push_back(Bytes(16, 1));
+  batch.delivery_updates.push_back(
+      DeliveryUpdate{Bytes(4, 1), Bytes(16, 2), DeliveryState::sent, 0});
+  auto r = store.apply(batch);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::not_found);
+  EXPECT_TRUE(store.messages(Bytes(4, 1)).value().empty());
+}
+
+TYPED_TEST_P(ClientStoreContract, RecordsReplaceByTheirKeysInOrder) {
+  ClientStore& store = this->store();
+  ClientStoreBatch batch;
+  batch.put_messages = {contract_message(1, 1, "one"), contract_message(1, 2, "two"),
+                        contract_message(1, 1, "one, edited")};
+  ASSERT_TRUE(store.apply(batch).ok());
+  auto list = store.messages(Bytes(4, 1)).value();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].body, "one, edited");
+  EXPECT_EQ(list[1].body, "two");
+
+  ClientStoreBatch kps;
+  kps.put_key_packages.push_back(StoredKeyPackage{Bytes{1}, Bytes{2}, SecureBytes{3}, false});
+  kps.put_key_packages.push_back(StoredKeyPackage{Bytes{4}, Bytes{5}, SecureBytes{6}, true});
+  ASSERT_TRUE(store.apply(kps).ok());
+  EXPECT_EQ(store.key_package_count().value(), 2u);
+  ClientStoreBatch used;
+  used.remove_key_packages.push_back(Bytes{1});
+  ASSERT_TRUE(store.apply(used).ok());
+  EXPECT_FALSE(store.key_package(Bytes{1}).value().has_value());
+  auto kept = store.key_package(Bytes{4}).value();
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_TRUE(kept->last_resort);
+  EXPECT_EQ(kept->private_keys, SecureBytes{6});
+
+  ClientStoreBatch contacts;
+  contacts.put_contacts.push_back(
+      Contact{"bob", {{Bytes{1}, Bytes{2}}, {Bytes{3}, Bytes{4}}}, 1, 5});
+  ASSERT_TRUE(store.apply(contacts).ok());
+  ClientStoreBatch changed;
+  changed.put_contacts.push_back(Contact{"bob", {{Bytes{3}, Bytes{4}}}, 2, 9});
+  ASSERT_TRUE(store.apply(changed).ok());
+  auto bob = store.contact("bob").value();
+  ASSERT_TRUE(bob.has_value());
+  EXPECT_EQ(bob->devices, (std::vector<ContactDevice>{{Bytes{3}, Bytes{4}}}));
+  EXPECT_EQ(bob->directory_version, 2u);
+  EXPECT_EQ(bob->verified_epoch, 9u);
+  EXPECT_FALSE(store.contact("carol").value().has_value());
+}
+
+REGISTER_TYPED_TEST_SUITE_P(ClientStoreContract, ABatchAppliesEverythingItHolds,
+                            ARefusedBatchChangesNothing, RecordsReplaceByTheirKeysInOrder);
+
+}  // namespace sotto::client
