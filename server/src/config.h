@@ -64,6 +64,14 @@ struct PushSettings {
   bool allow_http_endpoints = false;  // tests only: push to http:// endpoints on loopback
 };
 
+// The key directory (key transparency).
+struct KtSettings {
+  // With no epoch published for this long (no device added or revoked, no account erased),
+  // an empty one is: a new signed head over the unchanged directory. Clients that limit the
+  // age of heads (VerifierPolicy::max_head_age) need it to be at most half of that limit.
+  std::chrono::seconds epoch_interval{3600};
+};
+
 // Token buckets: `per_minute` sustained, bursts up to `burst`.
 struct RateLimit {
   unsigned per_minute = 0;
@@ -95,6 +103,7 @@ struct Config {
   FileSettings files;
   SmtpSettings smtp;
   PushSettings push;
+  KtSettings kt;
   RateLimits rate_limits;
 };
 

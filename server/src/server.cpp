@@ -8,7 +8,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -26,6 +28,43 @@ namespace sotto::server {
 namespace {
 constexpr auto kShutdownGrace = std::chrono::seconds(3);
 constexpr auto kShutdownPoll = std::chrono::milliseconds(20);
+
+// Publishes an empty key directory epoch whenever none was for kt.epoch_interval, so that a
+// quiet server's heads do not grow older than clients accept (KeyDirectory::refresh). Runs on
+// the io_context; the directory's lock keeps it apart from publishes. Stops rescheduling
+// once the server shuts down.
+struct HeadRefreshTimer : std::enable_shared_from_this<HeadRefreshTimer> {
+  HeadRefreshTimer(asio::io_context& ioc, ServerState& s) : timer(ioc), state(s) {}
+
+  void run() {
+    if (state.shutting_down()) return;
+    const std::chrono::seconds interval = state.config().kt.epoch_interval;
+    std::chrono::milliseconds next = interval;
+    auto refreshed = state.directory()->refresh(std::chrono::system_clock::now(), interval);
+    if (!refreshed) {
+      spdlog::warn("key directory: cannot publish an empty epoch: {}",
+                   refreshed.error().to_string());
+    } else {
+      if (refreshed->published) {
+        spdlog::debug("key directory: published empty epoch {}", *refreshed->published);
+      }
+      next = refreshed->next_due;
+    }
+    timer.expires_after(next);
+    timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->run();
+    });
+  }
+
+  asio::steady_timer timer;
+  ServerState& state;
+};
+
+void start_head_refresh(asio::io_context& ioc, ServerState& state) {
+  if (!state.directory()) return;
+  auto refresher = std::make_shared<HeadRefreshTimer>(ioc, state);
+  asio::post(ioc, [refresher] { refresher->run(); });
+}
 }  // namespace
 
 DataDirLock::~DataDirLock() {
@@ -206,6 +245,7 @@ void Server::run() {
   impl_->listener->run();
   if (impl_->plain_listener) impl_->plain_listener->run();
   files::start_expiry_sweep(impl_->ioc, *impl_->state);
+  start_head_refresh(impl_->ioc, *impl_->state);
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < impl_->config.threads; ++i) {
     threads.emplace_back([this] { impl_->ioc.run(); });

@@ -185,6 +185,32 @@ TEST(Config, ServiceSettingsAreChecked) {
   EXPECT_FALSE(load({}, {{"SOTTOD_MAX_QUEUE_BYTES", "lots"}}).ok());
 }
 
+TEST(Config, KtEpochInterval) {
+  auto defaults = load({});
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message();
+  EXPECT_EQ((*defaults)->kt.epoch_interval, std::chrono::seconds(3600));
+  Config config;
+  ASSERT_TRUE(apply_toml(config, "[kt]\nepoch_interval = 600", "t").ok());
+  EXPECT_EQ(config.kt.epoch_interval, std::chrono::seconds(600));
+  auto c = load({"--kt-epoch-interval", "1"}, {{"SOTTOD_KT_EPOCH_INTERVAL", "60"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ((*c)->kt.epoch_interval, std::chrono::seconds(1));
+  auto env = load({}, {{"SOTTOD_KT_EPOCH_INTERVAL", "60"}});
+  ASSERT_TRUE(env.ok()) << env.error().message();
+  EXPECT_EQ((*env)->kt.epoch_interval, std::chrono::seconds(60));
+
+  auto zero = load({"--kt-epoch-interval", "0"});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().message(),
+            "--kt-epoch-interval: expected a whole number from 1 to 31622400, got \"0\"");
+  EXPECT_FALSE(load({"--kt-epoch-interval", "1h"}).ok());
+  EXPECT_FALSE(load({}, {{"SOTTOD_KT_EPOCH_INTERVAL", "-5"}}).ok());
+  EXPECT_FALSE(apply_toml(config, "[kt]\nepoch_interval = 0", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[kt]\nepoch_interval = \"3600\"", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[kt]\nepoch_interval = 1.5", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[kt]\nepoch_intervall = 60", "t").ok());
+}
+
 TEST(Config, HelpYieldsNoConfig) {
   auto c = load({"--help"});
   ASSERT_TRUE(c.ok());

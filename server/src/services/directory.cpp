@@ -25,10 +25,11 @@ namespace fs = std::filesystem;
 
 constexpr size_t kSeedSize = 32;
 
-uint64_t now_seconds() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
+using Clock = std::chrono::system_clock;
+
+uint64_t unix_seconds(Clock::time_point t) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
 }
 
 Error io_error(const std::string& what, const fs::path& path) {
@@ -114,8 +115,13 @@ Result<std::unique_ptr<KeyDirectory>> KeyDirectory::open(const fs::path& data_di
   SOTTO_TRY_ASSIGN(auto vrf_seed, load_or_create_seed(dir / "vrf.key", created));
   if (created) spdlog::info("key directory: made new signing and VRF keys");
   SOTTO_TRY_ASSIGN(auto directory, open_directory(signing_seed, vrf_seed, store));
-  return std::unique_ptr<KeyDirectory>(
-      new KeyDirectory(std::move(signing_seed), std::move(vrf_seed), store, std::move(directory)));
+  // The age of the heads counts from the newest one's timestamp, across restarts.
+  Clock::time_point last_epoch = Clock::now();
+  if (auto head = directory.head()) {
+    last_epoch = Clock::time_point(std::chrono::seconds(head->timestamp));
+  }
+  return std::unique_ptr<KeyDirectory>(new KeyDirectory(
+      std::move(signing_seed), std::move(vrf_seed), store, std::move(directory), last_epoch));
 }
 
 Bytes KeyDirectory::signing_public_key() const {
@@ -143,12 +149,32 @@ Result<void> KeyDirectory::publish(BytesView label,
   std::lock_guard lock(mutex_);
   SOTTO_TRY_ASSIGN(auto value, make_value());
   SOTTO_TRY(directory_.stage(label, value, crypto::random_secret(kt::kOpeningSize)));
-  auto published = directory_.publish(now_seconds());
+  SOTTO_TRY(publish_staged(Clock::now()));
+  return success();
+}
+
+Result<KeyDirectory::Refresh> KeyDirectory::refresh(Clock::time_point now,
+                                                    std::chrono::seconds interval) {
+  std::lock_guard lock(mutex_);
+  Refresh out;
+  const auto due = last_epoch_ + interval;
+  if (now >= last_epoch_ && now < due) {
+    out.next_due = std::chrono::ceil<std::chrono::milliseconds>(due - now);
+    return out;
+  }
+  SOTTO_TRY_ASSIGN(out.published, publish_staged(now));
+  out.next_due = interval;
+  return out;
+}
+
+Result<uint64_t> KeyDirectory::publish_staged(Clock::time_point now) {
+  auto published = directory_.publish(unix_seconds(now));
   if (!published) {
     reopen();
     return std::move(published).error().with_context("key directory publish");
   }
-  return success();
+  last_epoch_ = now;
+  return published->head.epoch;
 }
 
 Result<Bytes> KeyDirectory::head() const {

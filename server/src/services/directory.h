@@ -3,10 +3,12 @@
 // VRF key are made on first start and kept in DATA_DIR/kt/; clients pin their public keys.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 #include "services/service.h"
@@ -33,6 +35,18 @@ class KeyDirectory {
   // directory's lock, so that the value read from the store is the newest when published.
   Result<void> publish(BytesView label, const std::function<Result<Bytes>()>& make_value);
 
+  // What refresh() did.
+  struct Refresh {
+    std::optional<uint64_t> published;      // the empty epoch, when one was due
+    std::chrono::milliseconds next_due{0};  // until the next one is
+  };
+  // Keeps heads fresh for clients that limit their age (kt::VerifierPolicy::max_head_age):
+  // when no epoch was published for `interval` before `now` (counted from the newest head's
+  // timestamp, or from opening when there is none), publishes an empty one, a new signed head
+  // over the unchanged versions, stored like any other. Also when the newest head is dated
+  // after `now` (the clock went back), so that clients are not left with it.
+  Result<Refresh> refresh(std::chrono::system_clock::time_point now, std::chrono::seconds interval);
+
   // TLS-encoded kt structures for the protocol's answers.
   Result<Bytes> head() const;
   Result<Bytes> lookup(BytesView label, uint64_t known_log_size) const;
@@ -42,11 +56,14 @@ class KeyDirectory {
 
  private:
   KeyDirectory(SecureBytes signing_seed, SecureBytes vrf_seed, store::Store& store,
-               kt::Directory directory)
+               kt::Directory directory, std::chrono::system_clock::time_point last_epoch)
       : signing_seed_(std::move(signing_seed)),
         vrf_seed_(std::move(vrf_seed)),
         store_(&store),
-        directory_(std::move(directory)) {}
+        directory_(std::move(directory)),
+        last_epoch_(last_epoch) {}
+  // Publishes what is staged as the next epoch, at `now`; the caller holds the lock.
+  Result<uint64_t> publish_staged(std::chrono::system_clock::time_point now);
   // After a failed publish the in-memory tree may be ahead of the stores: rebuild it.
   void reopen();
 
@@ -55,6 +72,7 @@ class KeyDirectory {
   store::Store* store_;
   mutable std::mutex mutex_;
   kt::Directory directory_;
+  std::chrono::system_clock::time_point last_epoch_;  // when the newest epoch was published
 };
 
 // The directory label of a username (already normalised by the accounts service).
