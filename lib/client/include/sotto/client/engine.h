@@ -109,6 +109,9 @@ class Engine final : public TransportListener {
 
   ConnectionState state() const { return state_; }
   bool has_identity() const;
+  // No request waits for its answer: whatever was started (a fetch and its acks, an outbox
+  // resend, a top-up) has finished. A front end that exits after a command waits for this.
+  bool idle() const { return pending_.empty(); }
 
   // ---- account -------------------------------------------------------------------------
   // Makes this device's Ed25519 key, creates the account, stores the identity, uploads

@@ -1,0 +1,537 @@
+#include "commands.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "online.h"
+#include "output.h"
+#include "profile.h"
+#include "sotto/core/encoding.h"
+
+namespace sotto::cli {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// An existing account's profile, opened.
+struct Account {
+  Profile profile{fs::path()};
+  ProfileSettings settings;
+  std::unique_ptr<client::SqliteClientStore> store;
+  client::Identity identity;
+};
+
+Profile profile_for(const CommonOptions& common) {
+  return Profile(common.profile ? fs::path(*common.profile) : Profile::default_dir());
+}
+
+// Opens the profile, its store and its account; 0, or the exit status after saying why not.
+int open_account(const CommonOptions& common, const Output& out, Account& account) {
+  account.profile = profile_for(common);
+  auto settings = account.profile.load();
+  if (!settings) {
+    return out.fail(settings.error().code() == Errc::not_found ? Exit::no_account : Exit::failure,
+                    settings.error());
+  }
+  account.settings = std::move(settings).value();
+  auto unlock = choose_unlock(common.key_file, account.settings.key_file, false);
+  if (!unlock) return out.fail(Exit::bad_unlock, unlock.error());
+  auto store = open_store(account.profile, *unlock, false);
+  if (!store) return out.fail(exit_for_store_open(store.error()), store.error());
+  account.store = std::move(store).value();
+  auto identity = account.store->identity();
+  if (!identity) return out.fail(Exit::profile_busy, identity.error());
+  if (!*identity) {
+    return out.fail(Exit::no_account, "the profile " + account.profile.dir().string() +
+                                          " has no account yet: run `sotto init` or `sotto login`");
+  }
+  account.identity = std::move(**identity);
+  return 0;
+}
+
+// open_account, for a command about another user: `name` is theirs, normalised.
+int open_account_with(const CommonOptions& common, const Output& out, Account& account,
+                      const std::string& username, std::string& name) {
+  if (int failed = open_account(common, out, account)) return failed;
+  name = client::normalize_username(username);
+  if (name == account.identity.username) return out.fail(Exit::usage, "that is this account");
+  return 0;
+}
+
+// Connects and authenticates; 0, or the exit status after saying why not.
+int connect_or_fail(Online& online, const Output& out) {
+  auto connected = online.connect();
+  return connected ? 0 : out.fail(exit_for(connected.error()), connected.error());
+}
+
+// The 1:1 conversation with `username`, if there is one.
+Result<std::optional<client::Conversation>> direct_conversation(const Account& account,
+                                                                const std::string& username) {
+  SOTTO_TRY_ASSIGN(auto conversations, account.store->conversations());
+  std::vector<std::string> pair = {account.identity.username, username};
+  std::sort(pair.begin(), pair.end());
+  for (auto& c : conversations) {
+    std::vector<std::string> members = c.members;
+    std::sort(members.begin(), members.end());
+    if (members == pair) return std::optional<client::Conversation>(std::move(c));
+  }
+  return std::optional<client::Conversation>();
+}
+
+const char* state_name(client::DeliveryState state) {
+  switch (state) {
+    case client::DeliveryState::pending:
+      return "pending";
+    case client::DeliveryState::sent:
+      return "sent";
+    case client::DeliveryState::received:
+      return "received";
+    case client::DeliveryState::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+json message_json(const std::string& conversation, const client::StoredMessage& m) {
+  return {{"conversation", conversation},
+          {"group_id", to_hex(m.group_id)},
+          {"message_id", to_hex(m.message_id)},
+          {"from", m.sender},
+          {"outgoing", m.outgoing},
+          {"state", state_name(m.state)},
+          {"sent_at", m.sent_at},
+          {"accepted_at", m.accepted_at},
+          {"text", m.body}};
+}
+
+void print_message(const Output& out, const std::string& conversation,
+                   const client::StoredMessage& m, bool with_state) {
+  if (out.json()) return out.object(message_json(conversation, m));
+  std::string line = m.sender + ": " + m.body;
+  if (with_state && m.outgoing && m.state != client::DeliveryState::sent) {
+    line += std::string(" [") + state_name(m.state) + "]";
+  }
+  out.line(line);
+}
+
+// Prints the incoming messages `recv` has not shown yet, oldest first, and moves its marks
+// past them. Gives how many it printed.
+Result<size_t> show_new_messages(Account& account, const Output& out) {
+  struct Pending {
+    std::string conversation;
+    client::StoredMessage message;
+  };
+  std::vector<Pending> fresh;
+  SOTTO_TRY_ASSIGN(auto conversations, account.store->conversations());
+  for (const auto& c : conversations) {
+    SOTTO_TRY_ASSIGN(auto messages, account.store->messages(c.group_id));
+    uint64_t& shown = account.settings.shown[to_hex(c.group_id)];
+    for (size_t i = static_cast<size_t>(std::min<uint64_t>(shown, messages.size()));
+         i < messages.size(); ++i) {
+      if (!messages[i].outgoing) fresh.push_back({c.name, std::move(messages[i])});
+    }
+    shown = messages.size();
+  }
+  // Each conversation's messages are in the order they were stored; across conversations
+  // the server's clock orders them.
+  std::stable_sort(fresh.begin(), fresh.end(), [](const Pending& a, const Pending& b) {
+    return a.message.accepted_at < b.message.accepted_at;
+  });
+  for (const auto& p : fresh) print_message(out, p.conversation, p.message, false);
+  if (!fresh.empty()) SOTTO_TRY(account.profile.save(account.settings));
+  return fresh.size();
+}
+
+json contact_json(const client::Contact& contact) {
+  json devices = json::array();
+  for (const auto& d : contact.devices) {
+    devices.push_back(
+        {{"device_id", to_hex(d.device_id)}, {"signature_key", to_hex(d.signature_key)}});
+  }
+  return {{"username", contact.username},
+          {"devices", devices},
+          {"directory_version", contact.directory_version},
+          {"verified_epoch", contact.verified_epoch}};
+}
+
+void print_contact(const Output& out, const client::Contact& contact) {
+  if (out.json()) return out.object(contact_json(contact));
+  out.line(contact.username + ": " + std::to_string(contact.devices.size()) +
+           (contact.devices.size() == 1 ? " device" : " devices") +
+           ", verified in the key directory at epoch " + std::to_string(contact.verified_epoch));
+  // The keys people compare, out of band, to know that nobody stands between them.
+  for (const auto& d : contact.devices) out.line("  device key " + to_hex(d.signature_key));
+}
+
+Result<ServerPins> pins_from(const AccountOptions& account) {
+  ServerPins pins;
+  SOTTO_TRY_ASSIGN(auto server, parse_server(account.server));
+  pins.host = std::move(server.first);
+  pins.port = server.second;
+  SOTTO_TRY_ASSIGN(pins.fingerprint, parse_fingerprint(account.fingerprint));
+  SOTTO_TRY_ASSIGN(pins.directory_key, parse_key(account.directory_key, "--directory-key"));
+  SOTTO_TRY_ASSIGN(pins.vrf_key, parse_key(account.vrf_key, "--vrf-key"));
+  return pins;
+}
+
+// `init` and `login`: a new profile whose store gets this device's account.
+int set_up_account(const CommonOptions& common, const AccountOptions& options, bool registering) {
+  const Output out(common.json);
+  auto pins = pins_from(options);
+  if (!pins) return out.fail(Exit::usage, pins.error());
+  Profile profile = profile_for(common);
+  if (auto made = profile.create(); !made) return out.fail(Exit::profile_busy, made.error());
+
+  // A key file named on the command line or in the environment is made when missing, and
+  // remembered in the profile so that later commands find it.
+  const bool new_store = !fs::exists(profile.store_path());
+  auto unlock = choose_unlock(common.key_file, std::nullopt, new_store);
+  if (!unlock) return out.fail(Exit::bad_unlock, unlock.error());
+  std::optional<std::string> key_file;
+  if (auto* file = std::get_if<client::StoreKeyFile>(&*unlock)) {
+    file->path = fs::absolute(file->path).string();
+    key_file = file->path;
+    if (!fs::exists(file->path)) {
+      if (auto made = client::SqliteClientStore::create_key_file(file->path); !made) {
+        return out.fail(Exit::bad_unlock, made.error());
+      }
+    }
+  }
+  auto store = open_store(profile, *unlock, true);
+  if (!store) return out.fail(exit_for_store_open(store.error()), store.error());
+  auto existing = (*store)->identity();
+  if (!existing) return out.fail(Exit::profile_busy, existing.error());
+  if (*existing) {
+    return out.fail(Exit::exists, "the profile " + profile.dir().string() +
+                                      " already holds the account " + (*existing)->username +
+                                      ": choose another with --profile");
+  }
+
+  auto password = read_secret("SOTTO_PASSWORD", "account password", registering);
+  if (!password) return out.fail(Exit::usage, password.error());
+  ProfileSettings settings;
+  settings.server = *pins;
+  settings.key_file = key_file;
+  if (auto saved = profile.save(settings); !saved)
+    return out.fail(Exit::profile_busy, saved.error());
+
+  Online online(*pins, **store, out, options.device_name);
+  if (int failed = connect_or_fail(online, out)) return failed;
+  std::optional<Result<void>> done;
+  std::string secret(reinterpret_cast<const char*>(password->data()), password->size());
+  if (registering) {
+    client::Registration r{options.username, options.email, std::move(secret), options.invite_code,
+                           std::nullopt};
+    online.engine().register_account(std::move(r), [&](Result<void> r2) { done = std::move(r2); });
+  } else {
+    online.engine().login(options.username, std::move(secret),
+                          [&](Result<void> r2) { done = std::move(r2); });
+  }
+  auto result = online.wait(done);
+  online.finish();
+  if (!result) return out.fail(exit_for(result.error()), result.error());
+
+  auto identity = (*store)->identity();
+  if (!identity || !*identity) return out.fail(Exit::failure, "the account was not stored");
+  const auto& id = **identity;
+  if (out.json()) {
+    out.object({{"username", id.username},
+                {"account_id", to_hex(id.account_id)},
+                {"device_id", to_hex(id.device_id)},
+                {"server", pins->host + ":" + std::to_string(pins->port)},
+                {"profile", fs::absolute(profile.dir()).string()}});
+  } else {
+    out.line((registering ? "registered " : "logged in as ") + id.username + " on " + pins->host +
+             ":" + std::to_string(pins->port) + " (profile " + profile.dir().string() + ")");
+  }
+  return 0;
+}
+
+// Reads standard input to its end (a message that is not on the command line).
+std::string read_stdin() {
+  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+int run_init(const CommonOptions& common, const AccountOptions& account) {
+  return set_up_account(common, account, true);
+}
+
+int run_login(const CommonOptions& common, const AccountOptions& account) {
+  return set_up_account(common, account, false);
+}
+
+int run_whoami(const CommonOptions& common) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  const auto& id = account.identity;
+  const std::string server =
+      account.settings.server.host + ":" + std::to_string(account.settings.server.port);
+  if (out.json()) {
+    out.object({{"username", id.username},
+                {"account_id", to_hex(id.account_id)},
+                {"device_id", to_hex(id.device_id)},
+                {"server", server},
+                {"fingerprint", account.settings.server.fingerprint},
+                {"profile", fs::absolute(account.profile.dir()).string()}});
+  } else {
+    out.line(id.username + " on " + server);
+    out.line("  device " + to_hex(id.device_id));
+    out.line("  profile " + account.profile.dir().string());
+  }
+  return 0;
+}
+
+int run_contacts_add(const CommonOptions& common, const std::string& username) {
+  const Output out(common.json);
+  Account account;
+  std::string name;
+  if (int failed = open_account_with(common, out, account, username, name)) return failed;
+  Online online(account.settings.server, *account.store, out);
+  if (int failed = connect_or_fail(online, out)) return failed;
+  std::optional<Result<client::Contact>> found;
+  online.engine().lookup_contact(name, [&](Result<client::Contact> r) { found = std::move(r); });
+  auto contact = online.wait(found);
+  online.finish();
+  if (!contact) return out.fail(exit_for(contact.error()), contact.error());
+  account.settings.contacts.insert(name);
+  if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
+  print_contact(out, *contact);
+  return 0;
+}
+
+int run_contacts_list(const CommonOptions& common) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  // Those added by hand, and everyone we share a conversation with (the engine stores their
+  // verified devices when it checks a conversation's members).
+  std::set<std::string> names = account.settings.contacts;
+  auto conversations = account.store->conversations();
+  if (!conversations) return out.fail(Exit::profile_busy, conversations.error());
+  for (const auto& c : *conversations) names.insert(c.members.begin(), c.members.end());
+  names.erase(account.identity.username);
+  for (const auto& name : names) {
+    auto contact = account.store->contact(name);
+    if (!contact) return out.fail(Exit::profile_busy, contact.error());
+    if (*contact) print_contact(out, **contact);
+  }
+  return 0;
+}
+
+int run_send(const CommonOptions& common, const std::string& username,
+             std::optional<std::string> text) {
+  const Output out(common.json);
+  Account account;
+  std::string name;
+  if (int failed = open_account_with(common, out, account, username, name)) return failed;
+  if (!text) text = read_stdin();
+  if (text->empty()) return out.fail(Exit::usage, "an empty message");
+
+  auto existing = direct_conversation(account, name);
+  if (!existing) return out.fail(Exit::profile_busy, existing.error());
+  Online online(account.settings.server, *account.store, out);
+  std::optional<Bytes> group;
+  std::optional<Result<Bytes>> sent;
+  if (*existing) {
+    // Into the outbox first: the message is kept even if the server cannot be reached now.
+    group = (*existing)->group_id;
+    online.engine().send_text(*group, *text, [&](Result<Bytes> r) { sent = std::move(r); });
+    if (!sent || !*sent) {
+      const Error error = sent ? sent->error() : Error(Errc::internal, "send did not complete");
+      return out.fail(exit_for(error), error);
+    }
+  }
+  if (auto connected = online.connect(); !connected) {
+    const Error error = std::move(connected).error();
+    if (group) {
+      return out.fail(exit_for(error), error.message() +
+                                           "; the message waits in the outbox and leaves with the "
+                                           "next sotto command that reaches the server");
+    }
+    return out.fail(exit_for(error), error);
+  }
+  if (!group) {
+    std::optional<Result<Bytes>> started;
+    online.engine().start_conversation(name, [&](Result<Bytes> r) { started = std::move(r); });
+    auto made = online.wait(started);
+    if (!made) {
+      online.finish();
+      return out.fail(exit_for(made.error()), made.error().message());
+    }
+    group = *made;
+    online.engine().send_text(*group, *text, [&](Result<Bytes> r) { sent = std::move(r); });
+  }
+  auto id = online.wait(sent);
+  if (!id) {
+    online.finish();
+    return out.fail(exit_for(id.error()), id.error());
+  }
+  const bool settled = online.run_until([&] { return online.deliveries().count(*id) > 0; }, 60s);
+  online.finish();
+  account.settings.contacts.insert(name);
+  if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
+  const auto state = settled ? online.deliveries().at(*id) : client::DeliveryState::pending;
+  if (out.json()) {
+    out.object({{"to", name},
+                {"group_id", to_hex(*group)},
+                {"message_id", to_hex(*id)},
+                {"state", state_name(state)}});
+  } else if (state == client::DeliveryState::sent) {
+    out.line("sent to " + name);
+  }
+  if (state == client::DeliveryState::failed) {
+    return out.fail(Exit::failure, "the server refused the message for good");
+  }
+  if (state != client::DeliveryState::sent) {
+    return out.fail(Exit::offline,
+                    "the server did not confirm the message: it waits in the outbox and leaves "
+                    "with the next sotto command that reaches the server");
+  }
+  return 0;
+}
+
+int run_recv(const CommonOptions& common, uint32_t wait_seconds) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  Online online(account.settings.server, *account.store, out);
+  bool incoming = false;
+  online.on_stored = [&](const client::StoredMessage& m) { incoming = incoming || !m.outgoing; };
+  if (auto connected = online.connect(); !connected) {
+    // What other commands fetched is shown all the same.
+    if (auto shown = show_new_messages(account, out); !shown) out.warn(shown.error());
+    return out.fail(exit_for(connected.error()), connected.error());
+  }
+  // Connecting fetched the queue; what it stored is shown once the engine has settled.
+  (void)online.run_until([&] { return online.engine().idle(); }, 60s);
+  auto shown = show_new_messages(account, out);
+  if (!shown) {
+    online.finish();
+    return out.fail(exit_for(shown.error()), shown.error());
+  }
+  if (*shown == 0 && wait_seconds > 0) {
+    incoming = false;
+    if (online.run_until([&] { return incoming; }, std::chrono::seconds(wait_seconds))) {
+      (void)online.run_until([&] { return online.engine().idle(); }, 10s);
+      shown = show_new_messages(account, out);
+    }
+  }
+  const bool lost = online.lost();
+  online.finish();
+  if (!shown) return out.fail(exit_for(shown.error()), shown.error());
+  if (lost) return out.fail(Exit::offline, "the connection to the server was lost");
+  return 0;
+}
+
+int run_history(const CommonOptions& common, const std::string& username) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  const std::string name = client::normalize_username(username);
+  auto conversation = direct_conversation(account, name);
+  if (!conversation) return out.fail(Exit::profile_busy, conversation.error());
+  if (!*conversation) return out.fail(Exit::not_found, "no conversation with " + name);
+  auto messages = account.store->messages((*conversation)->group_id);
+  if (!messages) return out.fail(Exit::profile_busy, messages.error());
+  for (const auto& m : *messages) print_message(out, (*conversation)->name, m, true);
+  return 0;
+}
+
+int run_chat(const CommonOptions& common, const std::string& username) {
+  const Output out(common.json);
+  Account account;
+  std::string name;
+  if (int failed = open_account_with(common, out, account, username, name)) return failed;
+  auto existing = direct_conversation(account, name);
+  if (!existing) return out.fail(Exit::profile_busy, existing.error());
+
+  Online online(account.settings.server, *account.store, out);
+  bool incoming = false;
+  online.on_stored = [&](const client::StoredMessage& m) { incoming = incoming || !m.outgoing; };
+  if (int failed = connect_or_fail(online, out)) return failed;
+  Bytes group;
+  if (*existing) {
+    group = (*existing)->group_id;
+  } else {
+    std::optional<Result<Bytes>> started;
+    online.engine().start_conversation(name, [&](Result<Bytes> r) { started = std::move(r); });
+    auto made = online.wait(started);
+    if (!made) {
+      online.finish();
+      return out.fail(exit_for(made.error()), made.error());
+    }
+    group = *made;
+    account.settings.contacts.insert(name);
+  }
+
+  // Lines typed are read on the same event loop as the connection.
+  boost::asio::posix::stream_descriptor input(online.io());
+  boost::system::error_code assigned;
+  input.assign(::dup(STDIN_FILENO), assigned);
+  if (assigned) {
+    online.finish();
+    return out.fail(Exit::usage, "chat reads lines from a terminal or a pipe");
+  }
+  if (!out.json()) out.line("chat with " + name + ": type a message and Enter; /quit ends");
+  boost::asio::streambuf buffer;
+  bool quit = false;
+  std::function<void()> read_line = [&] {
+    boost::asio::async_read_until(
+        input, buffer, '\n', [&](const boost::system::error_code& ec, size_t size) {
+          if (ec) {  // end of input
+            quit = true;
+            return;
+          }
+          std::string line(boost::asio::buffers_begin(buffer.data()),
+                           boost::asio::buffers_begin(buffer.data()) + static_cast<long>(size));
+          buffer.consume(size);
+          while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+          if (line == "/quit") {
+            quit = true;
+            return;
+          }
+          if (!line.empty()) {
+            online.engine().send_text(group, line, [&](Result<Bytes> r) {
+              if (!r) out.warn(std::move(r).error().with_context("not sent"));
+            });
+          }
+          read_line();
+        });
+  };
+  (void)online.run_until([&] { return online.engine().idle(); }, 60s);
+  auto shown = show_new_messages(account, out);
+  read_line();
+  while (shown && !quit) {
+    if (!online.run_until([&] { return quit || incoming; }, 24h)) break;
+    if (incoming) {
+      incoming = false;
+      shown = show_new_messages(account, out);
+    }
+  }
+  input.cancel();
+  const bool lost = online.lost();
+  online.finish();
+  if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
+  if (!shown) return out.fail(exit_for(shown.error()), shown.error());
+  if (lost) return out.fail(Exit::offline, "the connection to the server was lost");
+  return 0;
+}
+
+}  // namespace sotto::cli

@@ -1,0 +1,42 @@
+// The `sotto` commands. Each returns the process's exit status (output.h) after printing its
+// result or its error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace sotto::cli {
+
+// Options every command takes.
+struct CommonOptions {
+  std::optional<std::string> profile;   // --profile DIR
+  std::optional<std::string> key_file;  // --key-file PATH
+  bool json = false;
+};
+
+// `init` and `login`.
+struct AccountOptions {
+  std::string server;
+  std::string fingerprint;
+  std::string directory_key;
+  std::string vrf_key;
+  std::string username;
+  std::string email;
+  std::string invite_code;
+  std::string device_name = "sotto";
+};
+
+int run_init(const CommonOptions& common, const AccountOptions& account);
+int run_login(const CommonOptions& common, const AccountOptions& account);
+int run_whoami(const CommonOptions& common);
+int run_contacts_add(const CommonOptions& common, const std::string& username);
+int run_contacts_list(const CommonOptions& common);
+// `text` unset: the message is read from standard input.
+int run_send(const CommonOptions& common, const std::string& username,
+             std::optional<std::string> text);
+int run_recv(const CommonOptions& common, uint32_t wait_seconds);
+int run_history(const CommonOptions& common, const std::string& username);
+int run_chat(const CommonOptions& common, const std::string& username);
+
+}  // namespace sotto::cli

@@ -1,0 +1,53 @@
+// What `sotto` prints: results on stdout (text for people, or JSON for scripts: one object per
+// line), problems on stderr, and an exit status that says which kind of problem it was.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sotto/core/result.h"
+
+namespace sotto::cli {
+
+// Exit statuses, stable for scripts (listed in `sotto --help` and cli/README.md).
+enum class Exit : int {
+  ok = 0,
+  failure = 1,       // anything not listed below
+  usage = 2,         // a bad command line
+  no_account = 3,    // no profile, or a profile without an account
+  bad_unlock = 4,    // a wrong passphrase or key file
+  profile_busy = 5,  // the profile is in use by another sotto, or cannot be read
+  offline = 6,       // the server cannot be reached or the connection broke (the outbox keeps
+                     // what was not sent)
+  refused = 7,       // the server refused the credentials or ended the session
+  not_found = 8,     // an unknown user, or no conversation with them
+  exists = 9,        // the profile already has an account, or the username is taken
+  untrusted = 10,    // the key directory's proof for a contact did not verify
+};
+
+// The exit status for an error met talking to the server or using the engine.
+Exit exit_for(const Error& error);
+// "no_account", "offline", ...: the status's name in --json errors.
+const char* exit_name(Exit code);
+
+class Output {
+ public:
+  explicit Output(bool json) : json_(json) {}
+  bool json() const { return json_; }
+
+  // One line of text (flushed, so that a reader sees messages as they come).
+  void line(const std::string& text) const;
+  // One JSON object on one line.
+  void object(const nlohmann::json& value) const;
+  // Says what went wrong on stderr (as JSON with --json) and gives the status to exit with.
+  int fail(Exit code, const Error& error) const;
+  int fail(Exit code, const std::string& message) const;
+  // Something that went wrong beside the command, which still succeeds.
+  void warn(const Error& error) const;
+
+ private:
+  int report(Exit code, const std::string& detail, const std::string& message) const;
+  bool json_;
+};
+
+}  // namespace sotto::cli
