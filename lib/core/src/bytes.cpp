@@ -6,9 +6,14 @@ namespace sotto {
 
 void secure_wipe(void* p, size_t size) {
   if (p == nullptr || size == 0) return;
+#ifdef __EMSCRIPTEN__
   // Writes through a volatile pointer are observable behaviour: they cannot be elided.
   volatile uint8_t* q = static_cast<volatile uint8_t*>(p);
   for (size_t i = 0; i < size; ++i) q[i] = 0;
+#else
+  // glibc's memset that the compiler may not drop; a byte loop costs a microsecond per KiB.
+  explicit_bzero(p, size);
+#endif
 }
 
 bool constant_time_equal(BytesView a, BytesView b) {

@@ -18,7 +18,7 @@ void write_label(tls::Writer& w, std::string_view label) {
 }
 
 Bytes sign_content(std::string_view label, BytesView content) {
-  tls::Writer w;  // SignContent
+  tls::Writer w(kLabelPrefix.size() + label.size() + content.size() + 8);  // SignContent
   write_label(w, label);
   w.opaque(content);
   return w.take();
@@ -56,12 +56,18 @@ Result<CipherSuite> CipherSuite::create(uint16_t id) {
 
 Result<SecureBytes> CipherSuite::expand_with_label(BytesView secret, std::string_view label,
                                                    BytesView context, size_t length) const {
+  return expand_with_label(HmacSha256Key(secret), label, context, length);
+}
+
+Result<SecureBytes> CipherSuite::expand_with_label(const HmacSha256Key& secret,
+                                                   std::string_view label, BytesView context,
+                                                   size_t length) const {
   if (length > 0xffff) return Error(Errc::invalid_argument, "ExpandWithLabel length over 2^16");
   tls::Writer w;  // KDFLabel
   w.u16(static_cast<uint16_t>(length));
   write_label(w, label);
   w.opaque(context);
-  return expand(secret, w.bytes(), length);
+  return secret.expand(w.bytes(), length);
 }
 
 Result<SecureBytes> CipherSuite::derive_secret(BytesView secret, std::string_view label) const {
@@ -70,6 +76,12 @@ Result<SecureBytes> CipherSuite::derive_secret(BytesView secret, std::string_vie
 
 Result<SecureBytes> CipherSuite::derive_tree_secret(BytesView secret, std::string_view label,
                                                     uint32_t generation, size_t length) const {
+  return derive_tree_secret(HmacSha256Key(secret), label, generation, length);
+}
+
+Result<SecureBytes> CipherSuite::derive_tree_secret(const HmacSha256Key& secret,
+                                                    std::string_view label, uint32_t generation,
+                                                    size_t length) const {
   const uint8_t context[4] = {static_cast<uint8_t>(generation >> 24),
                               static_cast<uint8_t>(generation >> 16),
                               static_cast<uint8_t>(generation >> 8),

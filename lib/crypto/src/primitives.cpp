@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <cstring>
-#include <string>
 #include <mutex>
+#include <new>
+#include <string>
+#include <utility>
 
 #ifndef __EMSCRIPTEN__
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #endif
 
 namespace sotto::crypto {
@@ -45,6 +49,50 @@ Error bad_size(const char* what, size_t want, size_t have) {
   return Error(Errc::invalid_argument, std::string(what) + " must be " + std::to_string(want) +
                                            " bytes, not " + std::to_string(have));
 }
+
+#ifndef __EMSCRIPTEN__
+// What OpenSSL allocates here only fails without memory; nothing can go on safely then.
+void check_openssl(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+const EVP_MD* sha256_digest() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  check_openssl(md != nullptr);
+  return md;
+}
+
+// HMAC contexts: naming the digest costs more than an HMAC, so each thread keeps one spare
+// context with SHA-256 already set. A context goes back to the spare slot rekeyed with a
+// constant key, which overwrites the key, its pads and the last hash state.
+struct SpareMacContext {
+  EVP_MAC_CTX* ctx = nullptr;
+  ~SpareMacContext() { EVP_MAC_CTX_free(ctx); }
+};
+thread_local SpareMacContext spare_mac_context;
+
+EVP_MAC_CTX* take_mac_context() {
+  if (EVP_MAC_CTX* ctx = std::exchange(spare_mac_context.ctx, nullptr)) return ctx;
+  static EVP_MAC* const hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  check_openssl(hmac != nullptr);
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac);
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  check_openssl(ctx != nullptr && EVP_MAC_CTX_set_params(ctx, params) == 1);
+  return ctx;
+}
+
+void return_mac_context(EVP_MAC_CTX* ctx) {
+  static const unsigned char kScrubKey[1] = {0};
+  if (spare_mac_context.ctx == nullptr &&
+      EVP_MAC_init(ctx, kScrubKey, sizeof kScrubKey, nullptr) == 1) {
+    spare_mac_context.ctx = ctx;
+  } else {
+    EVP_MAC_CTX_free(ctx);  // cleanses
+  }
+}
+#endif
 
 #ifndef __EMSCRIPTEN__
 struct CipherCtx {
@@ -117,9 +165,16 @@ SecureBytes random_secret(size_t n) {
 // ---- hashes and MACs -------------------------------------------------------------------
 
 Bytes sha256(BytesView data) {
+  Bytes out(kSha256Size);
+#ifdef __EMSCRIPTEN__
   ensure_sodium();
-  Bytes out(crypto_hash_sha256_BYTES);
   crypto_hash_sha256(out.data(), data.data(), data.size());
+#else
+  unsigned int size = 0;
+  check_openssl(EVP_Digest(data.data(), data.size(), out.data(), &size, sha256_digest(),
+                           nullptr) == 1 &&
+                size == kSha256Size);
+#endif
   return out;
 }
 
@@ -130,16 +185,93 @@ Bytes sha512(BytesView data) {
   return out;
 }
 
-SecureBytes hmac_sha256(BytesView key, BytesView data) {
-  ensure_sodium();
-  crypto_auth_hmacsha256_state state;
-  SecureBytes out(crypto_auth_hmacsha256_BYTES);
-  crypto_auth_hmacsha256_init(&state, key_pointer(key), key.size());
-  crypto_auth_hmacsha256_update(&state, data.data(), data.size());
-  crypto_auth_hmacsha256_final(&state, out.data());
+// ---- HMAC-SHA256 ---------------------------------------------------------------------
+
+#ifdef __EMSCRIPTEN__
+namespace {
+crypto_auth_hmacsha256_state& keyed_state(uint8_t* storage) {
+  return *std::launder(reinterpret_cast<crypto_auth_hmacsha256_state*>(storage));
+}
+
+// One HMAC under the prepared key over the concatenation of `parts`.
+template <size_t N>
+void hmac_parts(const uint8_t* storage, const BytesView (&parts)[N], uint8_t* out) {
+  crypto_auth_hmacsha256_state state =
+      *std::launder(reinterpret_cast<const crypto_auth_hmacsha256_state*>(storage));
+  for (const BytesView part : parts) {
+    crypto_auth_hmacsha256_update(&state, part.data(), part.size());
+  }
+  crypto_auth_hmacsha256_final(&state, out);
   sodium_memzero(&state, sizeof state);
+}
+}  // namespace
+
+HmacSha256Key::HmacSha256Key(BytesView key) {
+  static_assert(sizeof(crypto_auth_hmacsha256_state) <= sizeof state_);
+  ensure_sodium();
+  crypto_auth_hmacsha256_init(new (state_) crypto_auth_hmacsha256_state, key_pointer(key),
+                              key.size());
+}
+
+HmacSha256Key::~HmacSha256Key() { sodium_memzero(&keyed_state(state_), sizeof state_); }
+#else
+namespace {
+EVP_MAC_CTX* keyed_context(const uint8_t* storage) {
+  EVP_MAC_CTX* ctx = nullptr;
+  std::memcpy(&ctx, storage, sizeof ctx);
+  return ctx;
+}
+
+template <size_t N>
+void hmac_parts(const uint8_t* storage, const BytesView (&parts)[N], uint8_t* out) {
+  EVP_MAC_CTX* ctx = keyed_context(storage);
+  // A null key restarts the MAC under the key already set.
+  bool ok = EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1;
+  for (const BytesView part : parts) {
+    if (!part.empty()) ok = ok && EVP_MAC_update(ctx, part.data(), part.size()) == 1;
+  }
+  size_t size = 0;
+  check_openssl(ok && EVP_MAC_final(ctx, out, &size, kSha256Size) == 1 && size == kSha256Size);
+}
+}  // namespace
+
+HmacSha256Key::HmacSha256Key(BytesView key) {
+  EVP_MAC_CTX* ctx = take_mac_context();
+  std::memcpy(state_, &ctx, sizeof ctx);
+  check_openssl(EVP_MAC_init(ctx, key_pointer(key), key.size(), nullptr) == 1);
+}
+
+HmacSha256Key::~HmacSha256Key() { return_mac_context(keyed_context(state_)); }
+#endif
+
+SecureBytes HmacSha256Key::mac(BytesView data) const {
+  SecureBytes out(kSha256Size);
+  const BytesView parts[] = {data};
+  hmac_parts(state_, parts, out.data());
   return out;
 }
+
+Result<SecureBytes> HmacSha256Key::expand(BytesView info, size_t length) const {
+  if (length > 255 * kSha256Size) {
+    return Error(Errc::invalid_argument, "HKDF-Expand length over 255 * HashLen");
+  }
+  SecureBytes out(length);
+  uint8_t block[kSha256Size];  // T(i)
+  size_t previous = 0;         // T(0) is empty
+  size_t done = 0;
+  for (uint8_t counter = 1; done < length; ++counter) {
+    const BytesView parts[] = {BytesView(block, previous), info, BytesView(&counter, 1)};
+    hmac_parts(state_, parts, block);
+    previous = kSha256Size;
+    const size_t take = std::min(kSha256Size, length - done);
+    std::memcpy(out.data() + done, block, take);
+    done += take;
+  }
+  sodium_memzero(block, sizeof block);
+  return out;
+}
+
+SecureBytes hmac_sha256(BytesView key, BytesView data) { return HmacSha256Key(key).mac(data); }
 
 bool hmac_sha256_verify(BytesView key, BytesView data, BytesView tag) {
   const SecureBytes expected = hmac_sha256(key, data);
@@ -174,27 +306,7 @@ SecureBytes hkdf_extract(BytesView salt, BytesView ikm) {
 }
 
 Result<SecureBytes> hkdf_expand(BytesView prk, BytesView info, size_t length) {
-  if (length > 255 * kSha256Size) {
-    return Error(Errc::invalid_argument, "HKDF-Expand length over 255 * HashLen");
-  }
-  ensure_sodium();
-  SecureBytes out(length);
-  SecureBytes block;
-  size_t done = 0;
-  for (uint8_t counter = 1; done < length; ++counter) {
-    crypto_auth_hmacsha256_state state;
-    crypto_auth_hmacsha256_init(&state, key_pointer(prk), prk.size());
-    crypto_auth_hmacsha256_update(&state, block.data(), block.size());
-    crypto_auth_hmacsha256_update(&state, info.data(), info.size());
-    crypto_auth_hmacsha256_update(&state, &counter, 1);
-    block.resize(kSha256Size);
-    crypto_auth_hmacsha256_final(&state, block.data());
-    sodium_memzero(&state, sizeof state);
-    const size_t take = std::min(kSha256Size, length - done);
-    std::memcpy(out.data() + done, block.data(), take);
-    done += take;
-  }
-  return out;
+  return HmacSha256Key(prk).expand(info, length);
 }
 
 // ---- AEAD ------------------------------------------------------------------------------

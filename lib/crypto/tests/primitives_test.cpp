@@ -81,6 +81,49 @@ TEST(HmacSha256, VerifyRejectsWrongOrShortTag) {
   EXPECT_FALSE(hmac_sha256_verify(as_bytes("Jeff"), data, tag));
 }
 
+// RFC 4231 test cases 1 (20-byte key) and 6 (131-byte key, hashed first), through one
+// prepared key each, used several times and interleaved with other keys alive on the same
+// thread.
+TEST(HmacSha256Key, PreparedKeysMatchTheVectorsWhileOthersAreAlive) {
+  const Bytes key1(20, 0x0b);
+  const auto data1 = as_bytes("Hi There");
+  const char* mac1 = "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+  const Bytes key6(131, 0xaa);
+  const auto data6 = as_bytes("Test Using Larger Than Block-Size Key - Hash Key First");
+  const char* mac6 = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+
+  const HmacSha256Key first(key1);
+  EXPECT_EQ(hex_of(first.mac(data1)), mac1);
+  {
+    const HmacSha256Key second(key6);
+    EXPECT_EQ(hex_of(second.mac(data6)), mac6);
+    EXPECT_EQ(hex_of(first.mac(data1)), mac1);
+    // One-shot HMACs take and give back contexts while both keys are alive.
+    EXPECT_EQ(hex_of(hmac_sha256(key6, data6)), mac6);
+    EXPECT_EQ(hex_of(second.mac(data6)), mac6);
+  }
+  EXPECT_EQ(hex_of(first.mac(data1)), mac1);
+  EXPECT_EQ(hex_of(hmac_sha256(key1, data1)), mac1);
+  // A different message under the same prepared key is not the same MAC.
+  EXPECT_NE(hex_of(first.mac(as_bytes("Hi There!"))), mac1);
+}
+
+TEST(HmacSha256Key, ExpandIsHkdfExpand) {
+  const Bytes ikm(22, 0x0b);
+  const SecureBytes prk = hkdf_extract(hex("000102030405060708090a0b0c"), ikm);
+  const HmacSha256Key prepared(prk);
+  const Bytes info = hex("f0f1f2f3f4f5f6f7f8f9");
+  for (int round = 0; round < 2; ++round) {  // the prepared key is reusable
+    auto okm = prepared.expand(info, 42);
+    ASSERT_TRUE(okm.ok()) << okm.error().to_string();
+    EXPECT_EQ(hex_of(*okm), "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf3400"
+                            "7208d5b887185865");
+  }
+  auto too_long = prepared.expand(info, 255 * kSha256Size + 1);
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.error().code(), Errc::invalid_argument);
+}
+
 // ---- HKDF ----------------------------------------------------------------------------
 
 TEST(Hkdf, Rfc5869TestCase1) {

@@ -50,9 +50,17 @@ Result<Bytes> lookup_signature_key(const SignatureKeyLookup& lookup, const Sende
   return std::move(*key);
 }
 
+// Enough room to encode `content` in one allocation when it carries application data, the
+// common case; other content grows the writer as usual.
+size_t encoded_size_hint(const FramedContent& content) {
+  size_t size = 128 + content.group_id.size() + content.authenticated_data.size();
+  if (const auto* app = std::get_if<ApplicationData>(&content.content)) size += app->data.size();
+  return size;
+}
+
 // PrivateMessageContent without its padding.
 Bytes private_content_body(const AuthenticatedContent& authenticated) {
-  tls::Writer w;
+  tls::Writer w(encoded_size_hint(authenticated.content));
   const FramedContent& content = authenticated.content;
   std::visit(
       [&w](const auto& body) {
@@ -107,6 +115,20 @@ RatchetType ratchet_for(ContentType type) {
   return type == ContentType::application ? RatchetType::application : RatchetType::handshake;
 }
 
+// The sender-data key and nonce for `ciphertext`, from the prepared key when there is one.
+Result<KeyAndNonce> sender_key_nonce(const crypto::CipherSuite& suite, const FramingKeys& keys,
+                                     BytesView ciphertext) {
+  if (keys.sender_data_key) return sender_data_key_nonce(suite, *keys.sender_data_key, ciphertext);
+  return sender_data_key_nonce(suite, keys.sender_data_secret, ciphertext);
+}
+
+// The encoded group context: the prepared one, or encoded into `scratch`.
+BytesView encoded_context(const FramingKeys& keys, Bytes& scratch) {
+  if (keys.encoded_group_context) return *keys.encoded_group_context;
+  scratch = tls::encode(keys.group_context);
+  return scratch;
+}
+
 void apply_reuse_guard(SecureBytes& nonce, const std::array<uint8_t, 4>& reuse_guard) {
   for (size_t i = 0; i < reuse_guard.size() && i < nonce.size(); ++i) nonce[i] ^= reuse_guard[i];
 }
@@ -127,7 +149,7 @@ Result<void> AuthenticatedContent::tls_read(tls::Reader& r) {
 
 Bytes framed_content_tbs(WireFormat wire_format, const FramedContent& content,
                          BytesView group_context) {
-  tls::Writer w;
+  tls::Writer w(encoded_size_hint(content) + group_context.size());
   tls::write(w, ProtocolVersion::mls10);
   tls::write(w, wire_format);
   tls::write(w, content);
@@ -264,7 +286,7 @@ Result<PrivateMessage> protect_private(const crypto::CipherSuite& suite, const F
   const Bytes sender_aad =
       tls::encode(SenderDataAad{content.group_id, content.epoch, content_type});
   SOTTO_TRY_ASSIGN(const KeyAndNonce sender_key,
-                   sender_data_key_nonce(suite, keys.sender_data_secret, message.ciphertext));
+                   sender_key_nonce(suite, keys, message.ciphertext));
   SOTTO_TRY_ASSIGN(message.encrypted_sender_data,
                    suite.seal(sender_key.key, sender_key.nonce, sender_aad,
                               SecureBytes(tls::encode(sender_data))));
@@ -284,7 +306,7 @@ Result<AuthenticatedContent> unprotect_private(const crypto::CipherSuite& suite,
 
   // Sender data.
   SOTTO_TRY_ASSIGN(const KeyAndNonce sender_key,
-                   sender_data_key_nonce(suite, keys.sender_data_secret, message.ciphertext));
+                   sender_key_nonce(suite, keys, message.ciphertext));
   const Bytes sender_aad =
       tls::encode(SenderDataAad{message.group_id, message.epoch, content_type});
   auto sender_plain =
@@ -317,7 +339,8 @@ Result<AuthenticatedContent> unprotect_private(const crypto::CipherSuite& suite,
   }
   SOTTO_TRY_CTX(parse_private_content(*plaintext, content_type, out.content, out.auth),
                 "PrivateMessageContent");
-  SOTTO_TRY(verify_framed_content(suite, out, tls::encode(keys.group_context), public_key));
+  Bytes scratch;
+  SOTTO_TRY(verify_framed_content(suite, out, encoded_context(keys, scratch), public_key));
   SOTTO_TRY(tree.consume(std::move(pending)));
   return out;
 }

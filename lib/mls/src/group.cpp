@@ -631,13 +631,32 @@ FramingKeys Group::framing_keys() const {
   return FramingKeys{context_, secrets_.membership_key, secrets_.sender_data_secret};
 }
 
+const FramingKeys& Group::prepared_framing_keys() const {
+  const FramingKeys* cached = framing_cache_.keys.get();
+  if (cached == nullptr || !(cached->group_context == context_) ||
+      !constant_time_equal(cached->sender_data_secret, secrets_.sender_data_secret) ||
+      !constant_time_equal(cached->membership_key, secrets_.membership_key)) {
+    auto keys = std::make_unique<FramingKeys>(framing_keys());
+    keys->encoded_group_context = std::make_shared<const Bytes>(tls::encode(context_));
+    keys->sender_data_key =
+        std::make_shared<const crypto::HmacSha256Key>(secrets_.sender_data_secret);
+    framing_cache_.keys = std::move(keys);
+  }
+  return *framing_cache_.keys;
+}
+
 Result<AuthenticatedContent> Group::sign(FramedContent content, WireFormat wire_format) const {
+  return sign(std::move(content), wire_format, tls::encode(context_));
+}
+
+Result<AuthenticatedContent> Group::sign(FramedContent content, WireFormat wire_format,
+                                         BytesView encoded_context) const {
   // Expanding the seed costs about a third of a signature: once per state, not per message.
   if (!signing_key_) {
     SOTTO_TRY_ASSIGN(auto key, crypto::Ed25519SigningKey::from_seed(signature_private_key_));
     signing_key_ = std::make_shared<const crypto::Ed25519SigningKey>(std::move(key));
   }
-  return sign_framed_content(suite_, wire_format, std::move(content), tls::encode(context_),
+  return sign_framed_content(suite_, wire_format, std::move(content), encoded_context,
                              *signing_key_);
 }
 
@@ -1351,11 +1370,12 @@ Result<MlsMessage> Group::protect(BytesView data, const Random& rng, BytesView a
   content.sender = Sender{MemberSender{private_key_.leaf}};
   content.authenticated_data = to_bytes(authenticated_data);
   content.content = ApplicationData{to_bytes(data)};
-  SOTTO_TRY_ASSIGN(AuthenticatedContent ac, sign(std::move(content), WireFormat::private_message));
+  const FramingKeys& keys = prepared_framing_keys();
+  SOTTO_TRY_ASSIGN(AuthenticatedContent ac, sign(std::move(content), WireFormat::private_message,
+                                                 *keys.encoded_group_context));
   std::array<uint8_t, 4> guard{};
   rng(std::span<uint8_t>(guard.data(), guard.size()));
-  SOTTO_TRY_ASSIGN(PrivateMessage priv,
-                   protect_private(suite_, framing_keys(), secret_tree_, ac, guard));
+  SOTTO_TRY_ASSIGN(PrivateMessage priv, protect_private(suite_, keys, secret_tree_, ac, guard));
   return MlsMessage{ProtocolVersion::mls10, std::move(priv)};
 }
 
@@ -1383,7 +1403,7 @@ Result<ReceivedApplication> Group::unprotect(const MlsMessage& message) {
     return std::nullopt;
   };
   SOTTO_TRY_ASSIGN(AuthenticatedContent ac,
-                   unprotect_private(suite_, framing_keys(), secret_tree_, *priv, lookup));
+                   unprotect_private(suite_, prepared_framing_keys(), secret_tree_, *priv, lookup));
   const auto* app = std::get_if<ApplicationData>(&ac.content.content);
   if (app == nullptr) return Error(Errc::invalid_value, "unprotect: not application data");
   return ReceivedApplication{app->data,

@@ -8,12 +8,18 @@ namespace sotto::mls {
 
 Result<KeyAndNonce> sender_data_key_nonce(const crypto::CipherSuite& suite,
                                           BytesView sender_data_secret, BytesView ciphertext) {
+  return sender_data_key_nonce(suite, crypto::HmacSha256Key(sender_data_secret), ciphertext);
+}
+
+Result<KeyAndNonce> sender_data_key_nonce(const crypto::CipherSuite& suite,
+                                          const crypto::HmacSha256Key& secret,
+                                          BytesView ciphertext) {
   const BytesView sample = ciphertext.first(std::min(ciphertext.size(), suite.hash_size()));
   KeyAndNonce out;
-  SOTTO_TRY_ASSIGN(
-      out.key, suite.expand_with_label(sender_data_secret, "key", sample, suite.aead_key_size()));
-  SOTTO_TRY_ASSIGN(out.nonce, suite.expand_with_label(sender_data_secret, "nonce", sample,
-                                                      suite.aead_nonce_size()));
+  SOTTO_TRY_ASSIGN(out.key,
+                   suite.expand_with_label(secret, "key", sample, suite.aead_key_size()));
+  SOTTO_TRY_ASSIGN(out.nonce,
+                   suite.expand_with_label(secret, "nonce", sample, suite.aead_nonce_size()));
   return out;
 }
 
@@ -100,13 +106,14 @@ Result<SecretTree::Ratchet*> SecretTree::ratchet(LeafIndex leaf, RatchetType typ
 }
 
 Result<KeyAndNonce> SecretTree::derive_generation(SecureBytes& secret, uint32_t generation) const {
+  const crypto::HmacSha256Key prepared(secret);
   KeyAndNonce out;
   SOTTO_TRY_ASSIGN(out.key,
-                   suite_.derive_tree_secret(secret, "key", generation, suite_.aead_key_size()));
-  SOTTO_TRY_ASSIGN(
-      out.nonce, suite_.derive_tree_secret(secret, "nonce", generation, suite_.aead_nonce_size()));
+                   suite_.derive_tree_secret(prepared, "key", generation, suite_.aead_key_size()));
+  SOTTO_TRY_ASSIGN(out.nonce, suite_.derive_tree_secret(prepared, "nonce", generation,
+                                                        suite_.aead_nonce_size()));
   SOTTO_TRY_ASSIGN(secret,
-                   suite_.derive_tree_secret(secret, "secret", generation, suite_.hash_size()));
+                   suite_.derive_tree_secret(prepared, "secret", generation, suite_.hash_size()));
   return out;
 }
 

@@ -50,6 +50,11 @@ struct Limits {
 
 class Writer {
  public:
+  // Encodings are mostly small and written field by field: one allocation up front saves
+  // the vector's doubling from 1 byte on; a larger expected size can be given.
+  Writer() { buf_.reserve(kInitialCapacity); }
+  explicit Writer(size_t capacity) { buf_.reserve(capacity); }
+
   void u8(uint8_t v) { buf_.push_back(v); }
   void u16(uint16_t v);
   void u32(uint32_t v);
@@ -74,6 +79,7 @@ class Writer {
   size_t size() const { return buf_.size(); }
 
  private:
+  static constexpr size_t kInitialCapacity = 128;
   Bytes buf_;
   bool ok_ = true;
 };

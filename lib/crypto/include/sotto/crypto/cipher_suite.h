@@ -51,13 +51,18 @@ class CipherSuite {
     return aead_open(aead_, key, nonce, aad, ct);
   }
 
-  // ExpandWithLabel(Secret, Label, Context, Length), label prefixed "MLS 1.0 ".
+  // ExpandWithLabel(Secret, Label, Context, Length), label prefixed "MLS 1.0 ". The
+  // HmacSha256Key overloads take the secret prepared once for several expansions.
   Result<SecureBytes> expand_with_label(BytesView secret, std::string_view label,
+                                        BytesView context, size_t length) const;
+  Result<SecureBytes> expand_with_label(const HmacSha256Key& secret, std::string_view label,
                                         BytesView context, size_t length) const;
   // DeriveSecret(Secret, Label) = ExpandWithLabel(Secret, Label, "", Nh).
   Result<SecureBytes> derive_secret(BytesView secret, std::string_view label) const;
   // DeriveTreeSecret(Secret, Label, Generation, Length).
   Result<SecureBytes> derive_tree_secret(BytesView secret, std::string_view label,
+                                         uint32_t generation, size_t length) const;
+  Result<SecureBytes> derive_tree_secret(const HmacSha256Key& secret, std::string_view label,
                                          uint32_t generation, size_t length) const;
   // RefHash(Label, Value) = Hash(RefHashInput).
   Bytes ref_hash(std::string_view label, BytesView value) const;

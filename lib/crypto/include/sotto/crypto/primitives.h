@@ -43,6 +43,28 @@ class Sha256 {
   alignas(16) uint8_t state_[128];
 };
 
+// HMAC-SHA256 under one key that is used for several messages: the key is processed once,
+// each message then costs its own hashing only (the message keys of MLS are three
+// expansions of one secret, its sender-data key and nonce two). The keyed state is wiped
+// when the object goes. Natively it runs on OpenSSL's SHA-256 (SHA extensions where the CPU
+// has them), in the wasm build on libsodium's.
+class HmacSha256Key {
+ public:
+  explicit HmacSha256Key(BytesView key);
+  ~HmacSha256Key();
+  HmacSha256Key(const HmacSha256Key&) = delete;
+  HmacSha256Key& operator=(const HmacSha256Key&) = delete;
+
+  SecureBytes mac(BytesView data) const;
+  // HKDF-Expand (RFC 5869) with this key as the PRK; length <= 255 * 32, else
+  // Errc::invalid_argument.
+  Result<SecureBytes> expand(BytesView info, size_t length) const;
+
+ private:
+  // libsodium's keyed HMAC state (wasm), or a pointer to OpenSSL's keyed context (native).
+  alignas(16) uint8_t state_[224];
+};
+
 // ---- HKDF (RFC 5869) on HMAC-SHA256 ----------------------------------------------------
 
 SecureBytes hkdf_extract(BytesView salt, BytesView ikm);

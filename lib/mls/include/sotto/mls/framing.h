@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include "sotto/core/bytes.h"
@@ -79,6 +80,11 @@ struct FramingKeys {
   GroupContext group_context;
   SecureBytes membership_key;
   SecureBytes sender_data_secret;
+  // Optional, made once per epoch by a member that sends and receives many messages:
+  // group_context encoded, and sender_data_secret prepared as an HMAC key (not for use by
+  // two threads at once). When set they are those of the fields above.
+  std::shared_ptr<const Bytes> encoded_group_context = nullptr;
+  std::shared_ptr<const crypto::HmacSha256Key> sender_data_key = nullptr;
 };
 
 // The signature public key of a sender (a member leaf, an external sender, a new member), or

@@ -257,7 +257,11 @@ class Group {
       : suite_(std::move(suite)), tree_(std::move(tree)), secret_tree_(std::move(secret_tree)) {}
 
   FramingKeys framing_keys() const;
+  // framing_keys() with its optional parts prepared, made once for this state's epoch.
+  const FramingKeys& prepared_framing_keys() const;
   Result<AuthenticatedContent> sign(FramedContent content, WireFormat wire_format) const;
+  Result<AuthenticatedContent> sign(FramedContent content, WireFormat wire_format,
+                                    BytesView encoded_context) const;
   // `ac` as a handshake message in our wire format, a PrivateMessage taking its key from
   // `tree`.
   Result<MlsMessage> protect_handshake(const AuthenticatedContent& ac, SecretTree& tree,
@@ -286,6 +290,23 @@ class Group {
   SecureBytes signature_private_key_;
   // signature_private_key_ expanded, made on first use; shared by copies (it never changes).
   mutable std::shared_ptr<const crypto::Ed25519SigningKey> signing_key_;
+  // prepared_framing_keys(), made on first use and checked against the state on every use.
+  // A copy of the state starts without it: it is never shared between states that go their
+  // own ways.
+  class FramingKeysCache {
+   public:
+    FramingKeysCache() = default;
+    FramingKeysCache(const FramingKeysCache&) {}
+    FramingKeysCache& operator=(const FramingKeysCache&) {
+      keys.reset();
+      return *this;
+    }
+    FramingKeysCache(FramingKeysCache&&) noexcept = default;
+    FramingKeysCache& operator=(FramingKeysCache&&) noexcept = default;
+    ~FramingKeysCache() = default;
+    std::unique_ptr<FramingKeys> keys;
+  };
+  mutable FramingKeysCache framing_cache_;
   EpochSecrets secrets_;
   SecretTree secret_tree_;
   Bytes interim_transcript_hash_;

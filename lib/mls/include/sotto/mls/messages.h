@@ -157,6 +157,7 @@ struct Extension {
   ExtensionType extension_type = ExtensionType::reserved;
   Bytes extension_data;
   SOTTO_TLS_FIELDS(extension_type, extension_data)
+  friend bool operator==(const Extension&, const Extension&) = default;
 };
 
 // The first extension of `type` in `extensions`, or nullptr.
@@ -500,6 +501,7 @@ struct GroupContext {
   std::vector<Extension> extensions;
   SOTTO_TLS_FIELDS(version, cipher_suite, group_id, epoch, tree_hash, confirmed_transcript_hash,
                    extensions)
+  friend bool operator==(const GroupContext&, const GroupContext&) = default;
 };
 
 struct GroupInfo {

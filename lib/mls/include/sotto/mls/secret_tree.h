@@ -34,6 +34,9 @@ struct KeyAndNonce {
 // PrivateMessage ciphertext (all of it when shorter).
 Result<KeyAndNonce> sender_data_key_nonce(const crypto::CipherSuite& suite,
                                           BytesView sender_data_secret, BytesView ciphertext);
+Result<KeyAndNonce> sender_data_key_nonce(const crypto::CipherSuite& suite,
+                                          const crypto::HmacSha256Key& sender_data_secret,
+                                          BytesView ciphertext);
 
 enum class RatchetType : uint8_t { handshake, application };
 
