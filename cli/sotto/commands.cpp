@@ -466,6 +466,15 @@ int run_chat(const CommonOptions& common, const std::string& username) {
   bool incoming = false;
   online.on_stored = [&](const client::StoredMessage& m) { incoming = incoming || !m.outgoing; };
   if (int failed = connect_or_fail(online, out)) return failed;
+  if (!*existing) {
+    // Connecting fetched the queue: a conversation the other person started may be in it.
+    (void)online.run_until([&] { return online.engine().idle(); }, 60s);
+    existing = direct_conversation(account, name);
+    if (!existing) {
+      online.finish();
+      return out.fail(Exit::profile_busy, existing.error());
+    }
+  }
   Bytes group;
   if (*existing) {
     group = (*existing)->group_id;

@@ -822,10 +822,7 @@ Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) 
     return out;
   }
   if (auto* text = std::get_if<TextContent>(&app->content)) {
-    SOTTO_TRY_ASSIGN(auto history, store_.messages(group_id));
-    const bool seen = std::any_of(history.begin(), history.end(), [&](const StoredMessage& m) {
-      return m.message_id == app->message_id;
-    });
+    SOTTO_TRY_ASSIGN(const bool seen, store_.has_message(group_id, app->message_id));
     if (!seen) {
       StoredMessage stored;
       stored.group_id = group_id;

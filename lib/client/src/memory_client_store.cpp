@@ -61,6 +61,15 @@ Result<std::vector<StoredMessage>> MemoryClientStore::messages(BytesView group_i
   return it->second;
 }
 
+Result<bool> MemoryClientStore::has_message(BytesView group_id, BytesView message_id) const {
+  auto it = messages_.find(key(group_id));
+  if (it == messages_.end()) return false;
+  return std::any_of(it->second.begin(), it->second.end(), [&](const StoredMessage& m) {
+    return std::equal(m.message_id.begin(), m.message_id.end(), message_id.begin(),
+                      message_id.end());
+  });
+}
+
 Result<std::vector<OutboxEntry>> MemoryClientStore::outbox() const {
   return outbox_;
 }

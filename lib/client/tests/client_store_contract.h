@@ -48,6 +48,9 @@ TYPED_TEST_P(ClientStoreContract, ABatchAppliesEverythingItHolds) {
   EXPECT_EQ(conversation->group_state, (SecureBytes{1, 2}));
   EXPECT_TRUE(conversation->members_verified);
   EXPECT_EQ(store.messages(Bytes(4, 1)).value().size(), 1u);
+  EXPECT_TRUE(store.has_message(Bytes(4, 1), Bytes(16, 1)).value());
+  EXPECT_FALSE(store.has_message(Bytes(4, 1), Bytes(16, 2)).value());
+  EXPECT_FALSE(store.has_message(Bytes(4, 2), Bytes(16, 1)).value());
   auto outbox = store.outbox().value();
   ASSERT_EQ(outbox.size(), 1u);
   EXPECT_EQ(outbox[0].recipients, (std::vector<Bytes>{Bytes(16, 9)}));

@@ -790,6 +790,15 @@ Result<std::vector<Conversation>> SqliteClientStore::conversations() const {
   return out;
 }
 
+Result<bool> SqliteClientStore::has_message(BytesView group_id, BytesView message_id) const {
+  // The UNIQUE (group_id, message_id) constraint's index answers it.
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_, "SELECT 1 FROM messages WHERE group_id = ? "
+                                                   "AND message_id = ?"));
+  q.bind(group_id);
+  q.bind(message_id);
+  return q.step();
+}
+
 Result<std::vector<StoredMessage>> SqliteClientStore::messages(BytesView group_id) const {
   SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
                                               "SELECT message_id, sender, sender_device, "

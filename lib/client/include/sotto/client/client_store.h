@@ -129,6 +129,8 @@ class ClientStore {
   virtual Result<std::vector<Conversation>> conversations() const = 0;
   // Oldest first, by the order they were stored.
   virtual Result<std::vector<StoredMessage>> messages(BytesView group_id) const = 0;
+  // Whether the conversation holds the message with this id, without reading the history.
+  virtual Result<bool> has_message(BytesView group_id, BytesView message_id) const = 0;
   virtual Result<std::vector<OutboxEntry>> outbox() const = 0;
   virtual Result<bool> is_processed(uint64_t seq) const = 0;
 
