@@ -368,14 +368,25 @@ int run_send(const CommonOptions& common, const std::string& username,
     return out.fail(exit_for(error), error);
   }
   if (!group) {
-    std::optional<Result<Bytes>> started;
-    online.engine().start_conversation(name, [&](Result<Bytes> r) { started = std::move(r); });
-    auto made = online.wait(started);
-    if (!made) {
+    // Connecting fetched the queue: a conversation the other person started may be in it.
+    (void)online.run_until([&] { return online.engine().idle(); }, 60s);
+    auto fetched = direct_conversation(account, name);
+    if (!fetched) {
       online.finish();
-      return out.fail(exit_for(made.error()), made.error().message());
+      return out.fail(Exit::profile_busy, fetched.error());
     }
-    group = *made;
+    if (*fetched) {
+      group = (*fetched)->group_id;
+    } else {
+      std::optional<Result<Bytes>> started;
+      online.engine().start_conversation(name, [&](Result<Bytes> r) { started = std::move(r); });
+      auto made = online.wait(started);
+      if (!made) {
+        online.finish();
+        return out.fail(exit_for(made.error()), made.error().message());
+      }
+      group = *made;
+    }
     online.engine().send_text(*group, *text, [&](Result<Bytes> r) { sent = std::move(r); });
   }
   auto id = online.wait(sent);

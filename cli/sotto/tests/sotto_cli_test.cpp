@@ -367,6 +367,26 @@ TEST_F(SottoCliTest, ErrorsHaveTheirOwnExitStatuses) {
   EXPECT_EQ(bad_server.exit_code, 2) << describe(bad_server);
 }
 
+// Bob answers with `send` before he ever ran `recv`: his answer goes into the conversation
+// alice started, not into a second one of his own.
+TEST_F(SottoCliTest, AnAnswerBeforeAnyRecvJoinsTheConversationThatWasStarted) {
+  const Person frank = person("frank", true);
+  const Person grace = person("grace", true);
+  ASSERT_EQ(init(frank).exit_code, 0);
+  ASSERT_EQ(init(grace).exit_code, 0);
+  auto hello = run(frank, {"send", "grace", "hello grace"});
+  ASSERT_EQ(hello.exit_code, 0) << describe(hello);
+  auto answer = run(grace, {"send", "frank", "hello frank"});
+  ASSERT_EQ(answer.exit_code, 0) << describe(answer);
+
+  auto graces = run(grace, {"history", "frank"});
+  EXPECT_EQ(graces.out, "frank: hello grace\ngrace: hello frank\n") << describe(graces);
+  auto got = run(frank, {"recv", "--wait", "20"});
+  EXPECT_EQ(got.out, "grace: hello frank\n") << describe(got);
+  auto franks = run(frank, {"history", "grace"});
+  EXPECT_EQ(franks.out, "frank: hello grace\ngrace: hello frank\n") << describe(franks);
+}
+
 TEST_F(SottoCliTest, AMessageWrittenWhileTheServerIsDownLeavesWithTheNextCommand) {
   // A server of this test's own, stopped and started again on the same port and data.
   const fs::path data = tmp_.path() / "data";
