@@ -298,6 +298,36 @@ int run_whoami(const CommonOptions& common) {
   return 0;
 }
 
+// The 1:1 conversation with `name`, once connected: the stored one, one the other person
+// started that connecting has just fetched, or a new one. 0, or the exit status after saying
+// why not.
+int conversation_or_fail(Online& online, const Account& account, const std::string& name,
+                         const Output& out, Bytes& group) {
+  auto existing = direct_conversation(account, name);
+  if (existing && !*existing) {
+    // Connecting fetched the queue: a conversation the other person started may be in it.
+    (void)online.run_until([&] { return online.engine().idle(); }, 60s);
+    existing = direct_conversation(account, name);
+  }
+  if (!existing) {
+    online.finish();
+    return out.fail(Exit::profile_busy, existing.error());
+  }
+  if (*existing) {
+    group = (*existing)->group_id;
+    return 0;
+  }
+  std::optional<Result<Bytes>> started;
+  online.engine().start_conversation(name, [&](Result<Bytes> r) { started = std::move(r); });
+  auto made = online.wait(started);
+  if (!made) {
+    online.finish();
+    return out.fail(exit_for(made.error()), made.error());
+  }
+  group = *made;
+  return 0;
+}
+
 int run_contacts_add(const CommonOptions& common, const std::string& username) {
   const Output out(common.json);
   Account account;
@@ -368,25 +398,9 @@ int run_send(const CommonOptions& common, const std::string& username,
     return out.fail(exit_for(error), error);
   }
   if (!group) {
-    // Connecting fetched the queue: a conversation the other person started may be in it.
-    (void)online.run_until([&] { return online.engine().idle(); }, 60s);
-    auto fetched = direct_conversation(account, name);
-    if (!fetched) {
-      online.finish();
-      return out.fail(Exit::profile_busy, fetched.error());
-    }
-    if (*fetched) {
-      group = (*fetched)->group_id;
-    } else {
-      std::optional<Result<Bytes>> started;
-      online.engine().start_conversation(name, [&](Result<Bytes> r) { started = std::move(r); });
-      auto made = online.wait(started);
-      if (!made) {
-        online.finish();
-        return out.fail(exit_for(made.error()), made.error().message());
-      }
-      group = *made;
-    }
+    Bytes made;
+    if (int failed = conversation_or_fail(online, account, name, out, made)) return failed;
+    group = std::move(made);
     online.engine().send_text(*group, *text, [&](Result<Bytes> r) { sent = std::move(r); });
   }
   auto id = online.wait(sent);
@@ -470,36 +484,14 @@ int run_chat(const CommonOptions& common, const std::string& username) {
   Account account;
   std::string name;
   if (int failed = open_account_with(common, out, account, username, name)) return failed;
-  auto existing = direct_conversation(account, name);
-  if (!existing) return out.fail(Exit::profile_busy, existing.error());
 
   Online online(account.settings.server, *account.store, out);
   bool incoming = false;
   online.on_stored = [&](const client::StoredMessage& m) { incoming = incoming || !m.outgoing; };
   if (int failed = connect_or_fail(online, out)) return failed;
-  if (!*existing) {
-    // Connecting fetched the queue: a conversation the other person started may be in it.
-    (void)online.run_until([&] { return online.engine().idle(); }, 60s);
-    existing = direct_conversation(account, name);
-    if (!existing) {
-      online.finish();
-      return out.fail(Exit::profile_busy, existing.error());
-    }
-  }
   Bytes group;
-  if (*existing) {
-    group = (*existing)->group_id;
-  } else {
-    std::optional<Result<Bytes>> started;
-    online.engine().start_conversation(name, [&](Result<Bytes> r) { started = std::move(r); });
-    auto made = online.wait(started);
-    if (!made) {
-      online.finish();
-      return out.fail(exit_for(made.error()), made.error());
-    }
-    group = *made;
-    account.settings.contacts.insert(name);
-  }
+  if (int failed = conversation_or_fail(online, account, name, out, group)) return failed;
+  account.settings.contacts.insert(name);
 
   // Lines typed are read on the same event loop as the connection.
   boost::asio::posix::stream_descriptor input(online.io());
