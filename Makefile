@@ -17,7 +17,7 @@ deps:
 	@scripts/install-deps.sh
 
 native: deps
-	@cmake -S . -B $(NATIVE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(NATIVE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOTTO_BENCH=OFF >/dev/null
 	@cmake --build $(NATIVE)
 
 asan: deps

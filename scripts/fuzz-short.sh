@@ -11,7 +11,7 @@ seconds=${FUZZ_SECONDS:-60}
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSOTTO_FUZZ=ON -DSOTTO_TESTS=OFF -DSOTTO_BENCH=OFF >/dev/null
-cmake --build "$build"
+cmake --build "$build" --target fuzz_targets
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
