@@ -17,7 +17,7 @@ packages=(
   # tests: a throw-away Postfix + Dovecot on loopback (scripts/mailserver.sh)
   postfix dovecot-imapd dovecot-lmtpd openssl
   # tests and benchmarks
-  googletest libgtest-dev libbenchmark-dev
+  googletest libgtest-dev libbenchmark-dev tmux
   # bench_mls compares against Megolm
   libolm-dev
   # the browser build: emscripten and what rebuilding libsodium for it takes

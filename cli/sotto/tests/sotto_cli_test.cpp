@@ -1,239 +1,70 @@
 // The sotto command against a real sottod on loopback: alice and bob as separate processes
 // with separate profiles register, find each other in the key directory and talk; messages
 // arrive once and in order; errors have their documented exit statuses; --json parses.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "sottod_process.h"
+#include "sotto_cli_support.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using sotto::testing::SottodProcess;
-using sotto::testing::TempDir;
+using sotto::cli::testing::describe;
+using sotto::cli::testing::SottoCliTest;
+using sotto::cli::testing::SottodProcess;
+using sotto::cli::testing::SottoProcess;
+using sotto::cli::testing::SottoRun;
 
-struct SottoRun {
-  int exit_code = -1;  // -1: killed by a signal or timed out
-  std::string out;
-  std::string err;
-  // stdout as JSON lines.
-  std::vector<json> lines() const {
-    std::vector<json> parsed;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) {
-      parsed.push_back(json::parse(line));  // throws, failing the test, when it is not JSON
-    }
-    return parsed;
+// Whether process `pid` holds a TCP connection to `port` on this host (its sockets' inodes
+// looked up in /proc/net/tcp): how a test knows a client got as far as connecting.
+bool connected_to(pid_t pid, uint16_t port) {
+  std::set<std::string> inodes;
+  std::error_code ec;
+  for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    const std::string target = fs::read_symlink(fd.path(), ec).string();
+    if (target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
   }
-};
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      const auto colon = remote.rfind(':');
+      if (colon == std::string::npos || !inodes.count(inode)) continue;
+      if (std::stoul(remote.substr(colon + 1), nullptr, 16) == port) return true;
+    }
+  }
+  return false;
 }
 
-// One `sotto args...` process with only `env` (and PATH, HOME) in its environment, its
-// output in files under `work`, and on its standard input either `input` (from a file) or,
-// when that is unset, a pipe the test writes to.
-class SottoProcess {
- public:
-  SottoProcess(const fs::path& work, const std::vector<std::string>& args,
-               const std::map<std::string, std::string>& env,
-               const std::optional<std::string>& input)
-      : out_file_(work / "stdout"), err_file_(work / "stderr") {
-    const fs::path in_file = work / "stdin";
-    int pipe_fds[2] = {-1, -1};
-    if (input) {
-      std::ofstream(in_file) << *input;
-    } else if (::pipe(pipe_fds) != 0) {
-      throw std::runtime_error("pipe failed");
-    }
-    std::vector<std::string> argv_s = {SOTTO_CLI_PATH};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_s = {"PATH=/usr/bin:/bin", "HOME=" + work.string()};
-    for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setsid();  // no controlling terminal: a passphrase can only come from the environment
-      const int in = input ? ::open(in_file.c_str(), O_RDONLY) : pipe_fds[0];
-      const int out = ::open(out_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      const int err = ::open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(in, STDIN_FILENO);
-      ::dup2(out, STDOUT_FILENO);
-      ::dup2(err, STDERR_FILENO);
-      if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    if (!input) {
-      ::close(pipe_fds[0]);
-      input_fd_ = pipe_fds[1];
-    }
+// Polls `done` every few milliseconds for up to a minute.
+template <typename Done>
+bool eventually(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  ~SottoProcess() {
-    close_input();
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  SottoProcess(const SottoProcess&) = delete;
-  SottoProcess& operator=(const SottoProcess&) = delete;
-
-  void write(const std::string& text) {
-    ASSERT_EQ(::write(input_fd_, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  }
-  void close_input() {
-    if (input_fd_ >= 0) ::close(input_fd_);
-    input_fd_ = -1;
-  }
-  // Waits until stdout holds `text`; false when the time is up first.
-  bool wait_output(const std::string& text) const {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (slurp(out_file_).find(text) == std::string::npos) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return true;
-  }
-  // Waits for the end (killing the process after two minutes).
-  SottoRun wait() {
-    close_input();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) != pid_) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    pid_ = -1;
-    SottoRun run;
-    if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-    run.out = slurp(out_file_);
-    run.err = slurp(err_file_);
-    return run;
-  }
-
- private:
-  fs::path out_file_;
-  fs::path err_file_;
-  pid_t pid_ = -1;
-  int input_fd_ = -1;
-};
-
-std::string describe(const SottoRun& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "stderr:\n" + r.err;
+  return true;
 }
-
-class SottoCliTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    // Default limits: the suite registers three accounts, within the registration burst.
-    server_ = new SottodProcess(SottodProcess::args_for(dir_->path() / "data"));
-    ASSERT_TRUE(server_->wait_listening()) << server_->line();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete dir_;
-  }
-
-  // One person: a profile of their own, unlocked by a passphrase or by a key file.
-  struct Person {
-    std::string name;
-    fs::path work;
-    std::map<std::string, std::string> env;
-  };
-
-  Person person(const std::string& name, bool key_file) {
-    Person p{name, tmp_.path() / name, {}};
-    fs::create_directories(p.work);
-    p.env["SOTTO_PROFILE"] = (p.work / "profile").string();
-    if (key_file) {
-      p.env["SOTTO_KEY_FILE"] = (p.work / "store.key").string();
-    } else {
-      p.env["SOTTO_PASSPHRASE"] = name + "'s long passphrase";
-    }
-    return p;
-  }
-
-  std::map<std::string, std::string> env_of(const Person& p,
-                                            const std::map<std::string, std::string>& more) {
-    auto env = p.env;
-    for (const auto& [k, v] : more) env[k] = v;
-    return env;
-  }
-
-  SottoRun run(const Person& p, const std::vector<std::string>& args, const std::string& input = "",
-               const std::map<std::string, std::string>& more_env = {}) {
-    return SottoProcess(p.work, args, env_of(p, more_env), input).wait();
-  }
-
-  std::vector<std::string> init_args(const Person& p, const char* command = "init") {
-    std::vector<std::string> args = {command,
-                                     "--server",
-                                     "127.0.0.1:" + std::to_string(server().port()),
-                                     "--fingerprint",
-                                     server().fingerprint(),
-                                     "--directory-key",
-                                     server().kt_signing_key(),
-                                     "--vrf-key",
-                                     server().kt_vrf_key(),
-                                     "--username",
-                                     p.name};
-    if (std::string(command) == "init") {
-      args.push_back("--email");
-      args.push_back(p.name + "@example.org");
-    }
-    return args;
-  }
-
-  SottoRun init(const Person& p) {
-    auto args = init_args(p);
-    args.insert(args.begin(), "--json");
-    return run(p, args, "", {{"SOTTO_PASSWORD", "correct horse battery " + p.name}});
-  }
-
-  // The suite's server, unless a test starts its own.
-  SottodProcess& server() const { return own_server_ ? *own_server_ : *server_; }
-
-  static TempDir* dir_;
-  static SottodProcess* server_;
-  TempDir tmp_;
-  std::unique_ptr<SottodProcess> own_server_;
-};
-TempDir* SottoCliTest::dir_ = nullptr;
-SottodProcess* SottoCliTest::server_ = nullptr;
 
 TEST_F(SottoCliTest, TwoPeopleTalkAndEachMessageArrivesOnceInOrder) {
   const Person alice = person("alice", false);
@@ -418,6 +249,76 @@ TEST_F(SottoCliTest, AMessageWrittenWhileTheServerIsDownLeavesWithTheNextCommand
   auto got = run(erin, {"recv"});
   EXPECT_EQ(got.exit_code, 0) << describe(got);
   EXPECT_EQ(got.out, "dave: first\ndave: while you were down\n") << describe(got);
+}
+
+// Frank and grace on a server of the test's own, which it may pause.
+class SottoCliCrashTest : public SottoCliTest {
+ protected:
+  void SetUp() override {
+    own_server_ = std::make_unique<SottodProcess>(SottodProcess::args_for(tmp_.path() / "data"));
+    ASSERT_TRUE(own_server_->wait_listening()) << own_server_->line();
+    ASSERT_EQ(init(frank).exit_code, 0);
+    ASSERT_EQ(init(grace).exit_code, 0);
+  }
+  const Person frank = person("frank", true);
+  const Person grace = person("grace", true);
+};
+
+TEST_F(SottoCliCrashTest, ASendKilledWhileTheServerIsPausedLeavesItsMessageToTheNextCommand) {
+  auto before = run(frank, {"send", "grace", "before"});
+  ASSERT_EQ(before.exit_code, 0) << describe(before);
+
+  // The server stops answering: the send writes its outbox, connects, and waits; it dies there.
+  own_server_->signal(SIGSTOP);
+  SottoProcess sending(frank.work, {"send", "grace", "in flight"}, frank.env, "");
+  const bool connecting = eventually([&] { return connected_to(sending.pid(), server().port()); });
+  ::kill(sending.pid(), SIGKILL);
+  const SottoRun killed = sending.wait();
+  own_server_->signal(SIGCONT);
+  ASSERT_TRUE(connecting) << describe(killed);
+  EXPECT_EQ(killed.exit_code, -1) << describe(killed);
+  auto pending = run(frank, {"history", "grace"});
+  EXPECT_EQ(pending.out, "frank: before\nfrank: in flight [pending]\n") << describe(pending);
+
+  // Frank's next command sends it; grace gets it once.
+  auto resent = run(frank, {"recv"});
+  EXPECT_EQ(resent.exit_code, 0) << describe(resent);
+  auto sent = run(frank, {"history", "grace"});
+  EXPECT_EQ(sent.out, "frank: before\nfrank: in flight\n") << describe(sent);
+  auto got = run(grace, {"recv"});
+  EXPECT_EQ(got.out, "frank: before\nfrank: in flight\n") << describe(got);
+  auto again = run(grace, {"recv"});
+  EXPECT_EQ(again.out, "") << describe(again);
+  auto history = run(grace, {"history", "frank"});
+  EXPECT_EQ(history.out, "frank: before\nfrank: in flight\n") << describe(history);
+}
+
+TEST_F(SottoCliCrashTest, ARecvKilledAfterItPrintedLosesNothingAndShowsNothingTwiceAfterwards) {
+  std::string expected_history;
+  for (int i = 1; i <= 3; ++i) {
+    const std::string round = std::to_string(i);
+    std::string expected;
+    for (const std::string& text : {"a" + round, "b" + round}) {
+      auto sent = run(frank, {"send", "grace", text});
+      ASSERT_EQ(sent.exit_code, 0) << describe(sent);
+      expected += "frank: " + text + "\n";
+    }
+    expected_history += expected;
+    // Killed as soon as its first line is out, before it has finished (or just after).
+    SottoProcess receiving(grace.work, {"recv"}, grace.env, "");
+    ASSERT_TRUE(receiving.wait_output("frank: a" + round + "\n")) << describe(receiving.wait());
+    ::kill(receiving.pid(), SIGKILL);
+    const SottoRun killed = receiving.wait();
+    // The next recv shows what the killed one may not have finished showing, each once.
+    auto next = run(grace, {"recv"});
+    ASSERT_EQ(next.exit_code, 0) << describe(next);
+    EXPECT_TRUE(next.out == expected || (next.out.empty() && killed.out == expected))
+        << describe(killed) << describe(next);
+    auto after = run(grace, {"recv"});
+    EXPECT_EQ(after.out, "") << describe(after);
+  }
+  auto history = run(grace, {"history", "frank"});
+  EXPECT_EQ(history.out, expected_history) << describe(history);
 }
 
 }  // namespace
