@@ -322,7 +322,14 @@ int conversation_or_fail(Online& online, const Account& account, const std::stri
   auto made = online.wait(started);
   if (!made) {
     online.finish();
-    return out.fail(exit_for(made.error()), made.error());
+    const Exit code = exit_for(made.error());
+    if (code == Exit::untrusted) {
+      // Plainly: the contact's keys could not be trusted, so nothing left this device.
+      return out.fail(code, std::string(made.error().message()) +
+                                "; nothing was sent to " + name +
+                                " (the server may be attacking this conversation)");
+    }
+    return out.fail(code, made.error());
   }
   group = *made;
   return 0;
@@ -543,6 +550,127 @@ int run_chat(const CommonOptions& common, const std::string& username) {
   if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
   if (!shown) return out.fail(exit_for(shown.error()), shown.error());
   if (lost) return out.fail(Exit::offline, "the connection to the server was lost");
+  return 0;
+}
+
+namespace {
+
+// What this device holds, for `export`: the account, contacts and every conversation's
+// history. No secret goes in: not the device key, the session token or the group states.
+Result<json> local_export(const Account& account) {
+  json contacts = json::array();
+  std::set<std::string> names = account.settings.contacts;
+  SOTTO_TRY_ASSIGN(auto conversations, account.store->conversations());
+  for (const auto& c : conversations) names.insert(c.members.begin(), c.members.end());
+  names.erase(account.identity.username);
+  for (const auto& name : names) {
+    SOTTO_TRY_ASSIGN(auto contact, account.store->contact(name));
+    if (contact) contacts.push_back(contact_json(*contact));
+  }
+  json chats = json::array();
+  for (const auto& c : conversations) {
+    json messages = json::array();
+    SOTTO_TRY_ASSIGN(auto stored, account.store->messages(c.group_id));
+    for (const auto& m : stored) messages.push_back(message_json(c.name, m));
+    chats.push_back({{"group_id", to_hex(c.group_id)},
+                     {"name", c.name},
+                     {"members", c.members},
+                     {"messages", std::move(messages)}});
+  }
+  SOTTO_TRY_ASSIGN(auto outbox, account.store->outbox());
+  return json{{"account",
+               {{"username", account.identity.username},
+                {"account_id", to_hex(account.identity.account_id)},
+                {"device_id", to_hex(account.identity.device_id)}}},
+              {"server", {{"host", account.settings.server.host},
+                          {"port", account.settings.server.port},
+                          {"fingerprint", account.settings.server.fingerprint}}},
+              {"contacts", std::move(contacts)},
+              {"conversations", std::move(chats)},
+              {"outbox_messages", outbox.size()}};
+}
+
+}  // namespace
+
+int run_export(const CommonOptions& common, const std::optional<std::string>& output) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  Online online(account.settings.server, *account.store, out);
+  if (int failed = connect_or_fail(online, out)) return failed;
+  std::optional<Result<std::string>> exported;
+  online.engine().export_account([&](Result<std::string> r) { exported = std::move(r); });
+  auto server_json = online.wait(exported);
+  online.finish();
+  if (!server_json) return out.fail(exit_for(server_json.error()), server_json.error());
+  json server_part = json::parse(*server_json, nullptr, false);
+  if (server_part.is_discarded()) return out.fail(Exit::failure, "the server's export is not JSON");
+  // After connecting: what the connection fetched is in the local part too.
+  auto local = local_export(account);
+  if (!local) return out.fail(Exit::profile_busy, local.error());
+  const json document = {{"format", "sotto-export-1"},
+                         {"held_by_server", std::move(server_part)},
+                         {"held_on_this_device", std::move(*local)}};
+  const std::string text = document.dump(2) + "\n";
+  if (!output) {
+    std::cout << text << std::flush;
+    return 0;
+  }
+  if (auto written = write_private_file(*output, text); !written) {
+    return out.fail(Exit::failure, written.error());
+  }
+  if (out.json()) {
+    out.object({{"exported", *output}, {"bytes", text.size()}});
+  } else {
+    out.line("exported to " + *output + " (readable by you only)");
+  }
+  return 0;
+}
+
+int run_account_delete(const CommonOptions& common, bool confirmed) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  if (!confirmed) {
+    return out.fail(Exit::usage, "this erases the account " + account.identity.username +
+                                     " on the server and everything on this device, for good; "
+                                     "run it again with --yes to go ahead");
+  }
+  auto password = read_secret("SOTTO_PASSWORD", "account password", false);
+  if (!password) return out.fail(Exit::usage, password.error());
+  std::string secret(reinterpret_cast<const char*>(password->data()), password->size());
+
+  Online online(account.settings.server, *account.store, out);
+  if (int failed = connect_or_fail(online, out)) {
+    secure_wipe(reinterpret_cast<uint8_t*>(secret.data()), secret.size());
+    return failed;
+  }
+  std::optional<Result<void>> erased;
+  online.engine().delete_account(secret, [&](Result<void> r) { erased = std::move(r); });
+  secure_wipe(reinterpret_cast<uint8_t*>(secret.data()), secret.size());
+  auto done = online.wait(erased);
+  online.finish();
+  if (!done) return out.fail(exit_for(done.error()), done.error());
+
+  // The server has forgotten the account; now this device forgets it too.
+  const fs::path dir = account.profile.dir();
+  account.store.reset();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) {
+    return out.fail(Exit::failure, "the account is erased on the server, but " + dir.string() +
+                                       " could not be removed: " + ec.message());
+  }
+  if (out.json()) {
+    out.object({{"deleted", account.identity.username}});
+  } else {
+    out.line("the account " + account.identity.username +
+             " is erased on the server and this device's data is deleted");
+    if (account.settings.key_file && fs::exists(*account.settings.key_file)) {
+      out.line("the key file " + *account.settings.key_file +
+               " unlocked only that data; you may delete it");
+    }
+  }
   return 0;
 }
 

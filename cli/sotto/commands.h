@@ -38,5 +38,9 @@ int run_send(const CommonOptions& common, const std::string& username,
 int run_recv(const CommonOptions& common, uint32_t wait_seconds);
 int run_history(const CommonOptions& common, const std::string& username);
 int run_chat(const CommonOptions& common, const std::string& username);
+// `output` unset: the JSON goes to standard output.
+int run_export(const CommonOptions& common, const std::optional<std::string>& output);
+// Refuses (Exit::usage) unless `confirmed` (--yes).
+int run_account_delete(const CommonOptions& common, bool confirmed);
 
 }  // namespace sotto::cli

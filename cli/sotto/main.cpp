@@ -106,6 +106,23 @@ int main(int argc, char** argv) {
       "sent; /quit ends");
   chat->add_option("USERNAME", peer, "with whom")->required();
 
+  std::optional<std::string> export_path;
+  auto* export_cmd = app.add_subcommand(
+      "export",
+      "write everything about this account as JSON: what the server holds and this device's "
+      "contacts and history (no keys)");
+  export_cmd->add_option("--output", export_path,
+                         "write to this file, readable by you only (default: standard output)");
+
+  auto* account_cmd = app.add_subcommand("account", "the account as a whole");
+  account_cmd->require_subcommand(1);
+  bool confirmed = false;
+  auto* account_delete = account_cmd->add_subcommand(
+      "delete",
+      "erase the account on the server (all devices, queued messages, files) and delete "
+      "this device's data; the password ($SOTTO_PASSWORD or typed) confirms");
+  account_delete->add_flag("--yes", confirmed, "yes, erase it for good");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -122,5 +139,7 @@ int main(int argc, char** argv) {
   if (*recv) return run_recv(common, wait_seconds);
   if (*history) return run_history(common, peer);
   if (*chat) return run_chat(common, peer);
+  if (*export_cmd) return run_export(common, export_path);
+  if (*account_delete) return run_account_delete(common, confirmed);
   return static_cast<int>(Exit::usage);
 }

@@ -215,10 +215,13 @@ Result<void> Profile::save(const ProfileSettings& s) const {
   if (s.key_file) j["key_file"] = *s.key_file;
   const std::string text = j.dump(2) + "\n";
 
+  return write_private_file(settings_path(), text);
+}
+
+Result<void> write_private_file(const fs::path& path, const std::string& text) {
   // A new file beside the old one, synced, then renamed over it: a crash leaves one or the
   // other, never half of each.
-  const fs::path path = settings_path();
-  const fs::path temp = dir_ / "profile.json.new";
+  const fs::path temp = path.string() + ".new";
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return io_error("cannot write", temp, errno);
   auto written = write_all(fd, text);
@@ -229,7 +232,8 @@ Result<void> Profile::save(const ProfileSettings& s) const {
     ::unlink(temp.c_str());
     return io_error("cannot write", path, err);
   }
-  int dir = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);

@@ -64,6 +64,10 @@ class Profile {
   std::filesystem::path dir_;
 };
 
+// Replaces `path` with `text` atomically (a synced temporary file renamed over it), readable
+// and writable by its owner only.
+Result<void> write_private_file(const std::filesystem::path& path, const std::string& text);
+
 // What unlocks the store: a key file (the --key-file option, $SOTTO_KEY_FILE, or the one the
 // profile names), else the passphrase in $SOTTO_PASSPHRASE, else one typed at the terminal
 // without echo (twice when `confirm`, for a new store).

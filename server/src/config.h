@@ -72,6 +72,14 @@ struct KtSettings {
   std::chrono::seconds epoch_interval{3600};
 };
 
+// Tests only: sottod behaves as a malicious server would, so that tests can show clients
+// catch it. Never set in production; sottod warns at start when any is.
+struct TestingSettings {
+  // Claimed key packages of this account are replaced by ones the server made with keys of
+  // its own (a man in the middle): clients must refuse them against the key directory.
+  std::string swap_key_packages_of;
+};
+
 // Token buckets: `per_minute` sustained, bursts up to `burst`.
 struct RateLimit {
   unsigned per_minute = 0;
@@ -105,6 +113,7 @@ struct Config {
   PushSettings push;
   KtSettings kt;
   RateLimits rate_limits;
+  TestingSettings testing;
 };
 
 // Returns the value of an environment variable, if set.

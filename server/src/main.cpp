@@ -67,6 +67,11 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
 
+  if (!config.testing.swap_key_packages_of.empty()) {
+    spdlog::warn("testing: key packages of one account are replaced by the server's own; this "
+                 "server attacks its users and is for tests only");
+  }
+
   // Broken connections must not kill the process; Asio reports EPIPE as an error instead.
   std::signal(SIGPIPE, SIG_IGN);
   raise_descriptor_limit(config.limits.max_connections);

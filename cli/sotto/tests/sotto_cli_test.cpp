@@ -28,6 +28,7 @@ using sotto::cli::testing::SottoCliTest;
 using sotto::cli::testing::SottodProcess;
 using sotto::cli::testing::SottoProcess;
 using sotto::cli::testing::SottoRun;
+using sotto::cli::testing::slurp;
 
 // Whether process `pid` holds a TCP connection to `port` on this host (its sockets' inodes
 // looked up in /proc/net/tcp): how a test knows a client got as far as connecting.
@@ -319,6 +320,96 @@ TEST_F(SottoCliCrashTest, ARecvKilledAfterItPrintedLosesNothingAndShowsNothingTw
   }
   auto history = run(grace, {"history", "frank"});
   EXPECT_EQ(history.out, expected_history) << describe(history);
+}
+
+// A server that serves bob's key packages with keys of its own (a man in the middle) is caught
+// against the key directory: alice refuses to send, says why, and nothing reaches anyone.
+TEST_F(SottoCliTest, AServerThatSwapsAContactsKeyIsCaughtAndNothingIsSent) {
+  own_server_ = std::make_unique<SottodProcess>(SottodProcess::args_for(
+      tmp_.path() / "data", {"--testing-swap-key-packages-of", "heidi"}));
+  ASSERT_TRUE(own_server_->wait_listening()) << own_server_->line();
+  const Person ivan = person("ivan", true);
+  const Person heidi = person("heidi", true);
+  ASSERT_EQ(init(ivan).exit_code, 0);
+  ASSERT_EQ(init(heidi).exit_code, 0);
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto refused = run(ivan, {"send", "heidi", "secret plans"});
+    EXPECT_EQ(refused.exit_code, 10) << describe(refused);
+    EXPECT_NE(refused.err.find("key directory"), std::string::npos) << describe(refused);
+    EXPECT_NE(refused.err.find("nothing was sent"), std::string::npos) << describe(refused);
+  }
+  auto history = run(ivan, {"history", "heidi"});
+  EXPECT_EQ(history.out.find("secret plans"), std::string::npos) << describe(history);
+  auto got = run(heidi, {"recv"});
+  EXPECT_EQ(got.exit_code, 0) << describe(got);
+  EXPECT_EQ(got.out, "") << describe(got);
+
+  // The other way round nothing is swapped: heidi reaches ivan.
+  auto answer = run(heidi, {"send", "ivan", "hello"});
+  EXPECT_EQ(answer.exit_code, 0) << describe(answer);
+  auto heard = run(ivan, {"recv"});
+  EXPECT_EQ(heard.out, "heidi: hello\n") << describe(heard);
+}
+
+// The user's rights: `export` gives what the server holds and what the device holds, without
+// keys; `account delete` erases both, after which the name is gone from the directory.
+TEST_F(SottoCliTest, ExportShowsTheServerAndDeviceDataAndAccountDeleteErasesBoth) {
+  const Person judy = person("judy", false);
+  const Person kim = person("kim", true);
+  ASSERT_EQ(init(judy).exit_code, 0);
+  ASSERT_EQ(init(kim).exit_code, 0);
+  ASSERT_EQ(run(judy, {"send", "kim", "see you at noon"}).exit_code, 0);
+  ASSERT_EQ(run(kim, {"send", "judy", "noon it is"}).exit_code, 0);
+
+  const fs::path file = judy.work / "export.json";
+  auto exported = run(judy, {"export", "--output", file.string()});
+  ASSERT_EQ(exported.exit_code, 0) << describe(exported);
+  EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  const json doc = json::parse(slurp(file));
+  EXPECT_EQ(doc.at("format"), "sotto-export-1");
+  const json& device = doc.at("held_on_this_device");
+  EXPECT_EQ(device.at("account").at("username"), "judy");
+  ASSERT_EQ(device.at("conversations").size(), 1u);
+  std::vector<std::string> texts;
+  for (const auto& m : device.at("conversations")[0].at("messages")) texts.push_back(m.at("text"));
+  EXPECT_EQ(texts, (std::vector<std::string>{"see you at noon", "noon it is"}));
+  ASSERT_EQ(device.at("contacts").size(), 1u);
+  EXPECT_EQ(device.at("contacts")[0].at("username"), "kim");
+  // The server's part is its own export of the account (docs/privacy.md).
+  EXPECT_NE(doc.at("held_by_server").dump().find("judy@example.org"), std::string::npos)
+      << doc.at("held_by_server").dump();
+  // No secret of the device: its key, session token or group state never leave in an export.
+  const std::string text = slurp(file);
+  for (const char* secret : {"seed", "token", "group_state", "private"}) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << secret;
+  }
+  // To standard output with --json as the format.
+  auto to_stdout = run(judy, {"export"});
+  ASSERT_EQ(to_stdout.exit_code, 0) << describe(to_stdout);
+  EXPECT_EQ(json::parse(to_stdout.out).at("held_on_this_device").at("account").at("username"),
+            "judy");
+
+  // Deleting needs --yes, then the right password.
+  auto unconfirmed = run(judy, {"account", "delete"});
+  EXPECT_EQ(unconfirmed.exit_code, 2) << describe(unconfirmed);
+  EXPECT_TRUE(fs::exists(judy.work / "profile" / "store.db"));
+  auto wrong = run(judy, {"account", "delete", "--yes"}, "",
+                   {{"SOTTO_PASSWORD", "not the password"}});
+  EXPECT_EQ(wrong.exit_code, 7) << describe(wrong);
+  EXPECT_TRUE(fs::exists(judy.work / "profile" / "store.db"));
+  auto deleted = run(judy, {"account", "delete", "--yes"}, "",
+                     {{"SOTTO_PASSWORD", "correct horse battery judy"}});
+  ASSERT_EQ(deleted.exit_code, 0) << describe(deleted);
+  EXPECT_FALSE(fs::exists(judy.work / "profile"));
+  auto gone = run(judy, {"whoami"});
+  EXPECT_EQ(gone.exit_code, 3) << describe(gone);
+
+  // For kim, judy is erased: the key directory says so and nothing can be sent to her.
+  auto lookup = run(kim, {"contacts", "add", "judy"});
+  EXPECT_EQ(lookup.exit_code, 8) << describe(lookup);
+  EXPECT_NE(lookup.err.find("erased"), std::string::npos) << describe(lookup);
 }
 
 }  // namespace

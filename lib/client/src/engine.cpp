@@ -429,6 +429,29 @@ void Engine::top_up_key_packages() {
   });
 }
 
+void Engine::export_account(Then<std::string> done) {
+  if (state_ != ConnectionState::ready) {
+    return done(Error(Errc::unavailable, "not connected and authenticated"));
+  }
+  request(proto::ExportAccount{}, [done](Result<proto::ResponseBody> r) {
+    auto exported = expect<proto::AccountExportResponse>(std::move(r), "export_account");
+    if (!exported) return done(std::move(exported).error());
+    done(std::move(exported->json));
+  });
+}
+
+void Engine::delete_account(std::string password, Done done) {
+  if (state_ != ConnectionState::ready) {
+    return done(Error(Errc::unavailable, "not connected and authenticated"));
+  }
+  proto::DeleteAccount erase{std::move(password)};
+  request(std::move(erase), [done](Result<proto::ResponseBody> r) {
+    auto erased = expect<proto::EmptyResponse>(std::move(r), "delete_account");
+    if (!erased) return done(std::move(erased).error());
+    done(success());
+  });
+}
+
 // ---- contacts --------------------------------------------------------------------------
 
 void Engine::lookup_contact(std::string username, Then<Contact> done) {
@@ -512,7 +535,12 @@ void Engine::claim_for(Contact contact, Bytes skip_device,
                                           done](Result<proto::ResponseBody> r) {
     auto claimed = expect<proto::ClaimedKeyPackagesResponse>(std::move(r), "claim_key_packages");
     if (!claimed) return done(std::move(claimed).error());
-    done(check_claimed(contact, claimed->key_packages, skip_device));
+    auto checked = check_claimed(contact, claimed->key_packages, skip_device);
+    if (!checked && checked.error().code() == Errc::bad_proof) {
+      return done(std::move(checked).error().with_context(
+          "the server's keys for " + contact.username + " do not match the key directory"));
+    }
+    done(std::move(checked));
   });
 }
 

@@ -1,6 +1,7 @@
 // Key packages: a device uploads its own; anyone authenticated claims one per device of an
 // account, each consumed once, the last-resort one when a device has run out.
 #include <memory>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "services/delivery_internal.h"
 #include "sotto/core/tls.h"
 #include "sotto/crypto/cipher_suite.h"
+#include "sotto/crypto/primitives.h"
 #include "sotto/mls/group.h"
 #include "sotto/mls/messages.h"
 #include "sotto/store/store.h"
@@ -59,6 +61,25 @@ void tell_if_low(ServerState& state, const Bytes& device_id) {
   proto::ServerFrame frame{proto::Event{proto::KeyPackagesLowEvent{stock->count}}};
   const Bytes encoded = proto::encode(frame);
   state.live().send(device_id, std::make_shared<const std::string>(encoded.begin(), encoded.end()));
+}
+
+// What a malicious server could serve in place of a device's key package: one with the same
+// credential but keys the server made. Only with testing.swap_key_packages_of, so that tests
+// can show that clients refuse it (its signature key is not the key directory's).
+Result<Bytes> swapped_key_package(BytesView original, uint64_t now_seconds) {
+  SOTTO_TRY_ASSIGN(auto message, tls::decode<mls::MlsMessage>(original));
+  const auto* key_package = std::get_if<mls::KeyPackage>(&message.content);
+  if (key_package == nullptr) return Error(Errc::invalid_value, "not a KeyPackage");
+  auto signer = crypto::Ed25519SigningKey::generate();
+  const mls::Random rng = [](std::span<uint8_t> out) { crypto::random_fill(out); };
+  SOTTO_TRY_ASSIGN(auto forged,
+                   mls::create_key_package(key_package->cipher_suite,
+                                           key_package->leaf_node.credential, signer.seed(),
+                                           mls::Lifetime{now_seconds - 3600, now_seconds + 86400},
+                                           rng));
+  mls::MlsMessage framed;
+  framed.content = std::move(forged.key_package);
+  return tls::encode(framed);
 }
 
 }  // namespace
@@ -131,7 +152,14 @@ void handle_claim_key_packages(ServerState& state, const Caller& caller,
       if (key_package.error().code() == Errc::not_found) continue;  // none left at all
       return reply(std::move(key_package).error());
     }
-    response.key_packages.push_back({device.id, std::move(key_package).value()});
+    Bytes served = std::move(key_package).value();
+    if (!state.config().testing.swap_key_packages_of.empty() &&
+        state.config().testing.swap_key_packages_of == *username) {
+      auto swapped = swapped_key_package(served, delivery::wall_clock_ms() / 1000);
+      if (!swapped.ok()) return reply(std::move(swapped).error());
+      served = std::move(swapped).value();
+    }
+    response.key_packages.push_back({device.id, std::move(served)});
     claimed_from.push_back(device.id);
   }
   if (response.key_packages.empty()) {

@@ -123,6 +123,11 @@ class Engine final : public TransportListener {
   void authenticate(Done done);
   // Uploads `count` fresh one-time KeyPackages, and a last-resort one when asked.
   void upload_key_packages(uint32_t count, bool last_resort, Done done);
+  // Everything the server holds about the account, as the server's JSON export.
+  void export_account(Then<std::string> done);
+  // Erases the account and all its server-side data; the password confirms. This device's
+  // session ends with it. Deleting the local store is the caller's part.
+  void delete_account(std::string password, Done done);
 
   // ---- contacts and conversations ------------------------------------------------------
   // Looks `username` up in the key directory and verifies the proof before storing the
