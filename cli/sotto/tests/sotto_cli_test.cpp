@@ -412,4 +412,41 @@ TEST_F(SottoCliTest, ExportShowsTheServerAndDeviceDataAndAccountDeleteErasesBoth
   EXPECT_NE(lookup.err.find("erased"), std::string::npos) << describe(lookup);
 }
 
+// One person on two devices: the second logs in with the password; a conversation started
+// afterwards has both as members, so each device shows both sides of it.
+TEST_F(SottoCliTest, APersonOnTwoDevicesSeesBothSidesOnEach) {
+  const Person laptop = person("lena", true);
+  Person phone{"lena", tmp_.path() / "lena-phone", {}};
+  fs::create_directories(phone.work);
+  phone.env["SOTTO_PROFILE"] = (phone.work / "profile").string();
+  phone.env["SOTTO_KEY_FILE"] = (phone.work / "store.key").string();
+  const Person max = person("max", true);
+  ASSERT_EQ(init(laptop).exit_code, 0);
+  ASSERT_EQ(init(max).exit_code, 0);
+  auto args = init_args(phone, "login");
+  args.insert(args.begin(), "--json");
+  auto logged_in = run(phone, args, "", {{"SOTTO_PASSWORD", "correct horse battery lena"}});
+  ASSERT_EQ(logged_in.exit_code, 0) << describe(logged_in);
+
+  ASSERT_EQ(run(laptop, {"send", "max", "from my laptop"}).exit_code, 0);
+  auto heard = run(max, {"recv"});
+  EXPECT_EQ(heard.out, "lena: from my laptop\n") << describe(heard);
+  ASSERT_EQ(run(max, {"send", "lena", "got it"}).exit_code, 0);
+  ASSERT_EQ(run(phone, {"send", "max", "and from my phone"}).exit_code, 0);
+
+  auto on_laptop = run(laptop, {"recv"});
+  EXPECT_EQ(on_laptop.exit_code, 0) << describe(on_laptop);
+  auto laptop_history = run(laptop, {"history", "max"});
+  EXPECT_EQ(laptop_history.out, "lena: from my laptop\nmax: got it\nlena: and from my phone\n")
+      << describe(laptop_history);
+  auto phone_history = run(phone, {"history", "max"});
+  EXPECT_EQ(phone_history.out, "lena: from my laptop\nmax: got it\nlena: and from my phone\n")
+      << describe(phone_history);
+  auto max_heard = run(max, {"recv"});
+  EXPECT_EQ(max_heard.out, "lena: and from my phone\n") << describe(max_heard);
+  auto max_history = run(max, {"history", "lena"});
+  EXPECT_EQ(max_history.out, "lena: from my laptop\nmax: got it\nlena: and from my phone\n")
+      << describe(max_history);
+}
+
 }  // namespace
