@@ -16,6 +16,7 @@
 #include "online.h"
 #include "output.h"
 #include "profile.h"
+#include "sotto/client/safety_number.h"
 #include "sotto/core/encoding.h"
 
 namespace sotto::cli {
@@ -88,6 +89,30 @@ Result<std::optional<client::Conversation>> direct_conversation(const Account& a
     if (members == pair) return std::optional<client::Conversation>(std::move(c));
   }
   return std::optional<client::Conversation>();
+}
+
+client::SafetyNumberSide side_of(const std::string& username,
+                                 const std::vector<client::ContactDevice>& devices) {
+  client::SafetyNumberSide side{username, {}};
+  for (const auto& d : devices) side.device_keys.push_back(d.signature_key);
+  return side;
+}
+
+// 0 when messages may go to `name`; else the exit status after saying why not: the user
+// confirmed their safety number (`verify --matches`) and their keys have changed since.
+int refuse_if_keys_changed(const Account& account, const std::string& name, const Output& out) {
+  auto confirmed = account.settings.verified.find(name);
+  if (confirmed == account.settings.verified.end()) return 0;
+  auto contact = account.store->contact(name);
+  if (!contact) return out.fail(Exit::profile_busy, contact.error());
+  if (*contact &&
+      client::safety_number_side(side_of(name, (*contact)->devices)) == confirmed->second) {
+    return 0;
+  }
+  return out.fail(Exit::untrusted,
+                  name + "'s keys have changed since you verified your safety number with them; "
+                         "nothing was sent. Compare the new number with " + name +
+                         " (`sotto verify " + name + "`) before writing again");
 }
 
 const char* state_name(client::DeliveryState state) {
@@ -381,6 +406,7 @@ int run_send(const CommonOptions& common, const std::string& username,
   if (!text) text = read_stdin();
   if (text->empty()) return out.fail(Exit::usage, "an empty message");
 
+  if (int refused = refuse_if_keys_changed(account, name, out)) return refused;
   auto existing = direct_conversation(account, name);
   if (!existing) return out.fail(Exit::profile_busy, existing.error());
   Online online(account.settings.server, *account.store, out);
@@ -407,6 +433,10 @@ int run_send(const CommonOptions& common, const std::string& username,
   if (!group) {
     Bytes made;
     if (int failed = conversation_or_fail(online, account, name, out, made)) return failed;
+    if (int refused = refuse_if_keys_changed(account, name, out)) {
+      online.finish();
+      return refused;
+    }
     group = std::move(made);
     online.engine().send_text(*group, *text, [&](Result<Bytes> r) { sent = std::move(r); });
   }
@@ -498,6 +528,10 @@ int run_chat(const CommonOptions& common, const std::string& username) {
   if (int failed = connect_or_fail(online, out)) return failed;
   Bytes group;
   if (int failed = conversation_or_fail(online, account, name, out, group)) return failed;
+  if (int refused = refuse_if_keys_changed(account, name, out)) {
+    online.finish();
+    return refused;
+  }
   account.settings.contacts.insert(name);
 
   // Lines typed are read on the same event loop as the connection.
@@ -670,6 +704,59 @@ int run_account_delete(const CommonOptions& common, bool confirmed) {
       out.line("the key file " + *account.settings.key_file +
                " unlocked only that data; you may delete it");
     }
+  }
+  return 0;
+}
+
+int run_verify(const CommonOptions& common, const std::string& username, bool matches) {
+  const Output out(common.json);
+  Account account;
+  std::string name;
+  if (int failed = open_account_with(common, out, account, username, name)) return failed;
+  // Both accounts' keys fresh from the key directory, each proof verified.
+  Online online(account.settings.server, *account.store, out);
+  if (int failed = connect_or_fail(online, out)) return failed;
+  std::optional<Result<client::Contact>> theirs;
+  std::optional<Result<client::Contact>> ours;
+  online.engine().lookup_contact(name, [&](Result<client::Contact> r) { theirs = std::move(r); });
+  auto contact = online.wait(theirs);
+  if (contact) {
+    online.engine().lookup_contact(account.identity.username,
+                                   [&](Result<client::Contact> r) { ours = std::move(r); });
+  }
+  auto self = contact ? online.wait(ours) : Result<client::Contact>(contact.error());
+  online.finish();
+  if (!contact) return out.fail(exit_for(contact.error()), contact.error());
+  if (!self) return out.fail(exit_for(self.error()), self.error());
+
+  const auto their_side = side_of(name, contact->devices);
+  const std::string number = client::safety_number(side_of(self->username, self->devices), their_side);
+  const std::string their_digits = client::safety_number_side(their_side);
+  auto confirmed = account.settings.verified.find(name);
+  const bool was_verified =
+      confirmed != account.settings.verified.end() && confirmed->second == their_digits;
+  if (matches) {
+    account.settings.verified[name] = their_digits;
+    account.settings.contacts.insert(name);
+    if (auto saved = account.profile.save(account.settings); !saved) {
+      return out.fail(Exit::profile_busy, saved.error());
+    }
+  }
+  const bool verified = matches || was_verified;
+  if (out.json()) {
+    out.object({{"username", name}, {"safety_number", number}, {"verified", verified}});
+    return 0;
+  }
+  out.line("safety number with " + name + ":");
+  out.line("  " + number.substr(0, 35));
+  out.line("  " + number.substr(36));
+  if (matches) {
+    out.line(name + " is verified: sending stops if their keys change");
+  } else if (was_verified) {
+    out.line("verified: it is the number you confirmed");
+  } else {
+    out.line("compare it with " + name + " (in person or on a call); when it matches, run `sotto verify " +
+             name + " --matches`");
   }
   return 0;
 }

@@ -38,6 +38,9 @@ int run_send(const CommonOptions& common, const std::string& username,
 int run_recv(const CommonOptions& common, uint32_t wait_seconds);
 int run_history(const CommonOptions& common, const std::string& username);
 int run_chat(const CommonOptions& common, const std::string& username);
+// Prints the safety number with `username` from fresh key-directory proofs; `matches` records
+// that the user compared it and it matched.
+int run_verify(const CommonOptions& common, const std::string& username, bool matches);
 // `output` unset: the JSON goes to standard output.
 int run_export(const CommonOptions& common, const std::optional<std::string>& output);
 // Refuses (Exit::usage) unless `confirmed` (--yes).

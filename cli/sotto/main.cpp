@@ -106,6 +106,14 @@ int main(int argc, char** argv) {
       "sent; /quit ends");
   chat->add_option("USERNAME", peer, "with whom")->required();
 
+  bool matches = false;
+  auto* verify = app.add_subcommand(
+      "verify",
+      "show the safety number with a user, to compare out of band; --matches when it does");
+  verify->add_option("USERNAME", peer, "with whom")->required();
+  verify->add_flag("--matches", matches,
+                   "the number matched: remember their keys and stop sending if they change");
+
   std::optional<std::string> export_path;
   auto* export_cmd = app.add_subcommand(
       "export",
@@ -139,6 +147,7 @@ int main(int argc, char** argv) {
   if (*recv) return run_recv(common, wait_seconds);
   if (*history) return run_history(common, peer);
   if (*chat) return run_chat(common, peer);
+  if (*verify) return run_verify(common, peer, matches);
   if (*export_cmd) return run_export(common, export_path);
   if (*account_delete) return run_account_delete(common, confirmed);
   return static_cast<int>(Exit::usage);

@@ -196,6 +196,8 @@ Result<ProfileSettings> Profile::load() const {
     }
     const json shown = j.value("shown", json::object());
     for (const auto& [group, count] : shown.items()) s.shown[group] = count.get<uint64_t>();
+    const json verified = j.value("verified", json::object());
+    for (const auto& [name, side] : verified.items()) s.verified[name] = side.get<std::string>();
     return s;
   } catch (const json::exception&) {
     return damaged;
@@ -211,7 +213,8 @@ Result<void> Profile::save(const ProfileSettings& s) const {
               {"directory_key", to_hex(s.server.directory_key)},
               {"vrf_key", to_hex(s.server.vrf_key)}}},
             {"contacts", s.contacts},
-            {"shown", s.shown}};
+            {"shown", s.shown},
+            {"verified", s.verified}};
   if (s.key_file) j["key_file"] = *s.key_file;
   const std::string text = j.dump(2) + "\n";
 

@@ -41,6 +41,9 @@ struct ProfileSettings {
   std::optional<std::string> key_file;    // absolute; unset for a passphrase store
   std::set<std::string> contacts;         // usernames added with `contacts add` or written to
   std::map<std::string, uint64_t> shown;  // group id (hex) -> messages `recv` has gone past
+  // username -> their side of the safety number when this user confirmed it (`verify
+  // --matches`); sending to them stops while their keys differ from it.
+  std::map<std::string, std::string> verified;
 };
 
 class Profile {

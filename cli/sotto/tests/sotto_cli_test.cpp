@@ -449,4 +449,50 @@ TEST_F(SottoCliTest, APersonOnTwoDevicesSeesBothSidesOnEach) {
       << describe(max_history);
 }
 
+// Safety numbers: both people see the same digits; once one of them confirms, a change of the
+// other's keys (here a device added) stops sending until the new number is compared.
+TEST_F(SottoCliTest, AVerifiedContactWhoseKeysChangeIsNotSentToUntilVerifiedAgain) {
+  const Person nina = person("nina", true);
+  const Person olga = person("olga", true);
+  ASSERT_EQ(init(nina).exit_code, 0);
+  ASSERT_EQ(init(olga).exit_code, 0);
+  auto nina_sees = run(nina, {"--json", "verify", "olga"});
+  auto olga_sees = run(olga, {"--json", "verify", "nina"});
+  ASSERT_EQ(nina_sees.exit_code, 0) << describe(nina_sees);
+  ASSERT_EQ(olga_sees.exit_code, 0) << describe(olga_sees);
+  const std::string number = nina_sees.lines().at(0).at("safety_number");
+  EXPECT_EQ(olga_sees.lines().at(0).at("safety_number"), number);
+  EXPECT_EQ(number.size(), 71u) << number;  // twelve groups of five digits
+  EXPECT_FALSE(nina_sees.lines().at(0).at("verified").get<bool>());
+
+  auto confirmed = run(nina, {"verify", "olga", "--matches"});
+  ASSERT_EQ(confirmed.exit_code, 0) << describe(confirmed);
+  EXPECT_NE(confirmed.out.find(number.substr(0, 35)), std::string::npos) << describe(confirmed);
+  ASSERT_EQ(run(nina, {"send", "olga", "before"}).exit_code, 0);
+
+  // olga adds a device: a new key in the directory, so a new number.
+  Person tablet{"olga", tmp_.path() / "olga-tablet", {}};
+  fs::create_directories(tablet.work);
+  tablet.env["SOTTO_PROFILE"] = (tablet.work / "profile").string();
+  tablet.env["SOTTO_KEY_FILE"] = (tablet.work / "store.key").string();
+  auto login = run(tablet, init_args(tablet, "login"), "",
+                   {{"SOTTO_PASSWORD", "correct horse battery olga"}});
+  ASSERT_EQ(login.exit_code, 0) << describe(login);
+  ASSERT_EQ(run(nina, {"contacts", "add", "olga"}).exit_code, 0);
+
+  auto refused = run(nina, {"send", "olga", "after"});
+  EXPECT_EQ(refused.exit_code, 10) << describe(refused);
+  EXPECT_NE(refused.err.find("changed since you verified"), std::string::npos)
+      << describe(refused);
+  auto shown = run(nina, {"--json", "verify", "olga"});
+  ASSERT_EQ(shown.exit_code, 0) << describe(shown);
+  EXPECT_NE(shown.lines().at(0).at("safety_number"), number);
+  EXPECT_FALSE(shown.lines().at(0).at("verified").get<bool>());
+  ASSERT_EQ(run(nina, {"verify", "olga", "--matches"}).exit_code, 0);
+  auto sent = run(nina, {"send", "olga", "after"});
+  EXPECT_EQ(sent.exit_code, 0) << describe(sent);
+  auto got = run(olga, {"recv"});
+  EXPECT_EQ(got.out, "nina: before\nnina: after\n") << describe(got);
+}
+
 }  // namespace
