@@ -16,6 +16,7 @@
 #include "online.h"
 #include "output.h"
 #include "profile.h"
+#include "sotto/client/file_client.h"
 #include "sotto/client/safety_number.h"
 #include "sotto/core/encoding.h"
 
@@ -129,22 +130,35 @@ const char* state_name(client::DeliveryState state) {
   return "unknown";
 }
 
+// A file message's description: what `recv` shows and `file get` needs to be told.
+json file_json(const client::FileContent& file) {
+  return {{"name", file.name}, {"size", file.size}, {"media_type", file.media_type}};
+}
+
 json message_json(const std::string& conversation, const client::StoredMessage& m) {
-  return {{"conversation", conversation},
-          {"group_id", to_hex(m.group_id)},
-          {"message_id", to_hex(m.message_id)},
-          {"from", m.sender},
-          {"outgoing", m.outgoing},
-          {"state", state_name(m.state)},
-          {"sent_at", m.sent_at},
-          {"accepted_at", m.accepted_at},
-          {"text", m.body}};
+  json j = {{"conversation", conversation},
+            {"group_id", to_hex(m.group_id)},
+            {"message_id", to_hex(m.message_id)},
+            {"from", m.sender},
+            {"outgoing", m.outgoing},
+            {"state", state_name(m.state)},
+            {"sent_at", m.sent_at},
+            {"accepted_at", m.accepted_at},
+            {"text", m.body}};
+  if (m.file) j["file"] = file_json(*m.file);
+  return j;
 }
 
 void print_message(const Output& out, const std::string& conversation,
                    const client::StoredMessage& m, bool with_state) {
   if (out.json()) return out.object(message_json(conversation, m));
   std::string line = m.sender + ": " + m.body;
+  if (m.file) {
+    // The name is safe to print: no control characters (checked on receipt).
+    line = m.sender + ": [file] " + m.file->name + " (" + std::to_string(m.file->size) +
+           " bytes, " + m.file->media_type + ") id " + to_hex(m.message_id) +
+           (m.body.empty() ? "" : ": " + m.body);
+  }
   if (with_state && m.outgoing && m.state != client::DeliveryState::sent) {
     line += std::string(" [") + state_name(m.state) + "]";
   }
@@ -360,6 +374,39 @@ int conversation_or_fail(Online& online, const Account& account, const std::stri
   return 0;
 }
 
+// The end of a send: waits until the server has message `id` (or the time is up), closes the
+// connection, remembers the contact and reports. `more` joins the JSON result.
+int report_sent(Online& online, Account& account, const std::string& name, const Bytes& group,
+                Result<Bytes> id, const Output& out, json more, const std::string& done_line) {
+  if (!id) {
+    online.finish();
+    return out.fail(exit_for(id.error()), id.error());
+  }
+  const bool settled = online.run_until([&] { return online.deliveries().count(*id) > 0; }, 60s);
+  online.finish();
+  account.settings.contacts.insert(name);
+  if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
+  const auto state = settled ? online.deliveries().at(*id) : client::DeliveryState::pending;
+  if (out.json()) {
+    more["to"] = name;
+    more["group_id"] = to_hex(group);
+    more["message_id"] = to_hex(*id);
+    more["state"] = state_name(state);
+    out.object(more);
+  } else if (state == client::DeliveryState::sent) {
+    out.line(done_line);
+  }
+  if (state == client::DeliveryState::failed) {
+    return out.fail(Exit::failure, "the server refused the message for good");
+  }
+  if (state != client::DeliveryState::sent) {
+    return out.fail(Exit::offline,
+                    "the server did not confirm the message: it waits in the outbox and leaves "
+                    "with the next sotto command that reaches the server");
+  }
+  return 0;
+}
+
 int run_contacts_add(const CommonOptions& common, const std::string& username) {
   const Output out(common.json);
   Account account;
@@ -440,33 +487,8 @@ int run_send(const CommonOptions& common, const std::string& username,
     group = std::move(made);
     online.engine().send_text(*group, *text, [&](Result<Bytes> r) { sent = std::move(r); });
   }
-  auto id = online.wait(sent);
-  if (!id) {
-    online.finish();
-    return out.fail(exit_for(id.error()), id.error());
-  }
-  const bool settled = online.run_until([&] { return online.deliveries().count(*id) > 0; }, 60s);
-  online.finish();
-  account.settings.contacts.insert(name);
-  if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
-  const auto state = settled ? online.deliveries().at(*id) : client::DeliveryState::pending;
-  if (out.json()) {
-    out.object({{"to", name},
-                {"group_id", to_hex(*group)},
-                {"message_id", to_hex(*id)},
-                {"state", state_name(state)}});
-  } else if (state == client::DeliveryState::sent) {
-    out.line("sent to " + name);
-  }
-  if (state == client::DeliveryState::failed) {
-    return out.fail(Exit::failure, "the server refused the message for good");
-  }
-  if (state != client::DeliveryState::sent) {
-    return out.fail(Exit::offline,
-                    "the server did not confirm the message: it waits in the outbox and leaves "
-                    "with the next sotto command that reaches the server");
-  }
-  return 0;
+  return report_sent(online, account, name, *group, online.wait(sent), out, json::object(),
+                     "sent to " + name);
 }
 
 int run_recv(const CommonOptions& common, uint32_t wait_seconds) {
@@ -757,6 +779,148 @@ int run_verify(const CommonOptions& common, const std::string& username, bool ma
   } else {
     out.line("compare it with " + name + " (in person or on a call); when it matches, run `sotto verify " +
              name + " --matches`");
+  }
+  return 0;
+}
+
+// ---- files ----------------------------------------------------------------------------
+
+namespace {
+
+// A file that fails its checks is untrusted, like a proof that fails.
+Exit exit_for_transfer(const Error& error) {
+  return error.code() == Errc::authentication_failed ? Exit::untrusted : exit_for(error);
+}
+
+// The transfer client for this account, with the session token that connecting refreshed.
+Result<client::FileClient> file_client(const Account& account) {
+  SOTTO_TRY_ASSIGN(auto identity, account.store->identity());
+  if (!identity) return Error(Errc::unavailable, "the account is gone from the store");
+  return client::FileClient(tls_endpoint(account.settings.server), identity->session_token);
+}
+
+// The stored message with a file whose id is `hex`, in any conversation.
+Result<std::optional<client::StoredMessage>> file_message(const Account& account,
+                                                          const std::string& hex) {
+  auto id = from_hex(hex);
+  if (!id || id->size() != client::kMessageIdSize) {
+    return Error(Errc::invalid_argument, "a message id is 32 hex digits (as `recv` shows it)");
+  }
+  SOTTO_TRY_ASSIGN(auto conversations, account.store->conversations());
+  for (const auto& c : conversations) {
+    SOTTO_TRY_ASSIGN(auto messages, account.store->messages(c.group_id));
+    for (auto& m : messages) {
+      if (m.message_id == *id && m.file) return std::optional<client::StoredMessage>(std::move(m));
+    }
+  }
+  return std::optional<client::StoredMessage>();
+}
+
+}  // namespace
+
+int run_file_send(const CommonOptions& common, const std::string& username, const std::string& path,
+                  const std::optional<std::string>& caption,
+                  const std::optional<std::string>& media_type) {
+  const Output out(common.json);
+  Account account;
+  std::string name;
+  if (int failed = open_account_with(common, out, account, username, name)) return failed;
+  const fs::path file(path);
+  // What can be refused before connecting is refused now.
+  if (auto size = client::check_uploadable(file); !size) {
+    return out.fail(exit_for_transfer(size.error()), size.error());
+  }
+  const std::string type = media_type.value_or(client::media_type_for(file));
+  if (!client::is_valid_media_type(type)) {
+    return out.fail(Exit::usage, "--type must be a media type such as image/png");
+  }
+  if (caption && caption->size() > client::kMaxTextBytes) {
+    return out.fail(Exit::usage,
+                    "the caption is over " + std::to_string(client::kMaxTextBytes) + " bytes");
+  }
+
+  if (int refused = refuse_if_keys_changed(account, name, out)) return refused;
+  Online online(account.settings.server, *account.store, out);
+  if (int failed = connect_or_fail(online, out)) return failed;
+  Bytes group;
+  if (int failed = conversation_or_fail(online, account, name, out, group)) return failed;
+  if (int refused = refuse_if_keys_changed(account, name, out)) {
+    online.finish();
+    return refused;
+  }
+  auto files = file_client(account);
+  if (!files) {
+    online.finish();
+    return out.fail(Exit::profile_busy, files.error());
+  }
+  Result<client::FileContent> uploaded = Error(Errc::internal, "not uploaded");
+  {
+    ProgressBar bar(out, "sending " + file.filename().string());
+    uploaded = online.run_beside<client::FileContent>([&] {
+      return files->upload(file, type,
+                           [&](uint64_t done, uint64_t total) { bar.update(done, total); });
+    });
+  }
+  if (!uploaded) {
+    online.finish();
+    return out.fail(exit_for_transfer(uploaded.error()), uploaded.error());
+  }
+  uploaded->caption = caption;
+  const json more = {{"file", file_json(*uploaded)}};
+  const std::string done_line =
+      "sent " + uploaded->name + " (" + std::to_string(uploaded->size) + " bytes) to " + name;
+  std::optional<Result<Bytes>> sent;
+  online.engine().send_file(group, std::move(uploaded).value(),
+                            [&](Result<Bytes> r) { sent = std::move(r); });
+  return report_sent(online, account, name, group, online.wait(sent), out, more, done_line);
+}
+
+int run_file_get(const CommonOptions& common, const std::string& message_id,
+                 const std::optional<std::string>& output) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  auto found = file_message(account, message_id);
+  if (!found) return out.fail(exit_for(found.error()), found.error());
+  if (!*found) {
+    return out.fail(Exit::not_found, "no file message with the id " + message_id +
+                                         " (run `sotto recv` to fetch new messages)");
+  }
+  const client::FileContent& file = *(*found)->file;
+  // The received name is checked on receipt; sanitised again before it names a file here.
+  const fs::path target =
+      output ? fs::path(*output) : fs::path(client::sanitize_file_name(file.name));
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(target, ec))) {
+    return out.fail(Exit::exists, target.string() + " exists already: choose another --output");
+  }
+
+  Online online(account.settings.server, *account.store, out);
+  if (int failed = connect_or_fail(online, out)) return failed;
+  auto files = file_client(account);
+  if (!files) {
+    online.finish();
+    return out.fail(Exit::profile_busy, files.error());
+  }
+  Result<void> got = Error(Errc::internal, "not downloaded");
+  {
+    ProgressBar bar(out, "receiving " + file.name);
+    got = online.run_beside<void>([&] {
+      return files->download(file, target,
+                             [&](uint64_t done, uint64_t total) { bar.update(done, total); });
+    });
+  }
+  online.finish();
+  if (!got) return out.fail(exit_for_transfer(got.error()), got.error());
+  if (out.json()) {
+    json j = file_json(file);
+    j["message_id"] = message_id;
+    j["from"] = (*found)->sender;
+    j["path"] = fs::absolute(target).string();
+    out.object(j);
+  } else {
+    out.line("saved " + file.name + " (" + std::to_string(file.size) + " bytes) from " +
+             (*found)->sender + " to " + target.string());
   }
   return 0;
 }

@@ -38,6 +38,13 @@ int run_send(const CommonOptions& common, const std::string& username,
 int run_recv(const CommonOptions& common, uint32_t wait_seconds);
 int run_history(const CommonOptions& common, const std::string& username);
 int run_chat(const CommonOptions& common, const std::string& username);
+// `file send`: encrypts and uploads the file, then sends its key in a message.
+int run_file_send(const CommonOptions& common, const std::string& username, const std::string& path,
+                  const std::optional<std::string>& caption,
+                  const std::optional<std::string>& media_type);
+// `file get`: downloads, verifies and decrypts the file of a received (or sent) message.
+int run_file_get(const CommonOptions& common, const std::string& message_id,
+                 const std::optional<std::string>& output);
 // Prints the safety number with `username` from fresh key-directory proofs; `matches` records
 // that the user compared it and it matched.
 int run_verify(const CommonOptions& common, const std::string& username, bool matches);

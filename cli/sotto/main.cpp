@@ -18,9 +18,10 @@ constexpr const char* kExitStatuses = R"(Exit status:
   5   the profile is in use by another sotto, or cannot be read
   6   the server cannot be reached or the connection broke (unsent messages wait in the outbox)
   7   the server refused the credentials or ended this device's session
-  8   an unknown user, or no conversation with them
+  8   an unknown user, no conversation with them, or no such file or file message
   9   the profile already has an account, or the username is taken
-  10  the key directory's proof for a user did not verify
+  10  the key directory's proof for a user did not verify, or a downloaded file did not
+      match its message (changed on the server or on the way)
 
 Secrets never go on the command line: the store's passphrase comes from SOTTO_PASSPHRASE or
 the terminal (or use --key-file), the account password from SOTTO_PASSWORD or the terminal.)";
@@ -106,6 +107,29 @@ int main(int argc, char** argv) {
       "sent; /quit ends");
   chat->add_option("USERNAME", peer, "with whom")->required();
 
+  auto* file = app.add_subcommand("file", "send and fetch encrypted files");
+  file->require_subcommand(1);
+  std::string file_path;
+  std::optional<std::string> caption;
+  std::optional<std::string> media_type;
+  auto* file_send = file->add_subcommand(
+      "send",
+      "encrypt a file on this device, upload it and send its key to a user (up to "
+      "100 MiB)");
+  file_send->add_option("USERNAME", peer, "to whom")->required();
+  file_send->add_option("PATH", file_path, "the file")->required();
+  file_send->add_option("--caption", caption, "a text to go with the file");
+  file_send->add_option("--type", media_type,
+                        "the media type (default: guessed from the file name's extension)");
+  std::string message_id;
+  std::optional<std::string> output;
+  auto* file_get = file->add_subcommand(
+      "get", "download the file of a message (its id as `recv` shows it), check and decrypt it");
+  file_get->add_option("MESSAGE_ID", message_id, "the file message's id")->required();
+  file_get->add_option("--output,-o", output,
+                       "where to write it (default: the sender's file name, in this directory); "
+                       "never replaces a file");
+
   bool matches = false;
   auto* verify = app.add_subcommand(
       "verify",
@@ -147,6 +171,8 @@ int main(int argc, char** argv) {
   if (*recv) return run_recv(common, wait_seconds);
   if (*history) return run_history(common, peer);
   if (*chat) return run_chat(common, peer);
+  if (*file_send) return run_file_send(common, peer, file_path, caption, media_type);
+  if (*file_get) return run_file_get(common, message_id, output);
   if (*verify) return run_verify(common, peer, matches);
   if (*export_cmd) return run_export(common, export_path);
   if (*account_delete) return run_account_delete(common, confirmed);

@@ -8,13 +8,19 @@ namespace {
 
 client::WebSocketOptions transport_options(const ServerPins& server) {
   client::WebSocketOptions o;
-  o.host = server.host;
-  o.port = server.port;
-  o.pinned_fingerprint = server.fingerprint;
+  static_cast<client::TlsEndpoint&>(o) = tls_endpoint(server);
   return o;
 }
 
 }  // namespace
+
+client::TlsEndpoint tls_endpoint(const ServerPins& server) {
+  client::TlsEndpoint e;
+  e.host = server.host;
+  e.port = server.port;
+  e.pinned_fingerprint = server.fingerprint;
+  return e;
+}
 
 client::EngineConfig engine_config(const ServerPins& server, std::string device_name) {
   client::EngineConfig config;

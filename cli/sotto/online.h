@@ -4,11 +4,13 @@
 // started (acknowledgements, the outbox) before the process exits.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "output.h"
@@ -40,6 +42,21 @@ class Online final : public client::TransportListener, public client::EngineObse
                  std::chrono::milliseconds limit = std::chrono::seconds(60)) {
     if (!run_until([&] { return slot.has_value(); }, limit)) return lost_or_timeout();
     return std::move(*slot);
+  }
+  // Runs `work` (something that blocks, such as a file transfer) on a thread of its own while
+  // this thread keeps the event loop, and so the connection, alive; gives what it gave.
+  template <class T>
+  Result<T> run_beside(const std::function<Result<T>()>& work) {
+    std::optional<Result<T>> result;
+    std::atomic<bool> done{false};
+    std::thread worker([&] {
+      result = work();
+      done = true;
+    });
+    // A lost connection stops the loop, not the transfer: its result still counts.
+    (void)run_until([&] { return done.load(); }, std::chrono::hours(24));
+    worker.join();
+    return std::move(*result);
   }
   // Lets the engine finish what is in flight, closes the connection, and reports the
   // engine's errors that no operation returned as warnings.
@@ -77,6 +94,9 @@ class Online final : public client::TransportListener, public client::EngineObse
   std::vector<Error> errors_;
   std::map<Bytes, client::DeliveryState> deliveries_;
 };
+
+// Where the server is and which certificate is pinned for it, for every connection to it.
+client::TlsEndpoint tls_endpoint(const ServerPins& server);
 
 client::EngineConfig engine_config(const ServerPins& server, std::string device_name);
 

@@ -1,6 +1,11 @@
 #include "output.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
+#include <utility>
 
 namespace sotto::cli {
 
@@ -88,6 +93,28 @@ int Output::report(Exit code, const std::string& detail, const std::string& mess
 
 void Output::warn(const Error& error) const {
   std::cerr << "sotto: warning: " << error.message() << std::endl;
+}
+
+ProgressBar::ProgressBar(const Output& out, std::string label)
+    : enabled_(!out.json() && ::isatty(STDERR_FILENO) == 1), label_(std::move(label)) {}
+
+ProgressBar::~ProgressBar() {
+  if (enabled_ && shown_ >= 0) std::cerr << std::endl;
+}
+
+void ProgressBar::update(uint64_t done, uint64_t total) {
+  if (!enabled_ || total == 0) return;
+  const int mille = static_cast<int>(std::min<uint64_t>(done, total) * 1000 / total);
+  if (mille == shown_) return;
+  shown_ = mille;
+  constexpr int kWidth = 30;
+  const int filled = mille * kWidth / 1000;
+  char figures[64];
+  std::snprintf(figures, sizeof(figures), "] %3d.%d%%  %.1f/%.1f MiB", mille / 10, mille % 10,
+                static_cast<double>(done) / (1024.0 * 1024.0),
+                static_cast<double>(total) / (1024.0 * 1024.0));
+  std::cerr << '\r' << label_ << " [" << std::string(static_cast<size_t>(filled), '#')
+            << std::string(static_cast<size_t>(kWidth - filled), ' ') << figures << std::flush;
 }
 
 }  // namespace sotto::cli

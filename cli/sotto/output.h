@@ -2,6 +2,7 @@
 // line), problems on stderr, and an exit status that says which kind of problem it was.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -48,6 +49,22 @@ class Output {
  private:
   int report(Exit code, const std::string& detail, const std::string& message) const;
   bool json_;
+};
+
+// A transfer's progress on stderr, redrawn in place: only when stderr is a terminal and the
+// output is not JSON, so that logs and scripts never see it.
+class ProgressBar {
+ public:
+  ProgressBar(const Output& out, std::string label);
+  ~ProgressBar();  // ends the line, when one was drawn
+  ProgressBar(const ProgressBar&) = delete;
+  ProgressBar& operator=(const ProgressBar&) = delete;
+  void update(uint64_t done, uint64_t total);
+
+ private:
+  bool enabled_;
+  std::string label_;
+  int shown_ = -1;  // the per-mille last drawn
 };
 
 }  // namespace sotto::cli

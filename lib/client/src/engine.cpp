@@ -635,7 +635,29 @@ void Engine::create_conversation(std::shared_ptr<StartContext> context, Then<Byt
 
 // ---- sending ---------------------------------------------------------------------------
 
+namespace {
+
+// What history keeps of a message's content: a text's body, or a file and its caption.
+void shown_content(const AppContent& content, StoredMessage& stored) {
+  if (const auto* text = std::get_if<TextContent>(&content)) {
+    stored.body = text->body;
+  } else if (const auto* file = std::get_if<FileContent>(&content)) {
+    stored.body = file->caption.value_or(std::string());
+    stored.file = *file;
+  }
+}
+
+}  // namespace
+
 void Engine::send_text(BytesView group_id, std::string text, Then<Bytes> done) {
+  send_content(group_id, TextContent{std::move(text), std::nullopt}, std::move(done));
+}
+
+void Engine::send_file(BytesView group_id, FileContent file, Then<Bytes> done) {
+  send_content(group_id, std::move(file), std::move(done));
+}
+
+void Engine::send_content(BytesView group_id, AppContent content, Then<Bytes> done) {
   auto identity = require_identity();
   if (!identity) return done(std::move(identity).error());
   auto found = store_.conversation(group_id);
@@ -657,7 +679,7 @@ void Engine::send_text(BytesView group_id, std::string text, Then<Bytes> done) {
   app.message_id = Bytes(kMessageIdSize);
   random(app.message_id);
   app.sent_at = env_.now_ms();
-  app.content = TextContent{std::move(text), std::nullopt};
+  app.content = std::move(content);
   Bytes encoded = encode_app_message(app);
   // Checks what a receiver checks, so that we never send what it refuses.
   if (auto checked = decode_app_message(encoded); !checked) return done(std::move(checked).error());
@@ -673,7 +695,7 @@ void Engine::send_text(BytesView group_id, std::string text, Then<Bytes> done) {
   stored.outgoing = true;
   stored.sent_at = app.sent_at;
   stored.state = DeliveryState::pending;
-  stored.body = std::get<TextContent>(app.content).body;
+  shown_content(app.content, stored);
 
   OutboxEntry entry{app.message_id, conversation.group_id, std::move(recipients),
                     tls::encode(*sealed), env_.now_ms()};
@@ -849,7 +871,8 @@ Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) 
     observer_.on_error(std::move(app).error().with_context("a message's content was dropped"));
     return out;
   }
-  if (auto* text = std::get_if<TextContent>(&app->content)) {
+  if (std::holds_alternative<TextContent>(app->content) ||
+      std::holds_alternative<FileContent>(app->content)) {
     SOTTO_TRY_ASSIGN(const bool seen, store_.has_message(group_id, app->message_id));
     if (!seen) {
       StoredMessage stored;
@@ -861,7 +884,7 @@ Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) 
       stored.sent_at = app->sent_at;
       stored.accepted_at = queued.received_at;
       stored.state = DeliveryState::received;
-      stored.body = std::move(text->body);
+      shown_content(app->content, stored);
       out.batch.put_messages.push_back(stored);
       out.messages.push_back(std::move(stored));
     }

@@ -1,11 +1,15 @@
 // Two engines, each with its own memory store and native transport, against the real sottod:
 // registration, a verified lookup, a 1:1 conversation, messages both ways, a recipient that
-// is offline and fetches on reconnecting, and an empty server queue once everything is acked.
+// is offline and fetches on reconnecting, an empty server queue once everything is acked, and
+// a file sent through the file API.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,9 +17,11 @@
 
 #include "protocol_client.h"
 #include "sotto/client/engine.h"
+#include "sotto/client/file_client.h"
 #include "sotto/client/memory_client_store.h"
 #include "sotto/client/websocket_transport.h"
 #include "sotto/core/encoding.h"
+#include "sotto/crypto/attachment.h"
 #include "sottod_process.h"
 
 namespace sotto::client {
@@ -285,6 +291,106 @@ TEST_F(ClientE2eTest, AnUnknownContactIsNotFound) {
   EXPECT_EQ(r.error().code(), Errc::not_found);
   EXPECT_FALSE(erin->store.contact("nobody-here").value().has_value());
   EXPECT_TRUE(erin->store.conversations().value().empty());
+}
+
+// A file through the HTTPS file API and a file message: uploaded encrypted, announced, and
+// opened only with the key, hash and size the message gives; anything else leaves no file.
+TEST_F(ClientE2eTest, AFileOpensOnlyAsItsMessageAnnouncesIt) {
+  auto gina = device();
+  auto hal = device();
+  register_as(*gina, "gina");
+  register_as(*hal, "hal");
+  std::optional<Result<Bytes>> started;
+  gina->engine.start_conversation("hal", [&](Result<Bytes> r) { started = std::move(r); });
+  auto group = wait(started);
+  ASSERT_TRUE(group.ok()) << group.error().to_string();
+  ASSERT_TRUE(run_until([&] { return hal->store.conversation(*group).value().has_value(); }));
+
+  TempDir files;
+  const auto path = files.path() / "plan.pdf";
+  Bytes content(3 * 65536 + 100);
+  for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<uint8_t>(i * 7 + i / 300);
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(content.data()),
+              static_cast<std::streamsize>(content.size()));
+  }
+  const TlsEndpoint endpoint = Device::options(*server_);
+  FileClient gina_files(endpoint, gina->store.identity().value()->session_token);
+  uint64_t last_progress = 0;
+  auto uploaded = gina_files.upload(path, media_type_for(path),
+                                    [&](uint64_t done, uint64_t) { last_progress = done; });
+  ASSERT_TRUE(uploaded.ok()) << uploaded.error().to_string();
+  EXPECT_EQ(uploaded->file_id.size(), kFileIdSize);
+  EXPECT_EQ(uploaded->name, "plan.pdf");
+  EXPECT_EQ(uploaded->media_type, "application/pdf");
+  EXPECT_EQ(uploaded->size, content.size());
+  EXPECT_EQ(last_progress, crypto::attachment_ciphertext_size(content.size()).value());
+
+  uploaded->caption = "v2";
+  std::optional<Result<Bytes>> sent;
+  gina->engine.send_file(*group, *uploaded, [&](Result<Bytes> r) { sent = std::move(r); });
+  ASSERT_TRUE(wait(sent).ok());
+  ASSERT_TRUE(run_until([&] { return hal->recorder.incoming().size() == 1; }));
+  const StoredMessage got = hal->recorder.incoming()[0];
+  ASSERT_TRUE(got.file.has_value());
+  EXPECT_EQ(got.body, "v2");
+  EXPECT_EQ(got.file->file_id, uploaded->file_id);
+  EXPECT_EQ(got.file->ciphertext_sha256, uploaded->ciphertext_sha256);
+  EXPECT_TRUE(got.file->key == uploaded->key);
+
+  FileClient hal_files(endpoint, hal->store.identity().value()->session_token);
+  const auto only_plan = [&] {
+    size_t n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(files.path())) {
+      EXPECT_EQ(entry.path().filename(), "plan.pdf");
+      ++n;
+    }
+    return n == 1;
+  };
+  // Another key: the hash matches, the decryption does not; nothing is written.
+  FileContent wrong_key = *got.file;
+  wrong_key.key = crypto::new_attachment_key();
+  auto refused = hal_files.download(wrong_key, files.path() / "out.pdf");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Errc::authentication_failed);
+  EXPECT_TRUE(only_plan());
+  // Another hash, or another size: refused before decrypting.
+  FileContent wrong_hash = *got.file;
+  wrong_hash.ciphertext_sha256[5] ^= 1;
+  refused = hal_files.download(wrong_hash, files.path() / "out.pdf");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Errc::authentication_failed);
+  EXPECT_NE(refused.error().message().find("hash"), std::string::npos);
+  FileContent wrong_size = *got.file;
+  wrong_size.size -= 1;
+  refused = hal_files.download(wrong_size, files.path() / "out.pdf");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Errc::authentication_failed);
+  EXPECT_TRUE(only_plan());
+  // An id the server does not have.
+  FileContent unknown = *got.file;
+  unknown.file_id[0] ^= 1;
+  refused = hal_files.download(unknown, files.path() / "out.pdf");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Errc::not_found);
+  // A session token the server does not know.
+  FileClient stranger(endpoint, SecureBytes(Bytes(32, 9)));
+  refused = stranger.download(*got.file, files.path() / "out.pdf");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Errc::unauthenticated);
+  EXPECT_TRUE(only_plan());
+
+  // The message as it came: the same bytes.
+  auto fetched = hal_files.download(*got.file, files.path() / "out.pdf");
+  ASSERT_TRUE(fetched.ok()) << fetched.error().to_string();
+  std::ifstream in(files.path() / "out.pdf", std::ios::binary);
+  const Bytes back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(back, content);
+  // And never over an existing file.
+  refused = hal_files.download(*got.file, files.path() / "out.pdf");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Errc::already_exists);
 }
 
 }  // namespace

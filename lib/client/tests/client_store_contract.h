@@ -124,7 +124,37 @@ TYPED_TEST_P(ClientStoreContract, RecordsReplaceByTheirKeysInOrder) {
   EXPECT_FALSE(store.contact("carol").value().has_value());
 }
 
+TYPED_TEST_P(ClientStoreContract, AFileMessageKeepsItsFile) {
+  ClientStore& store = this->store();
+  StoredMessage m = contract_message(1, 1, "the caption");
+  FileContent file;
+  file.file_id = Bytes(16, 1);
+  file.key = SecureBytes(Bytes(32, 2));
+  file.ciphertext_sha256 = Bytes(32, 3);
+  file.size = 123456;
+  file.name = "plan.pdf";
+  file.media_type = "application/pdf";
+  file.caption = "the caption";
+  m.file = file;
+  ClientStoreBatch batch;
+  batch.put_messages = {m, contract_message(1, 2, "text")};
+  ASSERT_TRUE(store.apply(batch).ok());
+  const auto messages = store.messages(Bytes(4, 1)).value();
+  ASSERT_EQ(messages.size(), 2u);
+  ASSERT_TRUE(messages[0].file.has_value());
+  EXPECT_EQ(messages[0].body, "the caption");
+  EXPECT_EQ(messages[0].file->file_id, file.file_id);
+  EXPECT_TRUE(messages[0].file->key == file.key);
+  EXPECT_EQ(messages[0].file->ciphertext_sha256, file.ciphertext_sha256);
+  EXPECT_EQ(messages[0].file->size, 123456u);
+  EXPECT_EQ(messages[0].file->name, "plan.pdf");
+  EXPECT_EQ(messages[0].file->media_type, "application/pdf");
+  EXPECT_EQ(messages[0].file->caption, "the caption");
+  EXPECT_FALSE(messages[1].file.has_value());
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ClientStoreContract, ABatchAppliesEverythingItHolds,
-                            ARefusedBatchChangesNothing, RecordsReplaceByTheirKeysInOrder);
+                            ARefusedBatchChangesNothing, RecordsReplaceByTheirKeysInOrder,
+                            AFileMessageKeepsItsFile);
 
 }  // namespace sotto::client

@@ -128,6 +128,10 @@ CREATE TABLE processed (
   seq INTEGER NOT NULL PRIMARY KEY
 ) STRICT;
 )sql"},
+    {2, R"sql(
+-- A file message's FileContent (TLS-encoded, sealed: it holds the file's key); empty for text.
+ALTER TABLE messages ADD COLUMN file BLOB NOT NULL DEFAULT x'';
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -802,8 +806,8 @@ Result<bool> SqliteClientStore::has_message(BytesView group_id, BytesView messag
 Result<std::vector<StoredMessage>> SqliteClientStore::messages(BytesView group_id) const {
   SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
                                               "SELECT message_id, sender, sender_device, "
-                                              "outgoing, sent_at, accepted_at, state, body "
-                                              "FROM messages WHERE group_id = ? "
+                                              "outgoing, sent_at, accepted_at, state, body, "
+                                              "file FROM messages WHERE group_id = ? "
                                               "ORDER BY seq"));
   q.bind(group_id);
   std::vector<StoredMessage> out;
@@ -822,6 +826,15 @@ Result<std::vector<StoredMessage>> SqliteClientStore::messages(BytesView group_i
     SOTTO_TRY_ASSIGN(SecureBytes body,
                      unseal(store_key_, "messages", "body", {group_id, m.message_id}, q.view(7)));
     m.body.assign(reinterpret_cast<const char*>(body.data()), body.size());
+    if (!q.view(8).empty()) {
+      SOTTO_TRY_ASSIGN(SecureBytes file,
+                       unseal(store_key_, "messages", "file", {group_id, m.message_id}, q.view(8)));
+      auto decoded = tls::decode<FileContent>(file);
+      if (!decoded) {
+        return Error(Errc::unavailable, "client store: a stored file message does not decode");
+      }
+      m.file = std::move(decoded).value();
+    }
     out.push_back(std::move(m));
   }
   return out;
@@ -949,15 +962,22 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
   for (const auto& m : batch.put_messages) {
     SOTTO_TRY_ASSIGN(Bytes body, seal(store_key_, "messages", "body", {m.group_id, m.message_id},
                                       as_bytes(m.body)));
+    Bytes file;
+    if (m.file) {
+      Bytes encoded = tls::encode(*m.file);
+      auto sealed = seal(store_key_, "messages", "file", {m.group_id, m.message_id}, encoded);
+      secure_wipe(encoded.data(), encoded.size());
+      SOTTO_TRY_ASSIGN(file, std::move(sealed));
+    }
     SOTTO_TRY(
         run("INSERT INTO messages (group_id, message_id, sender, sender_device, outgoing, "
-            "sent_at, accepted_at, state, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "sent_at, accepted_at, state, body, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (group_id, message_id) DO UPDATE SET sender = excluded.sender, "
             "sender_device = excluded.sender_device, outgoing = excluded.outgoing, "
             "sent_at = excluded.sent_at, accepted_at = excluded.accepted_at, "
-            "state = excluded.state, body = excluded.body",
+            "state = excluded.state, body = excluded.body, file = excluded.file",
             m.group_id, m.message_id, m.sender, m.sender_device, m.outgoing, m.sent_at,
-            m.accepted_at, static_cast<int64_t>(m.state), body));
+            m.accepted_at, static_cast<int64_t>(m.state), body, file));
   }
   for (const auto& u : batch.delivery_updates) {
     SOTTO_TRY(

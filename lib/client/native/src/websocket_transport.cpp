@@ -1,8 +1,5 @@
 #include "sotto/client/websocket_transport.h"
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -13,6 +10,7 @@
 #include <deque>
 
 #include "sotto/proto/protocol.h"
+#include "tls_client.h"
 
 namespace sotto::client {
 
@@ -22,56 +20,13 @@ namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-namespace {
-
-std::string fingerprint(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    if (i) out += ':';
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return s;
-}
-
-}  // namespace
-
 // One connection attempt and its life. Its handlers hold it alive; `owner_` is cleared when
 // the transport lets go, so that late completions tell no one.
 class WebSocketTransport::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::io_context& ioc, const WebSocketOptions& options, TransportListener* listener)
       : options_(options), listener_(listener), tls_(ssl::context::tls_client), resolver_(ioc) {
-    tls_.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                     ssl::context::no_tlsv1_1);
-    const std::string name = server_name();
-    if (options_.pinned_fingerprint) {
-      const std::string pinned = upper(*options_.pinned_fingerprint);
-      tls_.set_verify_mode(ssl::verify_peer);
-      // A pinned certificate is trusted for itself (sottod's is self-signed): only the leaf
-      // is compared, and only its fingerprint decides.
-      tls_.set_verify_callback([pinned](bool, ssl::verify_context& ctx) {
-        X509_STORE_CTX* store = ctx.native_handle();
-        if (X509_STORE_CTX_get_error_depth(store) != 0) return true;
-        X509* cert = X509_STORE_CTX_get_current_cert(store);
-        return cert != nullptr && fingerprint(cert) == pinned;
-      });
-    } else {
-      tls_.set_default_verify_paths();
-      tls_.set_verify_mode(ssl::verify_peer);
-      tls_.set_verify_callback(ssl::host_name_verification(name));
-    }
+    configure_tls_client(tls_, options_);
     ws_.emplace(ioc, tls_);
   }
 
@@ -110,15 +65,8 @@ class WebSocketTransport::Connection : public std::enable_shared_from_this<Conne
   }
 
  private:
-  std::string server_name() const {
-    return options_.server_name.empty() ? options_.host : options_.server_name;
-  }
-
   void on_tcp() {
-    const std::string name = server_name();
-    if (!SSL_set_tlsext_host_name(ws_->next_layer().native_handle(), name.c_str())) {
-      return fail();
-    }
+    if (!set_server_name(ws_->next_layer().native_handle(), options_)) return fail();
     ws_->next_layer().async_handshake(ssl::stream_base::client,
                                       [self = shared_from_this()](beast::error_code ec) {
                                         if (ec) return self->fail();
@@ -135,7 +83,8 @@ class WebSocketTransport::Connection : public std::enable_shared_from_this<Conne
     }));
     ws_->read_message_max(options_.max_frame_bytes);
     ws_->async_handshake(
-        response_, server_name(), options_.path, [self = shared_from_this()](beast::error_code ec) {
+        response_, options_.name(), options_.path,
+        [self = shared_from_this()](beast::error_code ec) {
           if (ec) return self->fail();
           if (self->response_[beast::http::field::sec_websocket_protocol] != proto::kSubprotocol) {
             return self->fail();

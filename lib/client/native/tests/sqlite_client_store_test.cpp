@@ -504,6 +504,52 @@ TEST_F(SqliteClientStoreTest, NoSecretOrBodyIsInTheFiles) {
   expect_clean(db, "the database after closing");
 }
 
+TEST_F(SqliteClientStoreTest, AFileKeyIsSealedAndAStoreOfVersionOneIsMigrated) {
+  const std::string_view key_text = "a file key that must stay sealed";
+  {
+    auto store = must_open(path_, passphrase(kPassphrase), true);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->apply(everything()).ok());
+    StoredMessage m;
+    m.group_id = kGroup;
+    m.message_id = Bytes(16, 9);
+    m.sender = "alice";
+    m.state = DeliveryState::received;
+    FileContent file;
+    file.file_id = Bytes(16, 1);
+    file.key = SecureBytes(to_bytes(key_text));
+    file.ciphertext_sha256 = Bytes(32, 3);
+    file.name = "plan.pdf";
+    file.media_type = "application/pdf";
+    m.file = file;
+    ClientStoreBatch batch;
+    batch.put_messages.push_back(m);
+    ASSERT_TRUE(store->apply(batch).ok());
+  }
+  const Bytes db = read_file(path_);
+  EXPECT_FALSE(contains(db, key_text));
+  EXPECT_FALSE(contains(db, "plan.pdf"));
+  auto store = reopen();
+  ASSERT_TRUE(store);
+  auto messages = store->messages(kGroup).value();
+  ASSERT_FALSE(messages.empty());
+  ASSERT_TRUE(messages.back().file.has_value());
+  EXPECT_EQ(messages.back().file->key.reveal(), to_bytes(key_text));
+  store.reset();
+
+  // The same store as a build before file messages left it: migration 2 adds the column back.
+  raw_sql(path_, "ALTER TABLE messages DROP COLUMN file; PRAGMA user_version = 1");
+  store = reopen();
+  ASSERT_TRUE(store);
+  messages = store->messages(kGroup).value();
+  ASSERT_FALSE(messages.empty());
+  for (const auto& m : messages) EXPECT_FALSE(m.file.has_value());
+  store.reset();
+  EXPECT_EQ(
+      raw_blob(path_, "SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'file'"),
+      to_bytes("1"));
+}
+
 TEST_F(SqliteClientStoreTest, AGarbageFileIsAClearError) {
   Bytes garbage(8192);
   for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<uint8_t>(i * 131 + 7);

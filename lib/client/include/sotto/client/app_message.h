@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -25,7 +26,7 @@ inline constexpr size_t kMessageIdSize = 16;
 // A text body over this is refused on both ends (1 MiB frames leave room for framing).
 inline constexpr size_t kMaxTextBytes = 64 * 1024;
 
-enum class AppContentKind : uint8_t { text = 1, receipt = 2 };
+enum class AppContentKind : uint8_t { text = 1, receipt = 2, file = 4 };
 
 struct TextContent {
   static constexpr AppContentKind tls_tag = AppContentKind::text;
@@ -43,7 +44,42 @@ struct ReceiptContent {
   SOTTO_TLS_FIELDS(kind, message_ids)
 };
 
-using AppContent = std::variant<TextContent, ReceiptContent>;
+// ---- file attachments (docs/attachments.md) ---------------------------------------------
+
+inline constexpr size_t kFileIdSize = 16;          // the server's file id
+inline constexpr size_t kFileKeySize = 32;         // crypto::kAttachmentKeySize
+inline constexpr size_t kFileHashSize = 32;        // SHA-256
+inline constexpr size_t kMaxFileNameBytes = 255;   // what most file systems take
+inline constexpr size_t kMaxMediaTypeBytes = 127;  // RFC 6838's limit per name part, roughly
+// The largest plaintext a file message may announce: the server's default file limit.
+inline constexpr uint64_t kMaxFileBytes = 100ull * 1024 * 1024;
+
+// An encrypted file that the sender uploaded; the server holds only its ciphertext.
+// ciphertext_sha256 is the hash of the uploaded blob, checked before anything is decrypted,
+// so that a blob the server (or anyone) changed or swapped is refused whole.
+struct FileContent {
+  static constexpr AppContentKind tls_tag = AppContentKind::file;
+  Bytes file_id;                       // kFileIdSize
+  SecureBytes key;                     // kFileKeySize, fresh for this file
+  Bytes ciphertext_sha256;             // kFileHashSize
+  uint64_t size = 0;                   // plaintext bytes, at most kMaxFileBytes
+  std::string name;                    // a file name, no directories (is_valid_file_name)
+  std::string media_type;              // "type/subtype"
+  std::optional<std::string> caption;  // UTF-8, at most kMaxTextBytes
+  SOTTO_TLS_FIELDS(file_id, key, ciphertext_sha256, size, name, media_type, caption)
+};
+
+// A name that is safe to create in a directory: 1 to kMaxFileNameBytes bytes of UTF-8, no
+// '/' or '\\', no control characters, not "." or "..", not starting with '.'.
+bool is_valid_file_name(std::string_view name);
+// Makes a valid file name from any string (a local path's last part, a received name):
+// separators and control characters become '_', leading dots are dropped, an over-long
+// name is cut at a character boundary (keeping its extension), an empty one becomes "file".
+std::string sanitize_file_name(std::string_view name);
+// "type/subtype" of RFC 6838's restricted-name characters.
+bool is_valid_media_type(std::string_view media_type);
+
+using AppContent = std::variant<TextContent, ReceiptContent, FileContent>;
 
 struct AppMessage {
   uint16_t version = kAppMessageVersion;
@@ -56,7 +92,9 @@ struct AppMessage {
 Bytes encode_app_message(const AppMessage& message);
 // Strict: Errc::unsupported_version for another version (checked first), Errc::invalid_value
 // for a message id that is not kMessageIdSize bytes, a body that is not UTF-8 or over
-// kMaxTextBytes, an unknown receipt kind, and the codec's errors otherwise.
+// kMaxTextBytes, an unknown receipt kind, a file message whose id, key or hash has the wrong
+// size, whose size is over kMaxFileBytes or whose name, media type or caption is not valid,
+// and the codec's errors otherwise.
 Result<AppMessage> decode_app_message(BytesView bytes);
 
 }  // namespace sotto::client

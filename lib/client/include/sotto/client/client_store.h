@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sotto/client/app_message.h"
 #include "sotto/core/bytes.h"
 #include "sotto/core/result.h"
 
@@ -77,7 +78,8 @@ struct StoredMessage {
   uint64_t sent_at = 0;      // the sender's clock, ms
   uint64_t accepted_at = 0;  // the server's clock, ms (0 until known)
   DeliveryState state = DeliveryState::pending;
-  std::string body;
+  std::string body;                 // the text, or a file's caption
+  std::optional<FileContent> file;  // a file message: what fetching and opening it takes
 };
 
 // A protected message waiting for the server's SentResponse. The payload is kept as sent, so

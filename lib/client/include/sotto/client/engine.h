@@ -142,6 +142,10 @@ class Engine final : public TransportListener {
   // ---- messages ------------------------------------------------------------------------
   // Stores the message in the outbox and history, then sends it. Gives the message id.
   void send_text(BytesView group_id, std::string text, Then<Bytes> done);
+  // The same for a file the caller has encrypted and uploaded already (the engine does no
+  // HTTP): `file` names the server's file id, its key and its ciphertext's hash. Refused
+  // (Errc::invalid_value) when a receiver would refuse it. Gives the message id.
+  void send_file(BytesView group_id, FileContent file, Then<Bytes> done);
   // Fetches and processes everything queued for this device (also done after authenticating).
   void fetch(Done done);
 
@@ -173,6 +177,7 @@ class Engine final : public TransportListener {
   void claim_for(Contact contact, Bytes skip_device, Then<std::vector<mls::KeyPackage>> done);
   void create_conversation(std::shared_ptr<StartContext> context, Then<Bytes> done);
 
+  void send_content(BytesView group_id, AppContent content, Then<Bytes> done);
   void resend_outbox();
   void send_outbox_entry(OutboxEntry entry);
 

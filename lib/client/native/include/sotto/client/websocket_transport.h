@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "sotto/client/tls_endpoint.h"
 #include "sotto/client/transport.h"
 
 namespace boost::asio {
@@ -16,15 +17,9 @@ class io_context;
 
 namespace sotto::client {
 
-struct WebSocketOptions {
-  std::string host = "127.0.0.1";  // name or address to connect to
-  uint16_t port = 443;
+// The server and what is trusted there (tls_endpoint.h), and the WebSocket's own settings.
+struct WebSocketOptions : TlsEndpoint {
   std::string path = "/v1/ws";
-  // The name for SNI, the Host header and certificate checks; `host` when empty.
-  std::string server_name;
-  // "AB:CD:..." (SHA-256 of the certificate, as sottod prints it): trust exactly that
-  // certificate. When absent, the system's CAs and the server name are checked instead.
-  std::optional<std::string> pinned_fingerprint;
   size_t max_frame_bytes = 16 * 1024 * 1024;
 };
 
