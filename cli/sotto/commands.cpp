@@ -6,6 +6,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -85,6 +86,7 @@ Result<std::optional<client::Conversation>> direct_conversation(const Account& a
   std::vector<std::string> pair = {account.identity.username, username};
   std::sort(pair.begin(), pair.end());
   for (auto& c : conversations) {
+    if (c.kind != client::ConversationKind::direct) continue;
     std::vector<std::string> members = c.members;
     std::sort(members.begin(), members.end());
     if (members == pair) return std::optional<client::Conversation>(std::move(c));
@@ -135,8 +137,18 @@ json file_json(const client::FileContent& file) {
   return {{"name", file.name}, {"size", file.size}, {"media_type", file.media_type}};
 }
 
-json message_json(const std::string& conversation, const client::StoredMessage& m) {
-  json j = {{"conversation", conversation},
+// How a conversation is named in a message's line: the other person's name, or the group's.
+struct ConversationLabel {
+  std::string name;
+  bool group = false;
+};
+
+ConversationLabel label_of(const client::Conversation& c) {
+  return {c.name, c.kind == client::ConversationKind::group};
+}
+
+json message_json(const ConversationLabel& conversation, const client::StoredMessage& m) {
+  json j = {{"conversation", conversation.name},
             {"group_id", to_hex(m.group_id)},
             {"message_id", to_hex(m.message_id)},
             {"from", m.sender},
@@ -146,10 +158,11 @@ json message_json(const std::string& conversation, const client::StoredMessage& 
             {"accepted_at", m.accepted_at},
             {"text", m.body}};
   if (m.file) j["file"] = file_json(*m.file);
+  if (conversation.group) j["group"] = conversation.name;
   return j;
 }
 
-void print_message(const Output& out, const std::string& conversation,
+void print_message(const Output& out, const ConversationLabel& conversation,
                    const client::StoredMessage& m, bool with_state) {
   if (out.json()) return out.object(message_json(conversation, m));
   std::string line = m.sender + ": " + m.body;
@@ -159,6 +172,7 @@ void print_message(const Output& out, const std::string& conversation,
            " bytes, " + m.file->media_type + ") id " + to_hex(m.message_id) +
            (m.body.empty() ? "" : ": " + m.body);
   }
+  if (conversation.group) line = "[" + conversation.name + "] " + line;
   if (with_state && m.outgoing && m.state != client::DeliveryState::sent) {
     line += std::string(" [") + state_name(m.state) + "]";
   }
@@ -169,7 +183,7 @@ void print_message(const Output& out, const std::string& conversation,
 // past them. Gives how many it printed.
 Result<size_t> show_new_messages(Account& account, const Output& out) {
   struct Pending {
-    std::string conversation;
+    ConversationLabel conversation;
     client::StoredMessage message;
   };
   std::vector<Pending> fresh;
@@ -179,7 +193,7 @@ Result<size_t> show_new_messages(Account& account, const Output& out) {
     uint64_t& shown = account.settings.shown[to_hex(c.group_id)];
     for (size_t i = static_cast<size_t>(std::min<uint64_t>(shown, messages.size()));
          i < messages.size(); ++i) {
-      if (!messages[i].outgoing) fresh.push_back({c.name, std::move(messages[i])});
+      if (!messages[i].outgoing) fresh.push_back({label_of(c), std::move(messages[i])});
     }
     shown = messages.size();
   }
@@ -305,6 +319,128 @@ std::string read_stdin() {
   return text;
 }
 
+// ---- groups, offline ----------------------------------------------------------------------
+
+const char* membership_name(client::Membership membership) {
+  switch (membership) {
+    case client::Membership::member:
+      return "member";
+    case client::Membership::left:
+      return "left";
+    case client::Membership::removed:
+      return "removed";
+  }
+  return "unknown";
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+std::string lower_case(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// The group that GROUP names: its id in hex, or its name when one group has it (one this
+// device is still in, when several have).
+Result<client::Conversation> find_group(const Account& account, const std::string& which) {
+  SOTTO_TRY_ASSIGN(auto conversations, account.store->conversations());
+  std::vector<client::Conversation> named;
+  for (auto& c : conversations) {
+    if (c.kind != client::ConversationKind::group) continue;
+    if (to_hex(c.group_id) == lower_case(which)) return std::move(c);
+    if (c.name == which) named.push_back(std::move(c));
+  }
+  if (named.size() > 1) {
+    named.erase(std::remove_if(named.begin(), named.end(),
+                               [](const client::Conversation& c) {
+                                 return c.membership != client::Membership::member;
+                               }),
+                named.end());
+  }
+  if (named.size() == 1) return std::move(named[0]);
+  if (named.empty()) return Error(Errc::not_found, "no group " + which);
+  return Error(Errc::invalid_argument,
+               "several groups are named " + which + ": give its id (`sotto group list`)");
+}
+
+// Opens the account and finds GROUP in it; 0, or the exit status after saying why not.
+int open_group(const CommonOptions& common, const Output& out, Account& account,
+               const std::string& which, client::Conversation& group) {
+  if (int failed = open_account(common, out, account)) return failed;
+  auto found = find_group(account, which);
+  if (!found) return out.fail(exit_for(found.error()), found.error());
+  group = std::move(found).value();
+  return 0;
+}
+
+json group_json(const client::Conversation& c) {
+  return {{"group_id", to_hex(c.group_id)},
+          {"name", c.name},
+          {"members", c.members},
+          {"membership", membership_name(c.membership)},
+          {"members_verified", c.members_verified}};
+}
+
+void print_group(const Output& out, const client::Conversation& c) {
+  if (out.json()) return out.object(group_json(c));
+  std::string status;
+  if (c.membership != client::Membership::member) {
+    status = std::string(" (") + membership_name(c.membership) + ")";
+  }
+  out.line(c.name + status + "  " + to_hex(c.group_id));
+  out.line("  members: " + joined(c.members));
+}
+
+// The groups as the store holds them, to tell what a run of `recv` changed.
+using GroupViews = std::map<Bytes, client::Conversation>;
+
+Result<GroupViews> group_views(const Account& account) {
+  SOTTO_TRY_ASSIGN(auto conversations, account.store->conversations());
+  GroupViews out;
+  for (auto& c : conversations) {
+    if (c.kind == client::ConversationKind::group) out.emplace(c.group_id, std::move(c));
+  }
+  return out;
+}
+
+// Says which groups this device joined, left or was removed from since `seen`, and which
+// were renamed, and moves `seen` on.
+Result<void> show_group_changes(const Account& account, const Output& out, GroupViews& seen) {
+  SOTTO_TRY_ASSIGN(auto now, group_views(account));
+  for (const auto& [id, c] : now) {
+    auto before = seen.find(id);
+    const bool was_member =
+        before != seen.end() && before->second.membership == client::Membership::member;
+    const bool is_member = c.membership == client::Membership::member;
+    std::string event;
+    if (!was_member && is_member) {
+      event = "joined";
+    } else if (was_member && !is_member) {
+      event = membership_name(c.membership);
+    } else if (was_member && before->second.name != c.name) {
+      event = "renamed";
+    }
+    if (event.empty()) continue;
+    if (out.json()) {
+      json line = group_json(c);
+      line["event"] = event;
+      out.object(line);
+    } else if (event == "joined") {
+      out.line("joined the group " + c.name + " (" + joined(c.members) + ")");
+    } else if (event == "renamed") {
+      out.line("the group " + before->second.name + " is now " + c.name);
+    } else {
+      out.line(std::string(event == "removed" ? "removed from" : "left") + " the group " + c.name);
+    }
+  }
+  seen = std::move(now);
+  return success();
+}
+
 }  // namespace
 
 int run_init(const CommonOptions& common, const AccountOptions& account) {
@@ -375,20 +511,23 @@ int conversation_or_fail(Online& online, const Account& account, const std::stri
 }
 
 // The end of a send: waits until the server has message `id` (or the time is up), closes the
-// connection, remembers the contact and reports. `more` joins the JSON result.
+// connection, remembers the contact (not for a group) and reports. `more` joins the JSON result.
 int report_sent(Online& online, Account& account, const std::string& name, const Bytes& group,
-                Result<Bytes> id, const Output& out, json more, const std::string& done_line) {
+                Result<Bytes> id, const Output& out, json more, const std::string& done_line,
+                bool to_group = false) {
   if (!id) {
     online.finish();
     return out.fail(exit_for(id.error()), id.error());
   }
   const bool settled = online.run_until([&] { return online.deliveries().count(*id) > 0; }, 60s);
   online.finish();
-  account.settings.contacts.insert(name);
-  if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
+  if (!to_group) {
+    account.settings.contacts.insert(name);
+    if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
+  }
   const auto state = settled ? online.deliveries().at(*id) : client::DeliveryState::pending;
   if (out.json()) {
-    more["to"] = name;
+    more[to_group ? "group" : "to"] = name;
     more["group_id"] = to_hex(group);
     more["message_id"] = to_hex(*id);
     more["state"] = state_name(state);
@@ -445,16 +584,23 @@ int run_contacts_list(const CommonOptions& common) {
 }
 
 int run_send(const CommonOptions& common, const std::string& username,
-             std::optional<std::string> text) {
+             const std::optional<std::string>& group_name, std::optional<std::string> text) {
   const Output out(common.json);
   Account account;
   std::string name;
-  if (int failed = open_account_with(common, out, account, username, name)) return failed;
+  Result<std::optional<client::Conversation>> existing = std::optional<client::Conversation>();
+  if (group_name) {
+    client::Conversation group;
+    if (int failed = open_group(common, out, account, *group_name, group)) return failed;
+    name = group.name;
+    existing = std::optional<client::Conversation>(std::move(group));
+  } else {
+    if (int failed = open_account_with(common, out, account, username, name)) return failed;
+    if (int refused = refuse_if_keys_changed(account, name, out)) return refused;
+    existing = direct_conversation(account, name);
+  }
   if (!text) text = read_stdin();
   if (text->empty()) return out.fail(Exit::usage, "an empty message");
-
-  if (int refused = refuse_if_keys_changed(account, name, out)) return refused;
-  auto existing = direct_conversation(account, name);
   if (!existing) return out.fail(Exit::profile_busy, existing.error());
   Online online(account.settings.server, *account.store, out);
   std::optional<Bytes> group;
@@ -488,13 +634,15 @@ int run_send(const CommonOptions& common, const std::string& username,
     online.engine().send_text(*group, *text, [&](Result<Bytes> r) { sent = std::move(r); });
   }
   return report_sent(online, account, name, *group, online.wait(sent), out, json::object(),
-                     "sent to " + name);
+                     "sent to " + name, group_name.has_value());
 }
 
 int run_recv(const CommonOptions& common, uint32_t wait_seconds) {
   const Output out(common.json);
   Account account;
   if (int failed = open_account(common, out, account)) return failed;
+  auto groups_seen = group_views(account);
+  if (!groups_seen) return out.fail(Exit::profile_busy, groups_seen.error());
   Online online(account.settings.server, *account.store, out);
   bool incoming = false;
   online.on_stored = [&](const client::StoredMessage& m) { incoming = incoming || !m.outgoing; };
@@ -505,6 +653,9 @@ int run_recv(const CommonOptions& common, uint32_t wait_seconds) {
   }
   // Connecting fetched the queue; what it stored is shown once the engine has settled.
   (void)online.run_until([&] { return online.engine().idle(); }, 60s);
+  if (auto changed = show_group_changes(account, out, *groups_seen); !changed) {
+    out.warn(changed.error());
+  }
   auto shown = show_new_messages(account, out);
   if (!shown) {
     online.finish();
@@ -514,6 +665,9 @@ int run_recv(const CommonOptions& common, uint32_t wait_seconds) {
     incoming = false;
     if (online.run_until([&] { return incoming; }, std::chrono::seconds(wait_seconds))) {
       (void)online.run_until([&] { return online.engine().idle(); }, 10s);
+      if (auto changed = show_group_changes(account, out, *groups_seen); !changed) {
+        out.warn(changed.error());
+      }
       shown = show_new_messages(account, out);
     }
   }
@@ -524,17 +678,25 @@ int run_recv(const CommonOptions& common, uint32_t wait_seconds) {
   return 0;
 }
 
-int run_history(const CommonOptions& common, const std::string& username) {
+int run_history(const CommonOptions& common, const std::string& username,
+                const std::optional<std::string>& group_name) {
   const Output out(common.json);
   Account account;
-  if (int failed = open_account(common, out, account)) return failed;
   const std::string name = client::normalize_username(username);
-  auto conversation = direct_conversation(account, name);
+  Result<std::optional<client::Conversation>> conversation = std::optional<client::Conversation>();
+  if (group_name) {
+    client::Conversation group;
+    if (int failed = open_group(common, out, account, *group_name, group)) return failed;
+    conversation = std::optional<client::Conversation>(std::move(group));
+  } else {
+    if (int failed = open_account(common, out, account)) return failed;
+    conversation = direct_conversation(account, name);
+  }
   if (!conversation) return out.fail(Exit::profile_busy, conversation.error());
   if (!*conversation) return out.fail(Exit::not_found, "no conversation with " + name);
   auto messages = account.store->messages((*conversation)->group_id);
   if (!messages) return out.fail(Exit::profile_busy, messages.error());
-  for (const auto& m : *messages) print_message(out, (*conversation)->name, m, true);
+  for (const auto& m : *messages) print_message(out, label_of(**conversation), m, true);
   return 0;
 }
 
@@ -922,6 +1084,102 @@ int run_file_get(const CommonOptions& common, const std::string& message_id,
     out.line("saved " + file.name + " (" + std::to_string(file.size) + " bytes) from " +
              (*found)->sender + " to " + target.string());
   }
+  return 0;
+}
+
+// ---- groups ------------------------------------------------------------------------------
+
+namespace {
+
+// Connects, lets the engine take in what is queued (a commit another member made would
+// otherwise make ours lose its epoch), runs `start` and waits for its completion. 0, or the
+// exit status after saying why not.
+int run_group_operation(Online& online, const Output& out,
+                        const std::function<void(client::Engine::Done)>& start) {
+  if (int failed = connect_or_fail(online, out)) return failed;
+  (void)online.run_until([&] { return online.engine().idle(); }, 60s);
+  std::optional<Result<void>> done;
+  start([&](Result<void> r) { done = std::move(r); });
+  auto result = online.wait(done);
+  online.finish();
+  return result ? 0 : out.fail(exit_for(result.error()), result.error());
+}
+
+// Prints the group as the store now holds it.
+int show_group(const Account& account, const Output& out, const Bytes& group_id) {
+  auto now = account.store->conversation(group_id);
+  if (!now || !*now) return out.fail(Exit::failure, "the group was not stored");
+  print_group(out, **now);
+  return 0;
+}
+
+}  // namespace
+
+int run_group_create(const CommonOptions& common, const std::string& name,
+                     const std::vector<std::string>& usernames) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  Online online(account.settings.server, *account.store, out);
+  Bytes group;
+  const int failed = run_group_operation(online, out, [&](client::Engine::Done done) {
+    online.engine().create_group(name, usernames, [&group, done](Result<Bytes> made) {
+      if (!made) return done(std::move(made).error());
+      group = std::move(made).value();
+      done(success());
+    });
+  });
+  return failed ? failed : show_group(account, out, group);
+}
+
+namespace {
+
+// An operation on the group GROUP names, once connected; prints the group as it is after it.
+using GroupOperation =
+    std::function<void(client::Engine& engine, const Bytes& group_id, client::Engine::Done done)>;
+
+int on_group(const CommonOptions& common, const std::string& which, const GroupOperation& start) {
+  const Output out(common.json);
+  Account account;
+  client::Conversation group;
+  if (int failed = open_group(common, out, account, which, group)) return failed;
+  Online online(account.settings.server, *account.store, out);
+  const int failed = run_group_operation(online, out, [&](client::Engine::Done done) {
+    start(online.engine(), group.group_id, std::move(done));
+  });
+  return failed ? failed : show_group(account, out, group.group_id);
+}
+
+}  // namespace
+
+int run_group_change(const CommonOptions& common, const std::string& which,
+                     const std::vector<std::string>& usernames, bool add) {
+  return on_group(common, which, [&](client::Engine& engine, const Bytes& id, auto done) {
+    if (add) return engine.add_members(id, usernames, std::move(done));
+    engine.remove_members(id, usernames, std::move(done));
+  });
+}
+
+int run_group_leave(const CommonOptions& common, const std::string& which) {
+  return on_group(common, which, [](client::Engine& engine, const Bytes& id, auto done) {
+    engine.leave_group(id, std::move(done));
+  });
+}
+
+int run_group_rename(const CommonOptions& common, const std::string& which,
+                     const std::string& name) {
+  return on_group(common, which, [&](client::Engine& engine, const Bytes& id, auto done) {
+    engine.rename_group(id, name, std::move(done));
+  });
+}
+
+int run_group_list(const CommonOptions& common) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  auto groups = group_views(account);
+  if (!groups) return out.fail(Exit::profile_busy, groups.error());
+  for (const auto& [id, c] : *groups) print_group(out, c);
   return 0;
 }
 

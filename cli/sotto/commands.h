@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sotto::cli {
 
@@ -32,11 +33,13 @@ int run_login(const CommonOptions& common, const AccountOptions& account);
 int run_whoami(const CommonOptions& common);
 int run_contacts_add(const CommonOptions& common, const std::string& username);
 int run_contacts_list(const CommonOptions& common);
-// `text` unset: the message is read from standard input.
+// `text` unset: the message is read from standard input. With `group` (a group's name or id),
+// the message goes to that group and `username` is not used.
 int run_send(const CommonOptions& common, const std::string& username,
-             std::optional<std::string> text);
+             const std::optional<std::string>& group, std::optional<std::string> text);
 int run_recv(const CommonOptions& common, uint32_t wait_seconds);
-int run_history(const CommonOptions& common, const std::string& username);
+int run_history(const CommonOptions& common, const std::string& username,
+                const std::optional<std::string>& group);
 int run_chat(const CommonOptions& common, const std::string& username);
 // `file send`: encrypts and uploads the file, then sends its key in a message.
 int run_file_send(const CommonOptions& common, const std::string& username, const std::string& path,
@@ -52,5 +55,16 @@ int run_verify(const CommonOptions& common, const std::string& username, bool ma
 int run_export(const CommonOptions& common, const std::optional<std::string>& output);
 // Refuses (Exit::usage) unless `confirmed` (--yes).
 int run_account_delete(const CommonOptions& common, bool confirmed);
+
+// `group` subcommands. GROUP is a group's id (hex) or its name when unique.
+int run_group_create(const CommonOptions& common, const std::string& name,
+                     const std::vector<std::string>& usernames);
+// Adds (`add`) or removes every device of each account.
+int run_group_change(const CommonOptions& common, const std::string& group,
+                     const std::vector<std::string>& usernames, bool add);
+int run_group_leave(const CommonOptions& common, const std::string& group);
+int run_group_rename(const CommonOptions& common, const std::string& group,
+                     const std::string& name);
+int run_group_list(const CommonOptions& common);
 
 }  // namespace sotto::cli

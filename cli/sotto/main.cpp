@@ -18,7 +18,8 @@ constexpr const char* kExitStatuses = R"(Exit status:
   5   the profile is in use by another sotto, or cannot be read
   6   the server cannot be reached or the connection broke (unsent messages wait in the outbox)
   7   the server refused the credentials or ended this device's session
-  8   an unknown user, no conversation with them, or no such file or file message
+  8   an unknown user or group, no conversation with them, a group left, or no such file
+      or file message
   9   the profile already has an account, or the username is taken
   10  the key directory's proof for a user did not verify, or a downloaded file did not
       match its message (changed on the server or on the way)
@@ -86,12 +87,14 @@ int main(int argc, char** argv) {
 
   std::string peer;
   std::optional<std::string> text;
+  std::optional<std::string> group_option;
   auto* send = app.add_subcommand(
       "send",
       "send a message (starts the conversation on first use; kept in the outbox until "
       "the server has it)");
-  send->add_option("USERNAME", peer, "to whom")->required();
+  send->add_option("USERNAME", peer, "to whom (left out with --group)");
   send->add_option("TEXT", text, "the message (default: standard input)");
+  send->add_option("--group", group_option, "send to this group (its name or id) instead");
 
   uint32_t wait_seconds = 0;
   auto* recv = app.add_subcommand("recv", "fetch and print new messages, oldest first");
@@ -99,13 +102,40 @@ int main(int argc, char** argv) {
                    "when nothing is new, wait up to this many seconds for a message");
 
   auto* history = app.add_subcommand("history", "print the conversation with a user");
-  history->add_option("USERNAME", peer, "with whom")->required();
+  history->add_option("USERNAME", peer, "with whom (left out with --group)");
+  history->add_option("--group", group_option, "print this group's conversation instead");
 
   auto* chat = app.add_subcommand(
       "chat",
       "talk with a user: new messages are printed as they come, each line typed is "
       "sent; /quit ends");
   chat->add_option("USERNAME", peer, "with whom")->required();
+
+  auto* group = app.add_subcommand(
+      "group", "group conversations (GROUP is the group's name when unique, else its id)");
+  group->require_subcommand(1);
+  std::string group_name;
+  std::vector<std::string> group_users;
+  auto* group_create = group->add_subcommand(
+      "create", "create a group with these users (every device of each, verified)");
+  group_create->add_option("NAME", group_name, "the group's name")->required();
+  group_create->add_option("USER", group_users, "who joins")->required();
+  auto* group_add = group->add_subcommand("add", "add users (every device of each) to a group");
+  group_add->add_option("GROUP", group_name, "the group")->required();
+  group_add->add_option("USER", group_users, "who joins")->required();
+  auto* group_remove = group->add_subcommand(
+      "remove", "remove users (every device of each) from a group; any member may");
+  group_remove->add_option("GROUP", group_name, "the group")->required();
+  group_remove->add_option("USER", group_users, "who goes")->required();
+  auto* group_leave = group->add_subcommand(
+      "leave", "leave a group: the next member to read it commits the removal");
+  group_leave->add_option("GROUP", group_name, "the group")->required();
+  std::string new_name;
+  auto* group_rename =
+      group->add_subcommand("rename", "rename a group, for every member; any member may");
+  group_rename->add_option("GROUP", group_name, "the group")->required();
+  group_rename->add_option("NAME", new_name, "its new name")->required();
+  auto* group_list = group->add_subcommand("list", "the groups and their members (offline)");
 
   auto* file = app.add_subcommand("file", "send and fetch encrypted files");
   file->require_subcommand(1);
@@ -167,9 +197,23 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("whoami")) return run_whoami(common);
   if (*contacts_add) return run_contacts_add(common, contact_name);
   if (*contacts_list) return run_contacts_list(common);
-  if (*send) return run_send(common, peer, text);
+  // With --group, the only word after `send` is the message, and `history` takes none.
+  const bool one_target = group_option ? (*send ? !text : peer.empty()) : !peer.empty();
+  if ((*send || *history) && !one_target) {
+    const Output out(common.json);
+    return out.fail(Exit::usage, group_option ? "give either --group or a USERNAME, not both"
+                                              : "USERNAME is required (or --group)");
+  }
+  if (*send && group_option && !peer.empty()) text = peer;
+  if (*send) return run_send(common, peer, group_option, text);
   if (*recv) return run_recv(common, wait_seconds);
-  if (*history) return run_history(common, peer);
+  if (*history) return run_history(common, peer, group_option);
+  if (*group_create) return run_group_create(common, group_name, group_users);
+  if (*group_add) return run_group_change(common, group_name, group_users, true);
+  if (*group_remove) return run_group_change(common, group_name, group_users, false);
+  if (*group_leave) return run_group_leave(common, group_name);
+  if (*group_rename) return run_group_rename(common, group_name, new_name);
+  if (*group_list) return run_group_list(common);
   if (*chat) return run_chat(common, peer);
   if (*file_send) return run_file_send(common, peer, file_path, caption, media_type);
   if (*file_get) return run_file_get(common, message_id, output);

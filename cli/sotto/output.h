@@ -21,7 +21,7 @@ enum class Exit : int {
   offline = 6,       // the server cannot be reached or the connection broke (the outbox keeps
                      // what was not sent)
   refused = 7,       // the server refused the credentials or ended the session
-  not_found = 8,     // an unknown user, or no conversation with them
+  not_found = 8,     // an unknown user or group, no conversation with them, or a group left
   exists = 9,        // the profile already has an account, or the username is taken
   untrusted = 10,    // the key directory's proof for a contact did not verify
 };

@@ -115,6 +115,8 @@ Result<void> check(const AppMessage& message) {
       return Error(Errc::invalid_value, "unknown receipt kind");
     }
     for (const auto& id : receipt->message_ids) SOTTO_TRY(check_id(id, "receipt message id"));
+  } else if (const auto* metadata = std::get_if<GroupMetadataContent>(&message.content)) {
+    SOTTO_TRY(check_group_name(metadata->name));
   } else if (const auto* file = std::get_if<FileContent>(&message.content)) {
     SOTTO_TRY(check_file(*file));
   }
@@ -122,6 +124,25 @@ Result<void> check(const AppMessage& message) {
 }
 
 }  // namespace
+
+Result<void> check_group_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxGroupNameBytes) {
+    return Error(Errc::invalid_value,
+                 "a group name of 1 to " + std::to_string(kMaxGroupNameBytes) + " bytes");
+  }
+  if (!proto::is_valid_utf8(name)) return Error(Errc::invalid_value, "a group name not in UTF-8");
+  for (size_t i = 0; i < name.size(); ++i) {
+    const auto u = static_cast<unsigned char>(name[i]);
+    // C0 controls, DEL, and C1 controls (U+0080-U+009F, encoded 0xC2 0x80-0x9F).
+    const bool c1 = u == 0xc2 && i + 1 < name.size() &&
+                    static_cast<unsigned char>(name[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(name[i + 1]) <= 0x9f;
+    if (u < 0x20 || u == 0x7f || c1) {
+      return Error(Errc::invalid_value, "a group name with a control character");
+    }
+  }
+  return success();
+}
 
 std::string sanitize_file_name(std::string_view name) {
   std::string out;

@@ -21,6 +21,8 @@ constexpr size_t kMaxServerFrameBytes = 16 * 1024 * 1024;
 constexpr size_t kGroupIdSize = 32;
 constexpr uint32_t kMaxUploadBatch = 100;  // the server's limit per upload
 constexpr uint64_t kClockSkewS = 3600;     // KeyPackages valid from an hour ago
+// How many times a group change is built again after another member's commit won its epoch.
+constexpr int kMaxCommitAttempts = 3;
 
 // What a member's BasicCredential holds: the account's username and the device id, so that
 // a receiver can look the account up in the key directory and match the leaf's key to the
@@ -111,6 +113,53 @@ std::vector<std::string> member_names(const std::vector<Member>& members) {
   return {names.begin(), names.end()};
 }
 
+// The devices of `members` other than `own_device`: whom a group message goes to.
+std::vector<Bytes> other_devices(const std::vector<Member>& members, BytesView own_device) {
+  std::vector<Bytes> out;
+  for (const auto& m : members) {
+    if (!std::equal(m.identity.device_id.begin(), m.identity.device_id.end(), own_device.begin(),
+                    own_device.end())) {
+      out.push_back(m.identity.device_id);
+    }
+  }
+  return out;
+}
+
+// The Remove of `leaf` a handshake message carries inline (a proposal, or one of a commit's
+// proposals), if any. Proposals a commit names by reference are not seen here.
+bool removes_leaf(const mls::MlsMessage& message, mls::LeafIndex leaf) {
+  const auto* pub = std::get_if<mls::PublicMessage>(&message.content);
+  if (pub == nullptr) return false;
+  auto is_removal = [&](const mls::Proposal& p) {
+    const auto* remove = std::get_if<mls::Remove>(&p.content);
+    return remove != nullptr && remove->removed == leaf;
+  };
+  if (const auto* proposal = std::get_if<mls::Proposal>(&pub->content.content)) {
+    return is_removal(*proposal);
+  }
+  if (const auto* commit = std::get_if<mls::Commit>(&pub->content.content)) {
+    return std::any_of(commit->proposals.begin(), commit->proposals.end(),
+                       [&](const mls::ProposalOrRef& p) {
+                         const auto* inline_proposal = std::get_if<mls::Proposal>(&p.content);
+                         return inline_proposal != nullptr && is_removal(*inline_proposal);
+                       });
+  }
+  return false;
+}
+
+// The usernames a group operation names, normalised, each once; not ours.
+Result<std::vector<std::string>> other_accounts(const std::vector<std::string>& usernames,
+                                                const std::string& own) {
+  std::vector<std::string> out;
+  for (const auto& u : usernames) {
+    std::string name = normalize_username(u);
+    if (name == own) return Error(Errc::invalid_argument, "this account is in the group already");
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+  }
+  if (out.empty()) return Error(Errc::invalid_argument, "no account named");
+  return out;
+}
+
 bool is_permanent_send_error(Errc code) {
   switch (code) {
     case Errc::invalid_argument:
@@ -134,12 +183,22 @@ std::string normalize_username(std::string_view username) {
   return out;
 }
 
-// What start_conversation carries from one response to the next.
+// What start_conversation, create_group and add_members carry from one response to the next.
 struct Engine::StartContext {
   Identity identity;
-  Contact contact;
+  std::vector<std::string> usernames;  // the accounts whose devices join, normalised
+  std::string name;
+  ConversationKind kind = ConversationKind::direct;
+  bool with_own_devices = true;  // our own other devices join too
   std::vector<mls::KeyPackage> key_packages;
-  std::vector<Bytes> recipients;
+};
+
+// One change of a group's members, kept so that it can be built again in a later epoch.
+struct Engine::GroupChange {
+  Bytes group_id;
+  std::vector<mls::KeyPackage> adds;  // checked against verified lookups already
+  std::vector<std::string> removes;   // accounts, normalised
+  int attempts = 0;
 };
 
 Engine::Engine(EngineConfig config, ClientStore& store, Transport& transport, Environment& env,
@@ -161,6 +220,14 @@ Result<Identity> Engine::require_identity() const {
   SOTTO_TRY_ASSIGN(auto id, store_.identity());
   if (!id) return Error(Errc::unauthenticated, "this device has no account yet");
   return std::move(*id);
+}
+
+Result<Identity> Engine::ready_identity() const {
+  SOTTO_TRY_ASSIGN(auto identity, require_identity());
+  if (state_ != ConnectionState::ready) {
+    return Error(Errc::unavailable, "not connected and authenticated");
+  }
+  return identity;
 }
 
 mls::Random Engine::rng() {
@@ -247,6 +314,7 @@ void Engine::handle_event(proto::Event event) {
     std::vector<uint64_t> acks;
     process_queued(m->message, acks);
     ack(std::move(acks));
+    commit_pending_proposals();
   } else if (std::get_if<proto::KeyPackagesLowEvent>(&event.event) != nullptr) {
     top_up_key_packages();
   } else if (auto* ended = std::get_if<proto::SessionEndedEvent>(&event.event)) {
@@ -544,41 +612,72 @@ void Engine::claim_for(Contact contact, Bytes skip_device,
   });
 }
 
-void Engine::start_conversation(std::string username, Then<Bytes> done) {
-  auto identity = require_identity();
-  if (!identity) return done(std::move(identity).error());
-  if (state_ != ConnectionState::ready) {
-    return done(Error(Errc::unavailable, "not connected and authenticated"));
+void Engine::claim_members(std::shared_ptr<StartContext> context, size_t index, Done done) {
+  if (index == context->usernames.size()) {
+    if (!context->with_own_devices) return done(success());
+    // Our own other devices join too, so that the conversation follows us.
+    return lookup_contact(context->identity.username, [this, context, done](Result<Contact> own) {
+      if (!own) return done(std::move(own).error().with_context("our own account"));
+      const bool others = std::any_of(
+          own->devices.begin(), own->devices.end(),
+          [&](const ContactDevice& d) { return d.device_id != context->identity.device_id; });
+      if (!others) return done(success());
+      claim_for(*own, context->identity.device_id,
+                [context, done](Result<std::vector<mls::KeyPackage>> ours) {
+                  if (!ours) return done(std::move(ours).error().with_context("our devices"));
+                  for (auto& kp : *ours) context->key_packages.push_back(std::move(kp));
+                  done(success());
+                });
+    });
   }
+  const std::string name = context->usernames[index];
+  lookup_contact(name, [this, context, index, name, done](Result<Contact> contact) {
+    if (!contact) return done(std::move(contact).error());
+    if (contact->devices.empty()) return done(Error(Errc::not_found, name + " has no device"));
+    claim_for(*contact, {},
+              [this, context, index, name, done](Result<std::vector<mls::KeyPackage>> theirs) {
+                if (!theirs) return done(std::move(theirs).error());
+                if (theirs->empty())
+                  return done(Error(Errc::not_found, "no KeyPackage for " + name));
+                for (auto& kp : *theirs) context->key_packages.push_back(std::move(kp));
+                claim_members(context, index + 1, done);
+              });
+  });
+}
+
+void Engine::start_conversation(std::string username, Then<Bytes> done) {
+  auto identity = ready_identity();
+  if (!identity) return done(std::move(identity).error());
   const std::string name = normalize_username(username);
   if (name == identity->username) {
     return done(Error(Errc::invalid_argument, "a conversation needs another account"));
   }
   auto context = std::make_shared<StartContext>();
   context->identity = std::move(identity).value();
-  lookup_contact(name, [this, context, done](Result<Contact> contact) {
-    if (!contact) return done(std::move(contact).error());
-    if (contact->devices.empty()) return done(Error(Errc::not_found, "the contact has no device"));
-    context->contact = *contact;
-    claim_for(*contact, {}, [this, context, done](Result<std::vector<mls::KeyPackage>> theirs) {
-      if (!theirs) return done(std::move(theirs).error());
-      if (theirs->empty()) return done(Error(Errc::not_found, "no KeyPackage for the contact"));
-      context->key_packages = std::move(theirs).value();
-      // Our own other devices join too, so that the conversation follows us.
-      lookup_contact(context->identity.username, [this, context, done](Result<Contact> own) {
-        if (!own) return done(std::move(own).error().with_context("our own account"));
-        const bool others = std::any_of(
-            own->devices.begin(), own->devices.end(),
-            [&](const ContactDevice& d) { return d.device_id != context->identity.device_id; });
-        if (!others) return create_conversation(context, done);
-        claim_for(*own, context->identity.device_id,
-                  [this, context, done](Result<std::vector<mls::KeyPackage>> ours) {
-                    if (!ours) return done(std::move(ours).error().with_context("our devices"));
-                    for (auto& kp : *ours) context->key_packages.push_back(std::move(kp));
-                    create_conversation(context, done);
-                  });
-      });
-    });
+  context->usernames = {name};
+  context->name = name;
+  claim_members(context, 0, [this, context, done](Result<void> claimed) {
+    if (!claimed) return done(std::move(claimed).error());
+    create_conversation(context, done);
+  });
+}
+
+void Engine::create_group(std::string name, std::vector<std::string> usernames, Then<Bytes> done) {
+  auto identity = ready_identity();
+  if (!identity) return done(std::move(identity).error());
+  if (auto checked = check_group_name(name); !checked) {
+    return done(Error(Errc::invalid_argument, checked.error().message()));
+  }
+  auto accounts = other_accounts(usernames, identity->username);
+  if (!accounts) return done(std::move(accounts).error());
+  auto context = std::make_shared<StartContext>();
+  context->identity = std::move(identity).value();
+  context->usernames = std::move(accounts).value();
+  context->name = std::move(name);
+  context->kind = ConversationKind::group;
+  claim_members(context, 0, [this, context, done](Result<void> claimed) {
+    if (!claimed) return done(std::move(claimed).error());
+    create_conversation(context, done);
   });
 }
 
@@ -608,7 +707,8 @@ void Engine::create_conversation(std::shared_ptr<StartContext> context, Then<Byt
 
   Conversation conversation;
   conversation.group_id = group_id;
-  conversation.name = context->contact.username;
+  conversation.name = context->name;
+  conversation.kind = context->kind;
   conversation.members = member_names(*members);
   conversation.group_state = serialize_group(commit->next);
   // Every key was checked against a verified lookup before it was added.
@@ -630,7 +730,288 @@ void Engine::create_conversation(std::shared_ptr<StartContext> context, Then<Byt
     if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
     observer_.on_conversation(conversation);
     done(conversation.group_id);
+    // Those who joined learn the group's name from its first message.
+    if (conversation.kind == ConversationKind::group) send_group_metadata(conversation.group_id);
   });
+}
+
+// ---- groups ----------------------------------------------------------------------------
+
+Result<std::vector<Conversation>> Engine::groups() const {
+  SOTTO_TRY_ASSIGN(auto all, store_.conversations());
+  std::vector<Conversation> out;
+  for (auto& c : all) {
+    if (c.kind == ConversationKind::group) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+namespace {
+
+// The group conversation `group_id` this device is still in, or why not.
+Result<Conversation> member_of_group(const ClientStore& store, BytesView group_id) {
+  SOTTO_TRY_ASSIGN(auto found, store.conversation(group_id));
+  if (!found) return Error(Errc::not_found, "no such conversation");
+  if (found->kind != ConversationKind::group) {
+    return Error(Errc::invalid_argument, "a 1:1 conversation has no members to change");
+  }
+  if (found->membership != Membership::member) {
+    return Error(Errc::not_found, "this device is no longer in the group");
+  }
+  return std::move(*found);
+}
+
+}  // namespace
+
+void Engine::add_members(BytesView group_id, std::vector<std::string> usernames, Done done) {
+  auto identity = ready_identity();
+  if (!identity) return done(std::move(identity).error());
+  auto conversation = member_of_group(store_, group_id);
+  if (!conversation) return done(std::move(conversation).error());
+  auto accounts = other_accounts(usernames, identity->username);
+  if (!accounts) return done(std::move(accounts).error());
+  for (const auto& name : *accounts) {
+    const auto& members = conversation->members;
+    if (std::find(members.begin(), members.end(), name) != members.end()) {
+      return done(Error(Errc::already_exists, name + " is in the group already"));
+    }
+  }
+  auto context = std::make_shared<StartContext>();
+  context->identity = std::move(identity).value();
+  context->usernames = std::move(accounts).value();
+  context->with_own_devices = false;
+  auto change = std::make_shared<GroupChange>();
+  change->group_id = Bytes(group_id.begin(), group_id.end());
+  claim_members(context, 0, [this, context, change, done](Result<void> claimed) {
+    if (!claimed) return done(std::move(claimed).error());
+    change->adds = std::move(context->key_packages);
+    commit_change(change, done);
+  });
+}
+
+void Engine::remove_members(BytesView group_id, std::vector<std::string> usernames, Done done) {
+  auto identity = ready_identity();
+  if (!identity) return done(std::move(identity).error());
+  std::vector<std::string> accounts;
+  for (const auto& u : usernames) accounts.push_back(normalize_username(u));
+  if (std::find(accounts.begin(), accounts.end(), identity->username) != accounts.end()) {
+    return done(
+        Error(Errc::invalid_argument, "a member leaves the group rather than remove itself"));
+  }
+  if (accounts.empty()) return done(Error(Errc::invalid_argument, "no account named"));
+  auto change = std::make_shared<GroupChange>();
+  change->group_id = Bytes(group_id.begin(), group_id.end());
+  change->removes = std::move(accounts);
+  commit_change(change, std::move(done));
+}
+
+void Engine::commit_change(std::shared_ptr<GroupChange> change, Done done) {
+  auto identity = require_identity();
+  if (!identity) return done(std::move(identity).error());
+  auto conversation = member_of_group(store_, change->group_id);
+  if (!conversation) return done(std::move(conversation).error());
+  auto group = mls::Group::deserialize(conversation->group_state);
+  if (!group) return done(std::move(group).error().with_context("the group's state"));
+  auto members = group_members(*group);
+  if (!members) return done(std::move(members).error());
+
+  std::vector<mls::Proposal> proposals;
+  for (const auto& name : change->removes) {
+    bool found = false;
+    for (const auto& m : *members) {
+      if (m.identity.username != name) continue;
+      auto remove = group->propose_remove(m.leaf);
+      if (!remove) return done(std::move(remove).error());
+      proposals.push_back(std::move(remove).value());
+      found = true;
+    }
+    if (!found) return done(Error(Errc::not_found, name + " is not in the group"));
+  }
+  std::vector<Bytes> welcome_to;
+  for (const auto& kp : change->adds) {
+    auto id = member_identity(kp.leaf_node.credential);
+    if (!id) return done(std::move(id).error());
+    const bool present = std::any_of(members->begin(), members->end(), [&](const Member& m) {
+      return m.identity.device_id == id->device_id;
+    });
+    if (present)
+      return done(Error(Errc::already_exists, id->username + " is in the group already"));
+    auto add = group->propose_add(kp, now_s());
+    if (!add) return done(std::move(add).error().with_context("a claimed KeyPackage"));
+    proposals.push_back(std::move(add).value());
+    welcome_to.push_back(id->device_id);
+  }
+  // Nothing asked and nothing pending (another member committed it first): done.
+  if (proposals.empty() && group->cached_proposal_count() == 0) return done(success());
+  auto commit = group->commit(proposals, rng(), now_s());
+  if (!commit) return done(std::move(commit).error().with_context("committing"));
+
+  // Every member of the epoch the commit leaves hears of it, those it removes included.
+  std::vector<Bytes> recipients = other_devices(*members, identity->device_id);
+  if (recipients.empty()) {
+    return after_commit(change, std::move(commit->next), std::move(welcome_to),
+                        std::move(commit->output.welcome), std::move(done));
+  }
+  proto::Send send;
+  send.message_id = Bytes(proto::kMessageIdSize);
+  random(send.message_id);
+  send.recipients = std::move(recipients);
+  send.commit = proto::CommitOrder{change->group_id, group->epoch()};
+  send.payload = tls::encode(commit->output.commit);
+  auto result = std::make_shared<mls::CommitResult>(std::move(commit).value());
+  request(std::move(send), [this, change, result, welcome_to, done](Result<proto::ResponseBody> r) {
+    auto sent = expect<proto::SentResponse>(std::move(r), "sending the commit");
+    if (sent) {
+      return after_commit(change, std::move(result->next), welcome_to,
+                          std::move(result->output.welcome), done);
+    }
+    if (sent.error().code() != Errc::conflict) return done(std::move(sent).error());
+    // Another member committed first in this epoch: take its commit in, then build ours
+    // again on the epoch it made.
+    if (++change->attempts >= kMaxCommitAttempts) {
+      return done(Error(Errc::conflict,
+                        "other members kept changing the group at the same time: try again"));
+    }
+    fetch([this, change, done](Result<void> fetched) {
+      if (!fetched) return done(std::move(fetched).error().with_context("after a commit conflict"));
+      commit_change(change, done);
+    });
+  });
+}
+
+void Engine::after_commit(std::shared_ptr<GroupChange> change, mls::Group next,
+                          std::vector<Bytes> welcome_to, std::optional<mls::MlsMessage> welcome,
+                          Done done) {
+  auto found = store_.conversation(change->group_id);
+  if (!found) return done(std::move(found).error());
+  if (!*found) return done(Error(Errc::not_found, "the conversation is gone"));
+  Conversation conversation = std::move(**found);
+  auto members = group_members(next);
+  if (!members) return done(std::move(members).error());
+  conversation.members = member_names(*members);
+  conversation.group_state = serialize_group(next);
+  ClientStoreBatch batch;
+  batch.put_conversations.push_back(conversation);
+  // The Welcome waits in the outbox like a message, so that a lost connection does not lose
+  // the new members.
+  std::optional<OutboxEntry> entry;
+  if (welcome && !welcome_to.empty()) {
+    entry = OutboxEntry{Bytes(proto::kMessageIdSize), change->group_id, std::move(welcome_to),
+                        tls::encode(*welcome), env_.now_ms()};
+    random(entry->message_id);
+    batch.put_outbox.push_back(*entry);
+  }
+  if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+  observer_.on_conversation(conversation);
+  done(success());
+  if (!entry) return;
+  // The name goes out once the new members can read it: after their Welcome.
+  send_outbox_entry(std::move(*entry), [this, group_id = change->group_id](Result<void> sent) {
+    if (sent) send_group_metadata(group_id);
+  });
+}
+
+Result<Bytes> Engine::protect_app_message(mls::Group& group, const AppMessage& app) {
+  Bytes encoded = encode_app_message(app);
+  // Checks what a receiver checks, so that we never send what it refuses.
+  if (auto checked = decode_app_message(encoded); !checked) {
+    secure_wipe(encoded.data(), encoded.size());
+    return std::move(checked).error();
+  }
+  auto sealed = group.protect(encoded, rng());
+  secure_wipe(encoded.data(), encoded.size());
+  if (!sealed) return std::move(sealed).error().with_context("protecting the message");
+  return tls::encode(*sealed);
+}
+
+void Engine::send_group_metadata(Bytes group_id) {
+  auto identity = require_identity();
+  auto conversation = member_of_group(store_, group_id);
+  if (!identity || !conversation) return;
+  auto group = mls::Group::deserialize(conversation->group_state);
+  if (!group) return observer_.on_error(std::move(group).error());
+  auto members = group_members(*group);
+  if (!members) return observer_.on_error(std::move(members).error());
+  std::vector<Bytes> recipients = other_devices(*members, identity->device_id);
+  if (recipients.empty()) return;
+  AppMessage app;
+  app.message_id = Bytes(kMessageIdSize);
+  random(app.message_id);
+  app.sent_at = env_.now_ms();
+  app.content = GroupMetadataContent{conversation->name};
+  auto payload = protect_app_message(*group, app);
+  if (!payload) return observer_.on_error(std::move(payload).error());
+  OutboxEntry entry{app.message_id, group_id, std::move(recipients), std::move(payload).value(),
+                    env_.now_ms()};
+  conversation->group_state = serialize_group(*group);
+  ClientStoreBatch batch;
+  batch.put_conversations.push_back(std::move(conversation).value());
+  batch.put_outbox.push_back(entry);
+  if (auto stored = store_.apply(batch); !stored) return observer_.on_error(stored.error());
+  if (state_ == ConnectionState::ready) send_outbox_entry(std::move(entry));
+}
+
+void Engine::leave_group(BytesView group_id, Done done) {
+  auto identity = require_identity();
+  if (!identity) return done(std::move(identity).error());
+  auto conversation = member_of_group(store_, group_id);
+  if (!conversation) return done(std::move(conversation).error());
+  auto group = mls::Group::deserialize(conversation->group_state);
+  if (!group) return done(std::move(group).error().with_context("the group's state"));
+  auto members = group_members(*group);
+  if (!members) return done(std::move(members).error());
+  std::vector<Bytes> recipients = other_devices(*members, identity->device_id);
+
+  // One Remove proposal per leaf of this account, each kept in the outbox until sent.
+  ClientStoreBatch batch;
+  for (const auto& m : *members) {
+    if (m.identity.username != identity->username || recipients.empty()) continue;
+    auto remove = group->propose_remove(m.leaf);
+    if (!remove) return done(std::move(remove).error());
+    auto proposal = group->send_proposal(*remove, rng());
+    if (!proposal) return done(std::move(proposal).error().with_context("proposing to leave"));
+    *group = std::move(proposal->next);
+    OutboxEntry entry{Bytes(proto::kMessageIdSize), conversation->group_id, recipients,
+                      tls::encode(proposal->message), env_.now_ms()};
+    random(entry.message_id);
+    batch.put_outbox.push_back(std::move(entry));
+  }
+  conversation->membership = Membership::left;
+  conversation->group_state = serialize_group(*group);
+  batch.put_conversations.push_back(*conversation);
+  if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+  observer_.on_conversation(*conversation);
+  done(success());
+  if (state_ != ConnectionState::ready) return;  // the outbox sends them on the next connection
+  for (auto& entry : batch.put_outbox) send_outbox_entry(std::move(entry));
+}
+
+void Engine::rename_group(BytesView group_id, std::string name, Done done) {
+  auto conversation = member_of_group(store_, group_id);
+  if (!conversation) return done(std::move(conversation).error());
+  if (auto checked = check_group_name(name); !checked) {
+    return done(Error(Errc::invalid_argument, checked.error().message()));
+  }
+  conversation->name = std::move(name);
+  ClientStoreBatch batch;
+  batch.put_conversations.push_back(*conversation);
+  if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+  observer_.on_conversation(*conversation);
+  send_group_metadata(conversation->group_id);
+  done(success());
+}
+
+void Engine::commit_pending_proposals() {
+  if (state_ != ConnectionState::ready) return;
+  auto groups = std::move(pending_proposals_);
+  pending_proposals_.clear();
+  for (const auto& group_id : groups) {
+    auto change = std::make_shared<GroupChange>();
+    change->group_id = group_id;
+    commit_change(change, [this](Result<void> r) {
+      if (!r) observer_.on_error(std::move(r).error().with_context("committing a member's leave"));
+    });
+  }
 }
 
 // ---- sending ---------------------------------------------------------------------------
@@ -664,14 +1045,14 @@ void Engine::send_content(BytesView group_id, AppContent content, Then<Bytes> do
   if (!found) return done(std::move(found).error());
   if (!*found) return done(Error(Errc::not_found, "no such conversation"));
   Conversation conversation = std::move(**found);
+  if (conversation.membership != Membership::member) {
+    return done(Error(Errc::not_found, "this device is no longer in the conversation"));
+  }
   auto group = mls::Group::deserialize(conversation.group_state);
   if (!group) return done(std::move(group).error().with_context("the conversation's state"));
   auto members = group_members(*group);
   if (!members) return done(std::move(members).error());
-  std::vector<Bytes> recipients;
-  for (const auto& m : *members) {
-    if (m.identity.device_id != identity->device_id) recipients.push_back(m.identity.device_id);
-  }
+  std::vector<Bytes> recipients = other_devices(*members, identity->device_id);
   if (recipients.empty())
     return done(Error(Errc::invalid_argument, "no one else is in the conversation"));
 
@@ -680,12 +1061,8 @@ void Engine::send_content(BytesView group_id, AppContent content, Then<Bytes> do
   random(app.message_id);
   app.sent_at = env_.now_ms();
   app.content = std::move(content);
-  Bytes encoded = encode_app_message(app);
-  // Checks what a receiver checks, so that we never send what it refuses.
-  if (auto checked = decode_app_message(encoded); !checked) return done(std::move(checked).error());
-  auto sealed = group->protect(encoded, rng());
-  secure_wipe(encoded.data(), encoded.size());
-  if (!sealed) return done(std::move(sealed).error().with_context("protecting the message"));
+  auto sealed = protect_app_message(*group, app);
+  if (!sealed) return done(std::move(sealed).error());
 
   StoredMessage stored;
   stored.group_id = conversation.group_id;
@@ -698,7 +1075,7 @@ void Engine::send_content(BytesView group_id, AppContent content, Then<Bytes> do
   shown_content(app.content, stored);
 
   OutboxEntry entry{app.message_id, conversation.group_id, std::move(recipients),
-                    tls::encode(*sealed), env_.now_ms()};
+                    std::move(sealed).value(), env_.now_ms()};
   conversation.group_state = serialize_group(*group);
   ClientStoreBatch batch;
   batch.put_conversations.push_back(std::move(conversation));
@@ -719,10 +1096,13 @@ void Engine::resend_outbox() {
   for (auto& entry : *outbox) send_outbox_entry(std::move(entry));
 }
 
-void Engine::send_outbox_entry(OutboxEntry entry) {
-  if (!sending_.insert(entry.message_id).second) return;  // already in flight
+void Engine::send_outbox_entry(OutboxEntry entry, Done then) {
+  if (!then) then = [](Result<void>) {};
+  if (!sending_.insert(entry.message_id).second) {  // already in flight
+    return then(Error(Errc::unavailable, "already being sent"));
+  }
   proto::Send send{entry.message_id, entry.recipients, std::nullopt, entry.payload};
-  request(std::move(send), [this, entry](Result<proto::ResponseBody> r) {
+  request(std::move(send), [this, entry, then](Result<proto::ResponseBody> r) {
     sending_.erase(entry.message_id);
     auto sent = expect<proto::SentResponse>(std::move(r), "send");
     ClientStoreBatch batch;
@@ -735,15 +1115,21 @@ void Engine::send_outbox_entry(OutboxEntry entry) {
     } else {
       // Kept in the outbox: resent once the connection is ready again.
       if (sent.error().code() != Errc::unavailable) observer_.on_error(sent.error());
-      return;
+      return then(std::move(sent).error());
     }
     batch.remove_outbox.push_back(entry.message_id);
-    batch.delivery_updates.push_back(update);
+    // Welcomes, proposals and group metadata wait in the outbox too, but are no history.
+    auto in_history = store_.has_message(entry.group_id, entry.message_id);
+    if (!in_history) return then(std::move(in_history).error());
+    if (*in_history) batch.delivery_updates.push_back(update);
     if (auto stored = store_.apply(batch); !stored) {
-      observer_.on_error(std::move(stored).error().with_context("recording a delivery"));
-      return;
+      Error error = std::move(stored).error();
+      observer_.on_error(Error(error).with_context("recording a delivery"));
+      return then(std::move(error));
     }
-    observer_.on_delivery_state(entry.group_id, entry.message_id, update.state);
+    if (*in_history) observer_.on_delivery_state(entry.group_id, entry.message_id, update.state);
+    if (sent) return then(success());
+    then(std::move(sent).error());
   });
 }
 
@@ -780,6 +1166,7 @@ void Engine::fetch_from(uint64_t after_seq, Done done) {
             }
             fetching_ = false;
             done(success());
+            commit_pending_proposals();
           });
 }
 
@@ -816,7 +1203,7 @@ void Engine::process_queued(const proto::QueuedMessage& message, std::vector<uin
   acks.push_back(message.seq);
   if (opened->joined) {
     observer_.on_conversation(*opened->joined);
-    verify_members(opened->joined->group_id);
+    if (opened->verify) verify_members(opened->joined->group_id);
   }
   for (const auto& m : opened->messages) observer_.on_message(m);
 }
@@ -841,18 +1228,53 @@ Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) 
   SOTTO_TRY_ASSIGN(auto found, store_.conversation(group_id));
   if (!found) return Error(Errc::not_found, "a message for a group we are not in");
   Conversation conversation = std::move(*found);
+  Opened out;
+  // A group left or removed from reads nothing more (and keeps its history as it was).
+  if (conversation.membership != Membership::member) return out;
   SOTTO_TRY_ASSIGN(auto group, mls::Group::deserialize(conversation.group_state));
 
-  Opened out;
   if (!application) {
-    SOTTO_TRY_ASSIGN(auto next, group.process(message));
-    SOTTO_TRY_ASSIGN(auto members, group_members(next));
+    auto next = group.process(message);
+    if (!next) {
+      // The commit that removes us: lib/mls refuses to go on to an epoch without our leaf,
+      // after checking the committer's signature and membership tag.
+      if (next.error().code() == Errc::not_found && removes_leaf(message, group.own_leaf())) {
+        conversation.membership = Membership::removed;
+        out.batch.put_conversations.push_back(conversation);
+        out.joined = std::move(conversation);
+        return out;
+      }
+      return std::move(next).error();
+    }
+    SOTTO_TRY_ASSIGN(auto members, group_members(*next));
+    conversation.group_state = serialize_group(*next);
+    const auto* pub = std::get_if<mls::PublicMessage>(&message.content);
+    if (pub != nullptr && std::holds_alternative<mls::Proposal>(pub->content.content)) {
+      // A proposal is cached for the next commit. A Remove of our leaf comes from a device
+      // of this account that leaves the group (so we leave too), or from another member who
+      // may remove us (so we are out once anyone commits it: the commit may name it by
+      // reference, which removes_leaf cannot see). Any other proposal is committed once the
+      // queue is read (commit_pending_proposals).
+      if (removes_leaf(message, group.own_leaf())) {
+        const auto* by = std::get_if<mls::MemberSender>(&pub->content.sender.content);
+        auto sender = std::find_if(members.begin(), members.end(), [&](const Member& m) {
+          return by != nullptr && m.leaf == by->leaf_index;
+        });
+        const bool ours = sender != members.end() && sender->identity.username == identity.username;
+        conversation.membership = ours ? Membership::left : Membership::removed;
+        out.joined = conversation;
+      } else {
+        pending_proposals_.insert(group_id);
+      }
+      out.batch.put_conversations.push_back(std::move(conversation));
+      return out;
+    }
     conversation.members = member_names(members);
-    conversation.group_state = serialize_group(next);
     // New members' keys are checked again before the conversation counts as verified.
     conversation.members_verified = false;
     out.batch.put_conversations.push_back(conversation);
     out.joined = std::move(conversation);
+    out.verify = true;
     return out;
   }
 
@@ -869,6 +1291,14 @@ Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) 
   // itself is refused, so that the key is never used twice.
   if (!app) {
     observer_.on_error(std::move(app).error().with_context("a message's content was dropped"));
+    return out;
+  }
+  if (auto* metadata = std::get_if<GroupMetadataContent>(&app->content)) {
+    // Any member may (re)name the group; the name is checked by decode_app_message.
+    conversation.kind = ConversationKind::group;
+    conversation.name = std::move(metadata->name);
+    out.batch.put_conversations.back() = conversation;
+    out.joined = std::move(conversation);
     return out;
   }
   if (std::holds_alternative<TextContent>(app->content) ||
@@ -908,7 +1338,9 @@ Result<Engine::Opened> Engine::join(const mls::MlsMessage& message, const Identi
                                   std::move(secrets.signature_private_key)};
   SOTTO_TRY_ASSIGN(auto group, mls::Group::join(message, key_package, keys));
   SOTTO_TRY_ASSIGN(auto existing, store_.conversation(group.group_id()));
-  if (existing) return Error(Errc::invalid_value, "a Welcome to a group we are already in");
+  if (existing && existing->membership == Membership::member) {
+    return Error(Errc::invalid_value, "a Welcome to a group we are already in");
+  }
   SOTTO_TRY_ASSIGN(auto members, group_members(group));
 
   Conversation conversation;
@@ -922,10 +1354,16 @@ Result<Engine::Opened> Engine::join(const mls::MlsMessage& message, const Identi
   conversation.group_state = serialize_group(group);
   conversation.members_verified = false;
 
+  if (existing) {  // added again to a group we had left: the name stays until it is sent
+    conversation.kind = existing->kind;
+    conversation.name = existing->name;
+  }
+
   Opened out;
   out.batch.put_conversations.push_back(conversation);
   if (!stored->last_resort) out.batch.remove_key_packages.push_back(stored->ref);
   out.joined = std::move(conversation);
+  out.verify = true;
   return out;
 }
 

@@ -82,5 +82,45 @@ TEST(AppMessage, RuleBreakersAreRefused) {
   EXPECT_EQ(decode_app_message(unknown_kind).error().code(), Errc::invalid_value);
 }
 
+AppMessage group_metadata(std::string name) {
+  AppMessage m;
+  m.message_id = Bytes(kMessageIdSize, 4);
+  m.sent_at = 6;
+  m.content = GroupMetadataContent{std::move(name)};
+  return m;
+}
+
+TEST(AppMessage, GroupMetadataRoundTripsUnderTagThree) {
+  const Bytes wire = encode_app_message(group_metadata("Book club"));
+  // version, id, sent_at, then kind 3 and the name with its length.
+  ASSERT_EQ(wire.size(), 2u + 1 + 16 + 8 + 1 + 1 + 9);
+  EXPECT_EQ(wire[2 + 1 + 16 + 8], 3);
+  EXPECT_EQ(wire[2 + 1 + 16 + 8 + 1], 9);
+  auto back = decode_app_message(wire);
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(std::get<GroupMetadataContent>(back->content).name, "Book club");
+  EXPECT_TRUE(decode_app_message(encode_app_message(group_metadata("Café ☕"))).ok());
+  EXPECT_TRUE(
+      decode_app_message(encode_app_message(group_metadata(std::string(kMaxGroupNameBytes, 'n'))))
+          .ok());
+}
+
+TEST(AppMessage, AGroupNameThatBreaksTheRulesIsRefused) {
+  for (const std::string& name :
+       {std::string(), std::string(kMaxGroupNameBytes + 1, 'n'), std::string("\xc3"),
+        std::string("two\nlines"), std::string("bell\x07"), std::string("del\x7f"),
+        std::string("csi\xc2\x9b"), std::string("nul\0inside", 10)}) {
+    auto r = decode_app_message(encode_app_message(group_metadata(name)));
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_EQ(r.error().code(), Errc::invalid_value) << name;
+    EXPECT_FALSE(check_group_name(name).ok()) << name;
+  }
+  EXPECT_TRUE(check_group_name("Book club").ok());
+  // A metadata message cut short inside its name.
+  Bytes cut = encode_app_message(group_metadata("Book club"));
+  cut.pop_back();
+  EXPECT_EQ(decode_app_message(cut).error().code(), Errc::truncated);
+}
+
 }  // namespace
 }  // namespace sotto::client

@@ -47,6 +47,8 @@ TYPED_TEST_P(ClientStoreContract, ABatchAppliesEverythingItHolds) {
   EXPECT_EQ(conversation->members, (std::vector<std::string>{"alice", "bob"}));
   EXPECT_EQ(conversation->group_state, (SecureBytes{1, 2}));
   EXPECT_TRUE(conversation->members_verified);
+  EXPECT_EQ(conversation->kind, ConversationKind::direct);
+  EXPECT_EQ(conversation->membership, Membership::member);
   EXPECT_EQ(store.messages(Bytes(4, 1)).value().size(), 1u);
   EXPECT_TRUE(store.has_message(Bytes(4, 1), Bytes(16, 1)).value());
   EXPECT_FALSE(store.has_message(Bytes(4, 1), Bytes(16, 2)).value());
@@ -153,8 +155,31 @@ TYPED_TEST_P(ClientStoreContract, AFileMessageKeepsItsFile) {
   EXPECT_FALSE(messages[1].file.has_value());
 }
 
+TYPED_TEST_P(ClientStoreContract, AGroupKeepsItsKindAndMembership) {
+  ClientStore& store = this->store();
+  Conversation group{Bytes(4, 7), "team", {"alice", "bob", "carol"}, SecureBytes{9}, true};
+  group.kind = ConversationKind::group;
+  ClientStoreBatch batch;
+  batch.put_conversations.push_back(group);
+  ASSERT_TRUE(store.apply(batch).ok());
+  auto stored = store.conversation(Bytes(4, 7)).value();
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->kind, ConversationKind::group);
+  EXPECT_EQ(stored->membership, Membership::member);
+
+  group.membership = Membership::removed;
+  ClientStoreBatch removed;
+  removed.put_conversations.push_back(group);
+  ASSERT_TRUE(store.apply(removed).ok());
+  auto all = store.conversations().value();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].kind, ConversationKind::group);
+  EXPECT_EQ(all[0].membership, Membership::removed);
+  EXPECT_EQ(all[0].name, "team");
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ClientStoreContract, ABatchAppliesEverythingItHolds,
                             ARefusedBatchChangesNothing, RecordsReplaceByTheirKeysInOrder,
-                            AFileMessageKeepsItsFile);
+                            AFileMessageKeepsItsFile, AGroupKeepsItsKindAndMembership);
 
 }  // namespace sotto::client

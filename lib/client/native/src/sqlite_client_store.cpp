@@ -132,6 +132,13 @@ CREATE TABLE processed (
 -- A file message's FileContent (TLS-encoded, sealed: it holds the file's key); empty for text.
 ALTER TABLE messages ADD COLUMN file BLOB NOT NULL DEFAULT x'';
 )sql"},
+    {3, R"sql(
+-- Group conversations, and whether this device is still in each conversation.
+ALTER TABLE conversations ADD COLUMN kind INTEGER NOT NULL DEFAULT 1
+  CHECK (kind IN (1, 2));  -- 1 direct, 2 group
+ALTER TABLE conversations ADD COLUMN membership INTEGER NOT NULL DEFAULT 1
+  CHECK (membership IN (1, 2, 3));  -- 1 member, 2 left, 3 removed
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -749,11 +756,14 @@ Result<std::optional<Contact>> SqliteClientStore::contact(const std::string& use
 
 Result<Conversation> SqliteClientStore::read_conversation(BytesView group_id, std::string name,
                                                           BytesView sealed_state,
-                                                          bool members_verified) const {
+                                                          bool members_verified, int64_t kind,
+                                                          int64_t membership) const {
   Conversation c;
   c.group_id = to_bytes(group_id);
   c.name = std::move(name);
   c.members_verified = members_verified;
+  c.kind = static_cast<ConversationKind>(kind);
+  c.membership = static_cast<Membership>(membership);
   SOTTO_TRY_ASSIGN(c.group_state,
                    unseal(store_key_, "conversations", "group_state", {group_id}, sealed_state));
   SOTTO_TRY_ASSIGN(auto members, Statement::prepare(db_,
@@ -770,25 +780,28 @@ Result<Conversation> SqliteClientStore::read_conversation(BytesView group_id, st
 
 Result<std::optional<Conversation>> SqliteClientStore::conversation(BytesView group_id) const {
   SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
-                                              "SELECT name, group_state, members_verified "
+                                              "SELECT name, group_state, members_verified, "
+                                              "kind, membership "
                                               "FROM conversations WHERE group_id = ?"));
   q.bind(group_id);
   SOTTO_TRY_ASSIGN(bool row, q.step());
   if (!row) return std::optional<Conversation>();
-  SOTTO_TRY_ASSIGN(auto c, read_conversation(group_id, q.text(0), q.view(1), q.i64(2) != 0));
+  SOTTO_TRY_ASSIGN(
+      auto c, read_conversation(group_id, q.text(0), q.view(1), q.i64(2) != 0, q.i64(3), q.i64(4)));
   return std::optional<Conversation>(std::move(c));
 }
 
 Result<std::vector<Conversation>> SqliteClientStore::conversations() const {
   SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
                                               "SELECT group_id, name, group_state, "
-                                              "members_verified FROM conversations "
-                                              "ORDER BY group_id"));
+                                              "members_verified, kind, membership "
+                                              "FROM conversations ORDER BY group_id"));
   std::vector<Conversation> out;
   for (;;) {
     SOTTO_TRY_ASSIGN(bool row, q.step());
     if (!row) break;
-    SOTTO_TRY_ASSIGN(auto c, read_conversation(q.view(0), q.text(1), q.view(2), q.i64(3) != 0));
+    SOTTO_TRY_ASSIGN(auto c, read_conversation(q.view(0), q.text(1), q.view(2), q.i64(3) != 0,
+                                               q.i64(4), q.i64(5)));
     out.push_back(std::move(c));
   }
   return out;
@@ -796,8 +809,9 @@ Result<std::vector<Conversation>> SqliteClientStore::conversations() const {
 
 Result<bool> SqliteClientStore::has_message(BytesView group_id, BytesView message_id) const {
   // The UNIQUE (group_id, message_id) constraint's index answers it.
-  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_, "SELECT 1 FROM messages WHERE group_id = ? "
-                                                   "AND message_id = ?"));
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
+                                              "SELECT 1 FROM messages WHERE group_id = ? "
+                                              "AND message_id = ?"));
   q.bind(group_id);
   q.bind(message_id);
   return q.step();
@@ -946,11 +960,13 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
     SOTTO_TRY_ASSIGN(Bytes state,
                      seal(store_key_, "conversations", "group_state", {c.group_id}, c.group_state));
     SOTTO_TRY(
-        run("INSERT INTO conversations (group_id, name, group_state, members_verified) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET "
+        run("INSERT INTO conversations (group_id, name, group_state, members_verified, kind, "
+            "membership) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET "
             "name = excluded.name, group_state = excluded.group_state, "
-            "members_verified = excluded.members_verified",
-            c.group_id, c.name, state, c.members_verified));
+            "members_verified = excluded.members_verified, kind = excluded.kind, "
+            "membership = excluded.membership",
+            c.group_id, c.name, state, c.members_verified, static_cast<int64_t>(c.kind),
+            static_cast<int64_t>(c.membership)));
     SOTTO_TRY(run("DELETE FROM conversation_members WHERE group_id = ?", c.group_id));
     for (size_t i = 0; i < c.members.size(); ++i) {
       SOTTO_TRY(

@@ -259,6 +259,13 @@ class SqliteClientStoreTest : public ::testing::Test {
   const std::string path_ = dir_.file("client.db");
 };
 
+// Makes a store what version 1 of the schema was: no file column on messages (migration 2),
+// no kind or membership on conversations (migration 3).
+constexpr const char* kBackToVersionOne =
+    "ALTER TABLE messages DROP COLUMN file; "
+    "ALTER TABLE conversations DROP COLUMN membership; "
+    "ALTER TABLE conversations DROP COLUMN kind; PRAGMA user_version = 1";
+
 TEST_F(SqliteClientStoreTest, DataSurvivesCloseAndReopen) {
   ASSERT_NO_FATAL_FAILURE(store_everything(passphrase(kPassphrase)));
   auto store = reopen();
@@ -538,7 +545,7 @@ TEST_F(SqliteClientStoreTest, AFileKeyIsSealedAndAStoreOfVersionOneIsMigrated) {
   store.reset();
 
   // The same store as a build before file messages left it: migration 2 adds the column back.
-  raw_sql(path_, "ALTER TABLE messages DROP COLUMN file; PRAGMA user_version = 1");
+  raw_sql(path_, kBackToVersionOne);
   store = reopen();
   ASSERT_TRUE(store);
   messages = store->messages(kGroup).value();
@@ -578,6 +585,29 @@ TEST_F(SqliteClientStoreTest, ATruncatedFileIsAClearError) {
   const Error damaged = refusal(passphrase(kPassphrase));
   EXPECT_EQ(damaged.code(), Errc::invalid_value) << damaged.to_string();
   EXPECT_NE(damaged.message().find("damaged"), std::string::npos) << damaged.message();
+}
+
+TEST_F(SqliteClientStoreTest, AVersionOneStoreGainsGroupsOnOpening) {
+  ASSERT_NO_FATAL_FAILURE(store_everything(passphrase(kPassphrase)));
+  // The store as version 1 left it: conversations without kind and membership.
+  raw_sql(path_, kBackToVersionOne);
+  auto store = reopen();
+  ASSERT_TRUE(store);
+  expect_everything(*store);
+  auto conversation = store->conversation(kGroup).value();
+  ASSERT_TRUE(conversation.has_value());
+  EXPECT_EQ(conversation->kind, ConversationKind::direct);
+  EXPECT_EQ(conversation->membership, Membership::member);
+  conversation->kind = ConversationKind::group;
+  conversation->membership = Membership::left;
+  ClientStoreBatch changed;
+  changed.put_conversations.push_back(*conversation);
+  ASSERT_TRUE(store->apply(changed).ok());
+  store.reset();
+  store = reopen();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->conversation(kGroup).value()->kind, ConversationKind::group);
+  EXPECT_EQ(store->conversation(kGroup).value()->membership, Membership::left);
 }
 
 TEST_F(SqliteClientStoreTest, AStoreFromANewerSottoIsRefused) {

@@ -26,7 +26,7 @@ inline constexpr size_t kMessageIdSize = 16;
 // A text body over this is refused on both ends (1 MiB frames leave room for framing).
 inline constexpr size_t kMaxTextBytes = 64 * 1024;
 
-enum class AppContentKind : uint8_t { text = 1, receipt = 2, file = 4 };
+enum class AppContentKind : uint8_t { text = 1, receipt = 2, group_metadata = 3, file = 4 };
 
 struct TextContent {
   static constexpr AppContentKind tls_tag = AppContentKind::text;
@@ -79,7 +79,17 @@ std::string sanitize_file_name(std::string_view name);
 // "type/subtype" of RFC 6838's restricted-name characters.
 bool is_valid_media_type(std::string_view media_type);
 
-using AppContent = std::variant<TextContent, ReceiptContent, FileContent>;
+// A group conversation's shared settings, sent by the member who creates or changes the group
+// (after each commit that adds members, so that those who join learn them too).
+inline constexpr size_t kMaxGroupNameBytes = 256;
+
+struct GroupMetadataContent {
+  static constexpr AppContentKind tls_tag = AppContentKind::group_metadata;
+  std::string name;  // UTF-8, 1 to kMaxGroupNameBytes bytes, no C0 or C1 control characters
+  SOTTO_TLS_FIELDS(name)
+};
+
+using AppContent = std::variant<TextContent, ReceiptContent, GroupMetadataContent, FileContent>;
 
 struct AppMessage {
   uint16_t version = kAppMessageVersion;
@@ -94,7 +104,11 @@ Bytes encode_app_message(const AppMessage& message);
 // for a message id that is not kMessageIdSize bytes, a body that is not UTF-8 or over
 // kMaxTextBytes, an unknown receipt kind, a file message whose id, key or hash has the wrong
 // size, whose size is over kMaxFileBytes or whose name, media type or caption is not valid,
-// and the codec's errors otherwise.
+// a group name that check_group_name refuses, and the codec's errors otherwise.
 Result<AppMessage> decode_app_message(BytesView bytes);
+
+// Errc::invalid_value unless `name` is UTF-8, 1 to kMaxGroupNameBytes bytes long, and free of
+// control characters (a name is printed on terminals).
+Result<void> check_group_name(std::string_view name);
 
 }  // namespace sotto::client

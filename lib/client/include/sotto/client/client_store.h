@@ -52,6 +52,19 @@ struct Contact {
   uint64_t verified_epoch = 0;     // the directory epoch of that proof
 };
 
+enum class ConversationKind : uint8_t {
+  direct = 1,  // a 1:1 conversation, named after the other person
+  group = 2,   // a named group (its name travels in the group's metadata messages)
+};
+
+// Whether this device still takes part. A conversation left or removed from keeps its
+// history; its group state is the last one this device had, and sends are refused.
+enum class Membership : uint8_t {
+  member = 1,
+  left = 2,     // this account asked to leave (from this device or another of its devices)
+  removed = 3,  // another member committed this device's removal
+};
+
 struct Conversation {
   Bytes group_id;
   std::string name;
@@ -60,6 +73,8 @@ struct Conversation {
   // Every member's leaf key matched its account's devices in a verified directory lookup.
   // A joined conversation starts unverified until the engine has looked its members up.
   bool members_verified = false;
+  ConversationKind kind = ConversationKind::direct;
+  Membership membership = Membership::member;
 };
 
 enum class DeliveryState : uint8_t {

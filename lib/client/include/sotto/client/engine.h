@@ -139,8 +139,33 @@ class Engine final : public TransportListener {
   // creates the MLS group, commits the adds and sends the Welcome. Gives the group id.
   void start_conversation(std::string username, Then<Bytes> done);
 
+  // ---- groups --------------------------------------------------------------------------
+  // A group conversation named `name` with the accounts `usernames`: every device of each
+  // (checked against a verified key-directory lookup, as start_conversation does) and our
+  // own other devices become members. The name follows in a GroupMetadataContent message once
+  // the Welcome is out, so that every member learns it. Gives the group id.
+  // Errc::invalid_argument for a bad name, no usernames, or our own username among them.
+  void create_group(std::string name, std::vector<std::string> usernames, Then<Bytes> done);
+  // Adds every verified device of each account in one commit, then tells everyone the name
+  // again (the new members learn it so). Errc::already_exists for an account already in.
+  void add_members(BytesView group_id, std::vector<std::string> usernames, Done done);
+  // Removes every leaf of each account in one commit. Any member may remove any other; a
+  // member leaves with leave_group instead. Errc::not_found for an account not in the group.
+  void remove_members(BytesView group_id, std::vector<std::string> usernames, Done done);
+  // MLS lets no member commit its own removal: this sends a Remove proposal for each leaf of
+  // this account to the other members and marks the conversation left here at once. The
+  // first other member to receive the proposals commits them (the server's commit order picks
+  // one when several try); this account's other devices mark the conversation left too.
+  void leave_group(BytesView group_id, Done done);
+  // Renames the group here and tells the other members (a GroupMetadataContent message, kept
+  // in the outbox until the server has it). Errc::invalid_argument for a bad name.
+  void rename_group(BytesView group_id, std::string name, Done done);
+  // The group conversations, with their members (usernames), whether or not we are still in.
+  Result<std::vector<Conversation>> groups() const;
+
   // ---- messages ------------------------------------------------------------------------
   // Stores the message in the outbox and history, then sends it. Gives the message id.
+  // Errc::not_found for a conversation this device has left or was removed from.
   void send_text(BytesView group_id, std::string text, Then<Bytes> done);
   // The same for a file the caller has encrypted and uploaded already (the engine does no
   // HTTP): `file` names the server's file id, its key and its ciphertext's hash. Refused
@@ -151,11 +176,13 @@ class Engine final : public TransportListener {
 
  private:
   struct StartContext;
+  struct GroupChange;
   // What opening one queued message gives: the batch to store, then what to tell.
   struct Opened {
     ClientStoreBatch batch;
     std::vector<StoredMessage> messages;
-    std::optional<Conversation> joined;  // a conversation joined or changed by a commit
+    std::optional<Conversation> joined;  // a conversation joined or changed
+    bool verify = false;                 // its membership changed: look the members up again
   };
   using ResponseHandler = std::function<void(Result<proto::ResponseBody>)>;
 
@@ -175,11 +202,29 @@ class Engine final : public TransportListener {
       const Contact& contact, const std::vector<proto::ClaimedKeyPackage>& claimed,
       BytesView skip_device) const;
   void claim_for(Contact contact, Bytes skip_device, Then<std::vector<mls::KeyPackage>> done);
+  // Verifies and claims for context->usernames[index...], then our own other devices when
+  // context->with_own_devices, collecting KeyPackages in the context.
+  void claim_members(std::shared_ptr<StartContext> context, size_t index, Done done);
   void create_conversation(std::shared_ptr<StartContext> context, Then<Bytes> done);
+
+  // One commit of `change` on the group's stored state; on Errc::conflict (another member
+  // committed first in this epoch) fetches, processes and tries again in the new epoch.
+  void commit_change(std::shared_ptr<GroupChange> change, Done done);
+  void after_commit(std::shared_ptr<GroupChange> change, mls::Group next,
+                    std::vector<Bytes> welcome_to, std::optional<mls::MlsMessage> welcome,
+                    Done done);
+  // Puts the group's name in the outbox, protected in the group's stored epoch, and sends it.
+  void send_group_metadata(Bytes group_id);
+  // Commits the proposals that other members left pending (a member leaving), for each
+  // group noted while processing messages.
+  void commit_pending_proposals();
+  // `app` protected in `group`'s epoch as it goes to the server (an encoded MlsMessage).
+  Result<Bytes> protect_app_message(mls::Group& group, const AppMessage& app);
 
   void send_content(BytesView group_id, AppContent content, Then<Bytes> done);
   void resend_outbox();
-  void send_outbox_entry(OutboxEntry entry);
+  // `then`, when given, hears how the Send ended (success once the server holds it).
+  void send_outbox_entry(OutboxEntry entry, Done then = nullptr);
 
   void fetch_from(uint64_t after_seq, Done done);
   // One queued message: stored, or dropped with an error; its seq joins `acks` when it may
@@ -193,6 +238,8 @@ class Engine final : public TransportListener {
   Result<void> check_member_keys(BytesView group_id, const Contact& contact);
 
   Result<Identity> require_identity() const;
+  // The identity, when the connection is also ready for requests (Errc::unavailable if not).
+  Result<Identity> ready_identity() const;
   void random(std::span<uint8_t> out) { env_.random(out); }
   mls::Random rng();
   uint64_t now_s() { return env_.now_ms() / 1000; }
@@ -209,7 +256,8 @@ class Engine final : public TransportListener {
   bool fetching_ = false;
   bool refetch_ = false;  // a message event came during a fetch
   bool topping_up_ = false;
-  std::set<Bytes> sending_;  // outbox entries whose Send is in flight
+  std::set<Bytes> sending_;            // outbox entries whose Send is in flight
+  std::set<Bytes> pending_proposals_;  // groups with proposals from others, to be committed
 };
 
 // Usernames as the server folds them (ASCII lower case); the key-directory label.

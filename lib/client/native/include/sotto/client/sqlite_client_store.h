@@ -81,7 +81,8 @@ class SqliteClientStore final : public ClientStore {
 
   Result<void> apply_in_transaction(const ClientStoreBatch& batch);
   Result<Conversation> read_conversation(BytesView group_id, std::string name,
-                                         BytesView sealed_state, bool members_verified) const;
+                                         BytesView sealed_state, bool members_verified,
+                                         int64_t kind, int64_t membership) const;
 
   sqlite3* db_;
   SecureBytes store_key_;
