@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
                 << url_host(server.bound_plain_host()) << ":" << *plain
                 << " (for a TLS-terminating proxy on this host)" << std::endl;
     }
+    // The same pins as a command to paste (docs: cli/README.md).
+    std::cout << "connect with: sotto init --server " << host << ":" << port << " --fingerprint "
+              << id.fingerprint_sha256 << " --directory-key " << signing_key << " --vrf-key "
+              << vrf_key << " --username NAME --email ADDRESS" << std::endl;
     server.run();
     spdlog::info("stopped");
   } catch (const std::exception& e) {
