@@ -789,9 +789,10 @@ Result<json> local_export(const Account& account) {
   for (const auto& c : conversations) {
     json messages = json::array();
     SOTTO_TRY_ASSIGN(auto stored, account.store->messages(c.group_id));
-    for (const auto& m : stored) messages.push_back(message_json(c.name, m));
+    for (const auto& m : stored) messages.push_back(message_json(label_of(c), m));
     chats.push_back({{"group_id", to_hex(c.group_id)},
                      {"name", c.name},
+                     {"group", c.kind == client::ConversationKind::group},
                      {"members", c.members},
                      {"messages", std::move(messages)}});
   }

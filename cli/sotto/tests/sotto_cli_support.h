@@ -191,6 +191,15 @@ class SottoCliTest : public ::testing::Test {
     return p;
   }
 
+  // Another device of `name`'s account, with a profile (and key file) of its own.
+  Person other_device(const std::string& name, const std::string& device) {
+    Person p{name, tmp_.path() / (name + "-" + device), {}};
+    fs::create_directories(p.work);
+    p.env["SOTTO_PROFILE"] = (p.work / "profile").string();
+    p.env["SOTTO_KEY_FILE"] = (p.work / "store.key").string();
+    return p;
+  }
+
   std::map<std::string, std::string> env_of(const Person& p,
                                             const std::map<std::string, std::string>& more) {
     auto env = p.env;
@@ -224,6 +233,13 @@ class SottoCliTest : public ::testing::Test {
 
   SottoRun init(const Person& p) {
     auto args = init_args(p);
+    args.insert(args.begin(), "--json");
+    return run(p, args, "", {{"SOTTO_PASSWORD", "correct horse battery " + p.name}});
+  }
+
+  // `sotto login` on another device of an account that `init` registered.
+  SottoRun login(const Person& p) {
+    auto args = init_args(p, "login");
     args.insert(args.begin(), "--json");
     return run(p, args, "", {{"SOTTO_PASSWORD", "correct horse battery " + p.name}});
   }

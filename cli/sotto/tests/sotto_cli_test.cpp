@@ -416,16 +416,11 @@ TEST_F(SottoCliTest, ExportShowsTheServerAndDeviceDataAndAccountDeleteErasesBoth
 // afterwards has both as members, so each device shows both sides of it.
 TEST_F(SottoCliTest, APersonOnTwoDevicesSeesBothSidesOnEach) {
   const Person laptop = person("lena", true);
-  Person phone{"lena", tmp_.path() / "lena-phone", {}};
-  fs::create_directories(phone.work);
-  phone.env["SOTTO_PROFILE"] = (phone.work / "profile").string();
-  phone.env["SOTTO_KEY_FILE"] = (phone.work / "store.key").string();
+  const Person phone = other_device("lena", "phone");
   const Person max = person("max", true);
   ASSERT_EQ(init(laptop).exit_code, 0);
   ASSERT_EQ(init(max).exit_code, 0);
-  auto args = init_args(phone, "login");
-  args.insert(args.begin(), "--json");
-  auto logged_in = run(phone, args, "", {{"SOTTO_PASSWORD", "correct horse battery lena"}});
+  auto logged_in = login(phone);
   ASSERT_EQ(logged_in.exit_code, 0) << describe(logged_in);
 
   ASSERT_EQ(run(laptop, {"send", "max", "from my laptop"}).exit_code, 0);
@@ -471,13 +466,8 @@ TEST_F(SottoCliTest, AVerifiedContactWhoseKeysChangeIsNotSentToUntilVerifiedAgai
   ASSERT_EQ(run(nina, {"send", "olga", "before"}).exit_code, 0);
 
   // olga adds a device: a new key in the directory, so a new number.
-  Person tablet{"olga", tmp_.path() / "olga-tablet", {}};
-  fs::create_directories(tablet.work);
-  tablet.env["SOTTO_PROFILE"] = (tablet.work / "profile").string();
-  tablet.env["SOTTO_KEY_FILE"] = (tablet.work / "store.key").string();
-  auto login = run(tablet, init_args(tablet, "login"), "",
-                   {{"SOTTO_PASSWORD", "correct horse battery olga"}});
-  ASSERT_EQ(login.exit_code, 0) << describe(login);
+  auto logged_in = login(other_device("olga", "tablet"));
+  ASSERT_EQ(logged_in.exit_code, 0) << describe(logged_in);
   ASSERT_EQ(run(nina, {"contacts", "add", "olga"}).exit_code, 0);
 
   auto refused = run(nina, {"send", "olga", "after"});
