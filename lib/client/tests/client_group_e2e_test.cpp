@@ -86,12 +86,17 @@ TEST_F(ClientGroupE2eTest, ThreeTalkThenOneIsRemovedAndReadsNothingMore) {
     EXPECT_EQ(view->members, (Names{"g1-alice", "g1-bob", "g1-carol"}));
   }
 
+  // Each speaks after hearing the one before, so that every history has one order (a sender
+  // stores its own message when it sends it).
   send(alice, group, "first from alice");
+  ASSERT_TRUE(run_until([&] {
+    return bob.recorder.incoming().size() == 1 && carol.recorder.incoming().size() == 1;
+  }));
   send(bob, group, "then bob");
+  ASSERT_TRUE(run_until([&] { return carol.recorder.incoming().size() == 2; }));
   send(carol, group, "and carol");
   ASSERT_TRUE(run_until([&] { return alice.recorder.incoming().size() == 2; }));
   ASSERT_TRUE(run_until([&] { return bob.recorder.incoming().size() == 2; }));
-  ASSERT_TRUE(run_until([&] { return carol.recorder.incoming().size() == 2; }));
   const Names all = {"first from alice", "then bob", "and carol"};
   for (Device* d : {&alice, &bob, &carol}) {
     EXPECT_EQ(bodies(d->store.messages(group).value()), all);
