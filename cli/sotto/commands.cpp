@@ -94,6 +94,15 @@ Result<std::optional<client::Conversation>> direct_conversation(const Account& a
   return std::optional<client::Conversation>();
 }
 
+// The contacts added by hand and everyone this account shares a conversation with, not itself.
+std::set<std::string> known_people(const Account& account,
+                                   const std::vector<client::Conversation>& conversations) {
+  std::set<std::string> names = account.settings.contacts;
+  for (const auto& c : conversations) names.insert(c.members.begin(), c.members.end());
+  names.erase(account.identity.username);
+  return names;
+}
+
 client::SafetyNumberSide side_of(const std::string& username,
                                  const std::vector<client::ContactDevice>& devices) {
   client::SafetyNumberSide side{username, {}};
@@ -570,12 +579,9 @@ int run_contacts_list(const CommonOptions& common) {
   if (int failed = open_account(common, out, account)) return failed;
   // Those added by hand, and everyone we share a conversation with (the engine stores their
   // verified devices when it checks a conversation's members).
-  std::set<std::string> names = account.settings.contacts;
   auto conversations = account.store->conversations();
   if (!conversations) return out.fail(Exit::profile_busy, conversations.error());
-  for (const auto& c : *conversations) names.insert(c.members.begin(), c.members.end());
-  names.erase(account.identity.username);
-  for (const auto& name : names) {
+  for (const auto& name : known_people(account, *conversations)) {
     auto contact = account.store->contact(name);
     if (!contact) return out.fail(Exit::profile_busy, contact.error());
     if (*contact) print_contact(out, **contact);
@@ -777,11 +783,8 @@ namespace {
 // history. No secret goes in: not the device key, the session token or the group states.
 Result<json> local_export(const Account& account) {
   json contacts = json::array();
-  std::set<std::string> names = account.settings.contacts;
   SOTTO_TRY_ASSIGN(auto conversations, account.store->conversations());
-  for (const auto& c : conversations) names.insert(c.members.begin(), c.members.end());
-  names.erase(account.identity.username);
-  for (const auto& name : names) {
+  for (const auto& name : known_people(account, conversations)) {
     SOTTO_TRY_ASSIGN(auto contact, account.store->contact(name));
     if (contact) contacts.push_back(contact_json(*contact));
   }
