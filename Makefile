@@ -8,6 +8,10 @@ NATIVE := build/native
 ASAN := build/asan
 WASM := build/wasm
 FUZZ_SECONDS ?= 30
+# Line tables only: enough for sanitizer reports and backtraces, a fraction of full DWARF's
+# size and link time (a full-debug tree of the server's tests is gigabytes).
+LINES := -DCMAKE_C_FLAGS_DEBUG="-O0 -g1" -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 
 .PHONY: all deps native asan wasm run demo test test-native test-asan test-wasm fuzz bench format clean
 
@@ -17,11 +21,11 @@ deps:
 	@scripts/install-deps.sh
 
 native: deps
-	@cmake -S . -B $(NATIVE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOTTO_BENCH=OFF >/dev/null
+	@cmake -S . -B $(NATIVE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(LINES) -DSOTTO_BENCH=OFF >/dev/null
 	@cmake --build $(NATIVE)
 
 asan: deps
-	@cmake -S . -B $(ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSOTTO_SANITIZE=ON -DSOTTO_BENCH=OFF >/dev/null
+	@cmake -S . -B $(ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug $(LINES) -DSOTTO_SANITIZE=ON -DSOTTO_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN)
 
 wasm: deps
@@ -36,14 +40,22 @@ run: native
 demo: native
 	@$(NATIVE)/cli/sotto-demo
 
+# With SOTTO_PRUNE_BUILDS=1 (CI) a build tree is deleted once its tests have passed (their
+# results stay in build/test-results), so that the disk holds one build at a time: a
+# sanitizer build of the server's tests alone takes gigabytes.
+prune = if [ "$${SOTTO_PRUNE_BUILDS:-}" = 1 ]; then rm -rf $(1); fi
+
 test-native: native
 	@scripts/run-ctest.sh $(NATIVE) native
+	@$(call prune,$(NATIVE))
 
 test-asan: asan
 	@scripts/run-ctest.sh $(ASAN) asan+ubsan
+	@$(call prune,$(ASAN))
 
 test-wasm: wasm
 	@scripts/run-ctest.sh $(WASM) wasm
+	@$(call prune,$(WASM))
 
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-short.sh

@@ -10,6 +10,7 @@ build="$root/build/fuzz"
 seconds=${FUZZ_SECONDS:-60}
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
   -DSOTTO_FUZZ=ON -DSOTTO_TESTS=OFF -DSOTTO_BENCH=OFF >/dev/null
 cmake --build "$build" --target fuzz_targets
 
