@@ -8,6 +8,8 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
   # libraries
   libsodium-dev libssl-dev nlohmann-json3-dev
+  # sotto draws invite links as QR codes; its tests read them back with zbarimg
+  libqrencode-dev zbar-tools
   # lib/store: the embedded database
   libsqlite3-dev sqlite3
   # the server: Boost.Asio/Beast, config (toml++), flags (CLI11), logging (spdlog)

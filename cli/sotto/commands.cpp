@@ -8,6 +8,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -17,8 +18,11 @@
 #include "online.h"
 #include "output.h"
 #include "profile.h"
+#include "qr.h"
 #include "sotto/client/file_client.h"
+#include "sotto/client/invite_link.h"
 #include "sotto/client/safety_number.h"
+#include "sotto/client/vcard.h"
 #include "sotto/core/encoding.h"
 
 namespace sotto::cli {
@@ -228,16 +232,51 @@ json contact_json(const client::Contact& contact) {
           {"verified_epoch", contact.verified_epoch}};
 }
 
-void print_contact(const Output& out, const client::Contact& contact) {
-  if (out.json()) return out.object(contact_json(contact));
-  out.line(contact.username + ": " + std::to_string(contact.devices.size()) +
+// `name`: what an imported address book calls them, when it does.
+void print_contact(const Output& out, const client::Contact& contact,
+                   const std::string& name = {}) {
+  if (out.json()) {
+    json j = contact_json(contact);
+    if (!name.empty()) j["name"] = name;
+    return out.object(j);
+  }
+  out.line(contact.username + (name.empty() ? "" : " (" + name + ")") + ": " +
+           std::to_string(contact.devices.size()) +
            (contact.devices.size() == 1 ? " device" : " devices") +
            ", verified in the key directory at epoch " + std::to_string(contact.verified_epoch));
   // The keys people compare, out of band, to know that nobody stands between them.
   for (const auto& d : contact.devices) out.line("  device key " + to_hex(d.signature_key));
 }
 
+// The server's address and pins as someone's invite link gives them.
+ServerPins pins_of(const client::InviteLink& link) {
+  ServerPins pins;
+  pins.host = link.host;
+  pins.port = link.port;
+  pins.fingerprint = parse_fingerprint(to_hex(link.certificate_sha256)).value();
+  pins.directory_key = link.directory_key;
+  pins.vrf_key = link.vrf_key;
+  return pins;
+}
+
 Result<ServerPins> pins_from(const AccountOptions& account) {
+  const bool any_option = !account.server.empty() || !account.fingerprint.empty() ||
+                          !account.directory_key.empty() || !account.vrf_key.empty();
+  if (!account.invite_link.empty()) {
+    if (any_option) {
+      return Error(Errc::invalid_argument,
+                   "give either --invite-link or --server, --fingerprint, --directory-key and "
+                   "--vrf-key, not both");
+    }
+    SOTTO_TRY_ASSIGN(auto link, client::parse_invite_link(account.invite_link));
+    return pins_of(link);
+  }
+  if (account.server.empty() || account.fingerprint.empty() || account.directory_key.empty() ||
+      account.vrf_key.empty()) {
+    return Error(Errc::invalid_argument,
+                 "--server, --fingerprint, --directory-key and --vrf-key are all needed (as "
+                 "sottod prints them), or someone's --invite-link");
+  }
   ServerPins pins;
   SOTTO_TRY_ASSIGN(auto server, parse_server(account.server));
   pins.host = std::move(server.first);
@@ -302,6 +341,23 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, b
                           [&](Result<void> r2) { done = std::move(r2); });
   }
   auto result = online.wait(done);
+  // Whoever shared the invite link is the first contact (looked up and verified like any).
+  std::optional<client::Contact> inviter;
+  if (result && !options.invite_link.empty()) {
+    const std::string name = client::parse_invite_link(options.invite_link).value().username;
+    std::optional<Result<client::Contact>> found;
+    online.engine().lookup_contact(name, [&](Result<client::Contact> r) { found = std::move(r); });
+    auto contact = online.wait(found);
+    if (contact) {
+      inviter = std::move(*contact);
+      settings.contacts.insert(name);
+      if (auto saved = profile.save(settings); !saved) out.warn(saved.error());
+    } else {
+      out.warn(Error(contact.error().code(),
+                     "could not add " + name + " from the invite link: " +
+                         contact.error().message()));
+    }
+  }
   online.finish();
   if (!result) return out.fail(exit_for(result.error()), result.error());
 
@@ -317,6 +373,7 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, b
   } else {
     out.line((registering ? "registered " : "logged in as ") + id.username + " on " + pins->host +
              ":" + std::to_string(pins->port) + " (profile " + profile.dir().string() + ")");
+    if (inviter) out.line("added " + inviter->username + ", who invited you");
   }
   return 0;
 }
@@ -351,6 +408,28 @@ std::string joined(const std::vector<std::string>& names) {
 std::string lower_case(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
+}
+
+// The username an invite link names, once the link is for this profile's server with the
+// same pins. Accounts reach each other within one server; and a link that pins another
+// certificate or key directory for the same server means one side was given false ones.
+Result<std::string> invite_username(const Account& account, const client::InviteLink& link) {
+  const ServerPins& pins = account.settings.server;
+  const std::string ours = pins.host + ":" + std::to_string(pins.port);
+  if (lower_case(link.host) != lower_case(pins.host) || link.port != pins.port) {
+    return Error(Errc::invalid_argument,
+                 "the invite link is for " + link.host + ":" + std::to_string(link.port) +
+                     ", and this account is on " + ours + ": accounts reach each other on one "
+                     "server");
+  }
+  if (pins_of(link).fingerprint != pins.fingerprint || link.directory_key != pins.directory_key ||
+      link.vrf_key != pins.vrf_key) {
+    return Error(Errc::bad_proof,
+                 "the invite link pins another certificate or key directory for " + ours +
+                     " than this profile does, so one of them is not that server's; nothing "
+                     "was looked up");
+  }
+  return link.username;
 }
 
 // The group that GROUP names: its id in hex, or its name when one group has it (one this
@@ -555,11 +634,24 @@ int report_sent(Online& online, Account& account, const std::string& name, const
   return 0;
 }
 
-int run_contacts_add(const CommonOptions& common, const std::string& username) {
+int run_contacts_add(const CommonOptions& common, const std::string& username_or_link) {
   const Output out(common.json);
+  std::string username = username_or_link;
+  std::optional<client::InviteLink> link;
+  if (client::looks_like_invite_link(username_or_link)) {
+    auto parsed = client::parse_invite_link(username_or_link);
+    if (!parsed) return out.fail(Exit::usage, parsed.error());
+    username = parsed->username;
+    link = std::move(parsed).value();
+  }
   Account account;
   std::string name;
   if (int failed = open_account_with(common, out, account, username, name)) return failed;
+  if (link) {
+    if (auto checked = invite_username(account, *link); !checked) {
+      return out.fail(exit_for(checked.error()), checked.error());
+    }
+  }
   Online online(account.settings.server, *account.store, out);
   if (int failed = connect_or_fail(online, out)) return failed;
   std::optional<Result<client::Contact>> found;
@@ -569,7 +661,133 @@ int run_contacts_add(const CommonOptions& common, const std::string& username) {
   if (!contact) return out.fail(exit_for(contact.error()), contact.error());
   account.settings.contacts.insert(name);
   if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
-  print_contact(out, *contact);
+  print_contact(out, *contact, account.settings.names[name]);
+  return 0;
+}
+
+int run_contacts_import(const CommonOptions& common, const std::string& path, bool dry_run) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) return out.fail(Exit::not_found, "cannot read " + path + ": " + ec.message());
+  if (size > client::kMaxVCardFileBytes) {
+    return out.fail(Exit::usage, path + " is over " +
+                                     std::to_string(client::kMaxVCardFileBytes >> 20) +
+                                     " MiB: not an address book this command reads");
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in && !in.eof()) return out.fail(Exit::failure, "cannot read " + path);
+  auto cards = client::parse_vcards(text);
+  if (!cards) return out.fail(Exit::usage, path + ": " + cards.error().message());
+
+  // Only the usernames that the cards name are ever looked up; the rest of the address book
+  // (names, e-mail addresses, phone numbers) stays on this device.
+  std::optional<Online> online;
+  if (!dry_run) {
+    online.emplace(account.settings.server, *account.store, out);
+    if (int failed = connect_or_fail(*online, out)) return failed;
+  }
+  size_t on_sotto = 0;
+  bool untrusted = false;
+  for (const auto& card : *cards) {
+    std::vector<std::string> names = card.usernames;
+    std::vector<std::string> notes;
+    for (const auto& link : card.invite_links) {
+      auto name = invite_username(account, link);
+      if (!name) {
+        notes.push_back(name.error().message());
+      } else if (std::find(names.begin(), names.end(), *name) == names.end()) {
+        names.push_back(*name);
+      }
+    }
+    std::erase(names, account.identity.username);
+    const std::string shown = card.name.empty() ? "(a card without a name)" : card.name;
+    json found = json::array(), missing = json::array();
+    std::string summary;
+    for (const auto& name : names) {
+      if (dry_run) {
+        found.push_back(name);
+        summary += (summary.empty() ? "" : ", ") + name;
+        continue;
+      }
+      std::optional<Result<client::Contact>> result;
+      online->engine().lookup_contact(name,
+                                      [&](Result<client::Contact> r) { result = std::move(r); });
+      auto contact = online->wait(result);
+      if (!contact) {
+        if (contact.error().code() == Errc::unavailable) {
+          return out.fail(Exit::offline, contact.error());
+        }
+        untrusted = untrusted || exit_for(contact.error()) == Exit::untrusted;
+        missing.push_back(name);
+        summary += (summary.empty() ? "" : ", ") + name + " (" +
+                   (contact.error().code() == Errc::not_found ? std::string("no such account")
+                                                              : contact.error().message()) +
+                   ")";
+        continue;
+      }
+      found.push_back(name);
+      account.settings.contacts.insert(name);
+      if (!card.name.empty()) account.settings.names[name] = card.name;
+      summary += (summary.empty() ? "" : ", ") + name + " (" +
+                 std::to_string(contact->devices.size()) +
+                 (contact->devices.size() == 1 ? " device" : " devices") + ", verified)";
+    }
+    if (!found.empty()) ++on_sotto;
+    if (out.json()) {
+      out.object({{"name", card.name}, {"found", found}, {"missing", missing}, {"notes", notes}});
+    } else if (names.empty()) {
+      out.line(shown + ": no Sotto account in the card" +
+               (notes.empty() ? std::string() : " (" + joined(notes) + ")"));
+    } else {
+      out.line(shown + ": " + summary);
+    }
+  }
+  if (online) online->finish();
+  if (!dry_run) {
+    if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
+  }
+  if (!out.json()) {
+    out.line(std::to_string(cards->size()) + (cards->size() == 1 ? " card, " : " cards, ") +
+             std::to_string(on_sotto) + (dry_run ? " naming a Sotto account" : " on Sotto") +
+             "; the address book was read on this device only");
+  }
+  return untrusted ? static_cast<int>(Exit::untrusted) : 0;
+}
+
+int run_invite(const CommonOptions& common, bool qr) {
+  const Output out(common.json);
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  const ServerPins& pins = account.settings.server;
+  client::InviteLink link;
+  link.host = pins.host;
+  link.port = pins.port;
+  link.username = account.identity.username;
+  std::string hex = pins.fingerprint;
+  std::erase(hex, ':');
+  auto fingerprint = from_hex(hex);
+  if (!fingerprint) return out.fail(Exit::failure, "the profile's fingerprint is damaged");
+  link.certificate_sha256 = std::move(fingerprint).value();
+  link.directory_key = pins.directory_key;
+  link.vrf_key = pins.vrf_key;
+  auto text = client::format_invite_link(link);
+  if (!text) return out.fail(Exit::failure, text.error());
+  if (out.json()) {
+    out.object({{"link", *text}});
+    return 0;
+  }
+  out.line(*text);
+  if (qr) {
+    auto code = terminal_qr(*text);
+    if (!code) return out.fail(Exit::failure, code.error());
+    out.line(*code);
+  }
+  out.line("Whoever has this link can find you (`sotto contacts add LINK`) or join this server "
+           "(`sotto init --invite-link LINK ...`); share it where only they see it.");
   return 0;
 }
 
@@ -584,7 +802,11 @@ int run_contacts_list(const CommonOptions& common) {
   for (const auto& name : known_people(account, *conversations)) {
     auto contact = account.store->contact(name);
     if (!contact) return out.fail(Exit::profile_busy, contact.error());
-    if (*contact) print_contact(out, **contact);
+    auto shown = account.settings.names.find(name);
+    if (*contact) {
+      print_contact(out, **contact,
+                    shown == account.settings.names.end() ? std::string() : shown->second);
+    }
   }
   return 0;
 }

@@ -25,13 +25,20 @@ struct AccountOptions {
   std::string username;
   std::string email;
   std::string invite_code;
+  std::string invite_link;  // someone's invite link: the server and its pins come from it
   std::string device_name = "sotto";
 };
 
 int run_init(const CommonOptions& common, const AccountOptions& account);
 int run_login(const CommonOptions& common, const AccountOptions& account);
 int run_whoami(const CommonOptions& common);
-int run_contacts_add(const CommonOptions& common, const std::string& username);
+// `username_or_link`: a username, or someone's invite link (`sotto invite`) for this server.
+int run_contacts_add(const CommonOptions& common, const std::string& username_or_link);
+// Reads a vCard file on this device and adds the accounts its cards name (IMPP:sotto:USER,
+// X-SOTTO, or an invite link as URL), each looked up and verified; `dry_run` looks nothing up.
+int run_contacts_import(const CommonOptions& common, const std::string& path, bool dry_run);
+// Prints this account's invite link (with `qr`, also as a QR code for the terminal).
+int run_invite(const CommonOptions& common, bool qr);
 int run_contacts_list(const CommonOptions& common);
 // `text` unset: the message is read from standard input. With `group` (a group's name or id),
 // the message goes to that group and `username` is not used.

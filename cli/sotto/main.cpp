@@ -28,19 +28,17 @@ Secrets never go on the command line: the store's passphrase comes from SOTTO_PA
 the terminal (or use --key-file), the account password from SOTTO_PASSWORD or the terminal.)";
 
 void add_server_options(CLI::App& command, sotto::cli::AccountOptions& account) {
-  command.add_option("--server", account.server, "the server, HOST:PORT")->required();
-  command
-      .add_option("--fingerprint", account.fingerprint,
-                  "SHA-256 of the server's certificate, as sottod prints it (AB:CD:...)")
-      ->required();
-  command
-      .add_option("--directory-key", account.directory_key,
-                  "the key directory's signing key (hex), as sottod prints it")
-      ->required();
-  command
-      .add_option("--vrf-key", account.vrf_key,
-                  "the key directory's VRF key (hex), as sottod prints it")
-      ->required();
+  // Either these four, as sottod prints them, or someone's invite link, which carries them.
+  command.add_option("--server", account.server, "the server, HOST:PORT");
+  command.add_option("--fingerprint", account.fingerprint,
+                     "SHA-256 of the server's certificate, as sottod prints it (AB:CD:...)");
+  command.add_option("--directory-key", account.directory_key,
+                     "the key directory's signing key (hex), as sottod prints it");
+  command.add_option("--vrf-key", account.vrf_key,
+                     "the key directory's VRF key (hex), as sottod prints it");
+  command.add_option("--invite-link", account.invite_link,
+                     "instead of the four above: someone's invite link (`sotto invite`) to "
+                     "their server, who then becomes the first contact");
   command.add_option("--username", account.username, "the account's username")->required();
   command.add_option("--device-name", account.device_name, "a name for this device")
       ->capture_default_str();
@@ -77,12 +75,28 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("whoami", "show this profile's account and device");
 
+  bool qr = false;
+  auto* invite = app.add_subcommand(
+      "invite",
+      "print a link that lets someone add you, or join your server, without typing its keys");
+  invite->add_flag("--qr", qr, "also draw it as a QR code");
+
   auto* contacts = app.add_subcommand("contacts", "find people and list them");
   contacts->require_subcommand(1);
   std::string contact_name;
   auto* contacts_add = contacts->add_subcommand(
       "add", "look a user up in the key directory, verify the proof and keep their devices");
-  contacts_add->add_option("USERNAME", contact_name, "who")->required();
+  contacts_add->add_option("USERNAME", contact_name, "who: a username or their invite link")
+      ->required();
+  std::string vcard_path;
+  bool dry_run = false;
+  auto* contacts_import = contacts->add_subcommand(
+      "import",
+      "read an address book (vCard file) on this device and add the people whose cards name "
+      "their Sotto account (IMPP:sotto:USER, X-SOTTO:USER or an invite link); nothing else "
+      "in it leaves the device");
+  contacts_import->add_option("FILE", vcard_path, "the .vcf file")->required();
+  contacts_import->add_flag("--dry-run", dry_run, "show who would be looked up, look up nobody");
   auto* contacts_list = contacts->add_subcommand("list", "the contacts and their verified devices");
 
   std::string peer;
@@ -196,6 +210,8 @@ int main(int argc, char** argv) {
   if (*login) return run_login(common, account);
   if (app.got_subcommand("whoami")) return run_whoami(common);
   if (*contacts_add) return run_contacts_add(common, contact_name);
+  if (*contacts_import) return run_contacts_import(common, vcard_path, dry_run);
+  if (*invite) return run_invite(common, qr);
   if (*contacts_list) return run_contacts_list(common);
   // With --group, the only word after `send` is the message, and `history` takes none.
   const bool one_target = group_option ? (*send ? !text : peer.empty()) : !peer.empty();

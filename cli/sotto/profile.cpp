@@ -198,6 +198,8 @@ Result<ProfileSettings> Profile::load() const {
     for (const auto& [group, count] : shown.items()) s.shown[group] = count.get<uint64_t>();
     const json verified = j.value("verified", json::object());
     for (const auto& [name, side] : verified.items()) s.verified[name] = side.get<std::string>();
+    const json names = j.value("names", json::object());
+    for (const auto& [name, called] : names.items()) s.names[name] = called.get<std::string>();
     return s;
   } catch (const json::exception&) {
     return damaged;
@@ -214,7 +216,8 @@ Result<void> Profile::save(const ProfileSettings& s) const {
               {"vrf_key", to_hex(s.server.vrf_key)}}},
             {"contacts", s.contacts},
             {"shown", s.shown},
-            {"verified", s.verified}};
+            {"verified", s.verified},
+            {"names", s.names}};
   if (s.key_file) j["key_file"] = *s.key_file;
   const std::string text = j.dump(2) + "\n";
 

@@ -44,6 +44,9 @@ struct ProfileSettings {
   // username -> their side of the safety number when this user confirmed it (`verify
   // --matches`); sending to them stops while their keys differ from it.
   std::map<std::string, std::string> verified;
+  // username -> the name an imported address book (`contacts import`) gives them; kept on
+  // this device only.
+  std::map<std::string, std::string> names;
 };
 
 class Profile {
