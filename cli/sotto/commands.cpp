@@ -1206,13 +1206,25 @@ Result<std::optional<client::StoredMessage>> file_message(const Account& account
 
 }  // namespace
 
-int run_file_send(const CommonOptions& common, const std::string& username, const std::string& path,
+int run_file_send(const CommonOptions& common, const std::string& username,
+                  const std::optional<std::string>& group_name, const std::string& path,
                   const std::optional<std::string>& caption,
                   const std::optional<std::string>& media_type) {
   const Output out(common.json);
   Account account;
   std::string name;
-  if (int failed = open_account_with(common, out, account, username, name)) return failed;
+  Bytes group;
+  if (group_name) {
+    client::Conversation found;
+    if (int failed = open_group(common, out, account, *group_name, found)) return failed;
+    if (found.membership != client::Membership::member) {
+      return out.fail(Exit::not_found, "this device is no longer in the group " + found.name);
+    }
+    name = found.name;
+    group = found.group_id;
+  } else if (int failed = open_account_with(common, out, account, username, name)) {
+    return failed;
+  }
   const fs::path file(path);
   // What can be refused before connecting is refused now.
   if (auto size = client::check_uploadable(file); !size) {
@@ -1227,14 +1239,17 @@ int run_file_send(const CommonOptions& common, const std::string& username, cons
                     "the caption is over " + std::to_string(client::kMaxTextBytes) + " bytes");
   }
 
-  if (int refused = refuse_if_keys_changed(account, name, out)) return refused;
+  if (!group_name) {
+    if (int refused = refuse_if_keys_changed(account, name, out)) return refused;
+  }
   Online online(account.settings.server, *account.store, out);
   if (int failed = connect_or_fail(online, out)) return failed;
-  Bytes group;
-  if (int failed = conversation_or_fail(online, account, name, out, group)) return failed;
-  if (int refused = refuse_if_keys_changed(account, name, out)) {
-    online.finish();
-    return refused;
+  if (!group_name) {
+    if (int failed = conversation_or_fail(online, account, name, out, group)) return failed;
+    if (int refused = refuse_if_keys_changed(account, name, out)) {
+      online.finish();
+      return refused;
+    }
   }
   auto files = file_client(account);
   if (!files) {
@@ -1260,7 +1275,8 @@ int run_file_send(const CommonOptions& common, const std::string& username, cons
   std::optional<Result<Bytes>> sent;
   online.engine().send_file(group, std::move(uploaded).value(),
                             [&](Result<Bytes> r) { sent = std::move(r); });
-  return report_sent(online, account, name, group, online.wait(sent), out, more, done_line);
+  return report_sent(online, account, name, group, online.wait(sent), out, more, done_line,
+                     group_name.has_value());
 }
 
 int run_file_get(const CommonOptions& common, const std::string& message_id,

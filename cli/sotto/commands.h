@@ -49,7 +49,9 @@ int run_history(const CommonOptions& common, const std::string& username,
                 const std::optional<std::string>& group);
 int run_chat(const CommonOptions& common, const std::string& username);
 // `file send`: encrypts and uploads the file, then sends its key in a message.
-int run_file_send(const CommonOptions& common, const std::string& username, const std::string& path,
+// With `group` (a group's name or id), to that group; `username` is not used then.
+int run_file_send(const CommonOptions& common, const std::string& username,
+                  const std::optional<std::string>& group, const std::string& path,
                   const std::optional<std::string>& caption,
                   const std::optional<std::string>& media_type);
 // `file get`: downloads, verifies and decrypts the file of a received (or sent) message.

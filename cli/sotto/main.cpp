@@ -160,8 +160,9 @@ int main(int argc, char** argv) {
       "send",
       "encrypt a file on this device, upload it and send its key to a user (up to "
       "100 MiB)");
-  file_send->add_option("USERNAME", peer, "to whom")->required();
-  file_send->add_option("PATH", file_path, "the file")->required();
+  file_send->add_option("USERNAME", peer, "to whom (left out with --group)")->required();
+  file_send->add_option("PATH", file_path, "the file");
+  file_send->add_option("--group", group_option, "send to this group (its name or id) instead");
   file_send->add_option("--caption", caption, "a text to go with the file");
   file_send->add_option("--type", media_type,
                         "the media type (default: guessed from the file name's extension)");
@@ -231,7 +232,16 @@ int main(int argc, char** argv) {
   if (*group_rename) return run_group_rename(common, group_name, new_name);
   if (*group_list) return run_group_list(common);
   if (*chat) return run_chat(common, peer);
-  if (*file_send) return run_file_send(common, peer, file_path, caption, media_type);
+  if (*file_send) {
+    // With --group, the one word after `send` is the file.
+    if (group_option && file_path.empty()) std::swap(file_path, peer);
+    if (file_path.empty() || !peer.empty() == group_option.has_value()) {
+      const Output out(common.json);
+      return out.fail(Exit::usage, group_option ? "give --group GROUP PATH, without a USERNAME"
+                                                : "USERNAME and PATH are required (or --group)");
+    }
+    return run_file_send(common, peer, group_option, file_path, caption, media_type);
+  }
   if (*file_get) return run_file_get(common, message_id, output);
   if (*verify) return run_verify(common, peer, matches);
   if (*export_cmd) return run_export(common, export_path);

@@ -4,6 +4,7 @@
 // again; a member leaving, committed out by the next member to read the group; a rename.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -159,7 +160,43 @@ TEST_F(SottoCliGroupTest, BadGroupCommandsHaveTheirExitStatuses) {
   EXPECT_EQ(run(dave, {"send", "--group", "Ghosts", "alice", "boo"}).exit_code, 2);
   EXPECT_EQ(run(dave, {"history", "alice", "--group", "Ghosts"}).exit_code, 2);
   EXPECT_EQ(run(dave, {"group"}).exit_code, 2);
+  EXPECT_EQ(run(dave, {"file", "send", "--group", "Ghosts", "/etc/hostname"}).exit_code, 8);
+  EXPECT_EQ(run(dave, {"file", "send", "--group", "Ghosts", "alice", "/etc/hostname"}).exit_code,
+            2);
   EXPECT_EQ(ok(dave, {"group", "list"}), "");
+}
+
+TEST_F(SottoCliGroupTest, AFileSentToAGroupReachesEveryMemberAndNotOneWhoLeft) {
+  const Person erin = person("erin", true);
+  const Person fred = person("fred", false);
+  const Person gina = person("gina", true);
+  for (const Person* p : {&erin, &fred, &gina}) ASSERT_EQ(init(*p).exit_code, 0) << p->name;
+  ASSERT_EQ(ok_json(erin, {"group", "create", "Photos", "fred", "gina"}).size(), 1u);
+  EXPECT_EQ(ok(fred, {"recv"}), "joined the group Photos (erin, fred, gina)\n");
+  EXPECT_EQ(ok(gina, {"recv"}), "joined the group Photos (erin, fred, gina)\n");
+
+  const auto original = erin.work / "holiday.txt";
+  std::ofstream(original) << std::string(300000, 'x') << "the end\n";
+  auto sent = ok_json(erin, {"file", "send", "--group", "Photos", original.string()});
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["group"], "Photos");
+  EXPECT_EQ(sent[0]["state"], "sent");
+  const std::string id = sent[0]["message_id"];
+
+  for (const Person* p : {&fred, &gina}) {
+    auto got = ok_json(*p, {"recv"});
+    ASSERT_EQ(got.size(), 1u) << p->name;
+    EXPECT_EQ(got[0]["message_id"], id);
+    EXPECT_EQ(got[0]["file"]["name"], "holiday.txt");
+    const auto copy = p->work / "copy.txt";
+    ok_json(*p, {"file", "get", id, "--output", copy.string()});
+    EXPECT_EQ(sotto::cli::testing::slurp(copy), sotto::cli::testing::slurp(original)) << p->name;
+  }
+
+  // gina leaves; a file sent from her device to the group is refused before any upload.
+  ok(gina, {"group", "leave", "Photos"});
+  auto refused = run(gina, {"file", "send", "--group", "Photos", original.string()});
+  EXPECT_EQ(refused.exit_code, 8) << describe(refused);
 }
 
 }  // namespace
