@@ -928,23 +928,43 @@ int run_history(const CommonOptions& common, const std::string& username,
   return 0;
 }
 
-int run_chat(const CommonOptions& common, const std::string& username) {
+int run_chat(const CommonOptions& common, const std::string& username,
+             const std::optional<std::string>& group_name) {
   const Output out(common.json);
   Account account;
   std::string name;
-  if (int failed = open_account_with(common, out, account, username, name)) return failed;
+  Bytes group;
+  if (group_name) {
+    if (int failed = open_account(common, out, account)) return failed;
+  } else if (int failed = open_account_with(common, out, account, username, name)) {
+    return failed;
+  }
 
   Online online(account.settings.server, *account.store, out);
   bool incoming = false;
   online.on_stored = [&](const client::StoredMessage& m) { incoming = incoming || !m.outgoing; };
   if (int failed = connect_or_fail(online, out)) return failed;
-  Bytes group;
-  if (int failed = conversation_or_fail(online, account, name, out, group)) return failed;
-  if (int refused = refuse_if_keys_changed(account, name, out)) {
-    online.finish();
-    return refused;
+  if (group_name) {
+    // After the first fetch, so that a group whose invitation waits on the server is found.
+    (void)online.run_until([&] { return online.engine().idle(); }, 60s);
+    auto found = find_group(account, *group_name);
+    if (found && found->membership != client::Membership::member) {
+      found = Error(Errc::not_found, "this device is no longer in the group " + found->name);
+    }
+    if (!found) {
+      online.finish();
+      return out.fail(exit_for(found.error()), found.error());
+    }
+    name = found->name;
+    group = found->group_id;
+  } else {
+    if (int failed = conversation_or_fail(online, account, name, out, group)) return failed;
+    if (int refused = refuse_if_keys_changed(account, name, out)) {
+      online.finish();
+      return refused;
+    }
+    account.settings.contacts.insert(name);
   }
-  account.settings.contacts.insert(name);
 
   // Lines typed are read on the same event loop as the connection.
   boost::asio::posix::stream_descriptor input(online.io());
@@ -954,7 +974,10 @@ int run_chat(const CommonOptions& common, const std::string& username) {
     online.finish();
     return out.fail(Exit::usage, "chat reads lines from a terminal or a pipe");
   }
-  if (!out.json()) out.line("chat with " + name + ": type a message and Enter; /quit ends");
+  if (!out.json()) {
+    out.line((group_name ? "chat in the group " : "chat with ") + name +
+             ": type a message and Enter; /quit ends");
+  }
   boost::asio::streambuf buffer;
   bool quit = false;
   std::function<void()> read_line = [&] {

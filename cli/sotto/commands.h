@@ -47,7 +47,9 @@ int run_send(const CommonOptions& common, const std::string& username,
 int run_recv(const CommonOptions& common, uint32_t wait_seconds);
 int run_history(const CommonOptions& common, const std::string& username,
                 const std::optional<std::string>& group);
-int run_chat(const CommonOptions& common, const std::string& username);
+// With `group` (a group's name or id), the chat is that group's; `username` is not used then.
+int run_chat(const CommonOptions& common, const std::string& username,
+             const std::optional<std::string>& group);
 // `file send`: encrypts and uploads the file, then sends its key in a message.
 // With `group` (a group's name or id), to that group; `username` is not used then.
 int run_file_send(const CommonOptions& common, const std::string& username,

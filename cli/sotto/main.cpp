@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
       "chat",
       "talk with a user: new messages are printed as they come, each line typed is "
       "sent; /quit ends");
-  chat->add_option("USERNAME", peer, "with whom")->required();
+  chat->add_option("USERNAME", peer, "with whom (left out with --group)");
+  chat->add_option("--group", group_option, "talk in this group (its name or id) instead");
 
   auto* group = app.add_subcommand(
       "group", "group conversations (GROUP is the group's name when unique, else its id)");
@@ -231,7 +232,14 @@ int main(int argc, char** argv) {
   if (*group_leave) return run_group_leave(common, group_name);
   if (*group_rename) return run_group_rename(common, group_name, new_name);
   if (*group_list) return run_group_list(common);
-  if (*chat) return run_chat(common, peer);
+  if (*chat) {
+    if (peer.empty() == !group_option.has_value()) {
+      const Output out(common.json);
+      return out.fail(Exit::usage, group_option ? "give either --group or a USERNAME, not both"
+                                                : "USERNAME is required (or --group)");
+    }
+    return run_chat(common, peer, group_option);
+  }
   if (*file_send) {
     // With --group, the one word after `send` is the file.
     if (group_option && file_path.empty()) std::swap(file_path, peer);

@@ -199,4 +199,31 @@ TEST_F(SottoCliGroupTest, AFileSentToAGroupReachesEveryMemberAndNotOneWhoLeft) {
   EXPECT_EQ(refused.exit_code, 8) << describe(refused);
 }
 
+TEST_F(SottoCliGroupTest, AGroupChatShowsMessagesAsTheyComeAndSendsEachLine) {
+  const Person hana = person("hana", true);
+  const Person ivan = person("ivan", false);
+  const Person jill = person("jill", true);
+  for (const Person* p : {&hana, &ivan, &jill}) ASSERT_EQ(init(*p).exit_code, 0) << p->name;
+  ASSERT_EQ(ok_json(hana, {"group", "create", "Climbing", "ivan", "jill"}).size(), 1u);
+
+  // ivan's chat has not fetched the invitation yet: it joins, then talks.
+  sotto::cli::testing::SottoProcess chat(ivan.work, {"chat", "--group", "Climbing"},
+                                         env_of(ivan, {}), std::nullopt);
+  ASSERT_TRUE(chat.wait_output("chat in the group Climbing")) << describe(chat.wait());
+  EXPECT_EQ(ok(hana, {"send", "--group", "Climbing", "rope check at six"}),
+            "sent to Climbing\n");
+  ASSERT_TRUE(chat.wait_output("[Climbing] hana: rope check at six")) << describe(chat.wait());
+  chat.write("on my way\n");
+  chat.write("/quit\n");
+  const SottoRun ended = chat.wait();
+  EXPECT_EQ(ended.exit_code, 0) << describe(ended);
+
+  EXPECT_EQ(ok(jill, {"recv"}),
+            "joined the group Climbing (hana, ivan, jill)\n"
+            "[Climbing] hana: rope check at six\n"
+            "[Climbing] ivan: on my way\n");
+  EXPECT_EQ(run(ivan, {"chat", "--group", "Climbing", "hana"}).exit_code, 2);
+  EXPECT_EQ(run(ivan, {"chat", "--group", "Nowhere"}).exit_code, 8);
+}
+
 }  // namespace
