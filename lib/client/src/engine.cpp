@@ -280,7 +280,10 @@ void Engine::request(proto::Request request, ResponseHandler handler) {
   }
   const uint64_t id = next_request_id_++;
   pending_.emplace(id, std::move(handler));
-  transport_.send(proto::encode(proto::ClientFrame{proto::kVersion, id, std::move(request)}));
+  proto::ClientFrame frame{proto::kVersion, id, std::move(request)};
+  Bytes encoded = proto::encode(frame);
+  proto::wipe_secrets(frame.request);  // the transport wipes its frames once written
+  transport_.send(std::move(encoded));
 }
 
 void Engine::handle_response(proto::Response response) {

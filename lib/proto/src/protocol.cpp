@@ -164,4 +164,25 @@ std::string_view request_name(const Request& request) {
   return "unknown";
 }
 
+void wipe_secrets(Request& request) {
+  const auto wipe = [](std::string& s) { secure_wipe(s.data(), s.capacity()); };
+  std::visit(
+      [&](auto& r) {
+        using R = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<R, RegisterAccount> || std::is_same_v<R, Login> ||
+                      std::is_same_v<R, DeleteAccount>) {
+          wipe(r.password);
+        } else if constexpr (std::is_same_v<R, RecoverAccount>) {
+          wipe(r.code);
+          wipe(r.new_password);
+        } else if constexpr (std::is_same_v<R, ChangePassword>) {
+          wipe(r.old_password);
+          wipe(r.new_password);
+        } else if constexpr (std::is_same_v<R, AuthSession>) {
+          secure_wipe(r.token.data(), r.token.capacity());
+        }
+      },
+      request);
+}
+
 }  // namespace sotto::proto

@@ -37,6 +37,33 @@ TEST(Protocol, ServerFrameRoundTrips) {
   EXPECT_EQ(encode(*decoded), wire);
 }
 
+TEST(Protocol, WipeSecretsZeroesPasswordsCodesAndTokensOnly) {
+  Request login = Login{"alice", "correct horse battery", DeviceKey{Bytes(32, 7), "laptop"}};
+  wipe_secrets(login);
+  const auto& l = std::get<Login>(login);
+  EXPECT_EQ(l.password, std::string(21, '\0'));
+  EXPECT_EQ(l.username, "alice");  // not a secret
+  EXPECT_EQ(l.device.signature_key, Bytes(32, 7));
+
+  Request change = ChangePassword{"old password 1", "new password 22"};
+  wipe_secrets(change);
+  EXPECT_EQ(std::get<ChangePassword>(change).old_password, std::string(14, '\0'));
+  EXPECT_EQ(std::get<ChangePassword>(change).new_password, std::string(15, '\0'));
+
+  Request recover = RecoverAccount{"bob", "123-456", "another password"};
+  wipe_secrets(recover);
+  EXPECT_EQ(std::get<RecoverAccount>(recover).code, std::string(7, '\0'));
+  EXPECT_EQ(std::get<RecoverAccount>(recover).username, "bob");
+
+  Request session = AuthSession{Bytes(32, 0xaa)};
+  wipe_secrets(session);
+  EXPECT_EQ(std::get<AuthSession>(session).token, Bytes(32, 0));
+
+  Request erase = DeleteAccount{"a password here"};
+  wipe_secrets(erase);
+  EXPECT_EQ(std::get<DeleteAccount>(erase).password, std::string(15, '\0'));
+}
+
 TEST(Protocol, OtherVersionIsRefusedBeforeTheBody) {
   Bytes wire = encode(send_frame());
   wire[1] = 2;  // version 2, and a body this version need not understand

@@ -114,6 +114,9 @@ class WebSocketTransport::Connection : public std::enable_shared_from_this<Conne
     ws_->async_write(asio::buffer(front.data(), front.size()),
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        if (ec) return self->fail();
+                       // A frame may carry a password or a session token.
+                       Bytes& written = self->writes_.front();
+                       secure_wipe(written.data(), written.capacity());
                        self->writes_.pop_front();
                        if (!self->writes_.empty()) self->write_next();
                      });
@@ -124,6 +127,7 @@ class WebSocketTransport::Connection : public std::enable_shared_from_this<Conne
     if (closed_) return;
     closed_ = true;
     open_ = false;
+    for (Bytes& frame : writes_) secure_wipe(frame.data(), frame.capacity());
     writes_.clear();
     beast::error_code ignored;
     beast::get_lowest_layer(*ws_).socket().close(ignored);

@@ -552,6 +552,10 @@ struct ServerFrame {
 Result<ClientFrame> decode_client_frame(BytesView bytes, size_t max_frame_bytes);
 Result<ServerFrame> decode_server_frame(BytesView bytes, size_t max_frame_bytes);
 Bytes encode(const ClientFrame& frame);
+// Overwrites the secrets a request carries (passwords, a recovery code, a session token) with
+// zeros, in place, once the request is encoded: a client calls it so that they do not linger
+// in freed memory.
+void wipe_secrets(Request& request);
 Bytes encode(const ServerFrame& frame);
 
 Response error_response(uint64_t request_id, const Error& error);
