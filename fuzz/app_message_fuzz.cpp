@@ -2,6 +2,7 @@
 // from every other member) and as an encrypted attachment (what a client reads from the file
 // server). Decoding must never crash or read past its input; whatever decodes must encode back
 // to exactly the input; a file message that decodes must name a file that is safe to create;
+// an edit or delete that decodes names whole message ids;
 // and a stream under a key nobody used must never open.
 #include "fuzz_support.h"
 #include "sotto/client/app_message.h"
@@ -20,6 +21,16 @@ void check_app_message(BytesView input) {
         client::sanitize_file_name(file->name) != file->name) {
       std::fprintf(stderr, "a file message with an unsafe name decoded\n");
       std::abort();
+    }
+  }
+  // An edit or delete that decodes names whole message ids, and a delete names at least one.
+  if (const auto* edit = std::get_if<client::EditContent>(&decoded->content)) {
+    if (edit->message_id.size() != client::kMessageIdSize) std::abort();
+  }
+  if (const auto* deletion = std::get_if<client::DeleteContent>(&decoded->content)) {
+    if (deletion->message_ids.empty()) std::abort();
+    for (const auto& id : deletion->message_ids) {
+      if (id.size() != client::kMessageIdSize) std::abort();
     }
   }
 }

@@ -171,30 +171,97 @@ json message_json(const ConversationLabel& conversation, const client::StoredMes
             {"accepted_at", m.accepted_at},
             {"text", m.body}};
   if (m.file) j["file"] = file_json(*m.file);
+  if (m.reply_to) j["reply_to"] = to_hex(*m.reply_to);
+  if (m.edited_at != 0) j["edited_at"] = m.edited_at;
+  if (m.deleted) j["deleted"] = true;
+  if (m.expires_at != 0) j["expires_at"] = m.expires_at;
+  if (m.timer_set_s) j["timer_set_s"] = *m.timer_set_s;
+  if (m.outgoing) {
+    j["delivered_to"] = m.delivered_to;
+    j["read_by"] = m.read_by;
+  } else {
+    j["read"] = m.read;
+  }
   if (conversation.group) j["group"] = conversation.name;
   return j;
 }
 
-void print_message(const Output& out, const ConversationLabel& conversation,
-                   const client::StoredMessage& m, bool with_state) {
-  if (out.json()) return out.object(message_json(conversation, m));
-  std::string line = m.sender + ": " + m.body;
-  if (m.file) {
-    // The name is safe to print: no control characters (checked on receipt).
-    line = m.sender + ": [file] " + m.file->name + " (" + std::to_string(m.file->size) +
-           " bytes, " + m.file->media_type + ") id " + to_hex(m.message_id) +
-           (m.body.empty() ? "" : ": " + m.body);
+// "30s", "5m", "1h", "2d" for a timer's length: the largest unit that divides it.
+std::string duration_text(uint64_t seconds) {
+  if (seconds == 0) return "off";
+  if (seconds % 86400 == 0) return std::to_string(seconds / 86400) + "d";
+  if (seconds % 3600 == 0) return std::to_string(seconds / 3600) + "h";
+  if (seconds % 60 == 0) return std::to_string(seconds / 60) + "m";
+  return std::to_string(seconds) + "s";
+}
+
+// A short quote of the message `m` answers, as history and recv show it before the text.
+std::string quote_of(const client::ClientStore* store, const client::StoredMessage& m) {
+  if (!m.reply_to) return "";
+  std::optional<client::StoredMessage> target;
+  if (store != nullptr) {
+    if (auto found = store->message(m.group_id, *m.reply_to); found) target = std::move(*found);
   }
+  if (!target) return "[reply to a message not here] ";
+  if (target->deleted) return "[reply to " + target->sender + ": message deleted] ";
+  std::string text = target->file ? "[file] " + target->file->name : target->body;
+  constexpr size_t kQuoteBytes = 40;
+  if (text.size() > kQuoteBytes) {
+    size_t cut = kQuoteBytes;  // at a character boundary
+    while (cut > 0 && (static_cast<uint8_t>(text[cut]) & 0xc0) == 0x80) --cut;
+    text = text.substr(0, cut) + "...";
+  }
+  for (char& c : text) {
+    if (c == '\n') c = ' ';
+  }
+  return "[reply to " + target->sender + ": \"" + text + "\"] ";
+}
+
+std::string joined(const std::vector<std::string>& names);
+
+// An outgoing message's receipts: two ticks once someone has it, and who has read it.
+std::string receipt_marks(const client::StoredMessage& m, bool group) {
+  if (!m.outgoing || m.state != client::DeliveryState::sent || m.delivered_to.empty()) return "";
+  if (m.read_by.empty()) return " \u2713\u2713";
+  return group ? " \u2713\u2713 read by " + joined(m.read_by) : " \u2713\u2713 read";
+}
+
+void print_message(const Output& out, const ConversationLabel& conversation,
+                   const client::StoredMessage& m, bool with_state,
+                   const client::ClientStore* store = nullptr) {
+  if (out.json()) return out.object(message_json(conversation, m));
+  std::string line = m.sender + ": " + quote_of(store, m) + m.body;
+  if (m.timer_set_s) {
+    line = "* " + m.sender +
+           (*m.timer_set_s == 0 ? std::string(" turned disappearing messages off")
+                                : " set disappearing messages to " + duration_text(*m.timer_set_s));
+  } else if (m.deleted) {
+    line = m.sender + ": (message deleted)";
+  } else if (m.file) {
+    // The name is safe to print: no control characters (checked on receipt).
+    line = m.sender + ": " + quote_of(store, m) + "[file] " + m.file->name + " (" +
+           std::to_string(m.file->size) + " bytes, " + m.file->media_type + ") id " +
+           to_hex(m.message_id) + (m.body.empty() ? "" : ": " + m.body);
+  }
+  if (m.edited_at != 0 && !m.deleted) line += " (edited)";
   if (conversation.group) line = "[" + conversation.name + "] " + line;
   if (with_state && m.outgoing && m.state != client::DeliveryState::sent) {
     line += std::string(" [") + state_name(m.state) + "]";
   }
+  if (with_state) line += receipt_marks(m, conversation.group);
   out.line(line);
 }
 
 // Prints the incoming messages `recv` has not shown yet, oldest first, and moves its marks
 // past them. Gives how many it printed.
-Result<size_t> show_new_messages(Account& account, const Output& out) {
+Result<size_t> show_new_messages(Account& account, const Output& out, Online& online) {
+  // Expired messages leave the history: the count of those shown shrinks with it (they are
+  // the oldest, shown already).
+  if (auto expired = online.engine().expire_messages(); !expired) return std::move(expired).error();
+  for (const auto& [group, count] : online.take_expired()) {
+    uint64_t& shown = account.settings.shown[to_hex(group)];
+    shown -= std::min(shown, count);
+  }
   struct Pending {
     ConversationLabel conversation;
     client::StoredMessage message;
@@ -215,8 +282,10 @@ Result<size_t> show_new_messages(Account& account, const Output& out) {
   std::stable_sort(fresh.begin(), fresh.end(), [](const Pending& a, const Pending& b) {
     return a.message.accepted_at < b.message.accepted_at;
   });
-  for (const auto& p : fresh) print_message(out, p.conversation, p.message, false);
-  if (!fresh.empty()) SOTTO_TRY(account.profile.save(account.settings));
+  for (const auto& p : fresh) {
+    print_message(out, p.conversation, p.message, false, account.store.get());
+  }
+  SOTTO_TRY(account.profile.save(account.settings));
   return fresh.size();
 }
 
@@ -811,9 +880,38 @@ int run_contacts_list(const CommonOptions& common) {
   return 0;
 }
 
+namespace {
+
+// A message id as `history --json` and `recv --json` print it (hex).
+Result<Bytes> message_id_from_hex(const std::string& hex) {
+  auto id = from_hex(lower_case(hex));
+  if (!id || id->size() != client::kMessageIdSize) {
+    return Error(Errc::invalid_argument, "a message id is " +
+                                             std::to_string(2 * client::kMessageIdSize) +
+                                             " hex digits, as `history --json` shows it");
+  }
+  return std::move(id).value();
+}
+
+void send_text_or_reply(client::Engine& engine, const Bytes& group, const std::string& text,
+                        const std::optional<Bytes>& reply_to, std::optional<Result<Bytes>>& sent) {
+  auto done = [&sent](Result<Bytes> r) { sent = std::move(r); };
+  if (reply_to) return engine.send_reply(group, *reply_to, text, done);
+  engine.send_text(group, text, done);
+}
+
+}  // namespace
+
 int run_send(const CommonOptions& common, const std::string& username,
-             const std::optional<std::string>& group_name, std::optional<std::string> text) {
+             const std::optional<std::string>& group_name, std::optional<std::string> text,
+             const std::optional<std::string>& reply_to) {
   const Output out(common.json);
+  std::optional<Bytes> answered;
+  if (reply_to) {
+    auto id = message_id_from_hex(*reply_to);
+    if (!id) return out.fail(Exit::usage, id.error());
+    answered = std::move(id).value();
+  }
   Account account;
   std::string name;
   Result<std::optional<client::Conversation>> existing = std::optional<client::Conversation>();
@@ -836,7 +934,7 @@ int run_send(const CommonOptions& common, const std::string& username,
   if (*existing) {
     // Into the outbox first: the message is kept even if the server cannot be reached now.
     group = (*existing)->group_id;
-    online.engine().send_text(*group, *text, [&](Result<Bytes> r) { sent = std::move(r); });
+    send_text_or_reply(online.engine(), *group, *text, answered, sent);
     if (!sent || !*sent) {
       const Error error = sent ? sent->error() : Error(Errc::internal, "send did not complete");
       return out.fail(exit_for(error), error);
@@ -859,7 +957,7 @@ int run_send(const CommonOptions& common, const std::string& username,
       return refused;
     }
     group = std::move(made);
-    online.engine().send_text(*group, *text, [&](Result<Bytes> r) { sent = std::move(r); });
+    send_text_or_reply(online.engine(), *group, *text, answered, sent);
   }
   return report_sent(online, account, name, *group, online.wait(sent), out, json::object(),
                      "sent to " + name, group_name.has_value());
@@ -876,7 +974,7 @@ int run_recv(const CommonOptions& common, uint32_t wait_seconds) {
   online.on_stored = [&](const client::StoredMessage& m) { incoming = incoming || !m.outgoing; };
   if (auto connected = online.connect(); !connected) {
     // What other commands fetched is shown all the same.
-    if (auto shown = show_new_messages(account, out); !shown) out.warn(shown.error());
+    if (auto shown = show_new_messages(account, out, online); !shown) out.warn(shown.error());
     return out.fail(exit_for(connected.error()), connected.error());
   }
   // Connecting fetched the queue; what it stored is shown once the engine has settled.
@@ -884,7 +982,7 @@ int run_recv(const CommonOptions& common, uint32_t wait_seconds) {
   if (auto changed = show_group_changes(account, out, *groups_seen); !changed) {
     out.warn(changed.error());
   }
-  auto shown = show_new_messages(account, out);
+  auto shown = show_new_messages(account, out, online);
   if (!shown) {
     online.finish();
     return out.fail(exit_for(shown.error()), shown.error());
@@ -896,7 +994,7 @@ int run_recv(const CommonOptions& common, uint32_t wait_seconds) {
       if (auto changed = show_group_changes(account, out, *groups_seen); !changed) {
         out.warn(changed.error());
       }
-      shown = show_new_messages(account, out);
+      shown = show_new_messages(account, out, online);
     }
   }
   const bool lost = online.lost();
@@ -906,27 +1004,215 @@ int run_recv(const CommonOptions& common, uint32_t wait_seconds) {
   return 0;
 }
 
+namespace {
+
+// Opens the account and finds the conversation a command names: the group GROUP names, or
+// the 1:1 conversation with `username`. 0, or the exit status after saying why not.
+int open_conversation(const CommonOptions& common, const Output& out, Account& account,
+                      const std::string& username, const std::optional<std::string>& group_name,
+                      client::Conversation& conversation) {
+  if (group_name) return open_group(common, out, account, *group_name, conversation);
+  if (int failed = open_account(common, out, account)) return failed;
+  const std::string name = client::normalize_username(username);
+  auto found = direct_conversation(account, name);
+  if (!found) return out.fail(Exit::profile_busy, found.error());
+  if (!*found) return out.fail(Exit::not_found, "no conversation with " + name);
+  conversation = std::move(**found);
+  return 0;
+}
+
+// How many outbox entries are for `group_id`.
+size_t outbox_count(const Account& account, const Bytes& group_id) {
+  auto outbox = account.store->outbox();
+  if (!outbox) return 0;
+  return static_cast<size_t>(
+      std::count_if(outbox->begin(), outbox->end(),
+                    [&](const client::OutboxEntry& e) { return e.group_id == group_id; }));
+}
+
+bool outbox_has(const Account& account, const Bytes& group_id) {
+  return outbox_count(account, group_id) != 0;
+}
+
+// Sends what waits in the outbox, when the server can be reached; what cannot leave now
+// leaves with the next command that reaches it.
+void flush_outbox(Online& online) {
+  if (!online.connect(std::chrono::seconds(10))) return;
+  (void)online.run_until([&] { return online.engine().idle(); }, 60s);
+  online.finish();
+}
+
+}  // namespace
+
 int run_history(const CommonOptions& common, const std::string& username,
                 const std::optional<std::string>& group_name) {
   const Output out(common.json);
   Account account;
-  const std::string name = client::normalize_username(username);
-  Result<std::optional<client::Conversation>> conversation = std::optional<client::Conversation>();
-  if (group_name) {
-    client::Conversation group;
-    if (int failed = open_group(common, out, account, *group_name, group)) return failed;
-    conversation = std::optional<client::Conversation>(std::move(group));
-  } else {
-    if (int failed = open_account(common, out, account)) return failed;
-    conversation = direct_conversation(account, name);
+  client::Conversation conversation;
+  if (int failed = open_conversation(common, out, account, username, group_name, conversation)) {
+    return failed;
   }
-  if (!conversation) return out.fail(Exit::profile_busy, conversation.error());
-  if (!*conversation) return out.fail(Exit::not_found, "no conversation with " + name);
-  auto messages = account.store->messages((*conversation)->group_id);
+  Online online(account.settings.server, *account.store, out, "sotto",
+                account.settings.read_receipts);
+  if (auto expired = online.engine().expire_messages(); !expired) {
+    return out.fail(Exit::profile_busy, expired.error());
+  }
+  for (const auto& [group, count] : online.take_expired()) {
+    uint64_t& shown = account.settings.shown[to_hex(group)];
+    shown -= std::min(shown, count);
+  }
+  if (auto saved = account.profile.save(account.settings); !saved) out.warn(saved.error());
+  auto messages = account.store->messages(conversation.group_id);
   if (!messages) return out.fail(Exit::profile_busy, messages.error());
-  for (const auto& m : *messages) print_message(out, label_of(**conversation), m, true);
+  for (const auto& m : *messages) {
+    print_message(out, label_of(conversation), m, true, account.store.get());
+  }
+  // What was shown was read: the senders hear it (a receipt, through the outbox).
+  const size_t waiting = outbox_count(account, conversation.group_id);
+  std::optional<Result<void>> marked;
+  online.engine().mark_read(conversation.group_id, [&](Result<void> r) { marked = std::move(r); });
+  if (marked && !*marked) out.warn(marked->error());
+  if (outbox_count(account, conversation.group_id) > waiting) flush_outbox(online);
   return 0;
 }
+
+int run_conversation_change(const CommonOptions& common, const std::string& username,
+                            const std::optional<std::string>& group_name,
+                            const ConversationChange& change, const std::string& done_line) {
+  const Output out(common.json);
+  Account account;
+  client::Conversation conversation;
+  if (int failed = open_conversation(common, out, account, username, group_name, conversation)) {
+    return failed;
+  }
+  Online online(account.settings.server, *account.store, out);
+  // Into the store and the outbox first, as `send` does: it leaves when the server is back.
+  std::optional<Result<void>> done;
+  change(online.engine(), conversation.group_id, [&](Result<void> r) { done = std::move(r); });
+  if (!done) return out.fail(Exit::failure, "the change did not complete");
+  if (!*done) return out.fail(exit_for(done->error()), done->error());
+  if (auto connected = online.connect(); !connected) {
+    return out.fail(exit_for(connected.error()),
+                    connected.error().message() +
+                        "; the change waits in the outbox and leaves with the next sotto "
+                        "command that reaches the server");
+  }
+  (void)online.run_until([&] { return online.engine().idle(); }, 60s);
+  const bool sent = !outbox_has(account, conversation.group_id);
+  online.finish();
+  if (!sent) {
+    return out.fail(Exit::offline, "the server did not confirm the change: it waits in the outbox");
+  }
+  if (out.json()) {
+    out.object({{"group_id", to_hex(conversation.group_id)}, {"done", done_line}});
+  } else {
+    out.line(done_line);
+  }
+  return 0;
+}
+
+int run_receipts(const CommonOptions& common, const std::string& setting) {
+  const Output out(common.json);
+  if (setting != "on" && setting != "off") return out.fail(Exit::usage, "give on or off");
+  Account account;
+  if (int failed = open_account(common, out, account)) return failed;
+  account.settings.read_receipts = setting == "on";
+  if (auto saved = account.profile.save(account.settings); !saved) {
+    return out.fail(Exit::profile_busy, saved.error());
+  }
+  if (out.json()) {
+    out.object({{"read_receipts", account.settings.read_receipts}});
+  } else {
+    out.line(std::string("read receipts ") + setting);
+  }
+  return 0;
+}
+
+int run_edit(const CommonOptions& common, const std::string& username,
+             const std::optional<std::string>& group_name, const std::string& message_id,
+             const std::string& text) {
+  const Output out(common.json);
+  auto id = message_id_from_hex(message_id);
+  if (!id) return out.fail(Exit::usage, id.error());
+  if (text.empty()) return out.fail(Exit::usage, "an empty message");
+  return run_conversation_change(
+      common, username, group_name,
+      [&](client::Engine& engine, const Bytes& group, client::Engine::Done done) {
+        engine.edit_message(group, *id, text, std::move(done));
+      },
+      "edited");
+}
+
+int run_delete(const CommonOptions& common, const std::string& username,
+               const std::optional<std::string>& group_name, const std::string& message_id) {
+  const Output out(common.json);
+  auto id = message_id_from_hex(message_id);
+  if (!id) return out.fail(Exit::usage, id.error());
+  return run_conversation_change(
+      common, username, group_name,
+      [&](client::Engine& engine, const Bytes& group, client::Engine::Done done) {
+        engine.delete_messages(group, {*id}, std::move(done));
+      },
+      "deleted for everyone");
+}
+
+Result<uint64_t> parse_duration(const std::string& text) {
+  if (text == "off" || text == "0") return uint64_t{0};
+  const Error bad(Errc::invalid_argument,
+                  "a duration is a number with s, m, h or d (30s, 5m, 1h, 7d), or off");
+  if (text.size() < 2 || text.size() > 12) return bad;
+  uint64_t unit = 0;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      return bad;
+  }
+  uint64_t value = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return bad;
+    value = value * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  if (value == 0 || value * unit > client::kMaxDisappearAfterS) {
+    return Error(Errc::invalid_argument, "a timer of 1 second to a year, or off");
+  }
+  return value * unit;
+}
+
+int run_timer(const CommonOptions& common, const std::string& username,
+              const std::optional<std::string>& group_name, const std::string& duration) {
+  const Output out(common.json);
+  auto seconds = parse_duration(duration);
+  if (!seconds) return out.fail(Exit::usage, seconds.error());
+  return run_conversation_change(
+      common, username, group_name,
+      [&](client::Engine& engine, const Bytes& group, client::Engine::Done done) {
+        engine.set_disappearing_timer(group, *seconds, std::move(done));
+      },
+      *seconds == 0 ? std::string("disappearing messages off")
+                    : "messages disappear after " + duration_text(*seconds));
+}
+
+namespace {
+
+// What the chat view shows is read.
+void mark_read_in_chat(Online& online, const Output& out, const Bytes& group) {
+  online.engine().mark_read(group, [&out](Result<void> r) {
+    if (!r) out.warn(std::move(r).error().with_context("marking read"));
+  });
+}
+
+}  // namespace
 
 int run_chat(const CommonOptions& common, const std::string& username,
              const std::optional<std::string>& group_name) {
@@ -940,7 +1226,8 @@ int run_chat(const CommonOptions& common, const std::string& username,
     return failed;
   }
 
-  Online online(account.settings.server, *account.store, out);
+  Online online(account.settings.server, *account.store, out, "sotto",
+                account.settings.read_receipts);
   bool incoming = false;
   online.on_stored = [&](const client::StoredMessage& m) { incoming = incoming || !m.outgoing; };
   if (int failed = connect_or_fail(online, out)) return failed;
@@ -1004,13 +1291,15 @@ int run_chat(const CommonOptions& common, const std::string& username,
         });
   };
   (void)online.run_until([&] { return online.engine().idle(); }, 60s);
-  auto shown = show_new_messages(account, out);
+  auto shown = show_new_messages(account, out, online);
+  mark_read_in_chat(online, out, group);
   read_line();
   while (shown && !quit) {
     if (!online.run_until([&] { return quit || incoming; }, 24h)) break;
     if (incoming) {
       incoming = false;
-      shown = show_new_messages(account, out);
+      shown = show_new_messages(account, out, online);
+      mark_read_in_chat(online, out, group);
     }
   }
   input.cancel();

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "sotto/client/engine.h"
 
 namespace sotto::cli {
 
@@ -42,14 +45,37 @@ int run_invite(const CommonOptions& common, bool qr);
 int run_contacts_list(const CommonOptions& common);
 // `text` unset: the message is read from standard input. With `group` (a group's name or id),
 // the message goes to that group and `username` is not used.
+// `reply_to`: the hex id of the message this one answers.
 int run_send(const CommonOptions& common, const std::string& username,
-             const std::optional<std::string>& group, std::optional<std::string> text);
+             const std::optional<std::string>& group, std::optional<std::string> text,
+             const std::optional<std::string>& reply_to);
 int run_recv(const CommonOptions& common, uint32_t wait_seconds);
 int run_history(const CommonOptions& common, const std::string& username,
                 const std::optional<std::string>& group);
 // With `group` (a group's name or id), the chat is that group's; `username` is not used then.
 int run_chat(const CommonOptions& common, const std::string& username,
              const std::optional<std::string>& group);
+int run_chat(const CommonOptions& common, const std::string& username);
+
+// Changes of a conversation (the 1:1 one with `username`, or the group `group` names) that
+// leave through the outbox: they are stored first, then sent.
+using ConversationChange =
+    std::function<void(client::Engine& engine, const Bytes& group_id, client::Engine::Done done)>;
+int run_conversation_change(const CommonOptions& common, const std::string& username,
+                            const std::optional<std::string>& group,
+                            const ConversationChange& change, const std::string& done_line);
+// `edit`: a new text for a message this account sent (MESSAGE_ID in hex).
+int run_edit(const CommonOptions& common, const std::string& username,
+             const std::optional<std::string>& group, const std::string& message_id,
+             const std::string& text);
+// `delete`: deletes a message this account sent, for everyone.
+int run_delete(const CommonOptions& common, const std::string& username,
+               const std::optional<std::string>& group, const std::string& message_id);
+// `receipts on|off`: whether `history` and `chat` tell senders what was read here.
+int run_receipts(const CommonOptions& common, const std::string& setting);
+// `timer`: the disappearing-message timer, "30s", "5m", "1h", "1d" or "off".
+int run_timer(const CommonOptions& common, const std::string& username,
+              const std::optional<std::string>& group, const std::string& duration);
 // `file send`: encrypts and uploads the file, then sends its key in a message.
 // With `group` (a group's name or id), to that group; `username` is not used then.
 int run_file_send(const CommonOptions& common, const std::string& username,

@@ -109,6 +109,31 @@ int main(int argc, char** argv) {
   send->add_option("USERNAME", peer, "to whom (left out with --group)");
   send->add_option("TEXT", text, "the message (default: standard input)");
   send->add_option("--group", group_option, "send to this group (its name or id) instead");
+  std::optional<std::string> reply_to;
+  send->add_option("--reply-to", reply_to,
+                   "answer this message (its id, as `history --json` shows it)");
+
+  // USER MESSAGE_ID TEXT, or with --group: MESSAGE_ID TEXT.
+  std::vector<std::string> words;
+  auto* edit = app.add_subcommand("edit", "change the text of a message you sent, for everyone");
+  edit->add_option("ARGS", words, "USERNAME MESSAGE_ID TEXT (USERNAME left out with --group)")
+      ->required();
+  edit->add_option("--group", group_option, "the message is in this group");
+  auto* del = app.add_subcommand("delete", "delete a message you sent, for everyone");
+  del->add_option("ARGS", words, "USERNAME MESSAGE_ID (USERNAME left out with --group)")
+      ->required();
+  del->add_option("--group", group_option, "the message is in this group");
+  auto* timer =
+      app.add_subcommand("timer",
+                         "make new messages of a conversation disappear after a time, for everyone "
+                         "(30s, 5m, 1h, 1d; off ends it)");
+  timer->add_option("ARGS", words, "USERNAME DURATION (USERNAME left out with --group)")
+      ->required();
+  timer->add_option("--group", group_option, "the group's timer");
+  std::string receipts_setting;
+  auto* receipts = app.add_subcommand(
+      "receipts", "whether senders hear that you read their messages (default on; offline)");
+  receipts->add_option("SETTING", receipts_setting, "on or off")->required();
 
   uint32_t wait_seconds = 0;
   auto* recv = app.add_subcommand("recv", "fetch and print new messages, oldest first");
@@ -223,7 +248,25 @@ int main(int argc, char** argv) {
                                               : "USERNAME is required (or --group)");
   }
   if (*send && group_option && !peer.empty()) text = peer;
-  if (*send) return run_send(common, peer, group_option, text);
+  if (*send) return run_send(common, peer, group_option, text, reply_to);
+  if (*receipts) return run_receipts(common, receipts_setting);
+  if (*edit || *del || *timer) {
+    // The words after the conversation: MESSAGE_ID TEXT, MESSAGE_ID, or DURATION.
+    const size_t rest = *edit ? 2 : 1;
+    const size_t wanted = rest + (group_option ? 0 : 1);
+    if (words.size() != wanted) {
+      const Output out(common.json);
+      return out.fail(Exit::usage, "give " + std::string(group_option ? "" : "USERNAME ") +
+                                       (*edit  ? "MESSAGE_ID TEXT"
+                                        : *del ? "MESSAGE_ID"
+                                               : "DURATION"));
+    }
+    const std::string user = group_option ? std::string() : words[0];
+    const size_t at = group_option ? 0 : 1;
+    if (*edit) return run_edit(common, user, group_option, words[at], words[at + 1]);
+    if (*del) return run_delete(common, user, group_option, words[at]);
+    return run_timer(common, user, group_option, words[at]);
+  }
   if (*recv) return run_recv(common, wait_seconds);
   if (*history) return run_history(common, peer, group_option);
   if (*group_create) return run_group_create(common, group_name, group_users);

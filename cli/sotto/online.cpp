@@ -22,18 +22,21 @@ client::TlsEndpoint tls_endpoint(const ServerPins& server) {
   return e;
 }
 
-client::EngineConfig engine_config(const ServerPins& server, std::string device_name) {
+client::EngineConfig engine_config(const ServerPins& server, std::string device_name,
+                                   bool read_receipts) {
   client::EngineConfig config;
+  config.send_read_receipts = read_receipts;
   config.directory_keys = {server.vrf_key, server.directory_key};
   config.device_name = std::move(device_name);
   return config;
 }
 
 Online::Online(const ServerPins& server, client::ClientStore& store, const Output& out,
-               std::string device_name)
+               std::string device_name, bool read_receipts)
     : out_(out),
       transport_(ioc_, transport_options(server)),
-      engine_(engine_config(server, std::move(device_name)), store, transport_, env_, *this) {
+      engine_(engine_config(server, std::move(device_name), read_receipts), store, transport_, env_,
+              *this) {
   transport_.set_listener(this);
 }
 
@@ -107,6 +110,10 @@ void Online::on_frame(BytesView frame) {
 
 void Online::on_message(const client::StoredMessage& message) {
   if (on_stored) on_stored(message);
+}
+
+void Online::on_message_expired(const client::StoredMessage& message) {
+  ++expired_[message.group_id];
 }
 
 void Online::on_delivery_state(BytesView, BytesView message_id, client::DeliveryState state) {

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "output.h"
@@ -23,8 +24,9 @@ namespace sotto::cli {
 class Online final : public client::TransportListener, public client::EngineObserver {
  public:
   // `device_name` is what registration or login tells the server.
+  // `read_receipts`: EngineConfig::send_read_receipts.
   Online(const ServerPins& server, client::ClientStore& store, const Output& out,
-         std::string device_name = "sotto");
+         std::string device_name = "sotto", bool read_receipts = true);
   ~Online() override;
 
   client::Engine& engine() { return engine_; }
@@ -65,6 +67,9 @@ class Online final : public client::TransportListener, public client::EngineObse
   bool lost() const { return lost_; }
   // What became of outgoing messages during this run, by message id.
   const std::map<Bytes, client::DeliveryState>& deliveries() const { return deliveries_; }
+  // How many messages of each group expired since the last call (`recv` keeps a count of
+  // what it has shown, which these take away from).
+  std::map<Bytes, uint64_t> take_expired() { return std::exchange(expired_, {}); }
   // Called for each message stored during this run (incoming and outgoing).
   std::function<void(const client::StoredMessage&)> on_stored;
 
@@ -75,6 +80,7 @@ class Online final : public client::TransportListener, public client::EngineObse
   void on_frame(BytesView frame) override;
   // client::EngineObserver
   void on_message(const client::StoredMessage& message) override;
+  void on_message_expired(const client::StoredMessage& message) override;
   void on_delivery_state(BytesView group_id, BytesView message_id,
                          client::DeliveryState state) override;
   void on_contact_keys_changed(const client::Contact& before,
@@ -93,11 +99,13 @@ class Online final : public client::TransportListener, public client::EngineObse
   std::optional<Errc> session_ended_;
   std::vector<Error> errors_;
   std::map<Bytes, client::DeliveryState> deliveries_;
+  std::map<Bytes, uint64_t> expired_;
 };
 
 // Where the server is and which certificate is pinned for it, for every connection to it.
 client::TlsEndpoint tls_endpoint(const ServerPins& server);
 
-client::EngineConfig engine_config(const ServerPins& server, std::string device_name);
+client::EngineConfig engine_config(const ServerPins& server, std::string device_name,
+                                   bool read_receipts = true);
 
 }  // namespace sotto::cli

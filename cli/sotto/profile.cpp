@@ -200,6 +200,7 @@ Result<ProfileSettings> Profile::load() const {
     for (const auto& [name, side] : verified.items()) s.verified[name] = side.get<std::string>();
     const json names = j.value("names", json::object());
     for (const auto& [name, called] : names.items()) s.names[name] = called.get<std::string>();
+    s.read_receipts = j.value("read_receipts", true);
     return s;
   } catch (const json::exception&) {
     return damaged;
@@ -217,7 +218,8 @@ Result<void> Profile::save(const ProfileSettings& s) const {
             {"contacts", s.contacts},
             {"shown", s.shown},
             {"verified", s.verified},
-            {"names", s.names}};
+            {"names", s.names},
+            {"read_receipts", s.read_receipts}};
   if (s.key_file) j["key_file"] = *s.key_file;
   const std::string text = j.dump(2) + "\n";
 

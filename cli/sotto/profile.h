@@ -47,6 +47,8 @@ struct ProfileSettings {
   // username -> the name an imported address book (`contacts import`) gives them; kept on
   // this device only.
   std::map<std::string, std::string> names;
+  // Tell senders when their messages were read here (`sotto receipts on|off`).
+  bool read_receipts = true;
 };
 
 class Profile {

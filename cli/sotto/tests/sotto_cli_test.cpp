@@ -134,7 +134,10 @@ TEST_F(SottoCliTest, TwoPeopleTalkAndEachMessageArrivesOnceInOrder) {
   EXPECT_EQ(lines[3]["state"], "sent");
   auto alices = run(alice, {"history", "bob"});
   ASSERT_EQ(alices.exit_code, 0) << describe(alices);
-  EXPECT_EQ(alices.out, "alice: one\nalice: two\nalice: three\nbob: hi alice\n");
+  // Bob's recv told alice her messages arrived (two ticks); he has not read them yet.
+  EXPECT_EQ(alices.out,
+            "alice: one \u2713\u2713\nalice: two \u2713\u2713\nalice: three \u2713\u2713\n"
+            "bob: hi alice\n");
 
   // Bob never added alice by hand: the conversation's check of her keys made her a contact.
   auto contacts = run(bob, {"--json", "contacts", "list"});
@@ -216,7 +219,9 @@ TEST_F(SottoCliTest, AnAnswerBeforeAnyRecvJoinsTheConversationThatWasStarted) {
   auto got = run(frank, {"recv", "--wait", "20"});
   EXPECT_EQ(got.out, "grace: hello frank\n") << describe(got);
   auto franks = run(frank, {"history", "grace"});
-  EXPECT_EQ(franks.out, "frank: hello grace\ngrace: hello frank\n") << describe(franks);
+  // Grace's history read frank's message, and his recv heard of it.
+  EXPECT_EQ(franks.out, "frank: hello grace \u2713\u2713 read\ngrace: hello frank\n")
+      << describe(franks);
 }
 
 TEST_F(SottoCliTest, AMessageWrittenWhileTheServerIsDownLeavesWithTheNextCommand) {
@@ -432,7 +437,8 @@ TEST_F(SottoCliTest, APersonOnTwoDevicesSeesBothSidesOnEach) {
   auto on_laptop = run(laptop, {"recv"});
   EXPECT_EQ(on_laptop.exit_code, 0) << describe(on_laptop);
   auto laptop_history = run(laptop, {"history", "max"});
-  EXPECT_EQ(laptop_history.out, "lena: from my laptop\nmax: got it\nlena: and from my phone\n")
+  EXPECT_EQ(laptop_history.out,
+            "lena: from my laptop \u2713\u2713\nmax: got it\nlena: and from my phone\n")
       << describe(laptop_history);
   auto phone_history = run(phone, {"history", "max"});
   EXPECT_EQ(phone_history.out, "lena: from my laptop\nmax: got it\nlena: and from my phone\n")
@@ -440,7 +446,9 @@ TEST_F(SottoCliTest, APersonOnTwoDevicesSeesBothSidesOnEach) {
   auto max_heard = run(max, {"recv"});
   EXPECT_EQ(max_heard.out, "lena: and from my phone\n") << describe(max_heard);
   auto max_history = run(max, {"history", "lena"});
-  EXPECT_EQ(max_history.out, "lena: from my laptop\nmax: got it\nlena: and from my phone\n")
+  // Lena's laptop read max's answer (its history) and told him.
+  EXPECT_EQ(max_history.out,
+            "lena: from my laptop\nmax: got it \u2713\u2713 read\nlena: and from my phone\n")
       << describe(max_history);
 }
 

@@ -99,22 +99,41 @@ Result<void> check_file(const FileContent& file) {
   return success();
 }
 
+Result<void> check_text(std::string_view body, const char* what) {
+  if (body.size() > kMaxTextBytes) {
+    return Error(Errc::invalid_value,
+                 std::string(what) + " over " + std::to_string(kMaxTextBytes) + " bytes");
+  }
+  if (!proto::is_valid_utf8(body))
+    return Error(Errc::invalid_value, std::string(what) + " is not UTF-8");
+  return success();
+}
+
 Result<void> check(const AppMessage& message) {
   SOTTO_TRY(check_id(message.message_id, "message id"));
   if (const auto* text = std::get_if<TextContent>(&message.content)) {
-    if (text->body.size() > kMaxTextBytes) {
-      return Error(Errc::invalid_value,
-                   "text body over " + std::to_string(kMaxTextBytes) + " bytes");
-    }
-    if (!proto::is_valid_utf8(text->body)) {
-      return Error(Errc::invalid_value, "text body is not UTF-8");
-    }
+    SOTTO_TRY(check_text(text->body, "text body"));
     if (text->reply_to) SOTTO_TRY(check_id(*text->reply_to, "reply_to"));
   } else if (const auto* receipt = std::get_if<ReceiptContent>(&message.content)) {
     if (receipt->kind != ReceiptKind::delivered && receipt->kind != ReceiptKind::read) {
       return Error(Errc::invalid_value, "unknown receipt kind");
     }
+    if (receipt->message_ids.size() > kMaxListedMessages) {
+      return Error(Errc::invalid_value, "a receipt for too many messages");
+    }
     for (const auto& id : receipt->message_ids) SOTTO_TRY(check_id(id, "receipt message id"));
+  } else if (const auto* edit = std::get_if<EditContent>(&message.content)) {
+    SOTTO_TRY(check_id(edit->message_id, "edited message id"));
+    SOTTO_TRY(check_text(edit->body, "edited body"));
+  } else if (const auto* deletion = std::get_if<DeleteContent>(&message.content)) {
+    if (deletion->message_ids.empty() || deletion->message_ids.size() > kMaxListedMessages) {
+      return Error(Errc::invalid_value, "a delete of no message or of too many");
+    }
+    for (const auto& id : deletion->message_ids) SOTTO_TRY(check_id(id, "deleted message id"));
+  } else if (const auto* settings = std::get_if<ConversationSettingsContent>(&message.content)) {
+    if (settings->disappear_after_s > kMaxDisappearAfterS) {
+      return Error(Errc::invalid_value, "a disappearing timer over a year");
+    }
   } else if (const auto* metadata = std::get_if<GroupMetadataContent>(&message.content)) {
     SOTTO_TRY(check_group_name(metadata->name));
   } else if (const auto* file = std::get_if<FileContent>(&message.content)) {

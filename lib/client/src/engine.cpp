@@ -317,6 +317,7 @@ void Engine::handle_event(proto::Event event) {
     std::vector<uint64_t> acks;
     process_queued(m->message, acks);
     ack(std::move(acks));
+    send_delivery_receipts();
     commit_pending_proposals();
   } else if (std::get_if<proto::KeyPackagesLowEvent>(&event.event) != nullptr) {
     top_up_key_packages();
@@ -1025,6 +1026,7 @@ namespace {
 void shown_content(const AppContent& content, StoredMessage& stored) {
   if (const auto* text = std::get_if<TextContent>(&content)) {
     stored.body = text->body;
+    stored.reply_to = text->reply_to;
   } else if (const auto* file = std::get_if<FileContent>(&content)) {
     stored.body = file->caption.value_or(std::string());
     stored.file = *file;
@@ -1037,11 +1039,142 @@ void Engine::send_text(BytesView group_id, std::string text, Then<Bytes> done) {
   send_content(group_id, TextContent{std::move(text), std::nullopt}, std::move(done));
 }
 
+void Engine::send_reply(BytesView group_id, BytesView reply_to, std::string text,
+                        Then<Bytes> done) {
+  auto found = store_.has_message(group_id, reply_to);
+  if (!found) return done(std::move(found).error());
+  if (!*found) return done(Error(Errc::not_found, "no such message to reply to"));
+  send_content(group_id, TextContent{std::move(text), Bytes(reply_to.begin(), reply_to.end())},
+               std::move(done));
+}
+
 void Engine::send_file(BytesView group_id, FileContent file, Then<Bytes> done) {
   send_content(group_id, std::move(file), std::move(done));
 }
 
-void Engine::send_content(BytesView group_id, AppContent content, Then<Bytes> done) {
+namespace {
+
+// A Done for operations that send a message whose id the caller does not need.
+Engine::Then<Bytes> ignoring_id(Engine::Done done) {
+  return [done = std::move(done)](Result<Bytes> sent) {
+    if (!sent) return done(std::move(sent).error());
+    done(success());
+  };
+}
+
+}  // namespace
+
+void Engine::edit_message(BytesView group_id, BytesView message_id, std::string text, Done done) {
+  auto target = own_message(group_id, message_id);
+  if (!target) return done(std::move(target).error());
+  target->body = text;
+  EditContent edit{target->message_id, std::move(text)};
+  send_content(group_id, std::move(edit), ignoring_id(std::move(done)),
+               {std::move(target).value()});
+}
+
+void Engine::delete_messages(BytesView group_id, std::vector<Bytes> message_ids, Done done) {
+  if (message_ids.empty() || message_ids.size() > kMaxListedMessages) {
+    return done(Error(Errc::invalid_argument, "no message, or too many, to delete"));
+  }
+  std::vector<StoredMessage> wiped;
+  for (const auto& id : message_ids) {
+    auto target = own_message(group_id, id);
+    if (!target) return done(std::move(target).error());
+    target->body.clear();
+    target->file.reset();
+    target->deleted = true;
+    wiped.push_back(std::move(target).value());
+  }
+  send_content(group_id, DeleteContent{std::move(message_ids)}, ignoring_id(std::move(done)),
+               std::move(wiped));
+}
+
+void Engine::set_disappearing_timer(BytesView group_id, uint64_t seconds, Done done) {
+  if (seconds > kMaxDisappearAfterS) {
+    return done(Error(Errc::invalid_argument, "a disappearing timer of at most a year"));
+  }
+  send_content(group_id, ConversationSettingsContent{seconds}, ignoring_id(std::move(done)));
+}
+
+void Engine::mark_read(BytesView group_id, Done done) {
+  auto identity = require_identity();
+  if (!identity) return done(std::move(identity).error());
+  auto messages = store_.messages(group_id);
+  if (!messages) return done(std::move(messages).error());
+  std::vector<StoredMessage> unread;
+  for (auto& m : *messages) {
+    if (m.sender == identity->username || m.read || m.deleted || m.timer_set_s) continue;
+    m.read = true;
+    unread.push_back(std::move(m));
+  }
+  if (unread.empty()) return done(success());
+  // A conversation this device has left keeps its history, and reading it tells no one.
+  auto conversation = store_.conversation(group_id);
+  if (!conversation) return done(std::move(conversation).error());
+  const bool member = *conversation && (*conversation)->membership == Membership::member;
+  if (!config_.send_read_receipts || !member) {
+    ClientStoreBatch batch;
+    batch.put_messages = unread;
+    if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+    for (const auto& m : unread) observer_.on_message_changed(m);
+    return done(success());
+  }
+  // One receipt per kMaxListedMessages, each stored with the marks it carries.
+  for (size_t first = 0; first < unread.size(); first += kMaxListedMessages) {
+    const size_t last = std::min(unread.size(), first + kMaxListedMessages);
+    std::vector<StoredMessage> part(unread.begin() + static_cast<std::ptrdiff_t>(first),
+                                    unread.begin() + static_cast<std::ptrdiff_t>(last));
+    ReceiptContent receipt{ReceiptKind::read, {}};
+    for (const auto& m : part) receipt.message_ids.push_back(m.message_id);
+    std::optional<Result<Bytes>> sent;
+    send_content(
+        group_id, std::move(receipt), [&sent](Result<Bytes> r) { sent = std::move(r); },
+        std::move(part));
+    if (sent && !*sent) return done(std::move(*sent).error());
+  }
+  done(success());
+}
+
+void Engine::send_delivery_receipts() {
+  auto pending = std::move(to_confirm_);
+  to_confirm_.clear();
+  for (auto& [group_id, ids] : pending) {
+    for (size_t first = 0; first < ids.size(); first += kMaxListedMessages) {
+      const size_t last = std::min(ids.size(), first + kMaxListedMessages);
+      ReceiptContent receipt{ReceiptKind::delivered,
+                             {ids.begin() + static_cast<std::ptrdiff_t>(first),
+                              ids.begin() + static_cast<std::ptrdiff_t>(last)}};
+      send_content(group_id, std::move(receipt), [this](Result<Bytes> sent) {
+        if (!sent) {
+          observer_.on_error(std::move(sent).error().with_context("sending a delivery receipt"));
+        }
+      });
+    }
+  }
+}
+
+Result<size_t> Engine::expire_messages() {
+  const uint64_t now = env_.now_ms();
+  SOTTO_TRY_ASSIGN(auto conversations, store_.conversations());
+  ClientStoreBatch batch;
+  std::vector<StoredMessage> expired;
+  for (const auto& c : conversations) {
+    SOTTO_TRY_ASSIGN(auto messages, store_.messages(c.group_id));
+    for (auto& m : messages) {
+      if (m.expires_at == 0 || m.expires_at > now) continue;
+      batch.remove_messages.push_back(MessageKey{m.group_id, m.message_id});
+      expired.push_back(std::move(m));
+    }
+  }
+  if (expired.empty()) return size_t{0};
+  SOTTO_TRY(store_.apply(batch));
+  for (const auto& m : expired) observer_.on_message_expired(m);
+  return expired.size();
+}
+
+void Engine::send_content(BytesView group_id, AppContent content, Then<Bytes> done,
+                          std::vector<StoredMessage> rewritten) {
   auto identity = require_identity();
   if (!identity) return done(std::move(identity).error());
   auto found = store_.conversation(group_id);
@@ -1067,25 +1200,46 @@ void Engine::send_content(BytesView group_id, AppContent content, Then<Bytes> do
   auto sealed = protect_app_message(*group, app);
   if (!sealed) return done(std::move(sealed).error());
 
-  StoredMessage stored;
-  stored.group_id = conversation.group_id;
-  stored.message_id = app.message_id;
-  stored.sender = identity->username;
-  stored.sender_device = identity->device_id;
-  stored.outgoing = true;
-  stored.sent_at = app.sent_at;
-  stored.state = DeliveryState::pending;
-  shown_content(app.content, stored);
+  // Texts, files and timer changes are history; edits, deletes and receipts change it.
+  std::optional<StoredMessage> stored;
+  const bool is_text = std::holds_alternative<TextContent>(app.content) ||
+                       std::holds_alternative<FileContent>(app.content);
+  const auto* settings = std::get_if<ConversationSettingsContent>(&app.content);
+  if (is_text || settings != nullptr) {
+    stored.emplace();
+    stored->group_id = conversation.group_id;
+    stored->message_id = app.message_id;
+    stored->sender = identity->username;
+    stored->sender_device = identity->device_id;
+    stored->outgoing = true;
+    stored->sent_at = app.sent_at;
+    stored->state = DeliveryState::pending;
+    if (settings != nullptr) {
+      stored->timer_set_s = settings->disappear_after_s;
+      conversation.disappear_after_s = settings->disappear_after_s;
+    } else {
+      shown_content(app.content, *stored);
+      if (conversation.disappear_after_s != 0) {
+        stored->expires_at = app.sent_at + conversation.disappear_after_s * 1000;
+      }
+    }
+  }
+  if (std::holds_alternative<EditContent>(app.content)) {
+    for (auto& m : rewritten) m.edited_at = app.sent_at;
+  }
 
   OutboxEntry entry{app.message_id, conversation.group_id, std::move(recipients),
                     std::move(sealed).value(), env_.now_ms()};
   conversation.group_state = serialize_group(*group);
   ClientStoreBatch batch;
-  batch.put_conversations.push_back(std::move(conversation));
-  batch.put_messages.push_back(stored);
+  batch.put_conversations.push_back(conversation);
+  if (stored) batch.put_messages.push_back(*stored);
+  batch.put_messages.insert(batch.put_messages.end(), rewritten.begin(), rewritten.end());
   batch.put_outbox.push_back(entry);
   if (auto applied = store_.apply(batch); !applied) return done(std::move(applied).error());
-  observer_.on_message(stored);
+  if (settings != nullptr) observer_.on_conversation(conversation);
+  if (stored) observer_.on_message(*stored);
+  for (const auto& m : rewritten) observer_.on_message_changed(m);
   done(app.message_id);
   if (state_ == ConnectionState::ready) send_outbox_entry(std::move(entry));
 }
@@ -1168,6 +1322,11 @@ void Engine::fetch_from(uint64_t after_seq, Done done) {
               return fetch_from(page->messages.empty() ? 0 : page->messages.back().seq, done);
             }
             fetching_ = false;
+            if (auto expired = expire_messages(); !expired) {
+              observer_.on_error(std::move(expired).error().with_context("expiring messages"));
+            }
+            // Before any commit of ours: receipts in the epoch their readers are in.
+            send_delivery_receipts();
             done(success());
             commit_pending_proposals();
           });
@@ -1209,6 +1368,10 @@ void Engine::process_queued(const proto::QueuedMessage& message, std::vector<uin
     if (opened->verify) verify_members(opened->joined->group_id);
   }
   for (const auto& m : opened->messages) observer_.on_message(m);
+  for (const auto& m : opened->changed) observer_.on_message_changed(m);
+  if (opened->to_confirm) {
+    to_confirm_[opened->to_confirm->group_id].push_back(opened->to_confirm->message_id);
+  }
 }
 
 Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) {
@@ -1304,26 +1467,135 @@ Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) 
     out.joined = std::move(conversation);
     return out;
   }
-  if (std::holds_alternative<TextContent>(app->content) ||
-      std::holds_alternative<FileContent>(app->content)) {
-    SOTTO_TRY_ASSIGN(const bool seen, store_.has_message(group_id, app->message_id));
-    if (!seen) {
-      StoredMessage stored;
-      stored.group_id = group_id;
-      stored.message_id = app->message_id;
-      stored.sender = sender->identity.username;
-      stored.sender_device = sender->identity.device_id;
-      stored.outgoing = false;
-      stored.sent_at = app->sent_at;
-      stored.accepted_at = queued.received_at;
-      stored.state = DeliveryState::received;
-      shown_content(app->content, stored);
-      out.batch.put_messages.push_back(stored);
-      out.messages.push_back(std::move(stored));
-    }
+  const std::string& from = sender->identity.username;
+  // A refused edit, delete or receipt changes nothing but the ratchet; its sender may be
+  // misbehaving, or its target not here (yet): docs/messages.md.
+  auto refused = [&](Result<void> applied, const char* what) {
+    if (!applied) observer_.on_error(std::move(applied).error().with_context(what));
+  };
+  if (const auto* edit = std::get_if<EditContent>(&app->content)) {
+    refused(apply_edit(group_id, from, *app, *edit, out), "an edit was dropped");
+    return out;
   }
-  // Receipts are understood but not yet shown: the state they carry is for a later step.
+  if (const auto* deletion = std::get_if<DeleteContent>(&app->content)) {
+    refused(apply_delete(group_id, from, *deletion, out), "a delete was dropped");
+    return out;
+  }
+  if (const auto* receipt = std::get_if<ReceiptContent>(&app->content)) {
+    refused(apply_receipt(group_id, from, identity.username, *receipt, out),
+            "a receipt was dropped");
+    return out;
+  }
+  SOTTO_TRY_ASSIGN(const bool seen, store_.has_message(group_id, app->message_id));
+  if (seen) return out;
+  StoredMessage stored;
+  stored.group_id = group_id;
+  stored.message_id = app->message_id;
+  stored.sender = from;
+  stored.sender_device = sender->identity.device_id;
+  stored.outgoing = false;
+  stored.sent_at = app->sent_at;
+  stored.accepted_at = queued.received_at;
+  stored.state = DeliveryState::received;
+  if (const auto* settings = std::get_if<ConversationSettingsContent>(&app->content)) {
+    conversation.disappear_after_s = settings->disappear_after_s;
+    stored.timer_set_s = settings->disappear_after_s;
+    out.batch.put_conversations.back() = conversation;
+    out.joined = std::move(conversation);
+  } else {
+    shown_content(app->content, stored);
+    if (conversation.disappear_after_s != 0) {
+      stored.expires_at = env_.now_ms() + conversation.disappear_after_s * 1000;
+    }
+    // Our own other devices' messages need no receipt.
+    if (from != identity.username) out.to_confirm = MessageKey{group_id, app->message_id};
+  }
+  out.batch.put_messages.push_back(stored);
+  out.messages.push_back(std::move(stored));
   return out;
+}
+
+Result<StoredMessage> Engine::own_message(BytesView group_id, BytesView message_id) {
+  SOTTO_TRY_ASSIGN(auto identity, require_identity());
+  SOTTO_TRY_ASSIGN(auto found, store_.message(group_id, message_id));
+  if (!found) return Error(Errc::not_found, "no such message in the conversation");
+  if (found->sender != identity.username) {
+    return Error(Errc::forbidden, "only the account that sent a message may change it");
+  }
+  if (found->deleted || found->timer_set_s) {
+    return Error(Errc::invalid_argument, "a deleted message or a system line cannot change");
+  }
+  return std::move(*found);
+}
+
+Result<void> Engine::apply_edit(BytesView group_id, const std::string& sender,
+                                const AppMessage& app, const EditContent& edit, Opened& out) {
+  SOTTO_TRY_ASSIGN(auto found, store_.message(group_id, edit.message_id));
+  // Out of order (or expired here already): the edit has nothing to apply to.
+  if (!found) return Error(Errc::not_found, "an edit of a message not stored");
+  if (found->sender != sender) {
+    return Error(Errc::forbidden, sender + " tried to edit another account's message");
+  }
+  if (found->deleted || found->timer_set_s) {
+    return Error(Errc::invalid_value, "an edit of a deleted message or a system line");
+  }
+  found->body = edit.body;
+  found->edited_at = app.sent_at;
+  out.batch.put_messages.push_back(*found);
+  out.changed.push_back(std::move(*found));
+  return success();
+}
+
+Result<void> Engine::apply_delete(BytesView group_id, const std::string& sender,
+                                  const DeleteContent& deletion, Opened& out) {
+  std::vector<StoredMessage> wiped;
+  for (const auto& id : deletion.message_ids) {
+    SOTTO_TRY_ASSIGN(auto found, store_.message(group_id, id));
+    if (!found) return Error(Errc::not_found, "a delete of a message not stored");
+    if (found->sender != sender) {
+      return Error(Errc::forbidden, sender + " tried to delete another account's message");
+    }
+    if (found->timer_set_s) return Error(Errc::invalid_value, "a delete of a system line");
+    found->body.clear();
+    found->file.reset();
+    found->deleted = true;
+    wiped.push_back(std::move(*found));
+  }
+  for (auto& m : wiped) {
+    out.batch.put_messages.push_back(m);
+    out.changed.push_back(std::move(m));
+  }
+  return success();
+}
+
+namespace {
+
+void add_name(std::vector<std::string>& names, const std::string& name) {
+  if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+}
+
+}  // namespace
+
+Result<void> Engine::apply_receipt(BytesView group_id, const std::string& sender,
+                                   const std::string& own, const ReceiptContent& receipt,
+                                   Opened& out) {
+  for (const auto& id : receipt.message_ids) {
+    SOTTO_TRY_ASSIGN(auto found, store_.message(group_id, id));
+    // Receipts for messages gone here (expired, or never seen) are no error.
+    if (!found || found->deleted) continue;
+    if (sender == own) {
+      // Another device of ours has read it: so has this account.
+      if (receipt.kind != ReceiptKind::read || found->sender == own || found->read) continue;
+      found->read = true;
+    } else {
+      if (found->sender != own) continue;  // receipts are for a message's sender only
+      add_name(found->delivered_to, sender);
+      if (receipt.kind == ReceiptKind::read) add_name(found->read_by, sender);
+    }
+    out.batch.put_messages.push_back(*found);
+    out.changed.push_back(std::move(*found));
+  }
+  return success();
 }
 
 Result<Engine::Opened> Engine::join(const mls::MlsMessage& message, const Identity& identity) {

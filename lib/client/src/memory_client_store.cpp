@@ -61,6 +61,19 @@ Result<std::vector<StoredMessage>> MemoryClientStore::messages(BytesView group_i
   return it->second;
 }
 
+Result<std::optional<StoredMessage>> MemoryClientStore::message(BytesView group_id,
+                                                                BytesView message_id) const {
+  auto it = messages_.find(key(group_id));
+  if (it == messages_.end()) return std::optional<StoredMessage>();
+  for (const auto& m : it->second) {
+    if (std::equal(m.message_id.begin(), m.message_id.end(), message_id.begin(),
+                   message_id.end())) {
+      return std::optional<StoredMessage>(m);
+    }
+  }
+  return std::optional<StoredMessage>();
+}
+
 Result<bool> MemoryClientStore::has_message(BytesView group_id, BytesView message_id) const {
   auto it = messages_.find(key(group_id));
   if (it == messages_.end()) return false;
@@ -110,6 +123,14 @@ Result<void> MemoryClientStore::apply(const ClientStoreBatch& batch) {
     auto* m = find_message(messages_[u.group_id], u.message_id);
     m->state = u.state;
     if (u.accepted_at != 0) m->accepted_at = u.accepted_at;
+  }
+  for (const auto& k : batch.remove_messages) {
+    auto it = messages_.find(k.group_id);
+    if (it == messages_.end()) continue;
+    auto& list = it->second;
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&](const StoredMessage& m) { return m.message_id == k.message_id; }),
+               list.end());
   }
   for (const auto& e : batch.put_outbox) {
     auto it = std::find_if(outbox_.begin(), outbox_.end(),

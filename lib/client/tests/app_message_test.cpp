@@ -122,5 +122,67 @@ TEST(AppMessage, AGroupNameThatBreaksTheRulesIsRefused) {
   EXPECT_EQ(decode_app_message(cut).error().code(), Errc::truncated);
 }
 
+AppMessage with_content(AppContent content) {
+  AppMessage m = text("");
+  m.content = std::move(content);
+  return m;
+}
+
+// The kind byte sits after the version, the id with its length and sent_at.
+constexpr size_t kKindOffset = 2 + 1 + 16 + 8;
+
+TEST(AppMessage, EditsDeletesAndTimersRoundTripUnderTheirTags) {
+  const Bytes edit =
+      encode_app_message(with_content(EditContent{Bytes(kMessageIdSize, 4), "fixed ✓"}));
+  EXPECT_EQ(edit[kKindOffset], 5);
+  auto e = decode_app_message(edit);
+  ASSERT_TRUE(e.ok()) << e.error().to_string();
+  EXPECT_EQ(std::get<EditContent>(e->content).message_id, Bytes(kMessageIdSize, 4));
+  EXPECT_EQ(std::get<EditContent>(e->content).body, "fixed ✓");
+
+  const Bytes deletion = encode_app_message(
+      with_content(DeleteContent{{Bytes(kMessageIdSize, 4), Bytes(kMessageIdSize, 5)}}));
+  EXPECT_EQ(deletion[kKindOffset], 6);
+  auto d = decode_app_message(deletion);
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  EXPECT_EQ(std::get<DeleteContent>(d->content).message_ids.size(), 2u);
+
+  const Bytes timer = encode_app_message(with_content(ConversationSettingsContent{300}));
+  ASSERT_EQ(timer.size(), kKindOffset + 1 + 8);
+  EXPECT_EQ(timer[kKindOffset], 7);
+  auto t = decode_app_message(timer);
+  ASSERT_TRUE(t.ok()) << t.error().to_string();
+  EXPECT_EQ(std::get<ConversationSettingsContent>(t->content).disappear_after_s, 300u);
+  EXPECT_TRUE(decode_app_message(encode_app_message(with_content(
+                                     ConversationSettingsContent{kMaxDisappearAfterS})))
+                  .ok());
+}
+
+TEST(AppMessage, EditsDeletesTimersAndReceiptsThatBreakTheRulesAreRefused) {
+  const std::vector<AppContent> refused = {
+      EditContent{Bytes(kMessageIdSize - 1, 4), "x"},
+      EditContent{Bytes(kMessageIdSize, 4), std::string("\xff")},
+      EditContent{Bytes(kMessageIdSize, 4), std::string(kMaxTextBytes + 1, 'a')},
+      DeleteContent{},
+      DeleteContent{{Bytes(kMessageIdSize, 1), Bytes(3, 1)}},
+      DeleteContent{std::vector<Bytes>(kMaxListedMessages + 1, Bytes(kMessageIdSize, 1))},
+      ConversationSettingsContent{kMaxDisappearAfterS + 1},
+      ReceiptContent{ReceiptKind::delivered,
+                     std::vector<Bytes>(kMaxListedMessages + 1, Bytes(kMessageIdSize, 1))},
+  };
+  for (const auto& content : refused) {
+    auto r = decode_app_message(encode_app_message(with_content(content)));
+    ASSERT_FALSE(r.ok()) << "kind " << content.index();
+    EXPECT_EQ(r.error().code(), Errc::invalid_value);
+  }
+  // Tag 8 belongs to no kind this version knows.
+  Bytes unknown = encode_app_message(with_content(ConversationSettingsContent{1}));
+  unknown[kKindOffset] = 8;
+  EXPECT_FALSE(decode_app_message(unknown).ok());
+  EXPECT_TRUE(decode_app_message(encode_app_message(with_content(DeleteContent{std::vector<Bytes>(
+                                     kMaxListedMessages, Bytes(kMessageIdSize, 1))})))
+                  .ok());
+}
+
 }  // namespace
 }  // namespace sotto::client

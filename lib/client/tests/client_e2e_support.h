@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,10 @@ class Recorder final : public EngineObserver {
     conversations.push_back(conversation);
   }
   void on_authenticated() override { ++authenticated; }
+  void on_message_changed(const StoredMessage& message) override { changed.push_back(message); }
   void on_error(const Error& error) override {
-    ADD_FAILURE() << "engine error: " << error.to_string();
+    // A test that provokes errors (a refused edit) sets errors_expected and checks them.
+    if (!errors_expected) ADD_FAILURE() << "engine error: " << error.to_string();
     errors.push_back(error);
   }
 
@@ -58,8 +61,22 @@ class Recorder final : public EngineObserver {
   std::vector<StoredMessage> messages;
   std::vector<std::pair<Bytes, DeliveryState>> delivery;
   std::vector<Conversation> conversations;
+  std::vector<StoredMessage> changed;
   std::vector<Error> errors;
+  bool errors_expected = false;
   int authenticated = 0;
+};
+
+// The system's clock, which a test may move forward (disappearing messages), and its
+// randomness.
+class AdjustableEnvironment final : public Environment {
+ public:
+  uint64_t now_ms() override { return system_.now_ms() + ahead_ms; }
+  void random(std::span<uint8_t> out) override { system_.random(out); }
+  uint64_t ahead_ms = 0;
+
+ private:
+  SystemEnvironment system_;
 };
 
 // One device: its engine, store and connection. The engine is the transport's listener.
@@ -85,7 +102,7 @@ struct Device {
   }
 
   MemoryClientStore store;
-  SystemEnvironment env;
+  AdjustableEnvironment env;
   Recorder recorder;
   WebSocketTransport transport;
   Engine engine;

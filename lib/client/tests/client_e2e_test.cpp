@@ -54,21 +54,34 @@ TEST_F(ClientE2eTest, TwoPeopleTalkIncludingWhileOneIsOffline) {
   // Bob -> Alice.
   std::optional<Result<Bytes>> reply;
   bob->engine.send_text(*group, "hi alice", [&](Result<Bytes> r) { reply = std::move(r); });
-  ASSERT_TRUE(wait(reply).ok());
+  auto reply_id = wait(reply);
+  ASSERT_TRUE(reply_id.ok());
   ASSERT_TRUE(run_until([&] { return alice->recorder.incoming().size() == 1; }));
   EXPECT_EQ(alice->recorder.incoming()[0].body, "hi alice");
   EXPECT_EQ(alice->recorder.incoming()[0].sender, "bob");
+
+  // Each heard of the other's receipt (one per fetch), and Bob's acknowledgements are answered,
+  // so that nothing more is on its way to or from Bob when he goes offline.
+  auto delivered = [](Device& d, const Bytes& group_id, const Bytes& id) {
+    auto m = d.store.message(group_id, id).value();
+    return m && !m->delivered_to.empty();
+  };
+  ASSERT_TRUE(run_until([&] { return delivered(*alice, *group, *hello_id); }));
+  ASSERT_TRUE(run_until([&] { return delivered(*bob, *group, *reply_id); }));
+  ASSERT_TRUE(run_until([&] { return bob->store.processed_count() == 0 && bob->engine.idle(); }));
 
   // Bob goes offline; Alice writes twice; Bob reconnects, authenticates with his device key
   // and fetches.
   bob->transport.close();
   ASSERT_TRUE(run_until([&] { return bob->engine.state() == ConnectionState::disconnected; }));
+  Bytes ping_id;
   for (const char* text : {"are you there?", "ping"}) {
     std::optional<Result<Bytes>> sent;
     alice->engine.send_text(*group, text, [&](Result<Bytes> r) { sent = std::move(r); });
     auto id = wait(sent);
     ASSERT_TRUE(id.ok());
     ASSERT_TRUE(run_until([&] { return alice->recorder.sent(*id); }));
+    ping_id = *id;
   }
   EXPECT_EQ(server_queue(*bob), 2u);
   bob->transport.connect();
@@ -77,7 +90,9 @@ TEST_F(ClientE2eTest, TwoPeopleTalkIncludingWhileOneIsOffline) {
   EXPECT_EQ(bob->recorder.incoming()[2].body, "ping");
   EXPECT_EQ(bob->engine.state(), ConnectionState::ready);
 
-  // Everything received was stored, then acknowledged: the server holds nothing more.
+  // Everything received was stored, then acknowledged: the server holds nothing more (Bob's
+  // receipt for both messages included).
+  ASSERT_TRUE(run_until([&] { return delivered(*alice, *group, ping_id); }));
   ASSERT_TRUE(run_until([&] { return bob->store.processed_count() == 0; }));
   ASSERT_TRUE(run_until([&] { return alice->store.processed_count() == 0; }));
   EXPECT_EQ(server_queue(*bob), 0u);

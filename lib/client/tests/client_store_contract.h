@@ -178,8 +178,100 @@ TYPED_TEST_P(ClientStoreContract, AGroupKeepsItsKindAndMembership) {
   EXPECT_EQ(all[0].name, "team");
 }
 
+TYPED_TEST_P(ClientStoreContract, AMessageKeepsItsReplyEditReceiptsAndExpiry) {
+  ClientStore& store = this->store();
+  StoredMessage m = contract_message(1, 2, "fixed");
+  m.outgoing = true;
+  m.reply_to = Bytes(16, 1);
+  m.edited_at = 1234;
+  m.expires_at = 99000;
+  m.delivered_to = {"carol", "bob"};
+  m.read_by = {"bob"};
+  StoredMessage incoming = contract_message(1, 3, "");
+  incoming.read = true;
+  incoming.deleted = true;
+  StoredMessage timer = contract_message(1, 4, "");
+  timer.timer_set_s = 0;  // "off" is a system line too, unlike no line at all
+  ClientStoreBatch batch;
+  batch.put_messages = {m, incoming, timer};
+  ASSERT_TRUE(store.apply(batch).ok());
+
+  auto found = store.message(Bytes(4, 1), Bytes(16, 2)).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->body, "fixed");
+  EXPECT_EQ(found->reply_to, Bytes(16, 1));
+  EXPECT_EQ(found->edited_at, 1234u);
+  EXPECT_EQ(found->expires_at, 99000u);
+  EXPECT_EQ(found->delivered_to, (std::vector<std::string>{"carol", "bob"}));
+  EXPECT_EQ(found->read_by, (std::vector<std::string>{"bob"}));
+  EXPECT_FALSE(found->deleted);
+  EXPECT_FALSE(found->read);
+  EXPECT_FALSE(found->timer_set_s.has_value());
+  EXPECT_FALSE(store.message(Bytes(4, 1), Bytes(16, 9)).value().has_value());
+  EXPECT_FALSE(store.message(Bytes(4, 2), Bytes(16, 2)).value().has_value());
+
+  const auto all = store.messages(Bytes(4, 1)).value();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_FALSE(all[0].read);
+  EXPECT_TRUE(all[1].read);
+  EXPECT_TRUE(all[1].deleted);
+  EXPECT_FALSE(all[1].reply_to.has_value());
+  EXPECT_EQ(all[2].timer_set_s, std::optional<uint64_t>(0));
+
+  // Stored again, the receipts are replaced, not added to.
+  m.delivered_to = {"bob"};
+  m.read_by.clear();
+  batch.put_messages = {m};
+  ASSERT_TRUE(store.apply(batch).ok());
+  found = store.message(Bytes(4, 1), Bytes(16, 2)).value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->delivered_to, (std::vector<std::string>{"bob"}));
+  EXPECT_TRUE(found->read_by.empty());
+}
+
+TYPED_TEST_P(ClientStoreContract, RemovedMessagesAreGoneAndAbsentOnesIgnored) {
+  ClientStore& store = this->store();
+  StoredMessage a = contract_message(1, 1, "one");
+  a.delivered_to = {"bob"};
+  ClientStoreBatch batch;
+  batch.put_messages = {a, contract_message(1, 2, "two"), contract_message(2, 1, "other")};
+  ASSERT_TRUE(store.apply(batch).ok());
+  ClientStoreBatch removal;
+  removal.remove_messages = {MessageKey{Bytes(4, 1), Bytes(16, 1)},
+                             MessageKey{Bytes(4, 1), Bytes(16, 7)},
+                             MessageKey{Bytes(4, 9), Bytes(16, 1)}};
+  EXPECT_FALSE(removal.empty());
+  ASSERT_TRUE(store.apply(removal).ok());
+  const auto left = store.messages(Bytes(4, 1)).value();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].body, "two");
+  EXPECT_FALSE(store.has_message(Bytes(4, 1), Bytes(16, 1)).value());
+  EXPECT_TRUE(store.has_message(Bytes(4, 2), Bytes(16, 1)).value());
+  // The same id stored again starts without the old receipts.
+  batch.put_messages = {contract_message(1, 1, "again")};
+  ASSERT_TRUE(store.apply(batch).ok());
+  EXPECT_TRUE(store.message(Bytes(4, 1), Bytes(16, 1)).value()->delivered_to.empty());
+}
+
+TYPED_TEST_P(ClientStoreContract, AConversationKeepsItsTimer) {
+  ClientStore& store = this->store();
+  Conversation c{Bytes(4, 1), "bob", {"alice", "bob"}, SecureBytes{1}, true};
+  c.disappear_after_s = 3600;
+  ClientStoreBatch batch;
+  batch.put_conversations = {c};
+  ASSERT_TRUE(store.apply(batch).ok());
+  EXPECT_EQ(store.conversation(Bytes(4, 1)).value()->disappear_after_s, 3600u);
+  EXPECT_EQ(store.conversations().value().at(0).disappear_after_s, 3600u);
+  c.disappear_after_s = 0;
+  batch.put_conversations = {c};
+  ASSERT_TRUE(store.apply(batch).ok());
+  EXPECT_EQ(store.conversation(Bytes(4, 1)).value()->disappear_after_s, 0u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ClientStoreContract, ABatchAppliesEverythingItHolds,
                             ARefusedBatchChangesNothing, RecordsReplaceByTheirKeysInOrder,
-                            AFileMessageKeepsItsFile, AGroupKeepsItsKindAndMembership);
+                            AFileMessageKeepsItsFile, AGroupKeepsItsKindAndMembership,
+                            AMessageKeepsItsReplyEditReceiptsAndExpiry,
+                            RemovedMessagesAreGoneAndAbsentOnesIgnored, AConversationKeepsItsTimer);
 
 }  // namespace sotto::client

@@ -449,5 +449,183 @@ TEST_F(EngineTest, GroupMetadataNamesTheGroupAndAMalformedOneChangesNothing) {
   EXPECT_EQ(engine->groups().value().size(), 1u);
 }
 
+// Bob, played by lib/mls directly, in a group with alice's engine (her first KeyPackage).
+struct BobsGroup {
+  mls::Group group;
+  mls::Random rng;
+  uint64_t seq = 40;
+};
+
+class EngineMessagesTest : public EngineTest {
+ protected:
+  const Bytes group_id = Bytes(32, 0x6b);
+
+  void SetUp() override {
+    engine->on_connected();
+    register_alice();
+    transport.frames.clear();
+    auto framed = tls::decode<mls::MlsMessage>(uploaded.key_packages.at(0));
+    ASSERT_TRUE(framed.ok());
+    const auto& kp = std::get<mls::KeyPackage>(framed->content);
+    mls::Random rng = [this](std::span<uint8_t> out) { env.random(out); };
+    auto created = mls::Group::create(crypto::SuiteId{0x0003}, group_id,
+                                      mls::Credential{mls::BasicCredential{
+                                          tls::encode(TestMemberIdentity{"bob", Bytes(16, 0xb0)})}},
+                                      seed(9), rng);
+    ASSERT_TRUE(created.ok()) << created.error().to_string();
+    auto add = created->propose_add(kp, env.now / 1000);
+    ASSERT_TRUE(add.ok());
+    auto commit = created->commit({*add}, rng, env.now / 1000);
+    ASSERT_TRUE(commit.ok());
+    bob = std::make_unique<BobsGroup>(BobsGroup{std::move(commit->next), rng});
+    deliver(*commit->output.welcome);
+    ASSERT_TRUE(store.conversation(group_id).value().has_value());
+  }
+
+  void deliver(const mls::MlsMessage& m) {
+    engine->on_frame(frame_of(
+        proto::ServerFrame{proto::Event{proto::MessageEvent{{++bob->seq, 1, tls::encode(m)}}}}));
+  }
+  // Bob sends `content`; gives its message id.
+  Bytes from_bob(AppContent content) {
+    AppMessage app;
+    app.message_id = Bytes(kMessageIdSize, static_cast<uint8_t>(bob->seq + 1));
+    app.sent_at = 5000 + bob->seq;
+    app.content = std::move(content);
+    auto sealed = bob->group.protect(encode_app_message(app), bob->rng);
+    EXPECT_TRUE(sealed.ok());
+    deliver(*sealed);
+    return app.message_id;
+  }
+  // What alice's engine sent to the group since the last call, as bob reads it.
+  std::vector<AppMessage> sent_by_alice() {
+    std::vector<AppMessage> out;
+    while (!transport.frames.empty()) {
+      auto f = transport.take();
+      const auto* send = std::get_if<proto::Send>(&f.request);
+      if (send == nullptr) continue;
+      auto m = tls::decode<mls::MlsMessage>(send->payload);
+      EXPECT_TRUE(m.ok());
+      auto opened = bob->group.unprotect(*m);
+      EXPECT_TRUE(opened.ok()) << opened.error().to_string();
+      if (!opened) continue;
+      auto app = decode_app_message(opened->data);
+      EXPECT_TRUE(app.ok());
+      if (app) out.push_back(std::move(app).value());
+    }
+    return out;
+  }
+
+  std::unique_ptr<BobsGroup> bob;
+};
+
+TEST_F(EngineMessagesTest, TextsGetOneDeliveryReceiptAndReceiptsNone) {
+  const Bytes hello = from_bob(TextContent{"hello", std::nullopt});
+  auto receipts = sent_by_alice();
+  ASSERT_EQ(receipts.size(), 1u);
+  const auto* receipt = std::get_if<ReceiptContent>(&receipts[0].content);
+  ASSERT_NE(receipt, nullptr);
+  EXPECT_EQ(receipt->kind, ReceiptKind::delivered);
+  EXPECT_EQ(receipt->message_ids, std::vector<Bytes>{hello});
+
+  // A receipt, an edit and a timer change get none, and a receipt adds no history.
+  from_bob(ReceiptContent{ReceiptKind::read, {hello}});
+  from_bob(EditContent{hello, "hello!"});
+  EXPECT_TRUE(sent_by_alice().empty());
+  const auto history = store.messages(group_id).value();
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].body, "hello!");
+  EXPECT_EQ(history[0].edited_at, 5000u + 43);
+
+  // mark_read: one read receipt for the unread, then nothing more.
+  std::optional<Result<void>> marked;
+  engine->mark_read(group_id, [&](Result<void> r) { marked = std::move(r); });
+  ASSERT_TRUE(marked.has_value() && marked->ok());
+  receipts = sent_by_alice();
+  ASSERT_EQ(receipts.size(), 1u);
+  EXPECT_EQ(std::get<ReceiptContent>(receipts[0].content).kind, ReceiptKind::read);
+  EXPECT_TRUE(store.message(group_id, hello).value()->read);
+  marked.reset();
+  engine->mark_read(group_id, [&](Result<void> r) { marked = std::move(r); });
+  ASSERT_TRUE(marked.has_value() && marked->ok());
+  EXPECT_TRUE(sent_by_alice().empty());
+  EXPECT_TRUE(observer.errors.empty());
+}
+
+TEST_F(EngineMessagesTest, EditsAndDeletesOfOthersOrOfNothingAreRefused) {
+  std::optional<Result<Bytes>> sent;
+  engine->send_text(group_id, "mine", [&](Result<Bytes> r) { sent = std::move(r); });
+  ASSERT_TRUE(sent.has_value() && sent->ok());
+  const Bytes mine = sent->value();
+  (void)sent_by_alice();
+
+  // Bob edits and deletes alice's message: refused, nothing changes, the queue moves on.
+  from_bob(EditContent{mine, "bob's words"});
+  ASSERT_EQ(observer.errors.size(), 1u);
+  EXPECT_EQ(observer.errors.back().code(), Errc::forbidden);
+  from_bob(DeleteContent{{mine}});
+  ASSERT_EQ(observer.errors.size(), 2u);
+  EXPECT_EQ(observer.errors.back().code(), Errc::forbidden);
+  auto kept = store.message(group_id, mine).value();
+  EXPECT_EQ(kept->body, "mine");
+  EXPECT_FALSE(kept->deleted);
+  EXPECT_EQ(kept->edited_at, 0u);
+  EXPECT_TRUE(store.is_processed(bob->seq).value());
+
+  // An edit or delete that comes before its message (or after it expired): dropped.
+  from_bob(EditContent{Bytes(kMessageIdSize, 0xee), "early"});
+  EXPECT_EQ(observer.errors.back().code(), Errc::not_found);
+  const Bytes his = from_bob(TextContent{"his", std::nullopt});
+  from_bob(DeleteContent{{his, Bytes(kMessageIdSize, 0xee)}});
+  EXPECT_EQ(observer.errors.back().code(), Errc::not_found);
+  EXPECT_FALSE(store.message(group_id, his).value()->deleted);  // all or nothing
+  const size_t errors = observer.errors.size();
+  from_bob(DeleteContent{{his}});
+  EXPECT_EQ(observer.errors.size(), errors);
+  auto tombstone = store.message(group_id, his).value();
+  EXPECT_TRUE(tombstone->deleted);
+  EXPECT_TRUE(tombstone->body.empty());
+  EXPECT_EQ(store.messages(group_id).value().size(), 2u);
+
+  // Alice may change only her own.
+  std::optional<Result<void>> done;
+  engine->edit_message(group_id, his, "x", [&](Result<void> r) { done = std::move(r); });
+  EXPECT_EQ(done->error().code(), Errc::forbidden);
+  done.reset();
+  engine->delete_messages(group_id, {mine}, [&](Result<void> r) { done = std::move(r); });
+  ASSERT_TRUE(done->ok());
+  EXPECT_TRUE(store.message(group_id, mine).value()->deleted);
+  auto out = sent_by_alice();  // the delivery receipt for "his", then the delete
+  ASSERT_FALSE(out.empty());
+  const auto* deletion = std::get_if<DeleteContent>(&out.back().content);
+  ASSERT_NE(deletion, nullptr);
+  EXPECT_EQ(deletion->message_ids, std::vector<Bytes>{mine});
+}
+
+TEST_F(EngineMessagesTest, ATimerMakesMessagesExpire) {
+  const Bytes before = from_bob(TextContent{"before", std::nullopt});
+  from_bob(ConversationSettingsContent{30});
+  EXPECT_EQ(store.conversation(group_id).value()->disappear_after_s, 30u);
+  auto history = store.messages(group_id).value();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1].timer_set_s, std::optional<uint64_t>(30));
+  const Bytes after = from_bob(TextContent{"after", std::nullopt});
+  EXPECT_EQ(store.message(group_id, after).value()->expires_at, env.now + 30'000);
+  std::optional<Result<Bytes>> sent;
+  engine->send_text(group_id, "mine", [&](Result<Bytes> r) { sent = std::move(r); });
+  ASSERT_TRUE(sent.has_value() && sent->ok());
+  EXPECT_EQ(store.message(group_id, sent->value()).value()->expires_at, env.now + 30'000);
+
+  env.now += 29'999;
+  EXPECT_EQ(engine->expire_messages().value(), 0u);
+  env.now += 1;
+  EXPECT_EQ(engine->expire_messages().value(), 2u);
+  history = store.messages(group_id).value();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].message_id, before);
+  EXPECT_TRUE(history[1].timer_set_s.has_value());
+  EXPECT_TRUE(observer.errors.empty());
+}
+
 }  // namespace
 }  // namespace sotto::client

@@ -139,9 +139,41 @@ ALTER TABLE conversations ADD COLUMN kind INTEGER NOT NULL DEFAULT 1
 ALTER TABLE conversations ADD COLUMN membership INTEGER NOT NULL DEFAULT 1
   CHECK (membership IN (1, 2, 3));  -- 1 member, 2 left, 3 removed
 )sql"},
+    {4, R"sql(
+-- Replies, edits, deletes for everyone, disappearing messages and receipts (docs/messages.md).
+ALTER TABLE messages ADD COLUMN reply_to BLOB NOT NULL DEFAULT x'';  -- empty: no reply
+ALTER TABLE messages ADD COLUMN edited_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1));
+ALTER TABLE messages ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;  -- 0: never
+-- A system line: the disappearing timer set to this many seconds; -1 for a message.
+ALTER TABLE messages ADD COLUMN timer_set_s INTEGER NOT NULL DEFAULT -1
+  CHECK (timer_set_s >= -1);
+ALTER TABLE messages ADD COLUMN read INTEGER NOT NULL DEFAULT 0 CHECK (read IN (0, 1));
+CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at != 0;
+
+-- Who has an outgoing message (kind 1) and who has read it (kind 2); goes with its message.
+CREATE TABLE message_receipts (
+  group_id BLOB NOT NULL,
+  message_id BLOB NOT NULL,
+  kind INTEGER NOT NULL CHECK (kind IN (1, 2)),
+  position INTEGER NOT NULL CHECK (position >= 0),
+  username TEXT NOT NULL,
+  PRIMARY KEY (group_id, message_id, kind, position),
+  FOREIGN KEY (group_id, message_id) REFERENCES messages (group_id, message_id)
+    ON DELETE CASCADE
+) STRICT;
+
+ALTER TABLE conversations ADD COLUMN disappear_after_s INTEGER NOT NULL DEFAULT 0
+  CHECK (disappear_after_s >= 0);
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+// What read_message reads, in this order.
+constexpr const char* kMessageColumns =
+    "message_id, sender, sender_device, outgoing, sent_at, accepted_at, state, body, file, "
+    "reply_to, edited_at, deleted, expires_at, timer_set_s, read";
 
 enum class UnlockKind : int64_t { passphrase = 1, key_file = 2 };
 
@@ -757,8 +789,10 @@ Result<std::optional<Contact>> SqliteClientStore::contact(const std::string& use
 Result<Conversation> SqliteClientStore::read_conversation(BytesView group_id, std::string name,
                                                           BytesView sealed_state,
                                                           bool members_verified, int64_t kind,
-                                                          int64_t membership) const {
+                                                          int64_t membership,
+                                                          uint64_t disappear_after_s) const {
   Conversation c;
+  c.disappear_after_s = disappear_after_s;
   c.group_id = to_bytes(group_id);
   c.name = std::move(name);
   c.members_verified = members_verified;
@@ -781,27 +815,28 @@ Result<Conversation> SqliteClientStore::read_conversation(BytesView group_id, st
 Result<std::optional<Conversation>> SqliteClientStore::conversation(BytesView group_id) const {
   SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
                                               "SELECT name, group_state, members_verified, "
-                                              "kind, membership "
+                                              "kind, membership, disappear_after_s "
                                               "FROM conversations WHERE group_id = ?"));
   q.bind(group_id);
   SOTTO_TRY_ASSIGN(bool row, q.step());
   if (!row) return std::optional<Conversation>();
-  SOTTO_TRY_ASSIGN(
-      auto c, read_conversation(group_id, q.text(0), q.view(1), q.i64(2) != 0, q.i64(3), q.i64(4)));
+  SOTTO_TRY_ASSIGN(auto c, read_conversation(group_id, q.text(0), q.view(1), q.i64(2) != 0,
+                                             q.i64(3), q.i64(4), q.u64(5)));
   return std::optional<Conversation>(std::move(c));
 }
 
 Result<std::vector<Conversation>> SqliteClientStore::conversations() const {
   SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
                                               "SELECT group_id, name, group_state, "
-                                              "members_verified, kind, membership "
+                                              "members_verified, kind, membership, "
+                                              "disappear_after_s "
                                               "FROM conversations ORDER BY group_id"));
   std::vector<Conversation> out;
   for (;;) {
     SOTTO_TRY_ASSIGN(bool row, q.step());
     if (!row) break;
     SOTTO_TRY_ASSIGN(auto c, read_conversation(q.view(0), q.text(1), q.view(2), q.i64(3) != 0,
-                                               q.i64(4), q.i64(5)));
+                                               q.i64(4), q.i64(5), q.u64(6)));
     out.push_back(std::move(c));
   }
   return out;
@@ -817,38 +852,77 @@ Result<bool> SqliteClientStore::has_message(BytesView group_id, BytesView messag
   return q.step();
 }
 
+namespace {
+
+// The message in the current row of `q`, which selects kMessageColumns.
+Result<StoredMessage> read_message(sqlite3* db, const SecureBytes& store_key, BytesView group_id,
+                                   const Statement& q) {
+  StoredMessage m;
+  m.group_id = to_bytes(group_id);
+  m.message_id = q.blob(0);
+  m.sender = q.text(1);
+  m.sender_device = q.blob(2);
+  m.outgoing = q.i64(3) != 0;
+  m.sent_at = q.u64(4);
+  m.accepted_at = q.u64(5);
+  m.state = static_cast<DeliveryState>(q.i64(6));
+  SOTTO_TRY_ASSIGN(SecureBytes body,
+                   unseal(store_key, "messages", "body", {group_id, m.message_id}, q.view(7)));
+  m.body.assign(reinterpret_cast<const char*>(body.data()), body.size());
+  if (!q.view(8).empty()) {
+    SOTTO_TRY_ASSIGN(SecureBytes file,
+                     unseal(store_key, "messages", "file", {group_id, m.message_id}, q.view(8)));
+    auto decoded = tls::decode<FileContent>(file);
+    if (!decoded) {
+      return Error(Errc::unavailable, "client store: a stored file message does not decode");
+    }
+    m.file = std::move(decoded).value();
+  }
+  if (!q.view(9).empty()) m.reply_to = q.blob(9);
+  m.edited_at = q.u64(10);
+  m.deleted = q.i64(11) != 0;
+  m.expires_at = q.u64(12);
+  if (q.i64(13) >= 0) m.timer_set_s = q.u64(13);
+  m.read = q.i64(14) != 0;
+  SOTTO_TRY_ASSIGN(auto receipts,
+                   Statement::prepare(db,
+                                      "SELECT kind, username FROM message_receipts WHERE "
+                                      "group_id = ? AND message_id = ? ORDER BY kind, position"));
+  receipts.bind(group_id);
+  receipts.bind(m.message_id);
+  for (;;) {
+    SOTTO_TRY_ASSIGN(bool more, receipts.step());
+    if (!more) break;
+    (receipts.i64(0) == 1 ? m.delivered_to : m.read_by).push_back(receipts.text(1));
+  }
+  return m;
+}
+
+}  // namespace
+
+Result<std::optional<StoredMessage>> SqliteClientStore::message(BytesView group_id,
+                                                                BytesView message_id) const {
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_, std::string("SELECT ") + kMessageColumns +
+                                                       " FROM messages WHERE group_id = ? "
+                                                       "AND message_id = ?"));
+  q.bind(group_id);
+  q.bind(message_id);
+  SOTTO_TRY_ASSIGN(bool row, q.step());
+  if (!row) return std::optional<StoredMessage>();
+  SOTTO_TRY_ASSIGN(auto m, read_message(db_, store_key_, group_id, q));
+  return std::optional<StoredMessage>(std::move(m));
+}
+
 Result<std::vector<StoredMessage>> SqliteClientStore::messages(BytesView group_id) const {
-  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
-                                              "SELECT message_id, sender, sender_device, "
-                                              "outgoing, sent_at, accepted_at, state, body, "
-                                              "file FROM messages WHERE group_id = ? "
-                                              "ORDER BY seq"));
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_, std::string("SELECT ") + kMessageColumns +
+                                                       " FROM messages WHERE group_id = ? "
+                                                       "ORDER BY seq"));
   q.bind(group_id);
   std::vector<StoredMessage> out;
   for (;;) {
     SOTTO_TRY_ASSIGN(bool row, q.step());
     if (!row) break;
-    StoredMessage m;
-    m.group_id = to_bytes(group_id);
-    m.message_id = q.blob(0);
-    m.sender = q.text(1);
-    m.sender_device = q.blob(2);
-    m.outgoing = q.i64(3) != 0;
-    m.sent_at = q.u64(4);
-    m.accepted_at = q.u64(5);
-    m.state = static_cast<DeliveryState>(q.i64(6));
-    SOTTO_TRY_ASSIGN(SecureBytes body,
-                     unseal(store_key_, "messages", "body", {group_id, m.message_id}, q.view(7)));
-    m.body.assign(reinterpret_cast<const char*>(body.data()), body.size());
-    if (!q.view(8).empty()) {
-      SOTTO_TRY_ASSIGN(SecureBytes file,
-                       unseal(store_key_, "messages", "file", {group_id, m.message_id}, q.view(8)));
-      auto decoded = tls::decode<FileContent>(file);
-      if (!decoded) {
-        return Error(Errc::unavailable, "client store: a stored file message does not decode");
-      }
-      m.file = std::move(decoded).value();
-    }
+    SOTTO_TRY_ASSIGN(auto m, read_message(db_, store_key_, group_id, q));
     out.push_back(std::move(m));
   }
   return out;
@@ -961,12 +1035,13 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
                      seal(store_key_, "conversations", "group_state", {c.group_id}, c.group_state));
     SOTTO_TRY(
         run("INSERT INTO conversations (group_id, name, group_state, members_verified, kind, "
-            "membership) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET "
+            "membership, disappear_after_s) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (group_id) DO UPDATE SET "
             "name = excluded.name, group_state = excluded.group_state, "
             "members_verified = excluded.members_verified, kind = excluded.kind, "
-            "membership = excluded.membership",
+            "membership = excluded.membership, disappear_after_s = excluded.disappear_after_s",
             c.group_id, c.name, state, c.members_verified, static_cast<int64_t>(c.kind),
-            static_cast<int64_t>(c.membership)));
+            static_cast<int64_t>(c.membership), c.disappear_after_s));
     SOTTO_TRY(run("DELETE FROM conversation_members WHERE group_id = ?", c.group_id));
     for (size_t i = 0; i < c.members.size(); ++i) {
       SOTTO_TRY(
@@ -985,15 +1060,31 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
       secure_wipe(encoded.data(), encoded.size());
       SOTTO_TRY_ASSIGN(file, std::move(sealed));
     }
-    SOTTO_TRY(
-        run("INSERT INTO messages (group_id, message_id, sender, sender_device, outgoing, "
-            "sent_at, accepted_at, state, body, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (group_id, message_id) DO UPDATE SET sender = excluded.sender, "
-            "sender_device = excluded.sender_device, outgoing = excluded.outgoing, "
-            "sent_at = excluded.sent_at, accepted_at = excluded.accepted_at, "
-            "state = excluded.state, body = excluded.body, file = excluded.file",
-            m.group_id, m.message_id, m.sender, m.sender_device, m.outgoing, m.sent_at,
-            m.accepted_at, static_cast<int64_t>(m.state), body, file));
+    SOTTO_TRY(run(
+        "INSERT INTO messages (group_id, message_id, sender, sender_device, outgoing, "
+        "sent_at, accepted_at, state, body, file, reply_to, edited_at, deleted, expires_at, "
+        "timer_set_s, read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (group_id, message_id) DO UPDATE SET sender = excluded.sender, "
+        "sender_device = excluded.sender_device, outgoing = excluded.outgoing, "
+        "sent_at = excluded.sent_at, accepted_at = excluded.accepted_at, "
+        "state = excluded.state, body = excluded.body, file = excluded.file, "
+        "reply_to = excluded.reply_to, edited_at = excluded.edited_at, "
+        "deleted = excluded.deleted, expires_at = excluded.expires_at, "
+        "timer_set_s = excluded.timer_set_s, read = excluded.read",
+        m.group_id, m.message_id, m.sender, m.sender_device, m.outgoing, m.sent_at, m.accepted_at,
+        static_cast<int64_t>(m.state), body, file, m.reply_to.value_or(Bytes()), m.edited_at,
+        m.deleted, m.expires_at, m.timer_set_s ? to_sql(*m.timer_set_s) : int64_t{-1}, m.read));
+    SOTTO_TRY(run("DELETE FROM message_receipts WHERE group_id = ? AND message_id = ?", m.group_id,
+                  m.message_id));
+    for (int64_t kind : {int64_t{1}, int64_t{2}}) {
+      const auto& names = kind == 1 ? m.delivered_to : m.read_by;
+      for (size_t i = 0; i < names.size(); ++i) {
+        SOTTO_TRY(
+            run("INSERT INTO message_receipts (group_id, message_id, kind, position, username) "
+                "VALUES (?, ?, ?, ?, ?)",
+                m.group_id, m.message_id, kind, static_cast<int64_t>(i), names[i]));
+      }
+    }
   }
   for (const auto& u : batch.delivery_updates) {
     SOTTO_TRY(
@@ -1004,6 +1095,10 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
     if (sqlite3_changes64(db_) == 0) {
       return Error(Errc::not_found, "delivery update of a message not stored");
     }
+  }
+  for (const auto& k : batch.remove_messages) {
+    SOTTO_TRY(run("DELETE FROM messages WHERE group_id = ? AND message_id = ?", k.group_id,
+                  k.message_id));
   }
   for (const auto& e : batch.put_outbox) {
     SOTTO_TRY(

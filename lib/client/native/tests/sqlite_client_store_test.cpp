@@ -259,9 +259,18 @@ class SqliteClientStoreTest : public ::testing::Test {
   const std::string path_ = dir_.file("client.db");
 };
 
+// Migration 4 undone: no replies, edits, deletes, receipts or timers.
+const std::string kUndoMigrationFour =
+    "DROP INDEX messages_expiring; DROP TABLE message_receipts; "
+    "ALTER TABLE messages DROP COLUMN reply_to; ALTER TABLE messages DROP COLUMN edited_at; "
+    "ALTER TABLE messages DROP COLUMN deleted; ALTER TABLE messages DROP COLUMN expires_at; "
+    "ALTER TABLE messages DROP COLUMN timer_set_s; ALTER TABLE messages DROP COLUMN read; "
+    "ALTER TABLE conversations DROP COLUMN disappear_after_s; ";
+const std::string kBackToVersionThree = kUndoMigrationFour + "PRAGMA user_version = 3";
 // Makes a store what version 1 of the schema was: no file column on messages (migration 2),
 // no kind or membership on conversations (migration 3).
-constexpr const char* kBackToVersionOne =
+const std::string kBackToVersionOne =
+    kUndoMigrationFour +
     "ALTER TABLE messages DROP COLUMN file; "
     "ALTER TABLE conversations DROP COLUMN membership; "
     "ALTER TABLE conversations DROP COLUMN kind; PRAGMA user_version = 1";
@@ -585,6 +594,39 @@ TEST_F(SqliteClientStoreTest, ATruncatedFileIsAClearError) {
   const Error damaged = refusal(passphrase(kPassphrase));
   EXPECT_EQ(damaged.code(), Errc::invalid_value) << damaged.to_string();
   EXPECT_NE(damaged.message().find("damaged"), std::string::npos) << damaged.message();
+}
+
+TEST_F(SqliteClientStoreTest, AVersionThreeStoreGainsMessageFeaturesOnOpening) {
+  ASSERT_NO_FATAL_FAILURE(store_everything(passphrase(kPassphrase)));
+  raw_sql(path_, kBackToVersionThree);
+  auto store = reopen();
+  ASSERT_TRUE(store);
+  expect_everything(*store);
+  for (const auto& m : store->messages(kGroup).value()) {
+    EXPECT_FALSE(m.reply_to.has_value());
+    EXPECT_FALSE(m.deleted);
+    EXPECT_FALSE(m.read);
+    EXPECT_FALSE(m.timer_set_s.has_value());
+    EXPECT_EQ(m.edited_at, 0u);
+    EXPECT_EQ(m.expires_at, 0u);
+    EXPECT_TRUE(m.delivered_to.empty());
+  }
+  EXPECT_EQ(store->conversation(kGroup).value()->disappear_after_s, 0u);
+  // And the new columns take values.
+  auto messages = store->messages(kGroup).value();
+  ASSERT_FALSE(messages.empty());
+  messages[0].read_by = {"bob"};
+  messages[0].expires_at = 5;
+  ClientStoreBatch batch;
+  batch.put_messages.push_back(messages[0]);
+  ASSERT_TRUE(store->apply(batch).ok());
+  store.reset();
+  store = reopen();
+  ASSERT_TRUE(store);
+  const auto again = store->message(kGroup, messages[0].message_id).value();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->read_by, std::vector<std::string>{"bob"});
+  EXPECT_EQ(again->expires_at, 5u);
 }
 
 TEST_F(SqliteClientStoreTest, AVersionOneStoreGainsGroupsOnOpening) {

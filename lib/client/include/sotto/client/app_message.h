@@ -26,7 +26,16 @@ inline constexpr size_t kMessageIdSize = 16;
 // A text body over this is refused on both ends (1 MiB frames leave room for framing).
 inline constexpr size_t kMaxTextBytes = 64 * 1024;
 
-enum class AppContentKind : uint8_t { text = 1, receipt = 2, group_metadata = 3, file = 4 };
+// Tag 8 is taken by another kind; a new kind takes the next free tag.
+enum class AppContentKind : uint8_t {
+  text = 1,
+  receipt = 2,
+  group_metadata = 3,
+  file = 4,
+  edit = 5,
+  delete_messages = 6,
+  conversation_settings = 7,
+};
 
 struct TextContent {
   static constexpr AppContentKind tls_tag = AppContentKind::text;
@@ -40,8 +49,39 @@ enum class ReceiptKind : uint8_t { delivered = 1, read = 2 };
 struct ReceiptContent {
   static constexpr AppContentKind tls_tag = AppContentKind::receipt;
   ReceiptKind kind = ReceiptKind::delivered;
-  std::vector<Bytes> message_ids;
+  std::vector<Bytes> message_ids;  // at most kMaxListedMessages
   SOTTO_TLS_FIELDS(kind, message_ids)
+};
+
+// How many message ids one receipt or delete may name: a screenful read at once, well under
+// the frame limit (16 bytes each).
+inline constexpr size_t kMaxListedMessages = 1000;
+
+// A new body for a message this account sent before (docs/messages.md). Receivers apply it
+// only when the target's sender is the edit's sender's account.
+struct EditContent {
+  static constexpr AppContentKind tls_tag = AppContentKind::edit;
+  Bytes message_id;  // the edited message
+  std::string body;  // UTF-8, at most kMaxTextBytes
+  SOTTO_TLS_FIELDS(message_id, body)
+};
+
+// Deletes messages this account sent, for everyone: receivers wipe their body and file and
+// keep a tombstone in their place.
+struct DeleteContent {
+  static constexpr AppContentKind tls_tag = AppContentKind::delete_messages;
+  std::vector<Bytes> message_ids;  // 1 to kMaxListedMessages
+  SOTTO_TLS_FIELDS(message_ids)
+};
+
+// The longest disappearing-message timer: a year.
+inline constexpr uint64_t kMaxDisappearAfterS = 365ull * 24 * 3600;
+
+// A conversation's settings that any member may change for everyone.
+struct ConversationSettingsContent {
+  static constexpr AppContentKind tls_tag = AppContentKind::conversation_settings;
+  uint64_t disappear_after_s = 0;  // 0: messages stay; else at most kMaxDisappearAfterS
+  SOTTO_TLS_FIELDS(disappear_after_s)
 };
 
 // ---- file attachments (docs/attachments.md) ---------------------------------------------
@@ -89,7 +129,8 @@ struct GroupMetadataContent {
   SOTTO_TLS_FIELDS(name)
 };
 
-using AppContent = std::variant<TextContent, ReceiptContent, GroupMetadataContent, FileContent>;
+using AppContent = std::variant<TextContent, ReceiptContent, GroupMetadataContent, FileContent,
+                                EditContent, DeleteContent, ConversationSettingsContent>;
 
 struct AppMessage {
   uint16_t version = kAppMessageVersion;
@@ -102,7 +143,9 @@ struct AppMessage {
 Bytes encode_app_message(const AppMessage& message);
 // Strict: Errc::unsupported_version for another version (checked first), Errc::invalid_value
 // for a message id that is not kMessageIdSize bytes, a body that is not UTF-8 or over
-// kMaxTextBytes, an unknown receipt kind, a file message whose id, key or hash has the wrong
+// kMaxTextBytes, an unknown receipt kind, a receipt naming over kMaxListedMessages ids, an
+// edit whose target id has the wrong size, a delete naming no id or over kMaxListedMessages,
+// a disappearing timer over kMaxDisappearAfterS, a file message whose id, key or hash has the wrong
 // size, whose size is over kMaxFileBytes or whose name, media type or caption is not valid,
 // a group name that check_group_name refuses, and the codec's errors otherwise.
 Result<AppMessage> decode_app_message(BytesView bytes);

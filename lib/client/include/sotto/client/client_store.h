@@ -75,6 +75,9 @@ struct Conversation {
   bool members_verified = false;
   ConversationKind kind = ConversationKind::direct;
   Membership membership = Membership::member;
+  // Messages stored while this is on disappear this many seconds after they were stored
+  // (0: off). Any member may change it for everyone (ConversationSettingsContent).
+  uint64_t disappear_after_s = 0;
 };
 
 enum class DeliveryState : uint8_t {
@@ -95,6 +98,21 @@ struct StoredMessage {
   DeliveryState state = DeliveryState::pending;
   std::string body;                 // the text, or a file's caption
   std::optional<FileContent> file;  // a file message: what fetching and opening it takes
+  std::optional<Bytes> reply_to;    // the message this one answers
+  uint64_t edited_at = 0;           // the last edit's sent_at, ms (0: never edited)
+  // Deleted for everyone by its sender: body and file are wiped, the record stays as a
+  // tombstone so that replies to it still point somewhere.
+  bool deleted = false;
+  uint64_t expires_at = 0;  // ms; the engine deletes it from then on (0: never)
+  // A system line instead of a text: the sender set the disappearing timer to this.
+  std::optional<uint64_t> timer_set_s;
+  // An incoming message this account has seen (on any of its devices): a read receipt went
+  // out for it, or needs not.
+  bool read = false;
+  // An outgoing message's receipts: the accounts that have it, and those that have read it
+  // (a read implies delivered; each name once, in the order they came).
+  std::vector<std::string> delivered_to;
+  std::vector<std::string> read_by;
 };
 
 // A protected message waiting for the server's SentResponse. The payload is kept as sent, so
@@ -114,6 +132,11 @@ struct DeliveryUpdate {
   uint64_t accepted_at = 0;
 };
 
+struct MessageKey {
+  Bytes group_id;
+  Bytes message_id;
+};
+
 // One atomic write. Everything set or listed is applied, or nothing is.
 struct ClientStoreBatch {
   std::optional<Identity> identity;
@@ -124,6 +147,7 @@ struct ClientStoreBatch {
   std::vector<Conversation> put_conversations;   // by group id
   std::vector<StoredMessage> put_messages;       // by (group id, message id)
   std::vector<DeliveryUpdate> delivery_updates;  // on messages already stored
+  std::vector<MessageKey> remove_messages;       // gone for good (expired); absent ones ignored
   std::vector<OutboxEntry> put_outbox;
   std::vector<Bytes> remove_outbox;        // by message id
   std::vector<uint64_t> add_processed;     // server queue seqs stored but not yet acked
@@ -146,6 +170,8 @@ class ClientStore {
   virtual Result<std::vector<Conversation>> conversations() const = 0;
   // Oldest first, by the order they were stored.
   virtual Result<std::vector<StoredMessage>> messages(BytesView group_id) const = 0;
+  virtual Result<std::optional<StoredMessage>> message(BytesView group_id,
+                                                       BytesView message_id) const = 0;
   // Whether the conversation holds the message with this id, without reading the history.
   virtual Result<bool> has_message(BytesView group_id, BytesView message_id) const = 0;
   virtual Result<std::vector<OutboxEntry>> outbox() const = 0;

@@ -52,6 +52,9 @@ struct EngineConfig {
   uint32_t key_package_low = 10;    // top up below this many on the server
   uint64_t key_package_lifetime_s = 60ull * 24 * 3600;
   uint32_t fetch_limit = 100;
+  // Tell senders when this account has read their messages (mark_read). Off: mark_read only
+  // marks them here. Delivery receipts are always sent.
+  bool send_read_receipts = true;
 };
 
 // What the user interface hears. Calls come from inside the engine's calls.
@@ -64,6 +67,10 @@ class EngineObserver {
     (void)message_id;
     (void)state;
   }
+  // A stored message changed: edited, deleted for everyone, or a receipt for it came.
+  virtual void on_message_changed(const StoredMessage& message) { (void)message; }
+  // A message whose disappearing timer ran out was deleted from the store.
+  virtual void on_message_expired(const StoredMessage& message) { (void)message; }
   virtual void on_conversation(const Conversation& conversation) { (void)conversation; }
   // A contact's verified devices differ from the ones stored before.
   virtual void on_contact_keys_changed(const Contact& before, const Contact& after) {
@@ -171,6 +178,27 @@ class Engine final : public TransportListener {
   // HTTP): `file` names the server's file id, its key and its ciphertext's hash. Refused
   // (Errc::invalid_value) when a receiver would refuse it. Gives the message id.
   void send_file(BytesView group_id, FileContent file, Then<Bytes> done);
+  // A text that answers `reply_to`, a message this conversation holds (Errc::not_found if
+  // not). Gives the message id.
+  void send_reply(BytesView group_id, BytesView reply_to, std::string text, Then<Bytes> done);
+  // Replaces the body (a file's caption) of a message this account sent, here and for
+  // everyone. Errc::forbidden for another account's message, Errc::not_found for one not
+  // stored, Errc::invalid_argument for a deleted message or a system line.
+  void edit_message(BytesView group_id, BytesView message_id, std::string text, Done done);
+  // Deletes messages this account sent, for everyone: each stays as a tombstone without its
+  // body and file. The same errors as edit_message; nothing is deleted when one is refused.
+  void delete_messages(BytesView group_id, std::vector<Bytes> message_ids, Done done);
+  // Sets the conversation's disappearing-message timer for every member (0: off, at most
+  // kMaxDisappearAfterS); history gets a system line. Messages stored from then on expire.
+  void set_disappearing_timer(BytesView group_id, uint64_t seconds, Done done);
+  // Marks the conversation's incoming messages read, and sends their senders one read
+  // receipt for those not marked before (unless EngineConfig::send_read_receipts is off, or
+  // this device is no longer in the conversation). Works offline: the receipt waits in the
+  // outbox.
+  void mark_read(BytesView group_id, Done done);
+  // Deletes every stored message whose disappearing timer has run out; gives how many. Run
+  // after authenticating and after each fetch; a front end runs it before showing history.
+  Result<size_t> expire_messages();
   // Fetches and processes everything queued for this device (also done after authenticating).
   void fetch(Done done);
 
@@ -181,8 +209,10 @@ class Engine final : public TransportListener {
   struct Opened {
     ClientStoreBatch batch;
     std::vector<StoredMessage> messages;
-    std::optional<Conversation> joined;  // a conversation joined or changed
-    bool verify = false;                 // its membership changed: look the members up again
+    std::optional<Conversation> joined;    // a conversation joined or changed
+    bool verify = false;                   // its membership changed: look the members up again
+    std::vector<StoredMessage> changed;    // edited, deleted or receipted messages
+    std::optional<MessageKey> to_confirm;  // a message whose delivery its sender should hear of
   };
   using ResponseHandler = std::function<void(Result<proto::ResponseBody>)>;
 
@@ -221,7 +251,22 @@ class Engine final : public TransportListener {
   // `app` protected in `group`'s epoch as it goes to the server (an encoded MlsMessage).
   Result<Bytes> protect_app_message(mls::Group& group, const AppMessage& app);
 
-  void send_content(BytesView group_id, AppContent content, Then<Bytes> done);
+  // Protects `content` for the conversation, stores what it changes here (a new history
+  // entry for a text, file or timer; `rewritten` for an edit, delete or read receipt) with
+  // the outbox entry in one batch, then sends it.
+  void send_content(BytesView group_id, AppContent content, Then<Bytes> done,
+                    std::vector<StoredMessage> rewritten = {});
+  // A message this account sent, for an edit or a delete to change.
+  Result<StoredMessage> own_message(BytesView group_id, BytesView message_id);
+  // What a received edit, delete or receipt does to stored messages; errors leave all as is.
+  Result<void> apply_edit(BytesView group_id, const std::string& sender, const AppMessage& app,
+                          const EditContent& edit, Opened& out);
+  Result<void> apply_delete(BytesView group_id, const std::string& sender,
+                            const DeleteContent& deletion, Opened& out);
+  Result<void> apply_receipt(BytesView group_id, const std::string& sender, const std::string& own,
+                             const ReceiptContent& receipt, Opened& out);
+  // One delivery receipt per conversation for the messages stored since the last call.
+  void send_delivery_receipts();
   void resend_outbox();
   // `then`, when given, hears how the Send ended (success once the server holds it).
   void send_outbox_entry(OutboxEntry entry, Done then = nullptr);
@@ -258,6 +303,7 @@ class Engine final : public TransportListener {
   bool topping_up_ = false;
   std::set<Bytes> sending_;            // outbox entries whose Send is in flight
   std::set<Bytes> pending_proposals_;  // groups with proposals from others, to be committed
+  std::map<Bytes, std::vector<Bytes>> to_confirm_;  // group -> messages to send receipts for
 };
 
 // Usernames as the server folds them (ASCII lower case); the key-directory label.

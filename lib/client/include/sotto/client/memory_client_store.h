@@ -21,6 +21,8 @@ class MemoryClientStore final : public ClientStore {
   Result<std::optional<Conversation>> conversation(BytesView group_id) const override;
   Result<std::vector<Conversation>> conversations() const override;
   Result<std::vector<StoredMessage>> messages(BytesView group_id) const override;
+  Result<std::optional<StoredMessage>> message(BytesView group_id,
+                                               BytesView message_id) const override;
   Result<bool> has_message(BytesView group_id, BytesView message_id) const override;
   Result<std::vector<OutboxEntry>> outbox() const override;
   Result<bool> is_processed(uint64_t seq) const override;

@@ -71,6 +71,8 @@ class SqliteClientStore final : public ClientStore {
   Result<std::optional<Conversation>> conversation(BytesView group_id) const override;
   Result<std::vector<Conversation>> conversations() const override;
   Result<std::vector<StoredMessage>> messages(BytesView group_id) const override;
+  Result<std::optional<StoredMessage>> message(BytesView group_id,
+                                               BytesView message_id) const override;
   Result<bool> has_message(BytesView group_id, BytesView message_id) const override;
   Result<std::vector<OutboxEntry>> outbox() const override;
   Result<bool> is_processed(uint64_t seq) const override;
@@ -82,7 +84,8 @@ class SqliteClientStore final : public ClientStore {
   Result<void> apply_in_transaction(const ClientStoreBatch& batch);
   Result<Conversation> read_conversation(BytesView group_id, std::string name,
                                          BytesView sealed_state, bool members_verified,
-                                         int64_t kind, int64_t membership) const;
+                                         int64_t kind, int64_t membership,
+                                         uint64_t disappear_after_s) const;
 
   sqlite3* db_;
   SecureBytes store_key_;
