@@ -7,6 +7,7 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <cctype>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -356,8 +357,12 @@ Result<ServerPins> pins_from(const AccountOptions& account) {
   return pins;
 }
 
-// `init` and `login`: a new profile whose store gets this device's account.
-int set_up_account(const CommonOptions& common, const AccountOptions& options, bool registering) {
+enum class SetUp { register_account, login, link };
+
+// `init`, `login` and `link`: a new profile whose store gets this device's account.
+int set_up_account(const CommonOptions& common, const AccountOptions& options, SetUp how,
+                   const std::string& code = "") {
+  const bool registering = how == SetUp::register_account;
   const Output out(common.json);
   auto pins = pins_from(options);
   if (!pins) return out.fail(Exit::usage, pins.error());
@@ -389,8 +394,12 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, b
                                       ": choose another with --profile");
   }
 
-  auto password = read_secret("SOTTO_PASSWORD", "account password", registering);
-  if (!password) return out.fail(Exit::usage, password.error());
+  // A linked device needs no password: the code from the other device is the secret.
+  std::optional<Result<SecureBytes>> password;
+  if (how != SetUp::link) {
+    password = read_secret("SOTTO_PASSWORD", "account password", registering);
+    if (!*password) return out.fail(Exit::usage, password->error());
+  }
   ProfileSettings settings;
   settings.server = *pins;
   settings.key_file = key_file;
@@ -400,14 +409,19 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, b
   Online online(*pins, **store, out, options.device_name);
   if (int failed = connect_or_fail(online, out)) return failed;
   std::optional<Result<void>> done;
-  std::string secret(reinterpret_cast<const char*>(password->data()), password->size());
-  if (registering) {
-    client::Registration r{options.username, options.email, std::move(secret), options.invite_code,
-                           std::nullopt};
-    online.engine().register_account(std::move(r), [&](Result<void> r2) { done = std::move(r2); });
+  if (how == SetUp::link) {
+    online.engine().link_device_accept(code, [&](Result<void> r2) { done = std::move(r2); });
   } else {
-    online.engine().login(options.username, std::move(secret),
-                          [&](Result<void> r2) { done = std::move(r2); });
+    std::string secret(reinterpret_cast<const char*>((*password)->data()), (*password)->size());
+    if (registering) {
+      client::Registration r{options.username, options.email, std::move(secret),
+                             options.invite_code, std::nullopt};
+      online.engine().register_account(std::move(r),
+                                       [&](Result<void> r2) { done = std::move(r2); });
+    } else {
+      online.engine().login(options.username, std::move(secret),
+                            [&](Result<void> r2) { done = std::move(r2); });
+    }
   }
   auto result = online.wait(done);
   // Whoever shared the invite link is the first contact (looked up and verified like any).
@@ -427,6 +441,30 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, b
                          contact.error().message()));
     }
   }
+  if (result && how == SetUp::link) {
+    if (!out.json()) out.line("waiting for the other device to add this one...");
+    // The other device answers when `sotto devices link` there next reads the slot.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(600);
+    for (;;) {
+      std::optional<Result<bool>> waited;
+      online.engine().link_device_wait([&](Result<bool> r2) { waited = std::move(r2); });
+      auto linked = online.wait(waited);
+      if (!linked) {
+        result = std::move(linked).error();
+        break;
+      }
+      if (*linked) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        result = Error(Errc::expired, "the other device did not answer in time");
+        break;
+      }
+      (void)online.run_until([] { return false; }, 1s);
+      if (online.lost()) {
+        result = Error(Errc::unavailable, "the connection was lost");
+        break;
+      }
+    }
+  }
   online.finish();
   if (!result) return out.fail(exit_for(result.error()), result.error());
 
@@ -440,8 +478,11 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, b
                 {"server", pins->host + ":" + std::to_string(pins->port)},
                 {"profile", fs::absolute(profile.dir()).string()}});
   } else {
-    out.line((registering ? "registered " : "logged in as ") + id.username + " on " + pins->host +
-             ":" + std::to_string(pins->port) + " (profile " + profile.dir().string() + ")");
+    const char* what = registering          ? "registered "
+                       : how == SetUp::link ? "linked to "
+                                            : "logged in as ";
+    out.line(what + id.username + " on " + pins->host + ":" + std::to_string(pins->port) +
+             " (profile " + profile.dir().string() + ")");
     if (inviter) out.line("added " + inviter->username + ", who invited you");
   }
   return 0;
@@ -601,11 +642,15 @@ Result<void> show_group_changes(const Account& account, const Output& out, Group
 }  // namespace
 
 int run_init(const CommonOptions& common, const AccountOptions& account) {
-  return set_up_account(common, account, true);
+  return set_up_account(common, account, SetUp::register_account);
 }
 
 int run_login(const CommonOptions& common, const AccountOptions& account) {
-  return set_up_account(common, account, false);
+  return set_up_account(common, account, SetUp::login);
+}
+
+int run_link(const CommonOptions& common, const AccountOptions& account, const std::string& code) {
+  return set_up_account(common, account, SetUp::link, code);
 }
 
 int run_whoami(const CommonOptions& common) {
@@ -1734,6 +1779,182 @@ int run_group_list(const CommonOptions& common) {
   auto groups = group_views(account);
   if (!groups) return out.fail(Exit::profile_busy, groups.error());
   for (const auto& [id, c] : *groups) print_group(out, c);
+  return 0;
+}
+
+// ---- devices -----------------------------------------------------------------------------
+
+namespace {
+
+std::string utc_day(uint64_t seconds) {
+  const auto t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d", &tm);
+  return text;
+}
+
+std::string utc_time(uint64_t seconds) {
+  const auto t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+  return text;
+}
+
+// Connected to the account's server; 0, or the exit status after saying why not.
+int go_online(const CommonOptions& common, const Output& out, Account& account,
+              std::unique_ptr<Online>& online) {
+  if (int failed = open_account(common, out, account)) return failed;
+  online = std::make_unique<Online>(account.settings.server, *account.store, out);
+  return connect_or_fail(*online, out);
+}
+
+}  // namespace
+
+int run_devices_link(const CommonOptions& common, uint32_t wait_seconds) {
+  const Output out(common.json);
+  Account account;
+  std::unique_ptr<Online> online;
+  if (int failed = go_online(common, out, account, online)) return failed;
+  std::optional<Result<client::LinkSlot>> offered;
+  online->engine().link_device_offer([&](Result<client::LinkSlot> r) { offered = std::move(r); });
+  auto slot = online->wait(offered);
+  if (!slot) {
+    online->finish();
+    return out.fail(exit_for(slot.error()), slot.error());
+  }
+  const ServerPins& pins = account.settings.server;
+  const std::string server = pins.host + ":" + std::to_string(pins.port);
+  const std::string command = "sotto link --server " + server + " --fingerprint " +
+                              pins.fingerprint + " --directory-key " + to_hex(pins.directory_key) +
+                              " --vrf-key " + to_hex(pins.vrf_key) + " " + slot->code;
+  if (out.json()) {
+    out.object({{"code", slot->code},
+                {"expires_at", slot->expires_at},
+                {"server", server},
+                {"fingerprint", pins.fingerprint},
+                {"directory_key", to_hex(pins.directory_key)},
+                {"vrf_key", to_hex(pins.vrf_key)}});
+  } else {
+    out.line("link code: " + slot->code);
+    out.line("valid until " + utc_time(slot->expires_at) + ". On the new device, run:");
+    out.line("  " + command);
+    out.line("Anyone with this code can add a device to your account: keep it to yourself.");
+  }
+  const uint64_t limit_s = wait_seconds > 0 ? wait_seconds : proto::kLinkSlotLifetimeS;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limit_s);
+  std::optional<client::LinkedDevice> linked;
+  while (!linked) {
+    std::optional<Result<std::optional<client::LinkedDevice>>> polled;
+    online->engine().link_device_poll([&](auto r) { polled = std::move(r); });
+    auto step = online->wait(polled);
+    if (!step) {
+      online->finish();
+      return out.fail(exit_for(step.error()), step.error());
+    }
+    if (*step) {
+      linked = **step;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      online->finish();
+      return out.fail(Exit::failure, "no device used the code in time; run `devices link` again");
+    }
+    (void)online->run_until([] { return false; }, 1s);
+    if (online->lost()) {
+      online->finish();
+      return out.fail(Exit::offline, "the connection was lost");
+    }
+  }
+  online->finish();
+  if (out.json()) {
+    out.object({{"linked", linked->name}, {"device_id", to_hex(linked->device_id)}});
+  } else {
+    out.line("linked the device \"" + linked->name + "\" (" +
+             to_hex(linked->device_id).substr(0, 8) + "); it is in your conversations now");
+  }
+  return 0;
+}
+
+int run_devices_list(const CommonOptions& common) {
+  const Output out(common.json);
+  Account account;
+  std::unique_ptr<Online> online;
+  if (int failed = go_online(common, out, account, online)) return failed;
+  // The key directory's view first: a device there that this one never saw is warned about.
+  std::optional<Result<client::Contact>> checked;
+  online->engine().check_own_account([&](Result<client::Contact> r) { checked = std::move(r); });
+  if (auto own = online->wait(checked); !own) {
+    online->finish();
+    return out.fail(exit_for(own.error()), own.error());
+  }
+  std::optional<Result<std::vector<proto::DeviceInfo>>> listed;
+  online->engine().list_devices([&](auto r) { listed = std::move(r); });
+  auto devices = online->wait(listed);
+  online->finish();
+  if (!devices) return out.fail(exit_for(devices.error()), devices.error());
+  for (const auto& d : *devices) {
+    const bool self = d.device_id == account.identity.device_id;
+    if (out.json()) {
+      out.object({{"device_id", to_hex(d.device_id)},
+                  {"name", d.name},
+                  {"created_at", d.created_at},
+                  {"last_seen", d.last_seen},
+                  {"this_device", self}});
+    } else {
+      out.line(to_hex(d.device_id).substr(0, 8) + "  " + d.name + "  created " +
+               utc_day(d.created_at) + "  last seen " + utc_day(d.last_seen) +
+               (self ? "  (this device)" : ""));
+    }
+  }
+  return 0;
+}
+
+int run_devices_revoke(const CommonOptions& common, const std::string& prefix) {
+  const Output out(common.json);
+  const std::string wanted = lower_case(prefix);
+  if (wanted.size() < 4)
+    return out.fail(Exit::usage, "give at least 4 hex digits of the device id");
+  Account account;
+  std::unique_ptr<Online> online;
+  if (int failed = go_online(common, out, account, online)) return failed;
+  std::optional<Result<std::vector<proto::DeviceInfo>>> listed;
+  online->engine().list_devices([&](auto r) { listed = std::move(r); });
+  auto devices = online->wait(listed);
+  if (!devices) {
+    online->finish();
+    return out.fail(exit_for(devices.error()), devices.error());
+  }
+  std::vector<proto::DeviceInfo> matching;
+  for (const auto& d : *devices) {
+    if (to_hex(d.device_id).rfind(wanted, 0) == 0) matching.push_back(d);
+  }
+  if (matching.size() != 1) {
+    online->finish();
+    return out.fail(matching.empty() ? Exit::not_found : Exit::usage,
+                    matching.empty()
+                        ? "no device of this account has an id starting " + wanted
+                        : "several devices have ids starting " + wanted + ": give more digits");
+  }
+  const proto::DeviceInfo device = matching.front();
+  if (device.device_id == account.identity.device_id) {
+    online->finish();
+    return out.fail(Exit::usage, "that is this device: revoke it from another one");
+  }
+  std::optional<Result<void>> revoked;
+  online->engine().revoke_device(device.device_id, [&](Result<void> r) { revoked = std::move(r); });
+  auto result = online->wait(revoked);
+  online->finish();
+  if (!result) return out.fail(exit_for(result.error()), result.error());
+  if (out.json()) {
+    out.object({{"revoked", to_hex(device.device_id)}, {"name", device.name}});
+  } else {
+    out.line("revoked " + to_hex(device.device_id).substr(0, 8) + " (" + device.name +
+             "); it is out of your conversations");
+  }
   return 0;
 }
 

@@ -34,7 +34,15 @@ struct AccountOptions {
 
 int run_init(const CommonOptions& common, const AccountOptions& account);
 int run_login(const CommonOptions& common, const AccountOptions& account);
+// `link CODE`: a new profile whose device joins the account of the device that showed CODE.
+int run_link(const CommonOptions& common, const AccountOptions& account, const std::string& code);
 int run_whoami(const CommonOptions& common);
+// `devices link`: shows a link code and waits (up to `wait_seconds`, 0: the code's lifetime)
+// until a new device has used it, then adds that device to every conversation.
+int run_devices_link(const CommonOptions& common, uint32_t wait_seconds);
+int run_devices_list(const CommonOptions& common);
+// `devices revoke`: the device whose id starts with `prefix` (hex).
+int run_devices_revoke(const CommonOptions& common, const std::string& prefix);
 // `username_or_link`: a username, or someone's invite link (`sotto invite`) for this server.
 int run_contacts_add(const CommonOptions& common, const std::string& username_or_link);
 // Reads a vCard file on this device and adds the accounts its cards name (IMPP:sotto:USER,

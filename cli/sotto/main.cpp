@@ -27,7 +27,7 @@ constexpr const char* kExitStatuses = R"(Exit status:
 Secrets never go on the command line: the store's passphrase comes from SOTTO_PASSPHRASE or
 the terminal (or use --key-file), the account password from SOTTO_PASSWORD or the terminal.)";
 
-void add_server_options(CLI::App& command, sotto::cli::AccountOptions& account) {
+void add_pin_options(CLI::App& command, sotto::cli::AccountOptions& account) {
   // Either these four, as sottod prints them, or someone's invite link, which carries them.
   command.add_option("--server", account.server, "the server, HOST:PORT");
   command.add_option("--fingerprint", account.fingerprint,
@@ -39,9 +39,13 @@ void add_server_options(CLI::App& command, sotto::cli::AccountOptions& account) 
   command.add_option("--invite-link", account.invite_link,
                      "instead of the four above: someone's invite link (`sotto invite`) to "
                      "their server, who then becomes the first contact");
-  command.add_option("--username", account.username, "the account's username")->required();
   command.add_option("--device-name", account.device_name, "a name for this device")
       ->capture_default_str();
+}
+
+void add_server_options(CLI::App& command, sotto::cli::AccountOptions& account) {
+  add_pin_options(command, account);
+  command.add_option("--username", account.username, "the account's username")->required();
 }
 
 }  // namespace
@@ -73,6 +77,12 @@ int main(int argc, char** argv) {
   auto* login = app.add_subcommand("login", "add this device to an existing account");
   add_server_options(*login, account);
 
+  std::string link_code;
+  auto* link = app.add_subcommand(
+      "link", "add this device to an account with the code `sotto devices link` shows there");
+  add_pin_options(*link, account);
+  link->add_option("CODE", link_code, "the link code")->required();
+
   app.add_subcommand("whoami", "show this profile's account and device");
 
   bool qr = false;
@@ -80,6 +90,20 @@ int main(int argc, char** argv) {
       "invite",
       "print a link that lets someone add you, or join your server, without typing its keys");
   invite->add_flag("--qr", qr, "also draw it as a QR code");
+
+  auto* devices = app.add_subcommand("devices", "this account's devices");
+  devices->require_subcommand(1);
+  uint32_t link_wait = 0;
+  auto* devices_link = devices->add_subcommand(
+      "link", "show a code to add a new device to this account, and wait for it");
+  devices_link->add_option("--wait", link_wait,
+                           "give up after this many seconds (default: the code's 10 minutes)");
+  auto* devices_list = devices->add_subcommand("list", "the account's devices");
+  std::string device_prefix;
+  auto* devices_revoke = devices->add_subcommand(
+      "revoke", "remove a device from the account and from every conversation");
+  devices_revoke->add_option("ID", device_prefix, "the device id, or its first hex digits")
+      ->required();
 
   auto* contacts = app.add_subcommand("contacts", "find people and list them");
   contacts->require_subcommand(1);
@@ -235,7 +259,11 @@ int main(int argc, char** argv) {
 
   if (*init) return run_init(common, account);
   if (*login) return run_login(common, account);
+  if (*link) return run_link(common, account, link_code);
   if (app.got_subcommand("whoami")) return run_whoami(common);
+  if (*devices_link) return run_devices_link(common, link_wait);
+  if (*devices_list) return run_devices_list(common);
+  if (*devices_revoke) return run_devices_revoke(common, device_prefix);
   if (*contacts_add) return run_contacts_add(common, contact_name);
   if (*contacts_import) return run_contacts_import(common, vcard_path, dry_run);
   if (*invite) return run_invite(common, qr);

@@ -1,5 +1,7 @@
 #include "online.h"
 
+#include "sotto/core/encoding.h"
+
 namespace sotto::cli {
 
 using namespace std::chrono_literals;
@@ -125,6 +127,14 @@ void Online::on_contact_keys_changed(const client::Contact& before, const client
   out_.warn(Error(Errc::unexpected_value,
                   after.username + "'s devices changed in the key directory: check with them "
                                    "that the new keys are theirs (`sotto contacts list`)"));
+}
+
+void Online::on_unknown_own_device(const client::ContactDevice& device) {
+  out_.warn(Error(Errc::unexpected_value,
+                  "a device this device does not know was added to your account (device " +
+                      to_hex(device.device_id).substr(0, 8) +
+                      "): if it is not yours, revoke it (`sotto devices revoke`) and change "
+                      "your password"));
 }
 
 void Online::on_session_ended(Errc reason) {

@@ -86,6 +86,7 @@ class Online final : public client::TransportListener, public client::EngineObse
   void on_contact_keys_changed(const client::Contact& before,
                                const client::Contact& after) override;
   void on_session_ended(Errc reason) override;
+  void on_unknown_own_device(const client::ContactDevice& device) override;
   void on_error(const Error& error) override;
 
   Error lost_or_timeout() const;

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "live_devices.h"
+#include "services/device_links.h"
 #include "services/mailer.h"
 #include "services/rate_limit.h"
 
@@ -102,6 +103,7 @@ class ServerState {
   KeyDirectory* directory() { return directory_.get(); }
   void set_directory(std::unique_ptr<KeyDirectory> directory);
   RateLimiter& rate_limiter() { return rate_limiter_; }
+  LinkSlots& link_slots() { return link_slots_; }
   Mailer& mailer() { return *mailer_; }
   void set_mailer(std::unique_ptr<Mailer> mailer) { mailer_ = std::move(mailer); }
   // Two threads for CPU-heavy work (Argon2id takes tens of milliseconds and 64 MiB): an io
@@ -128,6 +130,7 @@ class ServerState {
   store::Store* store_ = nullptr;
   std::unique_ptr<KeyDirectory> directory_;
   RateLimiter rate_limiter_;
+  LinkSlots link_slots_;
   std::unique_ptr<Mailer> mailer_;
   Bytes vapid_public_key_;
   LiveDevices live_;

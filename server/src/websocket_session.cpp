@@ -5,6 +5,7 @@
 #include "account_export.h"
 #include "push/push_handlers.h"
 #include "services/delivery.h"
+#include "services/device_links.h"
 #include "services/devices.h"
 #include "services/directory.h"
 #include "sotto/crypto/primitives.h"
@@ -31,6 +32,8 @@ bool needs_authentication(proto::RequestType type) {
     case T::kt_consistency:
     case T::kt_audit:
     case T::push_key:
+    case T::post_link:
+    case T::read_link_answer:
       return false;
     default:
       return true;
@@ -203,6 +206,16 @@ void WebSocketSession::dispatch(proto::ClientFrame frame) {
           handle_add_device(state, caller, std::move(r), std::move(reply));
         } else if constexpr (std::is_same_v<R, proto::RevokeDevice>) {
           handle_revoke_device(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::OpenLink>) {
+          handle_open_link(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::PostLink>) {
+          handle_post_link(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::ReadLinkPost>) {
+          handle_read_link_post(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::AnswerLink>) {
+          handle_answer_link(state, caller, std::move(r), std::move(reply));
+        } else if constexpr (std::is_same_v<R, proto::ReadLinkAnswer>) {
+          handle_read_link_answer(state, caller, std::move(r), std::move(reply));
         } else if constexpr (std::is_same_v<R, proto::KtHead>) {
           handle_kt_head(state, std::move(reply));
         } else if constexpr (std::is_same_v<R, proto::KtLookup>) {

@@ -198,6 +198,9 @@ struct Engine::GroupChange {
   Bytes group_id;
   std::vector<mls::KeyPackage> adds;  // checked against verified lookups already
   std::vector<std::string> removes;   // accounts, normalised
+  std::vector<Bytes> remove_devices;  // our own devices' leaves (a revoked device)
+  // A change of our own devices applies to 1:1 conversations as well as to groups.
+  bool any_kind = false;
   int attempts = 0;
 };
 
@@ -558,8 +561,22 @@ void Engine::lookup_contact(std::string username, Then<Contact> done) {
     if (!before) return done(std::move(before).error());
     batch.put_contacts.push_back(contact);
     if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
-    if (*before && (*before)->devices != contact.devices) {
+    auto identity = store_.identity();
+    const bool own = identity && *identity && (*identity)->username == name;
+    // Our own devices change as we link and revoke them: only unknown ones are news.
+    if (*before && !own && (*before)->devices != contact.devices) {
       observer_.on_contact_keys_changed(**before, contact);
+    }
+    // Our own account: a device that appeared since the last lookup and that this device did
+    // not link itself. The first lookup is the baseline (a new device cannot tell).
+    if (*before && own) {
+      for (const auto& d : contact.devices) {
+        const bool known =
+            d.device_id == (*identity)->device_id || linked_devices_.count(d.device_id) != 0 ||
+            std::any_of((*before)->devices.begin(), (*before)->devices.end(),
+                        [&](const ContactDevice& b) { return b.device_id == d.device_id; });
+        if (!known) observer_.on_unknown_own_device(d);
+      }
     }
     done(std::move(contact));
   });
@@ -765,6 +782,16 @@ Result<Conversation> member_of_group(const ClientStore& store, BytesView group_i
   return std::move(*found);
 }
 
+// Any conversation, 1:1 or group, that this device is still in.
+Result<Conversation> member_of_conversation(const ClientStore& store, BytesView group_id) {
+  SOTTO_TRY_ASSIGN(auto found, store.conversation(group_id));
+  if (!found) return Error(Errc::not_found, "no such conversation");
+  if (found->membership != Membership::member) {
+    return Error(Errc::not_found, "this device is no longer in the conversation");
+  }
+  return std::move(*found);
+}
+
 }  // namespace
 
 void Engine::add_members(BytesView group_id, std::vector<std::string> usernames, Done done) {
@@ -812,7 +839,8 @@ void Engine::remove_members(BytesView group_id, std::vector<std::string> usernam
 void Engine::commit_change(std::shared_ptr<GroupChange> change, Done done) {
   auto identity = require_identity();
   if (!identity) return done(std::move(identity).error());
-  auto conversation = member_of_group(store_, change->group_id);
+  auto conversation = change->any_kind ? member_of_conversation(store_, change->group_id)
+                                       : member_of_group(store_, change->group_id);
   if (!conversation) return done(std::move(conversation).error());
   auto group = mls::Group::deserialize(conversation->group_state);
   if (!group) return done(std::move(group).error().with_context("the group's state"));
@@ -830,6 +858,15 @@ void Engine::commit_change(std::shared_ptr<GroupChange> change, Done done) {
       found = true;
     }
     if (!found) return done(Error(Errc::not_found, name + " is not in the group"));
+  }
+  for (const auto& device : change->remove_devices) {
+    // Absent already (another device of ours removed it first): nothing to do.
+    for (const auto& m : *members) {
+      if (m.identity.device_id != device) continue;
+      auto remove = group->propose_remove(m.leaf);
+      if (!remove) return done(std::move(remove).error());
+      proposals.push_back(std::move(remove).value());
+    }
   }
   std::vector<Bytes> welcome_to;
   for (const auto& kp : change->adds) {
@@ -850,8 +887,16 @@ void Engine::commit_change(std::shared_ptr<GroupChange> change, Done done) {
   auto commit = group->commit(proposals, rng(), now_s());
   if (!commit) return done(std::move(commit).error().with_context("committing"));
 
-  // Every member of the epoch the commit leaves hears of it, those it removes included.
+  // Every member of the epoch the commit leaves hears of it, those it removes included,
+  // but a revoked device: the server has no queue for it any more.
   std::vector<Bytes> recipients = other_devices(*members, identity->device_id);
+  recipients.erase(std::remove_if(recipients.begin(), recipients.end(),
+                                  [&](const Bytes& d) {
+                                    return std::find(change->remove_devices.begin(),
+                                                     change->remove_devices.end(),
+                                                     d) != change->remove_devices.end();
+                                  }),
+                   recipients.end());
   if (recipients.empty()) {
     return after_commit(change, std::move(commit->next), std::move(welcome_to),
                         std::move(commit->output.welcome), std::move(done));
@@ -1717,6 +1762,276 @@ void Engine::ack(std::vector<uint64_t> seqs) {
     ClientStoreBatch batch;
     batch.remove_processed = seqs;
     if (auto stored = store_.apply(batch); !stored) observer_.on_error(std::move(stored).error());
+  });
+}
+
+// ---- devices ---------------------------------------------------------------------------
+
+void Engine::link_device_offer(Then<LinkSlot> done) {
+  auto identity = ready_identity();
+  if (!identity) return done(std::move(identity).error());
+  LinkCode code;
+  code.secret = SecureBytes(kLinkSecretSize);
+  random({code.secret.data(), code.secret.size()});
+  // The server picks the slot id, so the keys come from the secret alone; the slot id is
+  // bound into every MAC and sealed message instead.
+  auto keys = derive_link_keys(code.secret);
+  if (!keys) return done(std::move(keys).error());
+  const Bytes verifier = keys->verifier.reveal();
+  request(proto::OpenLink{verifier}, [this, code = std::move(code), keys = std::move(keys).value(),
+                                      done](Result<proto::ResponseBody> r) mutable {
+    auto opened = expect<proto::LinkSlotResponse>(std::move(r), "open_link");
+    if (!opened) return done(std::move(opened).error());
+    if (opened->slot_id.size() != proto::kLinkSlotIdSize) {
+      return done(Error(Errc::invalid_value, "a link slot id of the wrong size"));
+    }
+    code.slot_id = opened->slot_id;
+    LinkSlot slot{format_link_code(code), opened->expires_at};
+    offering_ = LinkOffering{std::move(code), std::move(keys), std::nullopt};
+    done(std::move(slot));
+  });
+}
+
+void Engine::link_device_poll(Then<std::optional<LinkedDevice>> done) {
+  auto identity = ready_identity();
+  if (!identity) return done(std::move(identity).error());
+  if (!offering_) return done(Error(Errc::not_found, "no device link in progress"));
+  if (offering_->added) {
+    const LinkedDevice added = *offering_->added;
+    return add_own_device_to_conversations(added.device_id, [this, added, done](Result<void> r) {
+      // The new device has not uploaded its KeyPackages yet: ask again later.
+      if (!r && r.error().code() == Errc::not_found) return done(std::optional<LinkedDevice>());
+      if (!r) return done(std::move(r).error());
+      offering_.reset();
+      done(std::optional<LinkedDevice>(added));
+    });
+  }
+  const Bytes slot_id = offering_->code.slot_id;
+  request(proto::ReadLinkPost{slot_id}, [this, slot_id, identity = *identity,
+                                         done](Result<proto::ResponseBody> r) {
+    auto post = expect<proto::LinkSealedResponse>(std::move(r), "read_link_post");
+    if (!post) return done(std::move(post).error());
+    if (!post->sealed) return done(std::optional<LinkedDevice>());
+    if (!offering_ || offering_->code.slot_id != slot_id) {
+      return done(Error(Errc::not_found, "the device link was given up"));
+    }
+    auto opened = open_link_message(offering_->keys.post_key, slot_id, *post->sealed);
+    if (!opened) {
+      offering_.reset();
+      return done(Error(Errc::authentication_failed,
+                        "the new device's message was not sealed under the link code"));
+    }
+    auto offer = tls::decode<LinkOffer>(*opened);
+    if (!offer || offer->signature_key.size() != crypto::kEd25519PublicKeySize) {
+      offering_.reset();
+      return done(Error(Errc::invalid_value, "the new device sent a malformed key"));
+    }
+    const std::string name = offer->name;
+    request(proto::AddDevice{proto::DeviceKey{offer->signature_key, offer->name}},
+            [this, slot_id, name, identity, done](Result<proto::ResponseBody> added) {
+              auto device = expect<proto::DeviceAddedResponse>(std::move(added), "add_device");
+              if (!device) return done(std::move(device).error());
+              linked_devices_.insert(device->device_id);
+              if (!offering_) return done(Error(Errc::not_found, "the device link was given up"));
+              LinkAnswer answer{identity.username, identity.account_id, device->device_id};
+              Bytes nonce(crypto::kAeadNonceSize);
+              random(nonce);
+              auto sealed = seal_link_message(offering_->keys.answer_key, slot_id, nonce,
+                                              tls::encode(answer));
+              if (!sealed) return done(std::move(sealed).error());
+              offering_->added = LinkedDevice{device->device_id, name};
+              request(proto::AnswerLink{slot_id, std::move(sealed).value()},
+                      [done](Result<proto::ResponseBody> answered) {
+                        auto ok = expect<proto::EmptyResponse>(std::move(answered), "answer_link");
+                        if (!ok) return done(std::move(ok).error());
+                        // Its conversations follow once it has uploaded KeyPackages.
+                        done(std::optional<LinkedDevice>());
+                      });
+            });
+  });
+}
+
+void Engine::link_device_accept(std::string text, Done done) {
+  if (has_identity())
+    return done(Error(Errc::already_exists, "this device already has an account"));
+  auto code = parse_link_code(text);
+  if (!code) return done(std::move(code).error());
+  auto keys = derive_link_keys(code->secret);
+  if (!keys) return done(std::move(keys).error());
+  auto device_key = new_device_key();
+  if (!device_key) return done(std::move(device_key).error());
+  LinkOffer offer{device_key->second.public_key(), config_.device_name};
+  Bytes nonce(crypto::kAeadNonceSize);
+  random(nonce);
+  auto sealed = seal_link_message(keys->post_key, code->slot_id, nonce, tls::encode(offer));
+  if (!sealed) return done(std::move(sealed).error());
+  const Bytes mac =
+      crypto::hmac_sha256(keys->verifier, proto::link_post_mac_input(code->slot_id, *sealed))
+          .reveal();
+  const Bytes slot_id = code->slot_id;
+  joining_ = LinkJoining{std::move(code).value(), std::move(keys).value(),
+                         std::move(device_key->first), offer.signature_key};
+  request(proto::PostLink{slot_id, std::move(sealed).value(), mac},
+          [this, done](Result<proto::ResponseBody> r) {
+            auto posted = expect<proto::EmptyResponse>(std::move(r), "post_link");
+            if (!posted) {
+              joining_.reset();
+              return done(std::move(posted).error());
+            }
+            done(success());
+          });
+}
+
+void Engine::link_device_wait(Then<bool> done) {
+  if (!joining_) return done(Error(Errc::not_found, "no device link in progress"));
+  const Bytes slot_id = joining_->code.slot_id;
+  const Bytes mac =
+      crypto::hmac_sha256(joining_->keys.verifier, proto::link_answer_mac_input(slot_id)).reveal();
+  request(
+      proto::ReadLinkAnswer{slot_id, mac}, [this, slot_id, done](Result<proto::ResponseBody> r) {
+        auto read = expect<proto::LinkSealedResponse>(std::move(r), "read_link_answer");
+        if (!read) return done(std::move(read).error());
+        if (!read->sealed) return done(false);
+        if (!joining_ || joining_->code.slot_id != slot_id) {
+          return done(Error(Errc::not_found, "the device link was given up"));
+        }
+        auto opened = open_link_message(joining_->keys.answer_key, slot_id, *read->sealed);
+        if (!opened) return done(std::move(opened).error().with_context("the link answer"));
+        auto answer = tls::decode<LinkAnswer>(*opened);
+        if (!answer) return done(std::move(answer).error().with_context("the link answer"));
+        if (answer->account_id.size() != proto::kIdSize ||
+            answer->device_id.size() != proto::kIdSize || answer->username.empty()) {
+          return done(Error(Errc::invalid_value, "a link answer with malformed ids"));
+        }
+        const std::string username = normalize_username(answer->username);
+        const Bytes device_id = answer->device_id;
+        const Bytes public_key = joining_->public_key;
+        ClientStoreBatch batch;
+        batch.identity =
+            Identity{username, answer->account_id, device_id, joining_->seed, SecureBytes(), 0};
+        if (auto stored = store_.apply(batch); !stored) return done(std::move(stored).error());
+        joining_.reset();
+        authenticate([this, username, device_id, public_key, done](Result<void> authenticated) {
+          if (!authenticated) return done(std::move(authenticated).error());
+          // The key directory must list this device with this key: the account's other devices
+          // and its contacts will trust it only so.
+          lookup_contact(username, [device_id, public_key, done](Result<Contact> own) {
+            if (!own) return done(std::move(own).error().with_context("our own account"));
+            const bool listed =
+                std::any_of(own->devices.begin(), own->devices.end(), [&](const ContactDevice& d) {
+                  return d.device_id == device_id && d.signature_key == public_key;
+                });
+            if (!listed) {
+              return done(Error(Errc::bad_proof,
+                                "the key directory does not list this device in its account"));
+            }
+            done(true);
+          });
+        });
+      });
+}
+
+Result<std::vector<Bytes>> Engine::member_groups() const {
+  SOTTO_TRY_ASSIGN(auto all, store_.conversations());
+  std::vector<Bytes> out;
+  for (const auto& c : all) {
+    if (c.membership == Membership::member) out.push_back(c.group_id);
+  }
+  return out;
+}
+
+void Engine::add_own_device_to_conversations(Bytes device_id, Done done) {
+  auto identity = ready_identity();
+  if (!identity) return done(std::move(identity).error());
+  auto groups = member_groups();
+  if (!groups) return done(std::move(groups).error());
+  if (groups->empty()) return done(success());
+  lookup_contact(identity->username,
+                 [this, device_id, groups = std::move(groups).value(), done](Result<Contact> own) {
+                   if (!own) return done(std::move(own).error().with_context("our own account"));
+                   add_own_device(std::move(own).value(), device_id, groups, 0, done);
+                 });
+}
+
+void Engine::add_own_device(Contact own, Bytes device_id, std::vector<Bytes> groups, size_t index,
+                            Done done) {
+  if (index == groups.size()) return done(success());
+  auto next = [this, own, device_id, groups, index, done](Result<void> r) {
+    if (!r) return done(std::move(r).error());
+    add_own_device(own, device_id, groups, index + 1, done);
+  };
+  auto conversation = member_of_conversation(store_, groups[index]);
+  if (!conversation) return next(success());  // left meanwhile
+  auto group = mls::Group::deserialize(conversation->group_state);
+  if (!group) return done(std::move(group).error());
+  auto members = group_members(*group);
+  if (!members) return done(std::move(members).error());
+  const bool present = std::any_of(members->begin(), members->end(), [&](const Member& m) {
+    return m.identity.device_id == device_id;
+  });
+  if (present) return next(success());
+  auto identity = require_identity();
+  if (!identity) return done(std::move(identity).error());
+  // One claim per conversation: a KeyPackage joins one group only.
+  claim_for(own, identity->device_id,
+            [this, device_id, group_id = groups[index],
+             next](Result<std::vector<mls::KeyPackage>> claimed) {
+              if (!claimed) return next(std::move(claimed).error());
+              auto change = std::make_shared<GroupChange>();
+              change->group_id = group_id;
+              change->any_kind = true;
+              for (auto& kp : *claimed) {
+                auto id = member_identity(kp.leaf_node.credential);
+                if (id && id->device_id == device_id) change->adds.push_back(std::move(kp));
+              }
+              if (change->adds.empty()) {
+                return next(Error(Errc::not_found, "the new device has no KeyPackage yet"));
+              }
+              commit_change(change, next);
+            });
+}
+
+void Engine::list_devices(Then<std::vector<proto::DeviceInfo>> done) {
+  auto identity = ready_identity();
+  if (!identity) return done(std::move(identity).error());
+  request(proto::ListDevices{}, [done](Result<proto::ResponseBody> r) {
+    auto devices = expect<proto::DevicesResponse>(std::move(r), "list_devices");
+    if (!devices) return done(std::move(devices).error());
+    done(std::move(devices->devices));
+  });
+}
+
+void Engine::check_own_account(Then<Contact> done) {
+  auto identity = ready_identity();
+  if (!identity) return done(std::move(identity).error());
+  lookup_contact(identity->username, std::move(done));
+}
+
+void Engine::revoke_device(Bytes device_id, Done done) {
+  auto identity = ready_identity();
+  if (!identity) return done(std::move(identity).error());
+  if (device_id == identity->device_id) {
+    return done(Error(Errc::invalid_argument, "revoke this device from another one"));
+  }
+  request(proto::RevokeDevice{device_id}, [this, device_id, done](Result<proto::ResponseBody> r) {
+    auto revoked = expect<proto::EmptyResponse>(std::move(r), "revoke_device");
+    if (!revoked) return done(std::move(revoked).error());
+    auto groups = member_groups();
+    if (!groups) return done(std::move(groups).error());
+    remove_own_device(device_id, std::move(groups).value(), 0, done);
+  });
+}
+
+void Engine::remove_own_device(Bytes device_id, std::vector<Bytes> groups, size_t index,
+                               Done done) {
+  if (index == groups.size()) return done(success());
+  auto change = std::make_shared<GroupChange>();
+  change->group_id = groups[index];
+  change->any_kind = true;
+  change->remove_devices = {device_id};
+  commit_change(change, [this, device_id, groups, index, done](Result<void> r) {
+    if (!r) return done(std::move(r).error());
+    remove_own_device(device_id, groups, index + 1, done);
   });
 }
 

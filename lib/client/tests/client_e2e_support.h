@@ -38,6 +38,9 @@ class Recorder final : public EngineObserver {
   }
   void on_authenticated() override { ++authenticated; }
   void on_message_changed(const StoredMessage& message) override { changed.push_back(message); }
+  void on_unknown_own_device(const ContactDevice& device) override {
+    unknown_own_devices.push_back(device);
+  }
   void on_error(const Error& error) override {
     // A test that provokes errors (a refused edit) sets errors_expected and checks them.
     if (!errors_expected) ADD_FAILURE() << "engine error: " << error.to_string();
@@ -64,6 +67,7 @@ class Recorder final : public EngineObserver {
   std::vector<StoredMessage> changed;
   std::vector<Error> errors;
   bool errors_expected = false;
+  std::vector<ContactDevice> unknown_own_devices;
   int authenticated = 0;
 };
 

@@ -46,6 +46,21 @@ Bytes device_auth_message(BytesView challenge, BytesView device_id) {
   return w.take();
 }
 
+Bytes link_post_mac_input(BytesView slot_id, BytesView sealed) {
+  tls::Writer w;
+  w.raw(as_bytes("sotto.v1 link post"));
+  w.opaque(slot_id);
+  w.opaque(sealed);
+  return w.take();
+}
+
+Bytes link_answer_mac_input(BytesView slot_id) {
+  tls::Writer w;
+  w.raw(as_bytes("sotto.v1 link answer"));
+  w.opaque(slot_id);
+  return w.take();
+}
+
 bool is_valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -144,6 +159,16 @@ std::string_view request_name(const Request& request) {
     case RequestType::list_devices: return "list_devices";
     case RequestType::add_device: return "add_device";
     case RequestType::revoke_device: return "revoke_device";
+    case RequestType::open_link:
+      return "open_link";
+    case RequestType::post_link:
+      return "post_link";
+    case RequestType::read_link_post:
+      return "read_link_post";
+    case RequestType::answer_link:
+      return "answer_link";
+    case RequestType::read_link_answer:
+      return "read_link_answer";
     case RequestType::kt_head: return "kt_head";
     case RequestType::kt_lookup: return "kt_lookup";
     case RequestType::kt_history: return "kt_history";

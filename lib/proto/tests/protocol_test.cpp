@@ -131,5 +131,32 @@ TEST(Protocol, DeviceAuthMessageBindsChallengeAndDevice) {
   EXPECT_NE(a, device_auth_message(Bytes(32, 3), Bytes(16, 2)));
 }
 
+TEST(Protocol, LinkRequestsAndResponsesRoundTrip) {
+  const Bytes slot(kLinkSlotIdSize, 5);
+  ClientFrame post{kVersion, 3, PostLink{slot, to_bytes("sealed"), Bytes(32, 1)}};
+  auto decoded = decode_client_frame(encode(post), 1 << 20);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
+  EXPECT_EQ(std::get<PostLink>(decoded->request).sealed, to_bytes("sealed"));
+  EXPECT_EQ(request_name(decoded->request), "post_link");
+  EXPECT_EQ(encode(*decoded), encode(post));
+
+  ServerFrame empty{Response{4, LinkSealedResponse{}}};
+  auto none = decode_server_frame(encode(empty), 1 << 20);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(std::get<LinkSealedResponse>(std::get<Response>(none->content).body).sealed);
+  ServerFrame opened{Response{5, LinkSlotResponse{slot, 600}}};
+  auto back = decode_server_frame(encode(opened), 1 << 20);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(std::get<LinkSlotResponse>(std::get<Response>(back->content).body).slot_id, slot);
+}
+
+TEST(Protocol, LinkMacInputsBindSlotAndContent) {
+  const Bytes post = link_post_mac_input(Bytes(6, 1), Bytes{2});
+  EXPECT_NE(post, link_post_mac_input(Bytes(6, 3), Bytes{2}));
+  EXPECT_NE(post, link_post_mac_input(Bytes(6, 1), Bytes{3}));
+  // A post's MAC never serves as an answer's.
+  EXPECT_NE(link_answer_mac_input(Bytes(6, 1)), link_post_mac_input(Bytes(6, 1), Bytes{}));
+}
+
 }  // namespace
 }  // namespace sotto::proto

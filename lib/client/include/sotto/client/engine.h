@@ -32,6 +32,7 @@
 
 #include "sotto/client/app_message.h"
 #include "sotto/client/client_store.h"
+#include "sotto/client/device_link.h"
 #include "sotto/client/directory_verifier.h"
 #include "sotto/client/environment.h"
 #include "sotto/client/transport.h"
@@ -77,6 +78,11 @@ class EngineObserver {
     (void)before;
     (void)after;
   }
+  // The key directory lists a device of our own account that this device neither linked nor
+  // saw before: someone may have added a device to the account (a stolen password, a
+  // dishonest server). Reported when our own account is looked up (verifying a conversation's
+  // members, check_own_account) against what the previous lookup showed.
+  virtual void on_unknown_own_device(const ContactDevice& device) { (void)device; }
   virtual void on_authenticated() {}
   // The server ended this device's session (revoked, logged out elsewhere, erased).
   virtual void on_session_ended(Errc reason) { (void)reason; }
@@ -91,6 +97,18 @@ struct Registration {
   std::string password;
   std::string invite_code;
   std::optional<std::string> display_name;
+};
+
+// A link slot this device opened: the code to show the user, and until when it works.
+struct LinkSlot {
+  std::string code;
+  uint64_t expires_at = 0;  // seconds since the Unix epoch
+};
+
+// A device added to this account by a link code.
+struct LinkedDevice {
+  Bytes device_id;
+  std::string name;
 };
 
 enum class ConnectionState : uint8_t { disconnected, connected, authenticating, ready };
@@ -135,6 +153,34 @@ class Engine final : public TransportListener {
   // Erases the account and all its server-side data; the password confirms. This device's
   // session ends with it. Deleting the local store is the caller's part.
   void delete_account(std::string password, Done done);
+
+  // ---- devices -------------------------------------------------------------------------
+  // Device linking, on the device that has the account: opens a link slot on the server and
+  // gives the code to show the user (the secret in it never leaves the two devices).
+  void link_device_offer(Then<LinkSlot> done);
+  // Advances the link the front end started with link_device_offer; call it again until it
+  // gives a device (the engine keeps no timers). Reads the slot; once the new device has
+  // posted its key, adds it to the account (a key-directory update), answers it, and then
+  // adds it to every conversation this device is a member of (one commit per conversation,
+  // with a KeyPackage the new device uploaded once it authenticated). Gives nothing while it
+  // waits; Errc::authentication_failed when the post was not sealed under the code.
+  void link_device_poll(Then<std::optional<LinkedDevice>> done);
+  // Device linking, on the new device (which has no account yet): makes the device key and
+  // posts it, sealed under the code, to the slot the code names. Errc::invalid_argument for
+  // a mistyped code; authentication_failed or not_found when the server refuses it.
+  void link_device_accept(std::string code, Done done);
+  // Advances link_device_accept: gives false while the other device has not answered, true
+  // once this device has its identity, has authenticated and found itself in the account's
+  // key-directory entry.
+  void link_device_wait(Then<bool> done);
+  // Adds our device `device_id` to every conversation of ours it is not in yet.
+  void add_own_device_to_conversations(Bytes device_id, Done done);
+  void list_devices(Then<std::vector<proto::DeviceInfo>> done);
+  // Looks our own account up in the key directory (and so reports unknown devices of it).
+  void check_own_account(Then<Contact> done);
+  // Revokes another device of this account, then removes its leaves from our conversations.
+  // Errc::invalid_argument for this device itself.
+  void revoke_device(Bytes device_id, Done done);
 
   // ---- contacts and conversations ------------------------------------------------------
   // Looks `username` up in the key directory and verifies the proof before storing the
@@ -271,6 +317,14 @@ class Engine final : public TransportListener {
   // `then`, when given, hears how the Send ended (success once the server holds it).
   void send_outbox_entry(OutboxEntry entry, Done then = nullptr);
 
+  // One conversation after another (by index in `groups`): adds `device_id` with a freshly
+  // claimed KeyPackage, or removes its leaves.
+  void add_own_device(Contact own, Bytes device_id, std::vector<Bytes> groups, size_t index,
+                      Done done);
+  void remove_own_device(Bytes device_id, std::vector<Bytes> groups, size_t index, Done done);
+  // The groups this device is a member of.
+  Result<std::vector<Bytes>> member_groups() const;
+
   void fetch_from(uint64_t after_seq, Done done);
   // One queued message: stored, or dropped with an error; its seq joins `acks` when it may
   // be acknowledged.
@@ -304,6 +358,22 @@ class Engine final : public TransportListener {
   std::set<Bytes> sending_;            // outbox entries whose Send is in flight
   std::set<Bytes> pending_proposals_;  // groups with proposals from others, to be committed
   std::map<Bytes, std::vector<Bytes>> to_confirm_;  // group -> messages to send receipts for
+
+  // A link in progress: on the existing device (offering) or on the new one (joining).
+  struct LinkOffering {
+    LinkCode code;
+    LinkKeys keys;
+    std::optional<LinkedDevice> added;  // added and answered; joining conversations next
+  };
+  struct LinkJoining {
+    LinkCode code;
+    LinkKeys keys;
+    SecureBytes seed;
+    Bytes public_key;
+  };
+  std::optional<LinkOffering> offering_;
+  std::set<Bytes> linked_devices_;  // devices this engine added to the account
+  std::optional<LinkJoining> joining_;
 };
 
 // Usernames as the server folds them (ASCII lower case); the key-directory label.

@@ -33,10 +33,21 @@ inline constexpr size_t kIdSize = 16;          // account, device and file ids
 inline constexpr size_t kSessionTokenSize = 32;
 inline constexpr size_t kChallengeSize = 32;
 inline constexpr size_t kMessageIdSize = 16;   // a sender's idempotency key for Send
+inline constexpr size_t kLinkSlotIdSize = 6;   // a device-linking slot (chosen by the server)
+inline constexpr size_t kLinkVerifierSize = 32;
+inline constexpr size_t kMaxLinkSealedBytes = 1024;
+inline constexpr uint64_t kLinkSlotLifetimeS = 600;
+inline constexpr uint32_t kMaxLinkAttempts = 5;  // requests with a wrong MAC before it closes
 
 // The signature a device makes to authenticate: Ed25519 over
 // "sotto.v1 device auth" || opaque challenge || opaque device_id.
 Bytes device_auth_message(BytesView challenge, BytesView device_id);
+
+// What the MACs of device linking cover (HMAC-SHA256 under the slot's verifier, a key derived
+// from the link code's secret): "sotto.v1 link post" || opaque slot_id || opaque sealed, and
+// "sotto.v1 link answer" || opaque slot_id.
+Bytes link_post_mac_input(BytesView slot_id, BytesView sealed);
+Bytes link_answer_mac_input(BytesView slot_id);
 
 enum class RequestType : uint16_t {
   // Accounts and sessions.
@@ -57,6 +68,12 @@ enum class RequestType : uint16_t {
   list_devices = 20,
   add_device = 21,
   revoke_device = 22,
+  // Device linking by code (a rendezvous slot, docs/protocol.md).
+  open_link = 23,
+  post_link = 24,
+  read_link_post = 25,
+  answer_link = 26,
+  read_link_answer = 27,
   // Key directory.
   kt_head = 30,
   kt_lookup = 31,
@@ -198,6 +215,51 @@ struct RevokeDevice {
   SOTTO_TLS_FIELDS(device_id)
 };
 
+// Device linking. The existing device opens a slot (one per account; opening again replaces
+// it) for a few minutes and shows the user a code: the slot id and a secret that never
+// reaches the server. The server holds only `verifier`, a key derived from the secret, with
+// which it checks the MACs of the new device's requests; the contents are sealed under
+// another key derived from the secret. A slot takes one post and one answer, and closes after
+// the answer is read or after kMaxLinkAttempts requests with a wrong MAC.
+struct OpenLink {
+  static constexpr RequestType tls_tag = RequestType::open_link;
+  Bytes verifier;  // kLinkVerifierSize bytes
+  SOTTO_TLS_FIELDS(verifier)
+};
+
+// Unauthenticated: the new device's sealed key and name.
+struct PostLink {
+  static constexpr RequestType tls_tag = RequestType::post_link;
+  Bytes slot_id;
+  Bytes sealed;
+  Bytes mac;  // over link_post_mac_input(slot_id, sealed)
+  SOTTO_TLS_FIELDS(slot_id, sealed, mac)
+};
+
+// The opening account reads what was posted (LinkSealedResponse, empty while nothing was).
+struct ReadLinkPost {
+  static constexpr RequestType tls_tag = RequestType::read_link_post;
+  Bytes slot_id;
+  SOTTO_TLS_FIELDS(slot_id)
+};
+
+// The opening account puts the sealed answer (account, new device id) into the slot.
+struct AnswerLink {
+  static constexpr RequestType tls_tag = RequestType::answer_link;
+  Bytes slot_id;
+  Bytes sealed;
+  SOTTO_TLS_FIELDS(slot_id, sealed)
+};
+
+// Unauthenticated: the new device reads the answer (LinkSealedResponse, empty while there is
+// none). Reading an answer closes the slot.
+struct ReadLinkAnswer {
+  static constexpr RequestType tls_tag = RequestType::read_link_answer;
+  Bytes slot_id;
+  Bytes mac;  // over link_answer_mac_input(slot_id)
+  SOTTO_TLS_FIELDS(slot_id, mac)
+};
+
 struct KtHead {
   static constexpr RequestType tls_tag = RequestType::kt_head;
   SOTTO_TLS_FIELDS()
@@ -322,12 +384,12 @@ struct DeleteAccount {
 };
 
 using Request =
-    std::variant<RegisterAccount, Login, AuthChallenge, AuthDevice, AuthSession, Logout,
-                 GetProfile, UpdateProfile, VerifyEmail, RequestRecovery, RecoverAccount,
-                 ChangePassword, ListDevices, AddDevice, RevokeDevice, KtHead, KtLookup,
-                 KtHistory, KtConsistency, KtAudit, UploadKeyPackages, ClaimKeyPackages,
-                 KeyPackageStockRequest, Send, Fetch, Ack, RegisterPush, UnregisterPush, PushKey,
-                 ExportAccount, DeleteAccount>;
+    std::variant<RegisterAccount, Login, AuthChallenge, AuthDevice, AuthSession, Logout, GetProfile,
+                 UpdateProfile, VerifyEmail, RequestRecovery, RecoverAccount, ChangePassword,
+                 ListDevices, AddDevice, RevokeDevice, OpenLink, PostLink, ReadLinkPost, AnswerLink,
+                 ReadLinkAnswer, KtHead, KtLookup, KtHistory, KtConsistency, KtAudit,
+                 UploadKeyPackages, ClaimKeyPackages, KeyPackageStockRequest, Send, Fetch, Ack,
+                 RegisterPush, UnregisterPush, PushKey, ExportAccount, DeleteAccount>;
 
 struct ClientFrame {
   uint16_t version = kVersion;
@@ -355,6 +417,8 @@ enum class ResponseType : uint16_t {
   messages = 13,
   push_key = 14,
   account_export = 15,
+  link_slot = 16,
+  link_sealed = 17,
 };
 
 struct ErrorResponse {
@@ -494,12 +558,27 @@ struct AccountExportResponse {
   SOTTO_TLS_FIELDS(json)
 };
 
+struct LinkSlotResponse {
+  static constexpr ResponseType tls_tag = ResponseType::link_slot;
+  Bytes slot_id;            // kLinkSlotIdSize bytes
+  uint64_t expires_at = 0;  // seconds since the Unix epoch
+  SOTTO_TLS_FIELDS(slot_id, expires_at)
+};
+
+// What a slot holds for the asker: the post (read_link_post) or the answer
+// (read_link_answer), absent while there is none yet.
+struct LinkSealedResponse {
+  static constexpr ResponseType tls_tag = ResponseType::link_sealed;
+  std::optional<Bytes> sealed;
+  SOTTO_TLS_FIELDS(sealed)
+};
+
 using ResponseBody =
-    std::variant<ErrorResponse, EmptyResponse, SessionResponse, ChallengeResponse,
-                 ProfileResponse, DevicesResponse, DeviceAddedResponse, KtHeadResponse,
-                 KtProofResponse, KtHashesResponse, KeyPackageStockResponse,
-                 ClaimedKeyPackagesResponse, SentResponse, MessagesResponse, PushKeyResponse,
-                 AccountExportResponse>;
+    std::variant<ErrorResponse, EmptyResponse, SessionResponse, ChallengeResponse, ProfileResponse,
+                 DevicesResponse, DeviceAddedResponse, KtHeadResponse, KtProofResponse,
+                 KtHashesResponse, KeyPackageStockResponse, ClaimedKeyPackagesResponse,
+                 SentResponse, MessagesResponse, PushKeyResponse, AccountExportResponse,
+                 LinkSlotResponse, LinkSealedResponse>;
 
 // ---- server frames --------------------------------------------------------------------
 
