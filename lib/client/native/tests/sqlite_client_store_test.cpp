@@ -602,7 +602,8 @@ TEST_F(SqliteClientStoreTest, AVersionThreeStoreGainsMessageFeaturesOnOpening) {
   auto store = reopen();
   ASSERT_TRUE(store);
   expect_everything(*store);
-  for (const auto& m : store->messages(kGroup).value()) {
+  const auto upgraded = store->messages(kGroup).value();
+  for (const auto& m : upgraded) {
     EXPECT_FALSE(m.reply_to.has_value());
     EXPECT_FALSE(m.deleted);
     EXPECT_FALSE(m.read);
