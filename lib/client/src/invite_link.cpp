@@ -12,17 +12,6 @@ constexpr std::string_view kPath = "/invite#";
 
 Error bad(std::string what) { return Error(Errc::invalid_value, "invite link: " + what); }
 
-// The server's username rules (docs/protocol.md): 3-32 of a-z 0-9 . _ -, a letter first.
-bool is_username(std::string_view name) {
-  if (name.size() < 3 || name.size() > 32 || name[0] < 'a' || name[0] > 'z') return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                    c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // Letters, digits, '.' and '-' (a DNS name or an IPv4 address).
 bool is_plain_host(std::string_view host) {
   if (host.empty() || host.size() > 253) return false;
@@ -46,6 +35,16 @@ bool is_ipv6_host(std::string_view host) {
 
 }  // namespace
 
+bool is_valid_username(std::string_view name) {
+  if (name.size() < 3 || name.size() > 32 || name[0] < 'a' || name[0] > 'z') return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                    c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 bool looks_like_invite_link(std::string_view text) {
   return text.starts_with(kScheme) && text.find("/invite") != std::string_view::npos;
 }
@@ -56,7 +55,7 @@ Result<std::string> format_invite_link(const InviteLink& link) {
     return Error(Errc::invalid_argument, "not a host name an invite link can carry");
   }
   if (link.port == 0) return Error(Errc::invalid_argument, "port 0");
-  if (!is_username(link.username)) return Error(Errc::invalid_argument, "not a username");
+  if (!is_valid_username(link.username)) return Error(Errc::invalid_argument, "not a username");
   if (link.certificate_sha256.size() != kInvitePinSize ||
       link.directory_key.size() != kInvitePinSize || link.vrf_key.size() != kInvitePinSize) {
     return Error(Errc::invalid_argument, "a pin of the wrong size");
@@ -121,7 +120,7 @@ Result<InviteLink> parse_invite_link(std::string_view text) {
     if (amp != std::string_view::npos && fragment.empty()) return bad("a trailing '&'");
     if (field.starts_with("u=") && !have_user) {
       link.username = std::string(field.substr(2));
-      if (!is_username(link.username)) return bad("not a username");
+      if (!is_valid_username(link.username)) return bad("not a username");
       have_user = true;
     } else if (field.starts_with("k=") && !have_pins) {
       auto pins = from_base64url(field.substr(2));

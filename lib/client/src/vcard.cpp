@@ -155,12 +155,7 @@ std::string printable(std::string_view text) {
 
 std::optional<std::string> sotto_username(std::string_view value) {
   std::string name = normalize_username(value);
-  if (name.size() < 3 || name.size() > 32 || name[0] < 'a' || name[0] > 'z') return std::nullopt;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                    c == '-';
-    if (!ok) return std::nullopt;
-  }
+  if (!is_valid_username(name)) return std::nullopt;
   return name;
 }
 

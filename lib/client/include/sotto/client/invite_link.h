@@ -32,6 +32,9 @@ struct InviteLink {
   friend bool operator==(const InviteLink&, const InviteLink&) = default;
 };
 
+// The server's username rules (docs/protocol.md): 3-32 of a-z 0-9 . _ -, a letter first.
+bool is_valid_username(std::string_view name);
+
 // Errc::invalid_argument when a field is not one a link can carry (an empty or odd host, a
 // pin of another size, a username that is not one).
 Result<std::string> format_invite_link(const InviteLink& link);
