@@ -3,9 +3,12 @@
 #include <string_view>
 #include <utility>
 
+#include "sotto/kt/directory_proofs.h"
 #include "sotto/proto/protocol.h"
 
 namespace sotto::client {
+
+static_assert(kDirectoryHeadSize == kt::kGossipSize);
 
 namespace {
 
@@ -138,6 +141,8 @@ Result<void> check(const AppMessage& message) {
     SOTTO_TRY(check_group_name(metadata->name));
   } else if (const auto* file = std::get_if<FileContent>(&message.content)) {
     SOTTO_TRY(check_file(*file));
+  } else if (const auto* head = std::get_if<DirectoryHeadContent>(&message.content)) {
+    SOTTO_TRY(check_size(head->gossip, kDirectoryHeadSize, "a directory head"));
   }
   return success();
 }

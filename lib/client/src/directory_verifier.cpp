@@ -62,4 +62,27 @@ Result<VerifiedDevices> DirectoryVerifier::verify_lookup(const std::string& user
   return out;
 }
 
+Result<Bytes> DirectoryVerifier::gossip() const {
+  return state_->verifier.gossip();
+}
+
+Result<std::optional<std::pair<uint64_t, uint64_t>>> DirectoryVerifier::receive_gossip(
+    BytesView gossip, const DirectoryKeys& keys) {
+  SOTTO_TRY_ASSIGN(auto check, state_->verifier.receive_gossip(gossip, keys.signing_public_key));
+  if (!check.request) return std::optional<std::pair<uint64_t, uint64_t>>();
+  return std::optional<std::pair<uint64_t, uint64_t>>(
+      std::pair{check.request->old_size, check.request->new_size});
+}
+
+Result<void> DirectoryVerifier::complete_gossip(BytesView gossip,
+                                                const std::vector<Bytes>& consistency,
+                                                const DirectoryKeys& keys) {
+  SOTTO_TRY_ASSIGN(auto peer, kt::decode_gossip(gossip));
+  return state_->verifier.complete_gossip(peer, consistency, keys.signing_public_key);
+}
+
+bool DirectoryVerifier::split_view() const {
+  return state_->verifier.split_view_evidence().has_value();
+}
+
 }  // namespace sotto::client

@@ -59,6 +59,31 @@ SecureBytes serialize_group(const mls::Group& group) {
   return out;
 }
 
+// How long after a commit (on the server's clock) application messages of the epoch it ended
+// still open: members who sent before they saw the commit (docs/groups.md).
+constexpr uint64_t kPastEpochWindowMs = 10ull * 60 * 1000;
+
+// Before `conversation` moves to the next epoch: its current state becomes the previous one,
+// kept for messages the server takes until kPastEpochWindowMs after `commit_at` (0: the
+// commit went to no one, so no one can send in the old epoch).
+void keep_previous_epoch(Conversation& conversation, uint64_t commit_at) {
+  if (commit_at == 0) {
+    conversation.previous_group_state = SecureBytes();
+    conversation.previous_epoch_until = 0;
+    return;
+  }
+  conversation.previous_group_state = conversation.group_state;
+  conversation.previous_epoch_until = commit_at + kPastEpochWindowMs;
+}
+
+uint64_t epoch_of(const mls::MlsMessage& message) {
+  if (const auto* pub = std::get_if<mls::PublicMessage>(&message.content)) {
+    return pub->content.epoch;
+  }
+  if (const auto* priv = std::get_if<mls::PrivateMessage>(&message.content)) return priv->epoch;
+  return 0;
+}
+
 mls::Credential credential_for(const Identity& identity) {
   return mls::Credential{
       mls::BasicCredential{tls::encode(MemberIdentity{identity.username, identity.device_id})}};
@@ -430,11 +455,19 @@ void Engine::authenticate(Done done) {
 
 void Engine::on_ready() {
   observer_.on_authenticated();
-  resend_outbox();
+  // The queue first: a commit in it moves the epoch, and what waits in the outbox is then
+  // protected again in the new one (reprotect_if_stale) rather than sent in a past epoch.
   fetch([this](Result<void> r) {
     if (!r) observer_.on_error(std::move(r).error().with_context("fetching"));
+    resend_outbox();
   });
   top_up_key_packages();
+  // A device of this account that no device of ours linked is news the user must hear.
+  check_own_account([this](Result<Contact> r) {
+    if (!r && r.error().code() != Errc::unavailable) {
+      observer_.on_error(std::move(r).error().with_context("checking this account's devices"));
+    }
+  });
 }
 
 void Engine::upload_key_packages(uint32_t count, bool last_resort, Done done) {
@@ -530,11 +563,46 @@ void Engine::delete_account(std::string password, Done done) {
 // ---- contacts --------------------------------------------------------------------------
 
 void Engine::lookup_contact(std::string username, Then<Contact> done) {
-  const std::string name = normalize_username(username);
+  queue_directory_task([this, name = normalize_username(username), done](Done finished) {
+    lookup_now(name, [done, finished](Result<Contact> r) {
+      done(std::move(r));
+      finished(success());
+    });
+  });
+}
+
+Result<bool> Engine::directory_split_view() const {
+  SOTTO_TRY_ASSIGN(auto state, store_.directory_state());
+  SOTTO_TRY_ASSIGN(auto verifier, DirectoryVerifier::restore(state));
+  return verifier.split_view();
+}
+
+void Engine::queue_directory_task(std::function<void(Done)> task) {
+  directory_tasks_.push_back(std::move(task));
+  if (!directory_busy_) next_directory_task();
+}
+
+void Engine::next_directory_task() {
+  if (directory_tasks_.empty()) {
+    directory_busy_ = false;
+    return;
+  }
+  directory_busy_ = true;
+  auto task = std::move(directory_tasks_.front());
+  directory_tasks_.pop_front();
+  task([this](Result<void>) { next_directory_task(); });
+}
+
+void Engine::lookup_now(std::string name, Then<Contact> done) {
   auto state = store_.directory_state();
   if (!state) return done(std::move(state).error());
   auto verifier = DirectoryVerifier::restore(*state);
   if (!verifier) return done(std::move(verifier).error());
+  if (verifier->split_view()) {
+    return done(Error(Errc::split_view,
+                      "the key directory showed another member a log that does not agree with "
+                      "ours, so keys it serves cannot be trusted"));
+  }
   request(proto::KtLookup{name, verifier->known_log_size()}, [this, name,
                                                               done](Result<proto::ResponseBody> r) {
     auto proof = expect<proto::KtProofResponse>(std::move(r), "kt_lookup");
@@ -579,6 +647,47 @@ void Engine::lookup_contact(std::string username, Then<Contact> done) {
       }
     }
     done(std::move(contact));
+  });
+}
+
+void Engine::compare_head(std::string from, Bytes gossip, Done done) {
+  // Saves what the comparison left in the verifier (a moved head, or the evidence of a split
+  // view), and tells what a failure means.
+  auto settle = [this, from](DirectoryVerifier& verifier, Result<void> compared) {
+    ClientStoreBatch batch;
+    batch.directory_state = verifier.save();
+    if (auto stored = store_.apply(batch); !stored) return observer_.on_error(stored.error());
+    if (compared) return;
+    if (compared.error().code() == Errc::split_view) return observer_.on_directory_split_view(from);
+    // A head we cannot compare yet (none held) is no news; a bad one is the sender's fault.
+    if (compared.error().code() == Errc::not_found) return;
+    observer_.on_error(std::move(compared).error().with_context("a key-directory head from " + from));
+  };
+  auto state = store_.directory_state();
+  if (!state) return done(std::move(state).error());
+  auto verifier = DirectoryVerifier::restore(*state);
+  if (!verifier) return done(std::move(verifier).error());
+  if (verifier->split_view()) return done(success());  // found already; the user was told
+  auto check = verifier->receive_gossip(gossip, config_.directory_keys);
+  if (!check) {
+    settle(*verifier, std::move(check).error());
+    return done(success());
+  }
+  if (!*check) return done(success());  // the same head
+  proto::KtConsistency ask{(*check)->first, (*check)->second};
+  request(ask, [this, gossip, settle, done](Result<proto::ResponseBody> r) {
+    auto hashes = expect<proto::KtHashesResponse>(std::move(r), "kt_consistency");
+    if (!hashes) {
+      observer_.on_error(std::move(hashes).error().with_context("comparing directory heads"));
+      return done(success());
+    }
+    // Directory work runs one task at a time: the state is still the one compared above.
+    auto now_state = store_.directory_state();
+    if (!now_state) return done(std::move(now_state).error());
+    auto current = DirectoryVerifier::restore(*now_state);
+    if (!current) return done(std::move(current).error());
+    settle(*current, current->complete_gossip(gossip, hashes->hashes, config_.directory_keys));
+    done(success());
   });
 }
 
@@ -899,7 +1008,7 @@ void Engine::commit_change(std::shared_ptr<GroupChange> change, Done done) {
                    recipients.end());
   if (recipients.empty()) {
     return after_commit(change, std::move(commit->next), std::move(welcome_to),
-                        std::move(commit->output.welcome), std::move(done));
+                        std::move(commit->output.welcome), 0, std::move(done));
   }
   proto::Send send;
   send.message_id = Bytes(proto::kMessageIdSize);
@@ -912,7 +1021,7 @@ void Engine::commit_change(std::shared_ptr<GroupChange> change, Done done) {
     auto sent = expect<proto::SentResponse>(std::move(r), "sending the commit");
     if (sent) {
       return after_commit(change, std::move(result->next), welcome_to,
-                          std::move(result->output.welcome), done);
+                          std::move(result->output.welcome), sent->accepted_at, done);
     }
     if (sent.error().code() != Errc::conflict) return done(std::move(sent).error());
     // Another member committed first in this epoch: take its commit in, then build ours
@@ -930,7 +1039,7 @@ void Engine::commit_change(std::shared_ptr<GroupChange> change, Done done) {
 
 void Engine::after_commit(std::shared_ptr<GroupChange> change, mls::Group next,
                           std::vector<Bytes> welcome_to, std::optional<mls::MlsMessage> welcome,
-                          Done done) {
+                          uint64_t accepted_at, Done done) {
   auto found = store_.conversation(change->group_id);
   if (!found) return done(std::move(found).error());
   if (!*found) return done(Error(Errc::not_found, "the conversation is gone"));
@@ -938,6 +1047,7 @@ void Engine::after_commit(std::shared_ptr<GroupChange> change, mls::Group next,
   auto members = group_members(next);
   if (!members) return done(std::move(members).error());
   conversation.members = member_names(*members);
+  keep_previous_epoch(conversation, accepted_at);
   conversation.group_state = serialize_group(next);
   ClientStoreBatch batch;
   batch.put_conversations.push_back(conversation);
@@ -960,17 +1070,20 @@ void Engine::after_commit(std::shared_ptr<GroupChange> change, mls::Group next,
   });
 }
 
-Result<Bytes> Engine::protect_app_message(mls::Group& group, const AppMessage& app) {
-  Bytes encoded = encode_app_message(app);
+Result<OutboxEntry> Engine::protect_for_outbox(mls::Group& group, const AppMessage& app,
+                                               std::vector<Bytes> recipients) {
+  Bytes plain = encode_app_message(app);
+  SecureBytes encoded(plain);
+  secure_wipe(plain.data(), plain.size());
   // Checks what a receiver checks, so that we never send what it refuses.
-  if (auto checked = decode_app_message(encoded); !checked) {
-    secure_wipe(encoded.data(), encoded.size());
-    return std::move(checked).error();
-  }
-  auto sealed = group.protect(encoded, rng());
-  secure_wipe(encoded.data(), encoded.size());
+  SOTTO_TRY(decode_app_message(encoded.view()));
+  auto sealed = group.protect(encoded.view(), rng());
   if (!sealed) return std::move(sealed).error().with_context("protecting the message");
-  return tls::encode(*sealed);
+  OutboxEntry entry{app.message_id, group.group_id(), std::move(recipients),
+                    tls::encode(*sealed), env_.now_ms()};
+  entry.content = std::move(encoded);
+  entry.epoch = group.epoch();
+  return entry;
 }
 
 void Engine::send_group_metadata(Bytes group_id) {
@@ -988,16 +1101,14 @@ void Engine::send_group_metadata(Bytes group_id) {
   random(app.message_id);
   app.sent_at = env_.now_ms();
   app.content = GroupMetadataContent{conversation->name};
-  auto payload = protect_app_message(*group, app);
-  if (!payload) return observer_.on_error(std::move(payload).error());
-  OutboxEntry entry{app.message_id, group_id, std::move(recipients), std::move(payload).value(),
-                    env_.now_ms()};
+  auto entry = protect_for_outbox(*group, app, std::move(recipients));
+  if (!entry) return observer_.on_error(std::move(entry).error());
   conversation->group_state = serialize_group(*group);
   ClientStoreBatch batch;
   batch.put_conversations.push_back(std::move(conversation).value());
-  batch.put_outbox.push_back(entry);
+  batch.put_outbox.push_back(*entry);
   if (auto stored = store_.apply(batch); !stored) return observer_.on_error(stored.error());
-  if (state_ == ConnectionState::ready) send_outbox_entry(std::move(entry));
+  if (state_ == ConnectionState::ready) send_outbox_entry(std::move(entry).value());
 }
 
 void Engine::leave_group(BytesView group_id, Done done) {
@@ -1237,13 +1348,19 @@ void Engine::send_content(BytesView group_id, AppContent content, Then<Bytes> do
   if (recipients.empty())
     return done(Error(Errc::invalid_argument, "no one else is in the conversation"));
 
+  // Our key-directory head goes ahead of what the user sends, when it is due here.
+  std::optional<OutboxEntry> head;
+  if (!std::holds_alternative<ReceiptContent>(content)) {
+    head = head_for(conversation, *group, recipients);
+  }
   AppMessage app;
   app.message_id = Bytes(kMessageIdSize);
   random(app.message_id);
   app.sent_at = env_.now_ms();
   app.content = std::move(content);
-  auto sealed = protect_app_message(*group, app);
+  auto sealed = protect_for_outbox(*group, app, std::move(recipients));
   if (!sealed) return done(std::move(sealed).error());
+  OutboxEntry entry = std::move(sealed).value();
 
   // Texts, files and timer changes are history; edits, deletes and receipts change it.
   std::optional<StoredMessage> stored;
@@ -1273,20 +1390,60 @@ void Engine::send_content(BytesView group_id, AppContent content, Then<Bytes> do
     for (auto& m : rewritten) m.edited_at = app.sent_at;
   }
 
-  OutboxEntry entry{app.message_id, conversation.group_id, std::move(recipients),
-                    std::move(sealed).value(), env_.now_ms()};
   conversation.group_state = serialize_group(*group);
   ClientStoreBatch batch;
   batch.put_conversations.push_back(conversation);
   if (stored) batch.put_messages.push_back(*stored);
   batch.put_messages.insert(batch.put_messages.end(), rewritten.begin(), rewritten.end());
+  if (head) batch.put_outbox.push_back(*head);
   batch.put_outbox.push_back(entry);
   if (auto applied = store_.apply(batch); !applied) return done(std::move(applied).error());
   if (settings != nullptr) observer_.on_conversation(conversation);
   if (stored) observer_.on_message(*stored);
   for (const auto& m : rewritten) observer_.on_message_changed(m);
   done(app.message_id);
-  if (state_ == ConnectionState::ready) send_outbox_entry(std::move(entry));
+  if (state_ != ConnectionState::ready) return;
+  if (head) send_outbox_entry(std::move(*head));
+  send_outbox_entry(std::move(entry));
+}
+
+namespace {
+
+// How often a conversation hears our key-directory head: a new head at most hourly, the same
+// one again daily (docs/key-transparency.md, "Heads inside conversations").
+constexpr uint64_t kNewHeadEveryMs = 3600ull * 1000;
+constexpr uint64_t kSameHeadEveryMs = 24ull * 3600 * 1000;
+
+}  // namespace
+
+std::optional<OutboxEntry> Engine::head_for(Conversation& conversation, mls::Group& group,
+                                            const std::vector<Bytes>& recipients) {
+  auto state = store_.directory_state();
+  if (!state) return std::nullopt;
+  auto verifier = DirectoryVerifier::restore(*state);
+  if (!verifier) return std::nullopt;
+  auto gossip = verifier->gossip();
+  if (!gossip) return std::nullopt;  // no head held yet
+  const uint64_t now = env_.now_ms();
+  const uint64_t size = verifier->known_log_size();
+  const uint64_t since = now - std::min(now, conversation.head_sent_at);
+  const bool due = conversation.head_sent_at == 0 ||
+                   (size != conversation.head_sent_size && since >= kNewHeadEveryMs) ||
+                   since >= kSameHeadEveryMs;
+  if (!due) return std::nullopt;
+  AppMessage app;
+  app.message_id = Bytes(kMessageIdSize);
+  random(app.message_id);
+  app.sent_at = now;
+  app.content = DirectoryHeadContent{std::move(gossip).value()};
+  auto entry = protect_for_outbox(group, app, recipients);
+  if (!entry) {
+    observer_.on_error(std::move(entry).error().with_context("sending our directory head"));
+    return std::nullopt;
+  }
+  conversation.head_sent_size = size;
+  conversation.head_sent_at = now;
+  return std::move(entry).value();
 }
 
 void Engine::resend_outbox() {
@@ -1300,39 +1457,77 @@ void Engine::resend_outbox() {
 
 void Engine::send_outbox_entry(OutboxEntry entry, Done then) {
   if (!then) then = [](Result<void>) {};
-  if (!sending_.insert(entry.message_id).second) {  // already in flight
+  if (sending_.count(entry.message_id) != 0) {  // already in flight
     return then(Error(Errc::unavailable, "already being sent"));
   }
+  if (auto fresh = reprotect_if_stale(entry); !fresh) {
+    if (fresh.error().code() == Errc::unavailable) {  // the store: kept for the next try
+      observer_.on_error(fresh.error());
+      return then(std::move(fresh).error());
+    }
+    return settle_outbox_entry(entry, std::move(fresh).error(), std::move(then));
+  }
+  sending_.insert(entry.message_id);
   proto::Send send{entry.message_id, entry.recipients, std::nullopt, entry.payload};
   request(std::move(send), [this, entry, then](Result<proto::ResponseBody> r) {
     sending_.erase(entry.message_id);
-    auto sent = expect<proto::SentResponse>(std::move(r), "send");
-    ClientStoreBatch batch;
-    DeliveryUpdate update{entry.group_id, entry.message_id, DeliveryState::sent, 0};
-    if (sent) {
-      update.accepted_at = sent->accepted_at;
-    } else if (is_permanent_send_error(sent.error().code())) {
-      update.state = DeliveryState::failed;
-      observer_.on_error(sent.error());
-    } else {
-      // Kept in the outbox: resent once the connection is ready again.
-      if (sent.error().code() != Errc::unavailable) observer_.on_error(sent.error());
-      return then(std::move(sent).error());
-    }
-    batch.remove_outbox.push_back(entry.message_id);
-    // Welcomes, proposals and group metadata wait in the outbox too, but are no history.
-    auto in_history = store_.has_message(entry.group_id, entry.message_id);
-    if (!in_history) return then(std::move(in_history).error());
-    if (*in_history) batch.delivery_updates.push_back(update);
-    if (auto stored = store_.apply(batch); !stored) {
-      Error error = std::move(stored).error();
-      observer_.on_error(Error(error).with_context("recording a delivery"));
-      return then(std::move(error));
-    }
-    if (*in_history) observer_.on_delivery_state(entry.group_id, entry.message_id, update.state);
-    if (sent) return then(success());
-    then(std::move(sent).error());
+    settle_outbox_entry(entry, expect<proto::SentResponse>(std::move(r), "send"), then);
   });
+}
+
+Result<bool> Engine::reprotect_if_stale(OutboxEntry& entry) {
+  if (entry.content.empty()) return false;  // a handshake message belongs to its epoch
+  SOTTO_TRY_ASSIGN(auto found, store_.conversation(entry.group_id));
+  if (!found || found->membership != Membership::member) {
+    return Error(Errc::not_found, "this device is no longer in the conversation");
+  }
+  Conversation conversation = std::move(*found);
+  SOTTO_TRY_ASSIGN(auto group, mls::Group::deserialize(conversation.group_state));
+  if (group.epoch() == entry.epoch) return false;
+  SOTTO_TRY_ASSIGN(auto identity, require_identity());
+  SOTTO_TRY_ASSIGN(auto members, group_members(group));
+  std::vector<Bytes> recipients = other_devices(members, identity.device_id);
+  if (recipients.empty()) return Error(Errc::not_found, "no one else is in the conversation");
+  auto sealed = group.protect(entry.content.view(), rng());
+  if (!sealed) return std::move(sealed).error().with_context("protecting the message again");
+  entry.payload = tls::encode(*sealed);
+  entry.recipients = std::move(recipients);
+  entry.epoch = group.epoch();
+  conversation.group_state = serialize_group(group);
+  ClientStoreBatch batch;
+  batch.put_conversations.push_back(std::move(conversation));
+  batch.put_outbox.push_back(entry);
+  SOTTO_TRY(store_.apply(batch));
+  return true;
+}
+
+void Engine::settle_outbox_entry(const OutboxEntry& entry, Result<proto::SentResponse> sent,
+                                 Done then) {
+  ClientStoreBatch batch;
+  DeliveryUpdate update{entry.group_id, entry.message_id, DeliveryState::sent, 0};
+  if (sent) {
+    update.accepted_at = sent->accepted_at;
+  } else if (is_permanent_send_error(sent.error().code())) {
+    update.state = DeliveryState::failed;
+    observer_.on_error(sent.error());
+  } else {
+    // Kept in the outbox: resent once the connection is ready again.
+    if (sent.error().code() != Errc::unavailable) observer_.on_error(sent.error());
+    return then(std::move(sent).error());
+  }
+  batch.remove_outbox.push_back(entry.message_id);
+  // Welcomes, proposals, heads and group metadata wait in the outbox too, but are no history.
+  auto in_history = store_.has_message(entry.group_id, entry.message_id);
+  if (!in_history) return then(std::move(in_history).error());
+  if (*in_history) batch.delivery_updates.push_back(update);
+  if (auto stored = store_.apply(batch); !stored) {
+    Error error = std::move(stored).error();
+    observer_.on_error(Error(error).with_context("recording a delivery"));
+    return then(std::move(error));
+  }
+  if (*in_history) observer_.on_delivery_state(entry.group_id, entry.message_id, update.state);
+  if (sent) return then(success());
+  then(std::move(sent).error());
 }
 
 // ---- receiving -------------------------------------------------------------------------
@@ -1417,6 +1612,11 @@ void Engine::process_queued(const proto::QueuedMessage& message, std::vector<uin
   if (opened->to_confirm) {
     to_confirm_[opened->to_confirm->group_id].push_back(opened->to_confirm->message_id);
   }
+  if (opened->head) {
+    queue_directory_task([this, head = std::move(*opened->head)](Done finished) {
+      compare_head(head.first, head.second, std::move(finished));
+    });
+  }
 }
 
 Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) {
@@ -1458,6 +1658,7 @@ Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) 
       return std::move(next).error();
     }
     SOTTO_TRY_ASSIGN(auto members, group_members(*next));
+    if (next->epoch() != group.epoch()) keep_previous_epoch(conversation, queued.received_at);
     conversation.group_state = serialize_group(*next);
     const auto* pub = std::get_if<mls::PublicMessage>(&message.content);
     if (pub != nullptr && std::holds_alternative<mls::Proposal>(pub->content.content)) {
@@ -1489,14 +1690,30 @@ Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) 
     return out;
   }
 
-  SOTTO_TRY_ASSIGN(auto opened, group.unprotect(message));
-  SOTTO_TRY_ASSIGN(auto members, group_members(group));
+  // The epoch before the last commit is kept for a while (keep_previous_epoch); once the
+  // server takes messages later than that, it goes, with the keys it still held.
+  std::optional<mls::Group> previous;
+  if (!conversation.previous_group_state.empty()) {
+    if (queued.received_at > conversation.previous_epoch_until) {
+      conversation.previous_group_state = SecureBytes();
+      conversation.previous_epoch_until = 0;
+    } else if (epoch_of(message) + 1 == group.epoch()) {
+      SOTTO_TRY_ASSIGN(previous, mls::Group::deserialize(conversation.previous_group_state));
+    }
+  }
+  mls::Group& epoch_group = previous ? *previous : group;
+  SOTTO_TRY_ASSIGN(auto opened, epoch_group.unprotect(message));
+  SOTTO_TRY_ASSIGN(auto members, group_members(epoch_group));
   auto sender = std::find_if(members.begin(), members.end(),
                              [&](const Member& m) { return m.leaf == opened.sender; });
   if (sender == members.end()) return Error(Errc::invalid_value, "a sender outside the group");
   auto app = decode_app_message(opened.data);
   secure_wipe(opened.data.data(), opened.data.size());
-  conversation.group_state = serialize_group(group);
+  if (previous) {
+    conversation.previous_group_state = serialize_group(*previous);
+  } else {
+    conversation.group_state = serialize_group(group);
+  }
   out.batch.put_conversations.push_back(conversation);
   // The ratchet moved on whatever the content: store the new state even when the content
   // itself is refused, so that the key is never used twice.
@@ -1531,6 +1748,10 @@ Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) 
             "a receipt was dropped");
     return out;
   }
+  if (auto* head = std::get_if<DirectoryHeadContent>(&app->content)) {
+    out.head = std::pair{from, std::move(head->gossip)};  // compared once this is stored
+    return out;
+  }
   SOTTO_TRY_ASSIGN(const bool seen, store_.has_message(group_id, app->message_id));
   if (seen) return out;
   StoredMessage stored;
@@ -1538,10 +1759,11 @@ Result<Engine::Opened> Engine::open_message(const proto::QueuedMessage& queued) 
   stored.message_id = app->message_id;
   stored.sender = from;
   stored.sender_device = sender->identity.device_id;
-  stored.outgoing = false;
+  // Sent by another device of this account: ours, and the server had it for everyone.
+  stored.outgoing = from == identity.username;
   stored.sent_at = app->sent_at;
   stored.accepted_at = queued.received_at;
-  stored.state = DeliveryState::received;
+  stored.state = stored.outgoing ? DeliveryState::sent : DeliveryState::received;
   if (const auto* settings = std::get_if<ConversationSettingsContent>(&app->content)) {
     conversation.disappear_after_s = settings->disappear_after_s;
     stored.timer_set_s = settings->disappear_after_s;

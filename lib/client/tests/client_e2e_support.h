@@ -41,6 +41,9 @@ class Recorder final : public EngineObserver {
   void on_unknown_own_device(const ContactDevice& device) override {
     unknown_own_devices.push_back(device);
   }
+  void on_directory_split_view(const std::string& reported_by) override {
+    ADD_FAILURE() << "a split view of the key directory reported by " << reported_by;
+  }
   void on_error(const Error& error) override {
     // A test that provokes errors (a refused edit) sets errors_expected and checks them.
     if (!errors_expected) ADD_FAILURE() << "engine error: " << error.to_string();

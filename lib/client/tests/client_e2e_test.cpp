@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "client_e2e_support.h"
+#include "sotto/client/directory_verifier.h"
 #include "sotto/client/file_client.h"
 #include "sotto/crypto/attachment.h"
 
@@ -110,6 +111,50 @@ TEST_F(ClientE2eTest, TwoPeopleTalkIncludingWhileOneIsOffline) {
   EXPECT_TRUE(bob->recorder.errors.empty());
 }
 
+// Members exchange their key-directory heads inside the conversation; one who holds an older
+// head asks the server for the consistency proof and moves to the newer one.
+TEST_F(ClientE2eTest, MembersCompareTheirDirectoryHeadsThroughTheServer) {
+  auto ona = device();
+  auto pia = device();
+  register_as(*ona, "ona");
+  register_as(*pia, "pia");
+  std::optional<Result<Bytes>> started;
+  ona->engine.start_conversation("pia", [&](Result<Bytes> r) { started = std::move(r); });
+  auto group = wait(started);
+  ASSERT_TRUE(group.ok()) << group.error().to_string();
+  ASSERT_TRUE(run_until([&] {
+    auto c = pia->store.conversation(*group).value();
+    return c && c->members_verified && pia->engine.idle();
+  }));
+
+  // A newcomer moves the directory on; ona sees the newer head by looking the newcomer up.
+  auto quin = device();
+  register_as(*quin, "quin");
+  std::optional<Result<Contact>> found;
+  ona->engine.lookup_contact("quin", [&](Result<Contact> r) { found = std::move(r); });
+  ASSERT_TRUE(wait(found).ok());
+  auto head_of = [](Device& d) {
+    auto verifier = DirectoryVerifier::restore(d.store.directory_state().value());
+    if (!verifier) return Bytes();
+    auto gossip = verifier->gossip();
+    return gossip ? std::move(gossip).value() : Bytes();
+  };
+  const Bytes onas = head_of(*ona);
+  ASSERT_FALSE(onas.empty());
+  ASSERT_NE(head_of(*pia), onas);
+
+  // Her next text carries it; pia checks it against the server's log and takes it.
+  std::optional<Result<Bytes>> sent;
+  ona->engine.send_text(*group, "news", [&](Result<Bytes> r) { sent = std::move(r); });
+  ASSERT_TRUE(wait(sent).ok());
+  ASSERT_TRUE(run_until([&] { return pia->recorder.incoming().size() == 1; }));
+  ASSERT_TRUE(run_until([&] { return head_of(*pia) == onas; }));
+  EXPECT_EQ(pia->store.messages(*group).value().size(), 1u);  // the head is no history
+  EXPECT_FALSE(pia->engine.directory_split_view().value());
+  EXPECT_TRUE(ona->recorder.errors.empty());
+  EXPECT_TRUE(pia->recorder.errors.empty());
+}
+
 TEST_F(ClientE2eTest, AMessageWrittenOfflineWaitsInTheOutboxAndLeavesOnReconnect) {
   auto carol = device();
   auto dave = device();
@@ -127,7 +172,8 @@ TEST_F(ClientE2eTest, AMessageWrittenOfflineWaitsInTheOutboxAndLeavesOnReconnect
                           [&](Result<Bytes> r) { queued = std::move(r); });
   auto id = wait(queued);
   ASSERT_TRUE(id.ok()) << id.error().to_string();
-  ASSERT_EQ(carol->store.outbox().value().size(), 1u);
+  // The text, and carol's key-directory head ahead of it (the first she sends there).
+  ASSERT_EQ(carol->store.outbox().value().size(), 2u);
   EXPECT_EQ(carol->store.messages(*group).value()[0].state, DeliveryState::pending);
 
   carol->transport.connect();

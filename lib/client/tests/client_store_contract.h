@@ -268,10 +268,48 @@ TYPED_TEST_P(ClientStoreContract, AConversationKeepsItsTimer) {
   EXPECT_EQ(store.conversation(Bytes(4, 1)).value()->disappear_after_s, 0u);
 }
 
+TYPED_TEST_P(ClientStoreContract, APreviousEpochHeadRecordAndOutboxContentAreKept) {
+  ClientStore& store = this->store();
+  Conversation c{Bytes(4, 1), "bob", {"alice", "bob"}, SecureBytes{1}, true};
+  c.previous_group_state = SecureBytes{7, 8, 9};
+  c.previous_epoch_until = 1'700'000'600'000;
+  c.head_sent_size = 12;
+  c.head_sent_at = 1'700'000'000'123;
+  OutboxEntry e{Bytes(16, 1), Bytes(4, 1), {Bytes(16, 9)}, Bytes{5}, 3};
+  e.content = SecureBytes{4, 2};
+  e.epoch = 6;
+  ClientStoreBatch batch;
+  batch.put_conversations = {c};
+  batch.put_outbox = {e};
+  ASSERT_TRUE(store.apply(batch).ok());
+  for (const auto& got :
+       {*store.conversation(Bytes(4, 1)).value(), store.conversations().value().at(0)}) {
+    EXPECT_EQ(got.previous_group_state, c.previous_group_state);
+    EXPECT_EQ(got.previous_epoch_until, c.previous_epoch_until);
+    EXPECT_EQ(got.head_sent_size, 12u);
+    EXPECT_EQ(got.head_sent_at, c.head_sent_at);
+  }
+  const auto outbox = store.outbox().value();
+  ASSERT_EQ(outbox.size(), 1u);
+  EXPECT_EQ(outbox[0].content, e.content);
+  EXPECT_EQ(outbox[0].epoch, 6u);
+
+  // Dropped again: nothing is kept.
+  c.previous_group_state = SecureBytes();
+  c.previous_epoch_until = 0;
+  e.content = SecureBytes();
+  batch.put_conversations = {c};
+  batch.put_outbox = {e};
+  ASSERT_TRUE(store.apply(batch).ok());
+  EXPECT_TRUE(store.conversation(Bytes(4, 1)).value()->previous_group_state.empty());
+  EXPECT_TRUE(store.outbox().value().at(0).content.empty());
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ClientStoreContract, ABatchAppliesEverythingItHolds,
                             ARefusedBatchChangesNothing, RecordsReplaceByTheirKeysInOrder,
                             AFileMessageKeepsItsFile, AGroupKeepsItsKindAndMembership,
                             AMessageKeepsItsReplyEditReceiptsAndExpiry,
-                            RemovedMessagesAreGoneAndAbsentOnesIgnored, AConversationKeepsItsTimer);
+                            RemovedMessagesAreGoneAndAbsentOnesIgnored, AConversationKeepsItsTimer,
+                            APreviousEpochHeadRecordAndOutboxContentAreKept);
 
 }  // namespace sotto::client

@@ -5,16 +5,19 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "sotto/client/directory_verifier.h"
 #include "sotto/client/memory_client_store.h"
 #include "sotto/core/tls.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/vrf.h"
 #include "sotto/kt/directory.h"
+#include "sotto/kt/directory_proofs.h"
 #include "sotto/kt/directory_store.h"
 #include "sotto/kt/log_store.h"
 #include "sotto/mls/group.h"
@@ -62,8 +65,12 @@ class RecordingObserver final : public EngineObserver {
   void on_contact_keys_changed(const Contact&, const Contact& after) override {
     changed.push_back(after);
   }
+  void on_directory_split_view(const std::string& reported_by) override {
+    split_views.push_back(reported_by);
+  }
   std::vector<Error> errors;
   std::vector<Contact> changed;
+  std::vector<std::string> split_views;
 };
 
 Bytes seed(uint8_t b) {
@@ -216,16 +223,23 @@ TEST_F(EngineTest, AResponseOfTheWrongTypeFailsTheOperation) {
   EXPECT_EQ(store.batches_applied(), 0u);
 }
 
-TEST_F(EngineTest, RequestsIdsIncreaseAndADisconnectFailsWhatIsInFlight) {
+TEST_F(EngineTest, LookupsGoOneAtATimeRequestIdsIncreaseAndADisconnectFailsWhatIsInFlight) {
   engine->on_connected();
   std::vector<Result<Contact>> results;
   engine->lookup_contact("bob", [&](Result<Contact> r) { results.push_back(std::move(r)); });
   engine->lookup_contact("carol", [&](Result<Contact> r) { results.push_back(std::move(r)); });
+  // Each proof is checked against the head the one before it moved to: carol's waits.
+  ASSERT_EQ(transport.frames.size(), 1u);
+  const uint64_t first = transport.frames[0].request_id;
+  engine->on_frame(response(first, proto::EmptyResponse{}));  // the wrong answer: bob fails
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].ok());
   ASSERT_EQ(transport.frames.size(), 2u);
-  EXPECT_LT(transport.frames[0].request_id, transport.frames[1].request_id);
+  EXPECT_EQ(std::get<proto::KtLookup>(transport.frames[1].request).username, "carol");
+  EXPECT_LT(first, transport.frames[1].request_id);
   engine->on_disconnected();
   ASSERT_EQ(results.size(), 2u);
-  for (const auto& r : results) EXPECT_EQ(r.error().code(), Errc::unavailable);
+  EXPECT_EQ(results[1].error().code(), Errc::unavailable);
   // While disconnected nothing is sent; operations fail at once.
   transport.frames.clear();
   engine->lookup_contact("bob", [&](Result<Contact> r) { results.push_back(std::move(r)); });
@@ -482,20 +496,62 @@ class EngineMessagesTest : public EngineTest {
     ASSERT_TRUE(store.conversation(group_id).value().has_value());
   }
 
-  void deliver(const mls::MlsMessage& m) {
-    engine->on_frame(frame_of(
-        proto::ServerFrame{proto::Event{proto::MessageEvent{{++bob->seq, 1, tls::encode(m)}}}}));
+  // `received_at`: the server's clock when it took the message (ms).
+  void deliver(const mls::MlsMessage& m, uint64_t received_at = 1) {
+    engine->on_frame(frame_of(proto::ServerFrame{
+        proto::Event{proto::MessageEvent{{++bob->seq, received_at, tls::encode(m)}}}}));
   }
-  // Bob sends `content`; gives its message id.
-  Bytes from_bob(AppContent content) {
+  // `content` as bob protects it in `group`'s epoch (his current one when not given).
+  mls::MlsMessage bobs(AppContent content, Bytes& message_id, mls::Group* group = nullptr) {
     AppMessage app;
     app.message_id = Bytes(kMessageIdSize, static_cast<uint8_t>(bob->seq + 1));
     app.sent_at = 5000 + bob->seq;
     app.content = std::move(content);
-    auto sealed = bob->group.protect(encode_app_message(app), bob->rng);
+    message_id = app.message_id;
+    auto sealed = (group != nullptr ? *group : bob->group).protect(encode_app_message(app), bob->rng);
     EXPECT_TRUE(sealed.ok());
-    deliver(*sealed);
-    return app.message_id;
+    return std::move(sealed).value();
+  }
+  // Bob sends `content`; gives its message id.
+  Bytes from_bob(AppContent content) {
+    Bytes id;
+    deliver(bobs(std::move(content), id));
+    return id;
+  }
+  // Answers the key-directory lookups the engine asks, one after another, from `directory`.
+  void answer_lookups() {
+    for (size_t i = 0; i < transport.frames.size();) {
+      const auto* asked = std::get_if<proto::KtLookup>(&transport.frames[i].request);
+      if (asked == nullptr) {
+        ++i;
+        continue;
+      }
+      const uint64_t id = transport.frames[i].request_id;
+      auto proof = directory.lookup(asked->username, asked->known_log_size);
+      transport.frames.erase(transport.frames.begin() + static_cast<std::ptrdiff_t>(i));
+      engine->on_frame(response(id, proto::KtProofResponse{tls::encode(proof)}));
+      i = 0;
+    }
+  }
+  // Publishes alice's and bob's devices, so that lookups of the members verify.
+  void publish_members() {
+    auto identity = store.identity().value();
+    ASSERT_TRUE(identity.has_value());
+    auto key = crypto::Ed25519SigningKey::from_seed(identity->signature_seed);
+    ASSERT_TRUE(key.ok());
+    directory.publish("alice", devices_of({{identity->device_id, key->public_key()}}));
+    directory.publish("bob", devices_of({{Bytes(16, 0xb0),
+                                          crypto::Ed25519SigningKey::from_seed(seed(9))
+                                              .value()
+                                              .public_key()}}));
+  }
+  // The head alice holds, as gossip.
+  Bytes alices_head() {
+    auto verifier = DirectoryVerifier::restore(store.directory_state().value());
+    EXPECT_TRUE(verifier.ok());
+    auto gossip = verifier->gossip();
+    EXPECT_TRUE(gossip.ok());
+    return gossip.ok() ? gossip.value() : Bytes();
   }
   // What alice's engine sent to the group since the last call, as bob reads it.
   std::vector<AppMessage> sent_by_alice() {
@@ -625,6 +681,173 @@ TEST_F(EngineMessagesTest, ATimerMakesMessagesExpire) {
   EXPECT_EQ(history[0].message_id, before);
   EXPECT_TRUE(history[1].timer_set_s.has_value());
   EXPECT_TRUE(observer.errors.empty());
+}
+
+TEST_F(EngineMessagesTest, HeadsGoOutWithWhatTheUserSendsAndTheMembersHeadsAreCompared) {
+  publish_members();
+  answer_lookups();  // the members of the group joined in SetUp, verified
+  EXPECT_TRUE(store.conversation(group_id).value()->members_verified);
+  ASSERT_TRUE(observer.errors.empty()) << observer.errors[0].to_string();
+  (void)sent_by_alice();
+
+  // The first text carries alice's head ahead of it; the next one, soon after, does not.
+  std::optional<Result<Bytes>> sent;
+  engine->send_text(group_id, "one", [&](Result<Bytes> r) { sent = std::move(r); });
+  ASSERT_TRUE(sent.has_value() && sent->ok());
+  auto out = sent_by_alice();
+  ASSERT_EQ(out.size(), 2u);
+  const auto* head = std::get_if<DirectoryHeadContent>(&out[0].content);
+  ASSERT_NE(head, nullptr);
+  EXPECT_EQ(head->gossip, kt::encode_gossip(directory.dir->head().value()).value());
+  EXPECT_TRUE(std::holds_alternative<TextContent>(out[1].content));
+  EXPECT_EQ(store.messages(group_id).value().size(), 1u);  // a head is no history
+  engine->send_text(group_id, "two", [&](Result<Bytes> r) { sent = std::move(r); });
+  EXPECT_EQ(sent_by_alice().size(), 1u);
+
+  // Bob's head is the same one: nothing to ask (only the ack goes out), and no receipt.
+  from_bob(DirectoryHeadContent{alices_head()});
+  ASSERT_EQ(transport.frames.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<proto::Ack>(transport.take().request));
+
+  // Bob saw a newer head: alice asks for the consistency proof between the two and moves on.
+  const uint64_t before = directory.dir->head().value().log_size;
+  directory.publish("carol", devices_of({{Bytes(16, 0xc0), Bytes(32, 0xc1)}}));
+  const Bytes newer = kt::encode_gossip(directory.dir->head().value()).value();
+  from_bob(DirectoryHeadContent{newer});
+  auto ask = transport.take();
+  EXPECT_TRUE(std::holds_alternative<proto::Ack>(transport.take().request));
+  const auto* consistency = std::get_if<proto::KtConsistency>(&ask.request);
+  ASSERT_NE(consistency, nullptr);
+  EXPECT_EQ(consistency->old_size, before);
+  EXPECT_EQ(consistency->new_size, directory.dir->head().value().log_size);
+  engine->on_frame(response(
+      ask.request_id, proto::KtHashesResponse{directory.dir->consistency(before,
+                                                                         consistency->new_size)
+                                                  .value()}));
+  EXPECT_EQ(alices_head(), newer);
+  EXPECT_TRUE(observer.split_views.empty());
+  ASSERT_TRUE(observer.errors.empty()) << observer.errors[0].to_string();
+
+  // A head of the same epoch with another log: the directory forked it. The evidence is kept,
+  // the user told, and no key it serves is trusted any more.
+  Directory fork;
+  fork.publish("alice", devices_of({{Bytes(16, 1), Bytes(32, 2)}}));
+  fork.publish("bob", devices_of({{Bytes(16, 3), Bytes(32, 4)}}));
+  fork.publish("mallory", devices_of({{Bytes(16, 5), Bytes(32, 6)}}));
+  ASSERT_EQ(fork.dir->head().value().epoch, directory.dir->head().value().epoch);
+  from_bob(DirectoryHeadContent{kt::encode_gossip(fork.dir->head().value()).value()});
+  EXPECT_EQ(observer.split_views, std::vector<std::string>{"bob"});
+  EXPECT_TRUE(engine->directory_split_view().value());
+  EXPECT_EQ(alices_head(), newer);
+  transport.frames.clear();
+  std::optional<Result<Contact>> looked;
+  engine->lookup_contact("carol", [&](Result<Contact> r) { looked = std::move(r); });
+  ASSERT_TRUE(looked.has_value());
+  EXPECT_EQ(looked->error().code(), Errc::split_view);
+  EXPECT_TRUE(transport.frames.empty());
+  engine.reset();
+  make_engine(directory.keys());
+  EXPECT_TRUE(engine->directory_split_view().value());  // kept across restarts
+}
+
+TEST_F(EngineMessagesTest, AForgedHeadIsReportedAndChangesNothing) {
+  publish_members();
+  answer_lookups();
+  const Bytes held = alices_head();
+  Bytes forged = held;
+  forged[20] ^= 1;  // the log root: the signature no longer holds
+  transport.frames.clear();
+  from_bob(DirectoryHeadContent{forged});
+  ASSERT_EQ(transport.frames.size(), 1u);  // the ack, and no question about the head
+  EXPECT_TRUE(std::holds_alternative<proto::Ack>(transport.take().request));
+  ASSERT_EQ(observer.errors.size(), 1u);
+  EXPECT_EQ(observer.errors[0].code(), Errc::bad_signature);
+  EXPECT_TRUE(observer.split_views.empty());
+  EXPECT_EQ(alices_head(), held);
+}
+
+TEST_F(EngineMessagesTest, MessagesSentInTheEpochBeforeACommitStillOpenForAWhile) {
+  mls::Group old_epoch = bob->group;  // bob's state before his commit
+  auto commit = bob->group.commit({}, bob->rng, env.now / 1000);
+  ASSERT_TRUE(commit.ok());
+  bob->group = std::move(commit->next);
+  const uint64_t commit_at = 1'000'000;
+  deliver(commit->output.commit, commit_at);
+  EXPECT_EQ(mls::Group::deserialize(store.conversation(group_id).value()->group_state)
+                .value()
+                .epoch(),
+            bob->group.epoch());
+
+  // Sent before bob saw his own commit land, taken by the server just after it.
+  Bytes late;
+  deliver(bobs(TextContent{"sent before the commit", std::nullopt}, late, &old_epoch),
+          commit_at + 5'000);
+  ASSERT_TRUE(observer.errors.empty()) << observer.errors[0].to_string();
+  auto stored = store.message(group_id, late).value();
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->body, "sent before the commit");
+  // Its delivery receipt goes out in the current epoch, which bob reads.
+  auto receipts = sent_by_alice();
+  ASSERT_EQ(receipts.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<ReceiptContent>(receipts[0].content));
+
+  // A replay of it is refused (its key was used), and so is anything of that epoch that the
+  // server took after the window: the old epoch's keys are gone then.
+  Bytes current;
+  deliver(bobs(TextContent{"in the new epoch", std::nullopt}, current), commit_at + 11 * 60'000);
+  EXPECT_TRUE(store.message(group_id, current).value().has_value());
+  EXPECT_TRUE(store.conversation(group_id).value()->previous_group_state.empty());
+  Bytes too_late;
+  deliver(bobs(TextContent{"too late", std::nullopt}, too_late, &old_epoch),
+          commit_at + 11 * 60'000);
+  EXPECT_FALSE(store.message(group_id, too_late).value().has_value());
+  ASSERT_EQ(observer.errors.size(), 1u);
+  EXPECT_EQ(observer.errors[0].code(), Errc::wrong_epoch);
+}
+
+TEST_F(EngineMessagesTest, WhatWaitsInTheOutboxIsProtectedAgainAfterACommit) {
+  std::optional<Result<Bytes>> sent;
+  engine->send_text(group_id, "written before the commit", [&](Result<Bytes> r) {
+    sent = std::move(r);
+  });
+  ASSERT_TRUE(sent.has_value() && sent->ok());
+  engine->on_disconnected();  // the Send never got its answer: the text stays in the outbox
+  transport.frames.clear();
+  ASSERT_EQ(store.outbox().value().size(), 1u);
+
+  auto commit = bob->group.commit({}, bob->rng, env.now / 1000);
+  ASSERT_TRUE(commit.ok());
+  bob->group = std::move(commit->next);
+
+  // Back online: the queue (bob's commit) first, then the outbox, in the new epoch.
+  engine->on_connected();
+  auto challenge = transport.take();
+  ASSERT_TRUE(std::holds_alternative<proto::AuthChallenge>(challenge.request));
+  engine->on_frame(response(challenge.request_id, proto::ChallengeResponse{Bytes(32, 4)}));
+  auto auth = transport.take();
+  ASSERT_TRUE(std::holds_alternative<proto::AuthDevice>(auth.request));
+  engine->on_frame(response(auth.request_id, proto::SessionResponse{Bytes(16, 0xa1),
+                                                                    Bytes(16, 0xd1),
+                                                                    Bytes(32, 8), 99}));
+  ASSERT_EQ(engine->state(), ConnectionState::ready);
+  EXPECT_TRUE(std::none_of(transport.frames.begin(), transport.frames.end(), [](const auto& f) {
+    return std::holds_alternative<proto::Send>(f.request);
+  }));
+  auto fetch = std::find_if(transport.frames.begin(), transport.frames.end(), [](const auto& f) {
+    return std::holds_alternative<proto::Fetch>(f.request);
+  });
+  ASSERT_NE(fetch, transport.frames.end());
+  const uint64_t fetch_id = fetch->request_id;
+  transport.frames.erase(fetch);
+  engine->on_frame(response(
+      fetch_id, proto::MessagesResponse{{{++bob->seq, 1, tls::encode(commit->output.commit)}}, 0}));
+  auto out = sent_by_alice();  // bob, in the new epoch, opens it
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<TextContent>(out[0].content).body, "written before the commit");
+  EXPECT_EQ(out[0].message_id, sent->value());
+  const auto outbox = store.outbox().value();
+  ASSERT_EQ(outbox.size(), 1u);
+  EXPECT_EQ(outbox[0].epoch, bob->group.epoch());
 }
 
 }  // namespace

@@ -166,6 +166,17 @@ CREATE TABLE message_receipts (
 ALTER TABLE conversations ADD COLUMN disappear_after_s INTEGER NOT NULL DEFAULT 0
   CHECK (disappear_after_s >= 0);
 )sql"},
+    {5, R"sql(
+-- The epoch before the last commit, kept briefly (docs/groups.md), and the key-directory
+-- head last sent to each conversation (docs/key-transparency.md).
+ALTER TABLE conversations ADD COLUMN previous_group_state BLOB NOT NULL DEFAULT x'';  -- sealed
+ALTER TABLE conversations ADD COLUMN previous_epoch_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN head_sent_size INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN head_sent_at INTEGER NOT NULL DEFAULT 0;
+-- An application message's encoded content, to protect it again in a later epoch.
+ALTER TABLE outbox ADD COLUMN content BLOB NOT NULL DEFAULT x'';  -- sealed; empty: none
+ALTER TABLE outbox ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -786,57 +797,72 @@ Result<std::optional<Contact>> SqliteClientStore::contact(const std::string& use
   return std::optional<Contact>(std::move(c));
 }
 
-Result<Conversation> SqliteClientStore::read_conversation(BytesView group_id, std::string name,
-                                                          BytesView sealed_state,
-                                                          bool members_verified, int64_t kind,
-                                                          int64_t membership,
-                                                          uint64_t disappear_after_s) const {
+namespace {
+
+// What conversation() and conversations() read after the group id, in this order.
+constexpr const char* kConversationColumns =
+    "name, group_state, members_verified, kind, membership, disappear_after_s, "
+    "previous_group_state, previous_epoch_until, head_sent_size, head_sent_at";
+
+// The row's plain columns from `at` on; the sealed ones are for complete_conversation.
+Conversation conversation_row(BytesView group_id, const Statement& q, int at) {
   Conversation c;
-  c.disappear_after_s = disappear_after_s;
   c.group_id = to_bytes(group_id);
-  c.name = std::move(name);
-  c.members_verified = members_verified;
-  c.kind = static_cast<ConversationKind>(kind);
-  c.membership = static_cast<Membership>(membership);
+  c.name = q.text(at);
+  c.members_verified = q.i64(at + 2) != 0;
+  c.kind = static_cast<ConversationKind>(q.i64(at + 3));
+  c.membership = static_cast<Membership>(q.i64(at + 4));
+  c.disappear_after_s = q.u64(at + 5);
+  c.previous_epoch_until = q.u64(at + 7);
+  c.head_sent_size = q.u64(at + 8);
+  c.head_sent_at = q.u64(at + 9);
+  return c;
+}
+
+}  // namespace
+
+Result<void> SqliteClientStore::complete_conversation(Conversation& c, BytesView sealed_state,
+                                                      BytesView sealed_previous) const {
   SOTTO_TRY_ASSIGN(c.group_state,
-                   unseal(store_key_, "conversations", "group_state", {group_id}, sealed_state));
+                   unseal(store_key_, "conversations", "group_state", {c.group_id}, sealed_state));
+  if (!sealed_previous.empty()) {
+    SOTTO_TRY_ASSIGN(c.previous_group_state,
+                     unseal(store_key_, "conversations", "previous_group_state", {c.group_id},
+                            sealed_previous));
+  }
   SOTTO_TRY_ASSIGN(auto members, Statement::prepare(db_,
                                                     "SELECT username FROM conversation_members "
                                                     "WHERE group_id = ? ORDER BY position"));
-  members.bind(group_id);
+  members.bind(c.group_id);
   for (;;) {
     SOTTO_TRY_ASSIGN(bool more, members.step());
     if (!more) break;
     c.members.push_back(members.text(0));
   }
-  return c;
+  return success();
 }
 
 Result<std::optional<Conversation>> SqliteClientStore::conversation(BytesView group_id) const {
-  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
-                                              "SELECT name, group_state, members_verified, "
-                                              "kind, membership, disappear_after_s "
-                                              "FROM conversations WHERE group_id = ?"));
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_, std::string("SELECT ") + kConversationColumns +
+                                                       " FROM conversations WHERE group_id = ?"));
   q.bind(group_id);
   SOTTO_TRY_ASSIGN(bool row, q.step());
   if (!row) return std::optional<Conversation>();
-  SOTTO_TRY_ASSIGN(auto c, read_conversation(group_id, q.text(0), q.view(1), q.i64(2) != 0,
-                                             q.i64(3), q.i64(4), q.u64(5)));
+  Conversation c = conversation_row(group_id, q, 0);
+  SOTTO_TRY(complete_conversation(c, q.view(1), q.view(6)));
   return std::optional<Conversation>(std::move(c));
 }
 
 Result<std::vector<Conversation>> SqliteClientStore::conversations() const {
-  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
-                                              "SELECT group_id, name, group_state, "
-                                              "members_verified, kind, membership, "
-                                              "disappear_after_s "
-                                              "FROM conversations ORDER BY group_id"));
+  SOTTO_TRY_ASSIGN(auto q,
+                   Statement::prepare(db_, std::string("SELECT group_id, ") + kConversationColumns +
+                                               " FROM conversations ORDER BY group_id"));
   std::vector<Conversation> out;
   for (;;) {
     SOTTO_TRY_ASSIGN(bool row, q.step());
     if (!row) break;
-    SOTTO_TRY_ASSIGN(auto c, read_conversation(q.view(0), q.text(1), q.view(2), q.i64(3) != 0,
-                                               q.i64(4), q.i64(5), q.u64(6)));
+    Conversation c = conversation_row(q.view(0), q, 1);
+    SOTTO_TRY(complete_conversation(c, q.view(2), q.view(7)));
     out.push_back(std::move(c));
   }
   return out;
@@ -931,7 +957,8 @@ Result<std::vector<StoredMessage>> SqliteClientStore::messages(BytesView group_i
 Result<std::vector<OutboxEntry>> SqliteClientStore::outbox() const {
   SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
                                               "SELECT message_id, group_id, payload, "
-                                              "created_at FROM outbox ORDER BY seq"));
+                                              "created_at, content, epoch FROM outbox "
+                                              "ORDER BY seq"));
   SOTTO_TRY_ASSIGN(auto recipients, Statement::prepare(db_,
                                                        "SELECT device_id FROM outbox_recipients "
                                                        "WHERE message_id = ? ORDER BY position"));
@@ -944,6 +971,10 @@ Result<std::vector<OutboxEntry>> SqliteClientStore::outbox() const {
     e.group_id = q.blob(1);
     e.payload = q.blob(2);
     e.created_at = q.u64(3);
+    if (!q.view(4).empty()) {
+      SOTTO_TRY_ASSIGN(e.content, unseal(store_key_, "outbox", "content", {e.message_id}, q.view(4)));
+    }
+    e.epoch = q.u64(5);
     out.push_back(std::move(e));
   }
   for (OutboxEntry& e : out) {
@@ -1033,15 +1064,25 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
   for (const auto& c : batch.put_conversations) {
     SOTTO_TRY_ASSIGN(Bytes state,
                      seal(store_key_, "conversations", "group_state", {c.group_id}, c.group_state));
+    Bytes previous;
+    if (!c.previous_group_state.empty()) {
+      SOTTO_TRY_ASSIGN(previous, seal(store_key_, "conversations", "previous_group_state",
+                                      {c.group_id}, c.previous_group_state));
+    }
     SOTTO_TRY(
         run("INSERT INTO conversations (group_id, name, group_state, members_verified, kind, "
-            "membership, disappear_after_s) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "membership, disappear_after_s, previous_group_state, previous_epoch_until, "
+            "head_sent_size, head_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (group_id) DO UPDATE SET "
             "name = excluded.name, group_state = excluded.group_state, "
             "members_verified = excluded.members_verified, kind = excluded.kind, "
-            "membership = excluded.membership, disappear_after_s = excluded.disappear_after_s",
+            "membership = excluded.membership, disappear_after_s = excluded.disappear_after_s, "
+            "previous_group_state = excluded.previous_group_state, "
+            "previous_epoch_until = excluded.previous_epoch_until, "
+            "head_sent_size = excluded.head_sent_size, head_sent_at = excluded.head_sent_at",
             c.group_id, c.name, state, c.members_verified, static_cast<int64_t>(c.kind),
-            static_cast<int64_t>(c.membership), c.disappear_after_s));
+            static_cast<int64_t>(c.membership), c.disappear_after_s, previous,
+            c.previous_epoch_until, c.head_sent_size, c.head_sent_at));
     SOTTO_TRY(run("DELETE FROM conversation_members WHERE group_id = ?", c.group_id));
     for (size_t i = 0; i < c.members.size(); ++i) {
       SOTTO_TRY(
@@ -1101,12 +1142,17 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
                   k.message_id));
   }
   for (const auto& e : batch.put_outbox) {
+    Bytes content;
+    if (!e.content.empty()) {
+      SOTTO_TRY_ASSIGN(content, seal(store_key_, "outbox", "content", {e.message_id}, e.content));
+    }
     SOTTO_TRY(
-        run("INSERT INTO outbox (message_id, group_id, payload, created_at) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET "
+        run("INSERT INTO outbox (message_id, group_id, payload, created_at, content, epoch) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET "
             "group_id = excluded.group_id, payload = excluded.payload, "
-            "created_at = excluded.created_at",
-            e.message_id, e.group_id, e.payload, e.created_at));
+            "created_at = excluded.created_at, content = excluded.content, "
+            "epoch = excluded.epoch",
+            e.message_id, e.group_id, e.payload, e.created_at, content, e.epoch));
     SOTTO_TRY(run("DELETE FROM outbox_recipients WHERE message_id = ?", e.message_id));
     for (size_t i = 0; i < e.recipients.size(); ++i) {
       SOTTO_TRY(

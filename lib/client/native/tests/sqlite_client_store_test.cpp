@@ -80,6 +80,8 @@ constexpr std::string_view kToken = "TOKEN:a-session-token-to-hide";
 constexpr std::string_view kKeyPackagePrivate = "KPPRIV:init-and-encryption-keys";
 constexpr std::string_view kGroupState = "GROUPSTATE:epoch-secrets-of-a-group";
 constexpr std::string_view kBody = "BODY:meet me by the purple lighthouse at nine";
+constexpr std::string_view kPreviousState = "PREVSTATE:the-epoch-before-a-commit";
+constexpr std::string_view kOutboxContent = "OUTBOX:a message waiting to be sent";
 constexpr std::string_view kPassphrase = "correct horse battery staple";
 
 const Bytes kGroup(8, 0x61);
@@ -110,10 +112,14 @@ ClientStoreBatch everything() {
   b.put_contacts.push_back(Contact{"bob", {{Bytes(16, 0x42), Bytes(32, 0x43)}}, 3, 12});
   b.put_conversations.push_back(Conversation{
       kGroup, "bob", {std::string(kUsername), "bob"}, SecureBytes(as_bytes(kGroupState)), true});
+  b.put_conversations.back().previous_group_state = SecureBytes(as_bytes(kPreviousState));
+  b.put_conversations.back().previous_epoch_until = 77;
   b.put_messages.push_back(message_in(kGroup, 1, kBody));
   b.put_messages.push_back(message_in(kGroup, 2, "second"));
   b.put_outbox.push_back(
       OutboxEntry{Bytes(16, 7), kGroup, {Bytes(16, 0x42), Bytes(16, 0x44)}, Bytes{1, 2, 3}, 55});
+  b.put_outbox.back().content = SecureBytes(as_bytes(kOutboxContent));
+  b.put_outbox.back().epoch = 4;
   b.add_processed = {41, 42};
   return b;
 }
@@ -259,8 +265,16 @@ class SqliteClientStoreTest : public ::testing::Test {
   const std::string path_ = dir_.file("client.db");
 };
 
+// Migration 5 undone: no previous epoch, no record of heads sent, no outbox content.
+const std::string kUndoMigrationFive =
+    "ALTER TABLE conversations DROP COLUMN previous_group_state; "
+    "ALTER TABLE conversations DROP COLUMN previous_epoch_until; "
+    "ALTER TABLE conversations DROP COLUMN head_sent_size; "
+    "ALTER TABLE conversations DROP COLUMN head_sent_at; "
+    "ALTER TABLE outbox DROP COLUMN content; ALTER TABLE outbox DROP COLUMN epoch; ";
 // Migration 4 undone: no replies, edits, deletes, receipts or timers.
 const std::string kUndoMigrationFour =
+    kUndoMigrationFive +
     "DROP INDEX messages_expiring; DROP TABLE message_receipts; "
     "ALTER TABLE messages DROP COLUMN reply_to; ALTER TABLE messages DROP COLUMN edited_at; "
     "ALTER TABLE messages DROP COLUMN deleted; ALTER TABLE messages DROP COLUMN expires_at; "
@@ -501,7 +515,8 @@ TEST_F(SqliteClientStoreTest, NoSecretOrBodyIsInTheFiles) {
 
   auto expect_clean = [](const Bytes& bytes, const std::string& name) {
     for (std::string_view secret :
-         {kSeed, kToken, kKeyPackagePrivate, kGroupState, kBody, kPassphrase}) {
+         {kSeed, kToken, kKeyPackagePrivate, kGroupState, kBody, kPassphrase, kPreviousState,
+          kOutboxContent}) {
       EXPECT_FALSE(contains(bytes, secret)) << name << " holds " << secret;
     }
   };
@@ -613,6 +628,10 @@ TEST_F(SqliteClientStoreTest, AVersionThreeStoreGainsMessageFeaturesOnOpening) {
     EXPECT_TRUE(m.delivered_to.empty());
   }
   EXPECT_EQ(store->conversation(kGroup).value()->disappear_after_s, 0u);
+  // What waited in the outbox before has no content to protect again: it goes as it is.
+  EXPECT_TRUE(store->conversation(kGroup).value()->previous_group_state.empty());
+  EXPECT_TRUE(store->outbox().value().at(0).content.empty());
+  EXPECT_EQ(store->outbox().value().at(0).epoch, 0u);
   // And the new columns take values.
   auto messages = store->messages(kGroup).value();
   ASSERT_FALSE(messages.empty());

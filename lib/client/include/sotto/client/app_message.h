@@ -26,7 +26,7 @@ inline constexpr size_t kMessageIdSize = 16;
 // A text body over this is refused on both ends (1 MiB frames leave room for framing).
 inline constexpr size_t kMaxTextBytes = 64 * 1024;
 
-// Tag 8 is taken by another kind; a new kind takes the next free tag.
+// A new kind takes the next free tag.
 enum class AppContentKind : uint8_t {
   text = 1,
   receipt = 2,
@@ -35,6 +35,7 @@ enum class AppContentKind : uint8_t {
   edit = 5,
   delete_messages = 6,
   conversation_settings = 7,
+  directory_head = 8,
 };
 
 struct TextContent {
@@ -84,6 +85,17 @@ struct ConversationSettingsContent {
   SOTTO_TLS_FIELDS(disappear_after_s)
 };
 
+// The newest signed head of the key directory that the sender holds (lib/kt's gossip form,
+// kDirectoryHeadSize bytes), so that members whom the server shows different logs find out
+// (docs/key-transparency.md, "Heads inside conversations"). Shown to no one.
+inline constexpr size_t kDirectoryHeadSize = 145;  // kt::kGossipSize
+
+struct DirectoryHeadContent {
+  static constexpr AppContentKind tls_tag = AppContentKind::directory_head;
+  Bytes gossip;
+  SOTTO_TLS_FIELDS(gossip)
+};
+
 // ---- file attachments (docs/attachments.md) ---------------------------------------------
 
 inline constexpr size_t kFileIdSize = 16;          // the server's file id
@@ -129,8 +141,9 @@ struct GroupMetadataContent {
   SOTTO_TLS_FIELDS(name)
 };
 
-using AppContent = std::variant<TextContent, ReceiptContent, GroupMetadataContent, FileContent,
-                                EditContent, DeleteContent, ConversationSettingsContent>;
+using AppContent =
+    std::variant<TextContent, ReceiptContent, GroupMetadataContent, FileContent, EditContent,
+                 DeleteContent, ConversationSettingsContent, DirectoryHeadContent>;
 
 struct AppMessage {
   uint16_t version = kAppMessageVersion;
@@ -145,8 +158,8 @@ Bytes encode_app_message(const AppMessage& message);
 // for a message id that is not kMessageIdSize bytes, a body that is not UTF-8 or over
 // kMaxTextBytes, an unknown receipt kind, a receipt naming over kMaxListedMessages ids, an
 // edit whose target id has the wrong size, a delete naming no id or over kMaxListedMessages,
-// a disappearing timer over kMaxDisappearAfterS, a file message whose id, key or hash has the wrong
-// size, whose size is over kMaxFileBytes or whose name, media type or caption is not valid,
+// a disappearing timer over kMaxDisappearAfterS, a directory head of another size than
+// kDirectoryHeadSize, a file message whose id, key or hash has the wrong size, whose size is over kMaxFileBytes or whose name, media type or caption is not valid,
 // a group name that check_group_name refuses, and the codec's errors otherwise.
 Result<AppMessage> decode_app_message(BytesView bytes);
 

@@ -78,6 +78,16 @@ struct Conversation {
   // Messages stored while this is on disappear this many seconds after they were stored
   // (0: off). Any member may change it for everyone (ConversationSettingsContent).
   uint64_t disappear_after_s = 0;
+  // The group state of the epoch before group_state's, kept for a short while after a commit
+  // so that application messages its members sent before they saw the commit still open
+  // (docs/groups.md, "Messages across a commit"); empty when none is kept. Until when, on
+  // the server's clock (ms): messages the server took later are not opened with it.
+  SecureBytes previous_group_state{};
+  uint64_t previous_epoch_until = 0;
+  // The key-directory head this device last sent to the conversation (its log size) and when
+  // (ms, 0: never): heads are exchanged inside conversations (docs/key-transparency.md).
+  uint64_t head_sent_size = 0;
+  uint64_t head_sent_at = 0;
 };
 
 enum class DeliveryState : uint8_t {
@@ -117,12 +127,18 @@ struct StoredMessage {
 
 // A protected message waiting for the server's SentResponse. The payload is kept as sent, so
 // that a retry after a lost connection is the same Send (the server deduplicates by id).
+// An application message also keeps its encoded AppMessage and the epoch it was protected
+// in: when the group has moved on before it could leave, it is protected again in the new
+// epoch (members that moved on could not open it). Handshake messages and Welcomes keep
+// neither: they belong to their epoch.
 struct OutboxEntry {
   Bytes message_id;
   Bytes group_id;
   std::vector<Bytes> recipients;
   Bytes payload;
   uint64_t created_at = 0;  // ms
+  SecureBytes content{};    // the encoded AppMessage; empty for a handshake message
+  uint64_t epoch = 0;       // the epoch `payload` was protected in (with `content`)
 };
 
 struct DeliveryUpdate {

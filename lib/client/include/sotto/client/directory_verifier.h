@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sotto/client/client_store.h"
@@ -47,6 +48,23 @@ class DirectoryVerifier {
   // `now`: seconds since the Unix epoch, for the head's age.
   Result<VerifiedDevices> verify_lookup(const std::string& username, BytesView proof,
                                         const DirectoryKeys& keys, uint64_t now);
+
+  // ---- heads exchanged inside conversations (lib/kt's gossip) ----
+  // The held head, kDirectoryHeadSize bytes; Errc::not_found before the first verified proof.
+  Result<Bytes> gossip() const;
+  // A head another member sent. Nothing: the same head. A pair: the log sizes (old, new)
+  // whose consistency proof complete_gossip needs. Errc::split_view when the two heads cannot
+  // both be honest: the evidence is kept in this state, so save() it. Errc::bad_signature
+  // for a head the directory did not sign, Errc::not_found while no head is held, and the
+  // decoder's errors.
+  Result<std::optional<std::pair<uint64_t, uint64_t>>> receive_gossip(BytesView gossip,
+                                                                       const DirectoryKeys& keys);
+  // With the consistency proof between the two heads: moves to the peer's head when it is
+  // newer. Errc::split_view (evidence kept) when the logs do not extend each other.
+  Result<void> complete_gossip(BytesView gossip, const std::vector<Bytes>& consistency,
+                               const DirectoryKeys& keys);
+  // A split view was found: the directory showed two members logs that do not agree.
+  bool split_view() const;
 
  private:
   struct State;

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -83,6 +84,11 @@ class EngineObserver {
   // dishonest server). Reported when our own account is looked up (verifying a conversation's
   // members, check_own_account) against what the previous lookup showed.
   virtual void on_unknown_own_device(const ContactDevice& device) { (void)device; }
+  // A member of a conversation (`reported_by`) holds a signed key-directory head that cannot
+  // belong to the same log as ours: the server showed us different directories, so keys
+  // it serves can no longer be trusted. The evidence (both signed heads) is kept; lookups
+  // are refused from then on (Errc::split_view).
+  virtual void on_directory_split_view(const std::string& reported_by) { (void)reported_by; }
   virtual void on_authenticated() {}
   // The server ended this device's session (revoked, logged out elsewhere, erased).
   virtual void on_session_ended(Errc reason) { (void)reason; }
@@ -177,6 +183,7 @@ class Engine final : public TransportListener {
   void add_own_device_to_conversations(Bytes device_id, Done done);
   void list_devices(Then<std::vector<proto::DeviceInfo>> done);
   // Looks our own account up in the key directory (and so reports unknown devices of it).
+  // Also done once after each authentication.
   void check_own_account(Then<Contact> done);
   // Revokes another device of this account, then removes its leaves from our conversations.
   // Errc::invalid_argument for this device itself.
@@ -185,8 +192,13 @@ class Engine final : public TransportListener {
   // ---- contacts and conversations ------------------------------------------------------
   // Looks `username` up in the key directory and verifies the proof before storing the
   // devices. Errc::bad_proof (and lib/kt's other codes) when it does not verify: nothing is
-  // stored then. Errc::not_found for an unknown username or an erased account.
+  // stored then. Errc::not_found for an unknown username or an erased account;
+  // Errc::split_view once a split view was found (on_directory_split_view). Lookups (and
+  // comparisons of heads from other members) run one at a time: each proof is checked
+  // against the head the one before it moved to.
   void lookup_contact(std::string username, Then<Contact> done);
+  // Whether a split view of the key directory was found (kept across restarts).
+  Result<bool> directory_split_view() const;
   // A 1:1 conversation with `username`: verifies the contact, claims a KeyPackage for each
   // of its devices (and of our other devices), checks each against the verified keys,
   // creates the MLS group, commits the adds and sends the Welcome. Gives the group id.
@@ -259,10 +271,29 @@ class Engine final : public TransportListener {
     bool verify = false;                   // its membership changed: look the members up again
     std::vector<StoredMessage> changed;    // edited, deleted or receipted messages
     std::optional<MessageKey> to_confirm;  // a message whose delivery its sender should hear of
+    std::optional<std::pair<std::string, Bytes>> head;  // a member's directory head, to compare
   };
   using ResponseHandler = std::function<void(Result<proto::ResponseBody>)>;
 
   void request(proto::Request request, ResponseHandler handler);
+  // Runs `task` once those queued before it have called their Done (directory work).
+  void queue_directory_task(std::function<void(Done)> task);
+  void next_directory_task();
+  void lookup_now(std::string name, Then<Contact> done);
+  // Compares a member's head with ours (fetching the consistency proof between them).
+  void compare_head(std::string from, Bytes gossip, Done done);
+  // Our head for the conversation when it is due there (never sent, or another head sent
+  // over an hour ago, or the same one over a day ago): protected in `group`'s epoch, with
+  // `conversation`'s record of it updated.
+  std::optional<OutboxEntry> head_for(Conversation& conversation, mls::Group& group,
+                                      const std::vector<Bytes>& recipients);
+  // An outbox entry whose application message was protected in an epoch the group has left
+  // since: protected again in the current epoch for the current members, and stored so.
+  // Gives whether it changed; Errc::not_found when this device is no longer a member.
+  Result<bool> reprotect_if_stale(OutboxEntry& entry);
+  // What the server's answer to an outbox entry's Send means for the outbox and history.
+  void settle_outbox_entry(const OutboxEntry& entry, Result<proto::SentResponse> sent,
+                           Done then);
   void handle_response(proto::Response response);
   void handle_event(proto::Event event);
   void fail_pending(const Error& error);
@@ -286,16 +317,19 @@ class Engine final : public TransportListener {
   // One commit of `change` on the group's stored state; on Errc::conflict (another member
   // committed first in this epoch) fetches, processes and tries again in the new epoch.
   void commit_change(std::shared_ptr<GroupChange> change, Done done);
+  // `accepted_at`: when the server took the commit (ms; 0: no one else heard of it).
   void after_commit(std::shared_ptr<GroupChange> change, mls::Group next,
                     std::vector<Bytes> welcome_to, std::optional<mls::MlsMessage> welcome,
-                    Done done);
+                    uint64_t accepted_at, Done done);
   // Puts the group's name in the outbox, protected in the group's stored epoch, and sends it.
   void send_group_metadata(Bytes group_id);
   // Commits the proposals that other members left pending (a member leaving), for each
   // group noted while processing messages.
   void commit_pending_proposals();
-  // `app` protected in `group`'s epoch as it goes to the server (an encoded MlsMessage).
-  Result<Bytes> protect_app_message(mls::Group& group, const AppMessage& app);
+  // `app` protected in `group`'s epoch, as an outbox entry for `recipients` that keeps the
+  // content, so that it can be protected again should the epoch move on before it leaves.
+  Result<OutboxEntry> protect_for_outbox(mls::Group& group, const AppMessage& app,
+                                         std::vector<Bytes> recipients);
 
   // Protects `content` for the conversation, stores what it changes here (a new history
   // entry for a text, file or timer; `rewritten` for an edit, delete or read receipt) with
@@ -374,6 +408,9 @@ class Engine final : public TransportListener {
   std::optional<LinkOffering> offering_;
   std::set<Bytes> linked_devices_;  // devices this engine added to the account
   std::optional<LinkJoining> joining_;
+
+  std::deque<std::function<void(Done)>> directory_tasks_;
+  bool directory_busy_ = false;
 };
 
 // Usernames as the server folds them (ASCII lower case); the key-directory label.

@@ -82,10 +82,10 @@ class SqliteClientStore final : public ClientStore {
   SqliteClientStore(sqlite3* db, SecureBytes store_key);
 
   Result<void> apply_in_transaction(const ClientStoreBatch& batch);
-  Result<Conversation> read_conversation(BytesView group_id, std::string name,
-                                         BytesView sealed_state, bool members_verified,
-                                         int64_t kind, int64_t membership,
-                                         uint64_t disappear_after_s) const;
+  // Opens a conversation row's sealed states into `c` (whose group id is set) and reads its
+  // members.
+  Result<void> complete_conversation(Conversation& c, BytesView sealed_state,
+                                     BytesView sealed_previous) const;
 
   sqlite3* db_;
   SecureBytes store_key_;
