@@ -286,8 +286,22 @@ Result<size_t> show_new_messages(Account& account, const Output& out, Online& on
   for (const auto& p : fresh) {
     print_message(out, p.conversation, p.message, false, account.store.get());
   }
+  // Messages shown before that their senders edited or deleted since: shown again as they
+  // are now (marked "(edited)" or "(message deleted)").
+  size_t rewritten = 0;
+  for (const auto& m : online.take_rewritten()) {
+    const bool is_fresh = std::any_of(fresh.begin(), fresh.end(), [&](const Pending& p) {
+      return p.message.group_id == m.group_id && p.message.message_id == m.message_id;
+    });
+    if (is_fresh) continue;
+    auto c = std::find_if(conversations.begin(), conversations.end(),
+                          [&](const client::Conversation& x) { return x.group_id == m.group_id; });
+    if (c == conversations.end()) continue;
+    print_message(out, label_of(*c), m, false, account.store.get());
+    ++rewritten;
+  }
   SOTTO_TRY(account.profile.save(account.settings));
-  return fresh.size();
+  return fresh.size() + rewritten;
 }
 
 json contact_json(const client::Contact& contact) {

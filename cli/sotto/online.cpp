@@ -1,5 +1,8 @@
 #include "online.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "sotto/core/encoding.h"
 
 namespace sotto::cli {
@@ -114,6 +117,20 @@ void Online::on_message(const client::StoredMessage& message) {
   if (on_stored) on_stored(message);
 }
 
+void Online::on_message_changed(const client::StoredMessage& message) {
+  // Receipts and read marks change messages too; only a sender's edit or delete is news.
+  if (message.outgoing || (message.edited_at == 0 && !message.deleted)) return;
+  auto same = std::find_if(rewritten_.begin(), rewritten_.end(), [&](const auto& m) {
+    return m.group_id == message.group_id && m.message_id == message.message_id;
+  });
+  if (same != rewritten_.end()) rewritten_.erase(same);
+  rewritten_.push_back(message);
+}
+
+std::vector<client::StoredMessage> Online::take_rewritten() {
+  return std::exchange(rewritten_, {});
+}
+
 void Online::on_message_expired(const client::StoredMessage& message) {
   ++expired_[message.group_id];
 }
@@ -135,6 +152,14 @@ void Online::on_unknown_own_device(const client::ContactDevice& device) {
                       to_hex(device.device_id).substr(0, 8) +
                       "): if it is not yours, revoke it (`sotto devices revoke`) and change "
                       "your password"));
+}
+
+void Online::on_directory_split_view(const std::string& reported_by) {
+  out_.warn(Error(Errc::split_view,
+                  "the server showed " + reported_by +
+                      " a key directory that does not agree with yours: it may be serving "
+                      "false keys. New contacts and new keys are refused from now on; compare "
+                      "safety numbers in person (`sotto verify`) before you trust anything new"));
 }
 
 void Online::on_session_ended(Errc reason) {

@@ -72,6 +72,9 @@ class Online final : public client::TransportListener, public client::EngineObse
   std::map<Bytes, uint64_t> take_expired() { return std::exchange(expired_, {}); }
   // Called for each message stored during this run (incoming and outgoing).
   std::function<void(const client::StoredMessage&)> on_stored;
+  // Incoming messages their senders edited or deleted during this run, in that order, each
+  // once (as it is now), for `recv` to show again.
+  std::vector<client::StoredMessage> take_rewritten();
 
  private:
   // client::TransportListener: the transport's news goes to the engine, and is noted.
@@ -81,12 +84,14 @@ class Online final : public client::TransportListener, public client::EngineObse
   // client::EngineObserver
   void on_message(const client::StoredMessage& message) override;
   void on_message_expired(const client::StoredMessage& message) override;
+  void on_message_changed(const client::StoredMessage& message) override;
   void on_delivery_state(BytesView group_id, BytesView message_id,
                          client::DeliveryState state) override;
   void on_contact_keys_changed(const client::Contact& before,
                                const client::Contact& after) override;
   void on_session_ended(Errc reason) override;
   void on_unknown_own_device(const client::ContactDevice& device) override;
+  void on_directory_split_view(const std::string& reported_by) override;
   void on_error(const Error& error) override;
 
   Error lost_or_timeout() const;
@@ -101,6 +106,7 @@ class Online final : public client::TransportListener, public client::EngineObse
   std::vector<Error> errors_;
   std::map<Bytes, client::DeliveryState> deliveries_;
   std::map<Bytes, uint64_t> expired_;
+  std::vector<client::StoredMessage> rewritten_;
 };
 
 // Where the server is and which certificate is pinned for it, for every connection to it.

@@ -62,16 +62,18 @@ TEST_F(SottoCliMessagesTest, ReplyEditDeleteReceiptsAndATimer) {
 
   // Alice edits her message; bob may not.
   EXPECT_EQ(ok(alice, {"edit", "bob", id, "see you at 6"}), "edited\n");
+  // recv shows an edit of a message it showed before, as it is now.
+  const std::string edited = ok(bob, {"recv"});
+  EXPECT_EQ(edited, "alice: see you at 6 (edited)\n") << edited;
   auto refused = run(bob, {"edit", "alice", id, "nope"});
   EXPECT_EQ(refused.exit_code, 7) << describe(refused);
-  ok(bob, {"recv"});
   const std::string bobs = ok(bob, {"history", "alice"});
   EXPECT_TRUE(has(bobs, "alice: see you at 6 (edited)\n")) << bobs;
   EXPECT_TRUE(has(bobs, "[reply to alice: \"see you at 6\"] make it 6")) << bobs;
 
   // Alice deletes it for everyone: bob keeps a tombstone.
   EXPECT_EQ(ok(alice, {"delete", "bob", id}), "deleted for everyone\n");
-  ok(bob, {"recv"});
+  EXPECT_EQ(ok(bob, {"recv"}), "alice: (message deleted)\n");
   const std::string after_delete = ok(bob, {"history", "alice"});
   EXPECT_TRUE(has(after_delete, "alice: (message deleted)\n")) << after_delete;
   EXPECT_FALSE(has(after_delete, "see you at 6")) << after_delete;

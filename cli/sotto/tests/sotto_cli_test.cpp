@@ -440,9 +440,13 @@ TEST_F(SottoCliTest, APersonOnTwoDevicesSeesBothSidesOnEach) {
   EXPECT_EQ(laptop_history.out,
             "lena: from my laptop \u2713\u2713\nmax: got it\nlena: and from my phone\n")
       << describe(laptop_history);
+  // What the laptop sent is the phone's own side too, with max's receipt for it.
   auto phone_history = run(phone, {"history", "max"});
-  EXPECT_EQ(phone_history.out, "lena: from my laptop\nmax: got it\nlena: and from my phone\n")
+  EXPECT_EQ(phone_history.out,
+            "lena: from my laptop \u2713\u2713\nmax: got it\nlena: and from my phone\n")
       << describe(phone_history);
+  // And recv on the laptop showed max's answer only, not what the phone sent.
+  EXPECT_EQ(on_laptop.out, "max: got it\n") << describe(on_laptop);
   auto max_heard = run(max, {"recv"});
   EXPECT_EQ(max_heard.out, "lena: and from my phone\n") << describe(max_heard);
   auto max_history = run(max, {"history", "lena"});
