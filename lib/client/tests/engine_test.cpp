@@ -404,65 +404,6 @@ struct TestMemberIdentity {
   SOTTO_TLS_FIELDS(username, device_id)
 };
 
-TEST_F(EngineTest, GroupMetadataNamesTheGroupAndAMalformedOneChangesNothing) {
-  engine->on_connected();
-  register_alice();
-  transport.frames.clear();
-  // Bob (played here by lib/mls directly) makes a group and adds alice's first KeyPackage.
-  auto framed = tls::decode<mls::MlsMessage>(uploaded.key_packages.at(0));
-  ASSERT_TRUE(framed.ok());
-  const auto& kp = std::get<mls::KeyPackage>(framed->content);
-  mls::Random rng = [this](std::span<uint8_t> out) { env.random(out); };
-  auto bob = mls::Group::create(crypto::SuiteId{0x0003}, Bytes(32, 0x6b),
-                                mls::Credential{mls::BasicCredential{
-                                    tls::encode(TestMemberIdentity{"bob", Bytes(16, 0xb0)})}},
-                                seed(9), rng);
-  ASSERT_TRUE(bob.ok()) << bob.error().to_string();
-  auto add = bob->propose_add(kp, env.now / 1000);
-  ASSERT_TRUE(add.ok()) << add.error().to_string();
-  auto commit = bob->commit({*add}, rng, env.now / 1000);
-  ASSERT_TRUE(commit.ok()) << commit.error().to_string();
-  mls::Group group = std::move(commit->next);
-  uint64_t seq = 40;
-  auto deliver = [&](const mls::MlsMessage& m) {
-    engine->on_frame(frame_of(
-        proto::ServerFrame{proto::Event{proto::MessageEvent{{++seq, 1, tls::encode(m)}}}}));
-  };
-  auto metadata = [&](std::string name) {
-    AppMessage app;
-    app.message_id = Bytes(kMessageIdSize, static_cast<uint8_t>(seq));
-    app.sent_at = 1;
-    app.content = GroupMetadataContent{std::move(name)};
-    auto sealed = group.protect(encode_app_message(app), rng);
-    EXPECT_TRUE(sealed.ok());
-    return std::move(sealed).value();
-  };
-  deliver(*commit->output.welcome);
-  auto joined = store.conversation(Bytes(32, 0x6b)).value();
-  ASSERT_TRUE(joined.has_value());
-  EXPECT_EQ(joined->kind, ConversationKind::direct);
-  EXPECT_EQ(joined->name, "bob");
-
-  // A name with a line break: refused as invalid_value, the conversation as it was, the
-  // message acknowledged all the same.
-  const size_t errors = observer.errors.size();
-  deliver(metadata("two\nlines"));
-  ASSERT_EQ(observer.errors.size(), errors + 1);
-  EXPECT_EQ(observer.errors.back().code(), Errc::invalid_value);
-  auto after_bad = store.conversation(Bytes(32, 0x6b)).value();
-  EXPECT_EQ(after_bad->kind, ConversationKind::direct);
-  EXPECT_EQ(after_bad->name, "bob");
-  EXPECT_TRUE(store.is_processed(seq).value());
-  EXPECT_TRUE(store.messages(Bytes(32, 0x6b)).value().empty());
-
-  deliver(metadata("Team"));
-  EXPECT_EQ(observer.errors.size(), errors + 1);
-  auto named = store.conversation(Bytes(32, 0x6b)).value();
-  EXPECT_EQ(named->kind, ConversationKind::group);
-  EXPECT_EQ(named->name, "Team");
-  EXPECT_EQ(engine->groups().value().size(), 1u);
-}
-
 // Bob, played by lib/mls directly, in a group with alice's engine (her first KeyPackage).
 struct BobsGroup {
   mls::Group group;
@@ -574,6 +515,32 @@ class EngineMessagesTest : public EngineTest {
 
   std::unique_ptr<BobsGroup> bob;
 };
+
+TEST_F(EngineMessagesTest, GroupMetadataNamesTheGroupAndAMalformedOneChangesNothing) {
+  auto joined = store.conversation(group_id).value();
+  ASSERT_TRUE(joined.has_value());
+  EXPECT_EQ(joined->kind, ConversationKind::direct);
+  EXPECT_EQ(joined->name, "bob");
+
+  // A name with a line break: refused as invalid_value, the conversation as it was, the
+  // message acknowledged all the same.
+  const size_t errors = observer.errors.size();
+  from_bob(GroupMetadataContent{"two\nlines"});
+  ASSERT_EQ(observer.errors.size(), errors + 1);
+  EXPECT_EQ(observer.errors.back().code(), Errc::invalid_value);
+  auto after_bad = store.conversation(group_id).value();
+  EXPECT_EQ(after_bad->kind, ConversationKind::direct);
+  EXPECT_EQ(after_bad->name, "bob");
+  EXPECT_TRUE(store.is_processed(bob->seq).value());
+  EXPECT_TRUE(store.messages(group_id).value().empty());
+
+  from_bob(GroupMetadataContent{"Team"});
+  EXPECT_EQ(observer.errors.size(), errors + 1);
+  auto named = store.conversation(group_id).value();
+  EXPECT_EQ(named->kind, ConversationKind::group);
+  EXPECT_EQ(named->name, "Team");
+  EXPECT_EQ(engine->groups().value().size(), 1u);
+}
 
 TEST_F(EngineMessagesTest, TextsGetOneDeliveryReceiptAndReceiptsNone) {
   const Bytes hello = from_bob(TextContent{"hello", std::nullopt});
