@@ -1,0 +1,221 @@
+// encrypt() and decrypt(): the message grammar of RFC 9580 section 10.3 as Delta Chat uses it.
+#include <algorithm>
+#include <string>
+
+#include "sotto/crypto/primitives.h"
+#include "sotto/openpgp/message.h"
+#include "sotto/openpgp/signature.h"
+
+namespace sotto::openpgp {
+
+namespace {
+
+bool ignorable(PacketTag tag) { return tag == PacketTag::marker || tag == PacketTag::padding; }
+
+// The signed data of a literal for a signature of `type`.
+Bytes signed_data(SignatureType type, BytesView data) {
+  return type == SignatureType::text ? canonical_text(data) : to_bytes(data);
+}
+
+const Cert* find_signer(const std::vector<Cert>& known, const Signature& sig) {
+  const auto fpr = sig.issuer_fingerprint();
+  const auto id = sig.issuer_key_id();
+  for (const Cert& c : known) {
+    if (fpr && *fpr == c.primary.fingerprint()) return &c;
+    if (!fpr && id && *id == c.primary.key_id()) return &c;
+  }
+  return nullptr;
+}
+
+struct Unpacked {
+  LiteralData literal;
+  std::vector<Signature> signatures;
+};
+
+// Literal data and its signatures from the decrypted packet sequence, opening Compressed Data.
+Result<Unpacked> unpack(BytesView data, const Limits& limits, int depth) {
+  if (depth > limits.max_nesting) return Error(Errc::length_limit, "OpenPGP nesting too deep");
+  SOTTO_TRY_ASSIGN(auto all, parse_packets(data, limits));
+  std::vector<Packet> packets;
+  for (auto& p : all) {
+    if (!ignorable(p.tag)) packets.push_back(std::move(p));
+  }
+  if (packets.size() == 1 && packets[0].tag == PacketTag::compressed_data) {
+    SOTTO_TRY_ASSIGN(SecureBytes inner, decompress(packets[0].body, limits.max_decompressed_size));
+    return unpack(inner, limits, depth + 1);
+  }
+  // One-pass signed: OPS^n Literal Sig^n; prefixed signatures: Sig^n Literal; or bare Literal.
+  size_t ops = 0;
+  while (ops < packets.size() && packets[ops].tag == PacketTag::one_pass_signature) ++ops;
+  size_t lead_sigs = 0;
+  if (ops == 0) {
+    while (lead_sigs < packets.size() && packets[lead_sigs].tag == PacketTag::signature) ++lead_sigs;
+  }
+  const size_t lit = ops + lead_sigs;
+  const size_t trailing = packets.size() > lit ? packets.size() - lit - 1 : 0;
+  if (lit >= packets.size() || packets[lit].tag != PacketTag::literal_data || trailing != ops) {
+    return Error(Errc::invalid_value, "the packets do not form a signed or literal message");
+  }
+  Unpacked out;
+  SOTTO_TRY_ASSIGN(out.literal, parse_literal(packets[lit].body));
+  for (size_t i = 0; i < ops; ++i) SOTTO_TRY(OnePassSignature::parse(packets[i].body));
+  auto add_signature = [&](const Packet& p) -> Result<void> {
+    if (p.tag != PacketTag::signature) {
+      return Error(Errc::invalid_value, "a one-pass signature without its signature");
+    }
+    auto sig = Signature::parse(p.body);
+    if (sig.ok()) {
+      out.signatures.push_back(std::move(sig).value());
+    } else if (sig.error().code() != Errc::unsupported) {
+      return std::move(sig).error().with_context("message signature");
+    }
+    return success();
+  };
+  for (size_t i = 0; i < lead_sigs; ++i) SOTTO_TRY(add_signature(packets[i]));
+  for (size_t i = lit + 1; i < packets.size(); ++i) SOTTO_TRY(add_signature(packets[i]));
+  return out;
+}
+
+void check_signatures(const Unpacked& u, const std::vector<Cert>& known, uint32_t now,
+                      Decrypted& out) {
+  if (u.signatures.empty()) return;
+  out.signature = SignatureStatus::unknown_signer;
+  for (const Signature& sig : u.signatures) {
+    if (sig.type != SignatureType::binary && sig.type != SignatureType::text) continue;
+    const Cert* signer = find_signer(known, sig);
+    if (signer == nullptr) continue;
+    const Bytes data = signed_data(sig.type, u.literal.data);
+    auto ok = verify(sig, signer->primary, data, now);
+    if (ok.ok()) {
+      out.signature = SignatureStatus::valid;
+      out.signer_fingerprint = signer->primary.fingerprint();
+      out.signature_error.clear();
+      return;
+    }
+    out.signature = SignatureStatus::invalid;
+    out.signer_fingerprint = signer->primary.fingerprint();
+    out.signature_error = ok.error().to_string();
+  }
+}
+
+}  // namespace
+
+Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
+                      const std::vector<Cert>& recipients, const EncryptOptions& options) {
+  if (recipients.empty()) return Error(Errc::invalid_argument, "no recipients");
+  std::vector<PublicKey> keys;
+  bool all_v2 = true;
+  for (const Cert& c : recipients) {
+    auto valid = validate(c, options.now);
+    if (!valid.ok()) return std::move(valid).error().with_context("recipient certificate");
+    all_v2 = all_v2 && valid->supports_seipd_v2();
+    for (const PublicKey& k : valid->encryption_keys) keys.push_back(k);
+  }
+
+  // The signed message: OPS, Literal, Signature (RFC 9580 section 10.3).
+  Bytes inner;
+  const Bytes literal = encode_literal('b', options.filename, options.now, plaintext);
+  if (signer != nullptr) {
+    OnePassSignature ops;
+    ops.key_id = signer->primary.public_key.key_id();
+    append_packet(inner, PacketTag::one_pass_signature, ops.encode());
+    append_packet(inner, PacketTag::literal_data, literal);
+    SOTTO_TRY_ASSIGN(Signature sig,
+                     sign(SignatureType::binary, signer->primary, plaintext, {}, options.now));
+    append_packet(inner, PacketTag::signature, sig.encode());
+  } else {
+    append_packet(inner, PacketTag::literal_data, literal);
+  }
+  if (options.compress) {
+    SOTTO_TRY_ASSIGN(Bytes compressed, compress(CompressionAlgorithm::zlib, inner));
+    secure_wipe(inner.data(), inner.size());
+    inner.clear();
+    append_packet(inner, PacketTag::compressed_data, compressed);
+    secure_wipe(compressed.data(), compressed.size());
+  }
+
+  SessionKey session;
+  session.cipher = static_cast<uint8_t>(SymmetricAlgorithm::aes128);
+  session.key = crypto::random_secret(16);
+  Bytes out;
+  for (const PublicKey& k : keys) {
+    SOTTO_TRY_ASSIGN(Pkesk p, encrypt_session_key(all_v2 ? 6 : 3, k, session,
+                                                  options.anonymous_recipients));
+    append_packet(out, PacketTag::pkesk, p.encode());
+  }
+  auto body = all_v2 ? seipd_v2_encrypt(SymmetricAlgorithm::aes128, session.key, inner,
+                                        options.chunk_size_octet)
+                     : seipd_v1_encrypt(session, inner);
+  secure_wipe(inner.data(), inner.size());
+  if (!body.ok()) return std::move(body).error();
+  append_packet(out, PacketTag::seipd, *body);
+  return out;
+}
+
+Result<Decrypted> decrypt(BytesView message, const std::vector<SecretCert>& own_keys,
+                          const std::vector<Cert>& known_keys, uint32_t now,
+                          const Limits& limits) {
+  SOTTO_TRY_ASSIGN(auto packets, parse_packets(message, limits));
+  std::vector<Pkesk> pkesks;
+  const Packet* encrypted = nullptr;
+  for (const Packet& p : packets) {
+    if (encrypted != nullptr) {
+      if (ignorable(p.tag)) continue;
+      return Error(Errc::invalid_value, "packets after the encrypted data");
+    }
+    switch (p.tag) {
+      case PacketTag::pkesk: {
+        auto pkesk = Pkesk::parse(p.body);
+        if (pkesk.ok()) {
+          pkesks.push_back(std::move(pkesk).value());
+        } else if (pkesk.error().code() != Errc::unsupported) {
+          return std::move(pkesk).error().with_context("PKESK");
+        }
+        break;
+      }
+      case PacketTag::skesk:
+      case PacketTag::marker:
+      case PacketTag::padding:
+        break;
+      case PacketTag::seipd:
+        encrypted = &p;
+        break;
+      case PacketTag::symmetrically_encrypted_data:
+        return Error(Errc::unsupported, "encrypted data without integrity protection is refused");
+      case PacketTag::aead_encrypted:
+        return Error(Errc::unsupported, "the AEAD Encrypted Data packet (type 20) is not supported");
+      default:
+        return Error(Errc::invalid_value, "not an encrypted message: packet type " +
+                                              std::to_string(static_cast<int>(p.tag)));
+    }
+  }
+  if (encrypted == nullptr) return Error(Errc::invalid_value, "no encrypted data packet");
+  if (encrypted->body.empty()) return Error(Errc::truncated, "an empty SEIPD packet");
+  const uint8_t seipd_version = encrypted->body[0];
+  const uint8_t pkesk_version = seipd_version == 2 ? 6 : 3;
+
+  bool tried = false;
+  for (const Pkesk& p : pkesks) {
+    if (p.version != pkesk_version || p.algorithm != 18) continue;
+    for (const SecretCert& own : own_keys) {
+      for (const SecretKey& sub : own.subkeys) {
+        if (!sub.public_key.can_encrypt() || !p.may_be_for(sub.public_key)) continue;
+        tried = true;
+        auto session = decrypt_session_key(p, sub);
+        if (!session.ok()) continue;  // anonymous PKESKs: another key may fit
+        SOTTO_TRY_ASSIGN(SecureBytes inner, seipd_decrypt(*session, encrypted->body, limits));
+        SOTTO_TRY_ASSIGN(Unpacked u, unpack(inner, limits, 1));
+        Decrypted out;
+        out.seipd_v2 = seipd_version == 2;
+        out.filename = u.literal.filename;
+        check_signatures(u, known_keys, now, out);
+        out.plaintext = std::move(u.literal.data);
+        return out;
+      }
+    }
+  }
+  return Error(tried ? Errc::authentication_failed : Errc::not_found,
+               tried ? "no session key opened with our keys" : "the message is not for our keys");
+}
+
+}  // namespace sotto::openpgp

@@ -1,0 +1,335 @@
+// Messages: the RFC 9580 SEIPD v2 samples, sign-then-encrypt and decrypt-then-verify in both
+// SEIPD versions, anonymous recipients, and the tampered, truncated and oversized inputs that
+// must fail with a clear error.
+#include <gtest/gtest.h>
+
+#include "sotto/core/encoding.h"
+#include "sotto/crypto/primitives.h"
+#include "sotto/openpgp/armor.h"
+#include "sotto/openpgp/message.h"
+#include "sotto/openpgp/signature.h"
+#include "vectors.h"
+
+namespace sotto::openpgp {
+namespace {
+
+constexpr uint32_t kNow = 1700000000;
+
+SecretCert make_cert(const std::string& uid, bool v2 = true) {
+  GenerateOptions options;
+  options.seipd_v2 = v2;
+  return generate_cert(uid, kNow, options).value();
+}
+
+TEST(Rfc9580, SeipdV2OcbSamplesDecrypt) {
+  const auto doc = testing::load_vectors("openpgp/rfc9580_appendix_a.json");
+  ASSERT_TRUE(doc);
+  testing::VectorTally tally("openpgp/rfc9580_appendix_a.json seipd_v2_ocb");
+  for (const auto& c : (*doc)["seipd_v2_ocb"]) {
+    const std::string name = c["name"].get<std::string>();
+    auto armored = dearmor(c["armored"].get<std::string>());
+    ASSERT_TRUE(armored.ok()) << name;
+    auto packets = parse_packets(armored->data);
+    ASSERT_TRUE(packets.ok()) << name;
+    ASSERT_EQ(packets->size(), 2u) << name;
+    const Packet& seipd = (*packets)[1];
+    ASSERT_EQ(seipd.tag, PacketTag::seipd);
+    EXPECT_EQ(encode_packet(PacketTag::seipd, seipd.body), testing::hex_field(c, "seipd_packet"));
+    if (c.contains("pkesk_fingerprint")) {
+      // A v6 PKESK to a v6 X25519 key: parsed (fingerprint and algorithm), not decrypted here.
+      ASSERT_EQ((*packets)[0].tag, PacketTag::pkesk);
+      auto pkesk = Pkesk::parse((*packets)[0].body);
+      ASSERT_TRUE(pkesk.ok()) << pkesk.error().to_string();
+      EXPECT_EQ(pkesk->version, 6);
+      EXPECT_EQ(pkesk->key_version, 6);
+      EXPECT_EQ(to_hex(pkesk->fingerprint), c["pkesk_fingerprint"].get<std::string>());
+      EXPECT_EQ(pkesk->algorithm, static_cast<uint8_t>(PublicKeyAlgorithm::x25519));
+      EXPECT_EQ(pkesk->encode(), (*packets)[0].body);
+    }
+    SessionKey key;
+    key.key = SecureBytes(testing::hex_field(c, "session_key"));
+    auto plain = seipd_decrypt(key, seipd.body);
+    ASSERT_TRUE(plain.ok()) << name << ": " << plain.error().to_string();
+    const bool packets_match = testing::same(plain->reveal(), testing::hex_field(c, "plaintext_packets"), name);
+    auto inner = parse_packets(*plain);
+    ASSERT_TRUE(inner.ok());
+    ASSERT_EQ(inner->size(), 2u);
+    EXPECT_EQ((*inner)[1].tag, PacketTag::padding);
+    auto literal = parse_literal((*inner)[0].body);
+    ASSERT_TRUE(literal.ok());
+    const bool literal_matches = literal->data.reveal() == to_bytes(c["literal"].get<std::string>());
+    EXPECT_TRUE(literal_matches) << name;
+    tally.count(packets_match && literal_matches);
+
+    // Any flipped byte after the header fails the whole packet.
+    for (size_t at : {size_t{4}, size_t{36}, size_t{40}, seipd.body.size() - 17, seipd.body.size() - 1}) {
+      Bytes bad = seipd.body;
+      bad[at] ^= 0x01;
+      EXPECT_EQ(seipd_decrypt(key, bad).error().code(), Errc::authentication_failed) << name << " " << at;
+    }
+    // Dropping the final tag, or the last chunk, is detected.
+    EXPECT_FALSE(seipd_decrypt(key, BytesView(seipd.body).subspan(0, seipd.body.size() - 16)).ok());
+    SessionKey wrong;
+    wrong.key = SecureBytes(Bytes(16, 0x55));
+    EXPECT_EQ(seipd_decrypt(wrong, seipd.body).error().code(), Errc::authentication_failed);
+  }
+  EXPECT_EQ(tally.passed(), 2);
+}
+
+TEST(Seipd, V2ChunksRoundTripAtEverySize) {
+  const SecureBytes key = crypto::random_secret(16);
+  SessionKey session;
+  session.key = key;
+  for (size_t n : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{640}}) {
+    const Bytes plaintext(n, 0x3c);
+    auto body = seipd_v2_encrypt(SymmetricAlgorithm::aes128, key, plaintext, 0);  // 64-byte chunks
+    ASSERT_TRUE(body.ok());
+    const size_t chunks = (n + 63) / 64;
+    EXPECT_EQ(body->size(), 4 + 32 + n + 16 * chunks + 16) << n;
+    auto back = seipd_decrypt(session, *body);
+    ASSERT_TRUE(back.ok()) << n << ": " << back.error().to_string();
+    EXPECT_EQ(back->reveal(), plaintext);
+  }
+  // Reordered chunks fail.
+  const Bytes plaintext(128, 1);
+  auto body = seipd_v2_encrypt(SymmetricAlgorithm::aes128, key, plaintext, 0);
+  ASSERT_TRUE(body.ok());
+  Bytes swapped = *body;
+  std::swap_ranges(swapped.begin() + 36, swapped.begin() + 36 + 80, swapped.begin() + 36 + 80);
+  EXPECT_EQ(seipd_decrypt(session, swapped).error().code(), Errc::authentication_failed);
+  // Chunk size octets over 16 and other AEAD modes are refused.
+  Bytes big = *body;
+  big[3] = 17;
+  EXPECT_EQ(seipd_decrypt(session, big).error().code(), Errc::invalid_value);
+  Bytes eax = *body;
+  eax[2] = 1;
+  EXPECT_EQ(seipd_decrypt(session, eax).error().code(), Errc::unsupported);
+}
+
+TEST(Seipd, V1RoundTripAndModificationDetection) {
+  SessionKey session;
+  session.cipher = 9;
+  session.key = crypto::random_secret(32);
+  const Bytes plaintext = to_bytes("a packet sequence, as far as SEIPD knows");
+  auto body = seipd_v1_encrypt(session, plaintext);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(body->size(), 1 + 18 + plaintext.size() + 22);
+  auto back = seipd_decrypt(session, *body);
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->reveal(), plaintext);
+  for (size_t at = 1; at < body->size(); at += 7) {
+    Bytes bad = *body;
+    bad[at] ^= 0x20;
+    EXPECT_EQ(seipd_decrypt(session, bad).error().code(), Errc::authentication_failed) << at;
+  }
+  EXPECT_EQ(seipd_decrypt(session, BytesView(*body).subspan(0, 30)).error().code(),
+            Errc::authentication_failed);
+  SessionKey no_cipher;
+  no_cipher.key = session.key;
+  EXPECT_FALSE(seipd_decrypt(no_cipher, *body).ok());
+}
+
+TEST(Pkesk, V3AndV6RoundTripAndWrongKeys) {
+  const SecretKey recipient = SecretKey::generate_cv25519(kNow);
+  const SecretKey other = SecretKey::generate_cv25519(kNow);
+  SessionKey session;
+  session.cipher = 7;
+  session.key = crypto::random_secret(16);
+  for (uint8_t version : {uint8_t{3}, uint8_t{6}}) {
+    for (bool anonymous : {false, true}) {
+      auto p = encrypt_session_key(version, recipient.public_key, session, anonymous);
+      ASSERT_TRUE(p.ok());
+      auto parsed = Pkesk::parse(p->encode());
+      ASSERT_TRUE(parsed.ok()) << parsed.error().to_string();
+      EXPECT_EQ(parsed->anonymous(), anonymous);
+      EXPECT_TRUE(parsed->may_be_for(recipient.public_key));
+      EXPECT_EQ(parsed->may_be_for(other.public_key), anonymous);
+      auto back = decrypt_session_key(*parsed, recipient);
+      ASSERT_TRUE(back.ok()) << back.error().to_string();
+      EXPECT_EQ(back->key, session.key);
+      EXPECT_EQ(back->cipher.has_value(), version == 3);
+      EXPECT_EQ(decrypt_session_key(*parsed, other).error().code(), Errc::authentication_failed);
+      Pkesk bad = *parsed;
+      bad.wrapped[3] ^= 1;
+      EXPECT_EQ(decrypt_session_key(bad, recipient).error().code(), Errc::authentication_failed);
+      const Bytes encoded = p->encode();
+      for (size_t n = 0; n < encoded.size(); ++n) {
+        EXPECT_FALSE(Pkesk::parse(BytesView(encoded).subspan(0, n)).ok()) << n;
+      }
+    }
+  }
+}
+
+class MessageTest : public ::testing::Test {
+ protected:
+  SecretCert alice = make_cert("alice@example.org");
+  SecretCert bob = make_cert("bob@example.org");
+  SecretCert legacy = make_cert("legacy@example.org", false);
+};
+
+TEST_F(MessageTest, SignedSeipdV2WhenEveryRecipientAdvertisesIt) {
+  EncryptOptions options;
+  options.now = kNow;
+  const Bytes plaintext = to_bytes("Hi Bob! Chat-Version: 1.0");
+  auto message = encrypt(plaintext, &alice, {bob.cert, alice.cert}, options);
+  ASSERT_TRUE(message.ok()) << message.error().to_string();
+  auto packets = parse_packets(*message);
+  ASSERT_TRUE(packets.ok());
+  ASSERT_EQ(packets->size(), 3u);
+  EXPECT_EQ(Pkesk::parse((*packets)[0].body)->version, 6);
+  EXPECT_EQ((*packets)[2].body[0], 2);  // SEIPD v2
+
+  for (const SecretCert* reader : {&bob, &alice}) {
+    auto out = decrypt(*message, {*reader}, {alice.cert}, kNow + 5);
+    ASSERT_TRUE(out.ok()) << out.error().to_string();
+    EXPECT_EQ(out->plaintext.reveal(), plaintext);
+    EXPECT_TRUE(out->seipd_v2);
+    EXPECT_EQ(out->signature, SignatureStatus::valid);
+    EXPECT_EQ(out->signer_fingerprint, alice.cert.fingerprint());
+  }
+  // Without the signer's certificate the signature cannot be checked.
+  auto unknown = decrypt(*message, {bob}, {bob.cert}, kNow);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->signature, SignatureStatus::unknown_signer);
+  // A third party's keys open nothing.
+  auto carol = make_cert("carol@example.org");
+  EXPECT_EQ(decrypt(*message, {carol}, {}, kNow).error().code(), Errc::not_found);
+}
+
+TEST_F(MessageTest, SeipdV1WhenOneRecipientLacksV2) {
+  EncryptOptions options;
+  options.now = kNow;
+  options.compress = true;
+  const Bytes plaintext(20000, 'x');
+  auto message = encrypt(plaintext, &alice, {bob.cert, legacy.cert}, options);
+  ASSERT_TRUE(message.ok()) << message.error().to_string();
+  auto packets = parse_packets(*message);
+  ASSERT_TRUE(packets.ok());
+  EXPECT_EQ(Pkesk::parse((*packets)[0].body)->version, 3);
+  EXPECT_EQ(packets->back().body[0], 1);  // SEIPD v1
+  EXPECT_LT(message->size(), 2000u);      // compressed
+  auto out = decrypt(*message, {legacy}, {alice.cert}, kNow);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_FALSE(out->seipd_v2);
+  EXPECT_EQ(out->plaintext.reveal(), plaintext);
+  EXPECT_EQ(out->signature, SignatureStatus::valid);
+}
+
+TEST_F(MessageTest, AnonymousRecipientsAreTriedWithEveryKey) {
+  EncryptOptions options;
+  options.now = kNow;
+  options.anonymous_recipients = true;
+  for (const SecretCert* to : {&bob, &legacy}) {
+    auto message = encrypt(to_bytes("who is this for?"), nullptr, {to->cert}, options);
+    ASSERT_TRUE(message.ok());
+    auto pkesk = Pkesk::parse(parse_packets(*message)->at(0).body);
+    ASSERT_TRUE(pkesk.ok());
+    EXPECT_TRUE(pkesk->anonymous());
+    auto out = decrypt(*message, {alice, *to}, {}, kNow);
+    ASSERT_TRUE(out.ok()) << out.error().to_string();
+    EXPECT_EQ(out->plaintext.reveal(), to_bytes("who is this for?"));
+    EXPECT_EQ(out->signature, SignatureStatus::unsigned_message);
+    EXPECT_EQ(decrypt(*message, {alice}, {}, kNow).error().code(), Errc::authentication_failed);
+  }
+}
+
+TEST_F(MessageTest, ForgedSignatureIsReportedInvalid) {
+  // Bob signs, but the message claims to be signed by Alice: her key does not verify it.
+  EncryptOptions options;
+  options.now = kNow;
+  auto message = encrypt(to_bytes("trust me"), &bob, {bob.cert}, options);
+  ASSERT_TRUE(message.ok());
+  SecretCert impostor = alice;
+  impostor.primary.secret = bob.primary.secret;  // Alice's fingerprint, Bob's secret
+  auto forged = encrypt(to_bytes("trust me"), &impostor, {bob.cert}, options);
+  ASSERT_TRUE(forged.ok());
+  auto out = decrypt(*forged, {bob}, {alice.cert}, kNow);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->signature, SignatureStatus::invalid);
+  EXPECT_FALSE(out->signature_error.empty());
+}
+
+TEST_F(MessageTest, RefusesTamperedAndMalformedMessages) {
+  EncryptOptions options;
+  options.now = kNow;
+  auto message = encrypt(to_bytes("hello"), &alice, {bob.cert}, options);
+  ASSERT_TRUE(message.ok());
+  Bytes flipped = *message;
+  flipped[flipped.size() - 20] ^= 1;
+  EXPECT_EQ(decrypt(flipped, {bob}, {}, kNow).error().code(), Errc::authentication_failed);
+  for (size_t n = 0; n + 1 < message->size(); n += 9) {
+    EXPECT_FALSE(decrypt(BytesView(*message).subspan(0, n), {bob}, {}, kNow).ok()) << n;
+  }
+  Bytes trailing = *message;
+  append_packet(trailing, PacketTag::literal_data, Bytes(3));
+  EXPECT_EQ(decrypt(trailing, {bob}, {}, kNow).error().code(), Errc::invalid_value);
+  Bytes sed;
+  append_packet(sed, PacketTag::symmetrically_encrypted_data, Bytes(40));
+  EXPECT_EQ(decrypt(sed, {bob}, {}, kNow).error().code(), Errc::unsupported);
+  EXPECT_EQ(decrypt(encode_packet(PacketTag::literal_data, Bytes(4)), {bob}, {}, kNow).error().code(),
+            Errc::invalid_value);
+  EXPECT_EQ(decrypt({}, {bob}, {}, kNow).error().code(), Errc::invalid_value);
+}
+
+TEST(Compression, RoundTripAndBombLimit) {
+  const Bytes data(1 << 20, 0);  // 1 MiB of zeros compresses to about 1 KiB
+  for (auto algorithm : {CompressionAlgorithm::zip, CompressionAlgorithm::zlib,
+                         CompressionAlgorithm::uncompressed}) {
+    auto body = compress(algorithm, data);
+    ASSERT_TRUE(body.ok());
+    auto back = decompress(*body, data.size());
+    ASSERT_TRUE(back.ok()) << back.error().to_string();
+    EXPECT_EQ(back->size(), data.size());
+    EXPECT_EQ(decompress(*body, data.size() - 1).error().code(), Errc::length_limit);
+  }
+  auto body = compress(CompressionAlgorithm::zlib, data).value();
+  EXPECT_LT(body.size(), 4096u);
+  EXPECT_EQ(decompress(BytesView(body).subspan(0, body.size() / 2), data.size()).error().code(),
+            Errc::truncated);
+  Bytes corrupt = body;
+  corrupt[1] ^= 0xff;
+  EXPECT_FALSE(decompress(corrupt, data.size()).ok());
+  Bytes extra = body;
+  extra.push_back(0);
+  EXPECT_EQ(decompress(extra, data.size()).error().code(), Errc::trailing_bytes);
+  EXPECT_EQ(decompress(Bytes{3, 0, 0}, 100).error().code(), Errc::unsupported);
+}
+
+TEST(Compression, NestedCompressionIsBoundedInDepth) {
+  // Literal data wrapped in ten layers of Compressed Data, then encrypted: over max_nesting.
+  Bytes inner = encode_packet(PacketTag::literal_data, encode_literal('b', "", 0, to_bytes("deep")));
+  for (int i = 0; i < 10; ++i) {
+    inner = encode_packet(PacketTag::compressed_data,
+                          compress(CompressionAlgorithm::zip, inner).value());
+  }
+  const SecretCert bob = make_cert("bob@example.org");
+  SessionKey session;
+  session.cipher = 7;
+  session.key = crypto::random_secret(16);
+  Bytes message;
+  append_packet(message, PacketTag::pkesk,
+                encrypt_session_key(6, bob.subkeys[0].public_key, session, false)->encode());
+  append_packet(message, PacketTag::seipd,
+                seipd_v2_encrypt(SymmetricAlgorithm::aes128, session.key, inner).value());
+  EXPECT_EQ(decrypt(message, {bob}, {}, kNow).error().code(), Errc::length_limit);
+  Limits deep;
+  deep.max_nesting = 16;
+  auto out = decrypt(message, {bob}, {}, kNow, deep);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->plaintext.reveal(), to_bytes("deep"));
+}
+
+TEST(OnePassSignature, RoundTrip) {
+  OnePassSignature ops;
+  ops.key_id = Bytes{1, 2, 3, 4, 5, 6, 7, 8};
+  auto back = OnePassSignature::parse(ops.encode());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->key_id, ops.key_id);
+  EXPECT_TRUE(back->last);
+  Bytes v6 = ops.encode();
+  v6[0] = 6;
+  EXPECT_EQ(OnePassSignature::parse(v6).error().code(), Errc::unsupported);
+}
+
+}  // namespace
+}  // namespace sotto::openpgp
