@@ -119,6 +119,10 @@ Result<PublicKey> PublicKey::parse(BytesView body) {
     key.kdf_cipher = SymmetricAlgorithm{cipher};
   }
   SOTTO_TRY(r.finish("a public key"));
+  // One encoding per key: the fingerprint is computed over what encode() writes.
+  if (key.encode() != to_bytes(body)) {
+    return Error(Errc::invalid_value, "a public key with a non-canonical MPI");
+  }
   return key;
 }
 
@@ -186,6 +190,9 @@ Result<SecretKey> SecretKey::parse(BytesView body) {
     std::reverse(key.secret.data(), key.secret.data() + key.secret.size());
   }
   SOTTO_TRY(check_public_matches(key.public_key, key.secret));
+  if (!constant_time_equal(key.encode(), body)) {
+    return Error(Errc::invalid_value, "a secret key with a non-canonical MPI");
+  }
   return key;
 }
 

@@ -242,6 +242,7 @@ Result<Pkesk> Pkesk::parse(BytesView body) {
   SOTTO_TRY_ASSIGN(BytesView wrapped, r.take(size));
   p.wrapped = to_bytes(wrapped);
   SOTTO_TRY(r.finish("a PKESK"));
+  if (p.encode() != to_bytes(body)) return Error(Errc::invalid_value, "a non-canonical PKESK");
   return p;
 }
 
@@ -483,7 +484,8 @@ Result<OnePassSignature> OnePassSignature::parse(BytesView body) {
   SOTTO_TRY_ASSIGN(BytesView id, r.take(kKeyIdSize));
   ops.key_id = to_bytes(id);
   SOTTO_TRY_ASSIGN(uint8_t last, r.u8());
-  ops.last = last != 0;
+  if (last > 1) return Error(Errc::invalid_value, "a one-pass signature nested flag other than 0 or 1");
+  ops.last = last == 1;
   SOTTO_TRY(r.finish("a one-pass signature"));
   return ops;
 }

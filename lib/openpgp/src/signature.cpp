@@ -142,6 +142,10 @@ Result<Signature> Signature::parse(BytesView body) {
   SOTTO_TRY(r.finish("a signature"));
   sig.r = to_bytes(rv);
   sig.s = to_bytes(sv);
+  // The hash covers the re-encoded hashed area: only one encoding of it may verify.
+  if (sig.encode() != to_bytes(body)) {
+    return Error(Errc::invalid_value, "a signature with non-canonical subpacket lengths or MPIs");
+  }
   return sig;
 }
 
