@@ -8,6 +8,8 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
   # libraries
   libsodium-dev libssl-dev nlohmann-json3-dev
+  # lib/openpgp: Compressed Data packets (ZIP, ZLIB)
+  zlib1g-dev
   # sotto draws invite links as QR codes; its tests read them back with zbarimg
   libqrencode-dev zbar-tools
   # lib/store: the embedded database
@@ -56,15 +58,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
 
-# tests/interop/mls: ts-mls, the MLS implementation mls-peer is tested against, and what it
-# needs, at the versions of package-lock.json; when node_modules is there, nothing is asked.
-interop="$(cd "$(dirname "$0")/.." && pwd)/tests/interop/mls"
-if [ ! -d "$interop/node_modules" ]; then
-  if ! command -v npm >/dev/null; then
-    # Debian's nodejs comes without npm (NodeSource's has it).
-    echo "install-deps: installing npm" >&2
-    ${sudo:-$( [ "$(id -u)" -ne 0 ] && echo sudo )} apt-get install -y -q --no-install-recommends npm >&2
+# tests/interop/mls (ts-mls) and tests/interop/openpgp (OpenPGP.js): the implementations the
+# interop tests run against, at the versions of their package-lock.json; when node_modules is
+# there, nothing is asked.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+for interop in "$root/tests/interop/mls" "$root/tests/interop/openpgp"; do
+  if [ ! -d "$interop/node_modules" ]; then
+    if ! command -v npm >/dev/null; then
+      # Debian's nodejs comes without npm (NodeSource's has it).
+      echo "install-deps: installing npm" >&2
+      ${sudo:-$( [ "$(id -u)" -ne 0 ] && echo sudo )} apt-get install -y -q --no-install-recommends npm >&2
+    fi
+    echo "install-deps: npm ci in ${interop#"$root"/}" >&2
+    (cd "$interop" && npm ci --no-audit --no-fund >&2)
   fi
-  echo "install-deps: npm ci in tests/interop/mls" >&2
-  (cd "$interop" && npm ci --no-audit --no-fund >&2)
-fi
+done
