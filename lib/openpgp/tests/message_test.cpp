@@ -21,6 +21,25 @@ SecretCert make_cert(const std::string& uid, bool v2 = true) {
   return generate_cert(uid, kNow, options).value();
 }
 
+// `inner` (a packet sequence) encrypted to `to`'s subkey: v6 PKESK and SEIPD v2, or v3 and v1.
+Bytes seal_for(const SecretCert& to, BytesView inner, bool v2 = true, uint8_t pkesk_version = 0) {
+  SessionKey session;
+  session.cipher = 7;
+  session.key = crypto::random_secret(16);
+  const uint8_t version = pkesk_version != 0 ? pkesk_version : (v2 ? 6 : 3);
+  Bytes message;
+  append_packet(message, PacketTag::pkesk,
+                encrypt_session_key(version, to.subkeys[0].public_key, session, false)->encode());
+  append_packet(message, PacketTag::seipd,
+                v2 ? seipd_v2_encrypt(SymmetricAlgorithm::aes128, session.key, inner).value()
+                   : seipd_v1_encrypt(session, inner).value());
+  return message;
+}
+
+Bytes literal_packet(std::string_view text, uint8_t format = 'b') {
+  return encode_packet(PacketTag::literal_data, encode_literal(format, "", 0, as_bytes(text)));
+}
+
 TEST(Rfc9580, SeipdV2OcbSamplesDecrypt) {
   const auto doc = testing::load_vectors("openpgp/rfc9580_appendix_a.json");
   ASSERT_TRUE(doc);
@@ -269,6 +288,86 @@ TEST_F(MessageTest, RefusesTamperedAndMalformedMessages) {
   EXPECT_EQ(decrypt(encode_packet(PacketTag::literal_data, Bytes(4)), {bob}, {}, kNow).error().code(),
             Errc::invalid_value);
   EXPECT_EQ(decrypt({}, {bob}, {}, kNow).error().code(), Errc::invalid_value);
+}
+
+TEST_F(MessageTest, MessageGrammar) {
+  // Signatures ahead of the literal (the older form), a text signature over CRLF-canonical
+  // text, and padding packets: all accepted.
+  const std::string text = "line one\nline two\n";
+  auto text_sig = sign(SignatureType::text, alice.primary, canonical_text(as_bytes(text)), {}, kNow);
+  ASSERT_TRUE(text_sig.ok());
+  Bytes prefixed = encode_packet(PacketTag::signature, text_sig->encode());
+  const Bytes lit = literal_packet(text, 'u');
+  prefixed.insert(prefixed.end(), lit.begin(), lit.end());
+  append_packet(prefixed, PacketTag::padding, Bytes(16, 0xaa));
+  auto out = decrypt(seal_for(bob, prefixed), {bob}, {alice.cert}, kNow);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->signature, SignatureStatus::valid);
+  EXPECT_EQ(out->plaintext.reveal(), to_bytes(text));
+
+  // The same signature over text with LF endings only (not canonical) does not verify.
+  auto lf_sig = sign(SignatureType::binary, alice.primary, canonical_text(as_bytes(text)), {}, kNow);
+  ASSERT_TRUE(lf_sig.ok());
+  Bytes wrong = encode_packet(PacketTag::signature, lf_sig->encode());
+  wrong.insert(wrong.end(), lit.begin(), lit.end());
+  auto bad = decrypt(seal_for(bob, wrong), {bob}, {alice.cert}, kNow);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->signature, SignatureStatus::invalid);
+
+  // Two literals, a one-pass signature without its signature, nothing at all: refused.
+  Bytes two = lit;
+  two.insert(two.end(), lit.begin(), lit.end());
+  EXPECT_EQ(decrypt(seal_for(bob, two), {bob}, {}, kNow).error().code(), Errc::invalid_value);
+  OnePassSignature ops;
+  ops.key_id = alice.primary.public_key.key_id();
+  Bytes dangling = encode_packet(PacketTag::one_pass_signature, ops.encode());
+  dangling.insert(dangling.end(), lit.begin(), lit.end());
+  EXPECT_EQ(decrypt(seal_for(bob, dangling), {bob}, {}, kNow).error().code(), Errc::invalid_value);
+  EXPECT_EQ(decrypt(seal_for(bob, {}), {bob}, {}, kNow).error().code(), Errc::invalid_value);
+}
+
+TEST_F(MessageTest, PkeskAndSeipdVersionsMustMatch) {
+  const Bytes lit = literal_packet("hello");
+  EXPECT_TRUE(decrypt(seal_for(bob, lit, true), {bob}, {}, kNow).ok());
+  EXPECT_TRUE(decrypt(seal_for(bob, lit, false), {bob}, {}, kNow).ok());
+  // A v3 PKESK ahead of SEIPD v2, and a v6 one ahead of SEIPD v1, are not used.
+  EXPECT_EQ(decrypt(seal_for(bob, lit, true, 3), {bob}, {}, kNow).error().code(), Errc::not_found);
+  EXPECT_EQ(decrypt(seal_for(bob, lit, false, 6), {bob}, {}, kNow).error().code(), Errc::not_found);
+}
+
+TEST_F(MessageTest, CompressionBombInsideTheMessageStopsAtTheLimit) {
+  const Bytes lit = encode_packet(PacketTag::literal_data,
+                                  encode_literal('b', "", 0, Bytes(size_t{4} << 20, 0)));
+  const Bytes inner = encode_packet(PacketTag::compressed_data,
+                                    compress(CompressionAlgorithm::zlib, lit).value());
+  EXPECT_LT(inner.size(), size_t{16} << 10);  // 4 MiB of zeros in a few KiB
+  Limits limits;
+  limits.max_decompressed_size = size_t{1} << 20;
+  EXPECT_EQ(decrypt(seal_for(bob, inner), {bob}, {}, kNow, limits).error().code(),
+            Errc::length_limit);
+  auto out = decrypt(seal_for(bob, inner), {bob}, {}, kNow);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->plaintext.size(), size_t{4} << 20);
+}
+
+TEST_F(MessageTest, ArmoredMessageRoundTrip) {
+  EncryptOptions options;
+  options.now = kNow;
+  options.filename = "chat.txt";
+  auto message = encrypt(to_bytes("armored"), &alice, {bob.cert}, options);
+  ASSERT_TRUE(message.ok());
+  const std::string text = armor("MESSAGE", *message);
+  auto back = dearmor(text);
+  ASSERT_TRUE(back.ok());
+  auto out = decrypt(back->data, {bob}, {alice.cert}, kNow);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->filename, "chat.txt");
+  EXPECT_EQ(out->signature, SignatureStatus::valid);
+  // A message encrypted to a certificate without a usable encryption subkey is refused.
+  Cert broken = bob.cert;
+  broken.subkeys.clear();
+  EXPECT_EQ(encrypt(to_bytes("x"), &alice, {broken}, options).error().code(), Errc::not_found);
+  EXPECT_EQ(encrypt(to_bytes("x"), &alice, {}, options).error().code(), Errc::invalid_argument);
 }
 
 TEST(Compression, RoundTripAndBombLimit) {
