@@ -123,6 +123,12 @@ Result<ValidatedCert> validate(const Cert& cert, uint32_t now) {
   };
   Bytes key_data;
   append_key_for_hash(key_data, cert.primary);
+  for (const Signature& s : cert.direct_signatures) {
+    if (s.type == SignatureType::key_revocation && by_primary(s) &&
+        verify(s, cert.primary, key_data, now).ok()) {
+      return Error(Errc::expired, "the primary key is revoked");
+    }
+  }
 
   // User IDs: the primary one wins, else the newest valid certification.
   const Signature* self = nullptr;
@@ -167,6 +173,11 @@ Result<ValidatedCert> validate(const Cert& cert, uint32_t now) {
              verify(s, cert.primary, data, now).ok();
     });
     if (binding == nullptr) continue;
+    const bool revoked = std::any_of(k.signatures.begin(), k.signatures.end(), [&](const Signature& s) {
+      return s.type == SignatureType::subkey_revocation && by_primary(s) &&
+             verify(s, cert.primary, data, now).ok();
+    });
+    if (revoked) continue;
     const uint8_t flags = binding->key_flags().value_or(0);
     if ((flags & (kKeyFlagEncryptCommunications | kKeyFlagEncryptStorage)) == 0) continue;
     if (is_expired(k.key.created, binding->key_expiration_time(), now)) continue;

@@ -202,6 +202,37 @@ TEST(Cert, ExpiredKeysAreRefused) {
   EXPECT_EQ(validate(secret->cert, kNow + 3600).error().code(), Errc::expired);
 }
 
+TEST(Cert, RevocationsAreHonoured) {
+  auto secret = generate_cert("frank@example.org", kNow);
+  ASSERT_TRUE(secret.ok());
+  Bytes key_data;
+  append_key_for_hash(key_data, secret->primary.public_key);
+  Bytes sub_data = key_data;
+  append_key_for_hash(sub_data, secret->subkeys[0].public_key);
+
+  Cert sub_revoked = secret->cert;
+  auto sub_rev = sign(SignatureType::subkey_revocation, secret->primary, sub_data, {}, kNow + 5);
+  ASSERT_TRUE(sub_rev.ok());
+  sub_revoked.subkeys[0].signatures.push_back(*sub_rev);
+  EXPECT_EQ(validate(sub_revoked, kNow + 10).error().code(), Errc::not_found);
+
+  Cert key_revoked = secret->cert;
+  auto key_rev = sign(SignatureType::key_revocation, secret->primary, key_data, {}, kNow + 5);
+  ASSERT_TRUE(key_rev.ok());
+  key_revoked.direct_signatures.push_back(*key_rev);
+  EXPECT_EQ(validate(key_revoked, kNow + 10).error().code(), Errc::expired);
+  // It survives encoding, and a revocation by another key counts for nothing.
+  auto parsed = Cert::parse(key_revoked.encode());
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(validate(*parsed, kNow + 10).error().code(), Errc::expired);
+  auto other = generate_cert("mallory@example.org", kNow);
+  ASSERT_TRUE(other.ok());
+  Cert foreign = secret->cert;
+  foreign.direct_signatures.push_back(
+      sign(SignatureType::key_revocation, other->primary, key_data, {}, kNow + 5).value());
+  EXPECT_TRUE(validate(foreign, kNow + 10).ok());
+}
+
 TEST(Cert, SkipsSubkeysOfOtherAlgorithms) {
   auto secret = generate_cert("erin@example.org", kNow);
   ASSERT_TRUE(secret.ok());

@@ -49,9 +49,10 @@ struct ValidatedCert {
 };
 
 // Checks the certificate at time `now`: a user ID with a valid self-certification (0x10-0x13)
-// is required, the primary key must not be expired, and subkeys count only with a valid
-// binding (0x18) whose key flags allow encryption. Errors: bad_signature (no valid user ID),
-// expired, not_found (no usable encryption subkey).
+// is required, the primary key must be neither expired nor revoked (a valid 0x20), and subkeys
+// count only with a valid binding (0x18) whose key flags allow encryption and no valid
+// revocation (0x28). Errors: bad_signature (no valid user ID), expired (expired or revoked
+// primary key), not_found (no usable encryption subkey).
 Result<ValidatedCert> validate(const Cert& cert, uint32_t now);
 
 struct SecretCert {
