@@ -85,7 +85,10 @@ void check_signatures(const Unpacked& u, const std::vector<Cert>& known, uint32_
     const Cert* signer = find_signer(known, sig);
     if (signer == nullptr) continue;
     const Bytes data = signed_data(sig.type, u.literal.data);
-    auto ok = verify(sig, signer->primary, data, now);
+    // The signer's certificate must itself hold now: self-signed, unexpired, unrevoked.
+    auto cert_ok = validate(*signer, now);
+    Result<void> ok = cert_ok.ok() ? verify(sig, signer->primary, data, now)
+                                   : Result<void>(std::move(cert_ok).error().with_context("signer certificate"));
     if (ok.ok()) {
       out.signature = SignatureStatus::valid;
       out.signer_fingerprint = signer->primary.fingerprint();

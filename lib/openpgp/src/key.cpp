@@ -6,6 +6,7 @@
 #include "sotto/crypto/aes.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/openpgp/packet.h"
+#include "buffer.h"
 #include "oids.h"
 
 namespace sotto::openpgp {
@@ -64,14 +65,14 @@ size_t symmetric_key_size(uint8_t algorithm) {
 }
 
 Bytes PublicKey::encode() const {
-  Bytes out{4};
+  Bytes out = start_buffer({4}, 64);
   put_u32(out, created);
   out.push_back(static_cast<uint8_t>(algorithm));
   const BytesView oid = algorithm == PublicKeyAlgorithm::ecdh ? BytesView(kCurve25519LegacyOid)
                                                               : BytesView(kEd25519LegacyOid);
   out.push_back(static_cast<uint8_t>(oid.size()));
   out.insert(out.end(), oid.begin(), oid.end());
-  Bytes prefixed{0x40};
+  Bytes prefixed = start_buffer({0x40}, point.size());
   prefixed.insert(prefixed.end(), point.begin(), point.end());
   put_mpi(out, prefixed);
   if (algorithm == PublicKeyAlgorithm::ecdh) {
@@ -128,7 +129,7 @@ Result<PublicKey> PublicKey::parse(BytesView body) {
 
 Bytes PublicKey::fingerprint() const {
   const Bytes body = encode();
-  Bytes hashed{0x99};
+  Bytes hashed = start_buffer({0x99}, body.size() + 2);
   put_u16(hashed, static_cast<uint16_t>(body.size()));
   hashed.insert(hashed.end(), body.begin(), body.end());
   // SHA-1 only fails without OpenSSL; this library is native-only.

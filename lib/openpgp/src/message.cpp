@@ -9,6 +9,7 @@
 #include "sotto/crypto/aes.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/openpgp/signature.h"
+#include "buffer.h"
 #include "oids.h"
 
 namespace sotto::openpgp {
@@ -35,7 +36,7 @@ uint16_t key_checksum(BytesView key) {
 
 // RFC 6637 / RFC 9580 section 11.5: KEK = Hash(00 00 00 01 || Z || Param), truncated.
 Result<SecureBytes> ecdh_kek(const PublicKey& recipient, BytesView shared) {
-  Bytes input{0, 0, 0, 1};
+  Bytes input = start_buffer({0, 0, 0, 1}, 128);
   input.insert(input.end(), shared.begin(), shared.end());
   input.push_back(sizeof kCurve25519LegacyOid);
   input.insert(input.end(), std::begin(kCurve25519LegacyOid), std::end(kCurve25519LegacyOid));
@@ -62,7 +63,7 @@ Result<SecureBytes> ecdh_kek(const PublicKey& recipient, BytesView shared) {
 }
 
 Bytes hkdf_info(uint8_t cipher, uint8_t aead, uint8_t chunk_octet) {
-  return Bytes{0xd2, 2, cipher, aead, chunk_octet};
+  return start_buffer({0xd2, 2, cipher, aead, chunk_octet}, 8);
 }
 
 struct MessageKeys {
@@ -186,7 +187,7 @@ bool Pkesk::may_be_for(const PublicKey& key) const {
 }
 
 Bytes Pkesk::encode() const {
-  Bytes out{version};
+  Bytes out = start_buffer({version}, 96);
   if (version == 3) {
     out.insert(out.end(), key_id.begin(), key_id.end());
   } else if (key_version == 0) {
@@ -277,7 +278,7 @@ Result<Pkesk> encrypt_session_key(uint8_t version, const PublicKey& recipient,
     p.fingerprint = recipient.fingerprint();
   }
   p.algorithm = 18;
-  p.ephemeral = Bytes{0x40};
+  p.ephemeral = start_buffer({0x40}, ephemeral_public.size());
   p.ephemeral.insert(p.ephemeral.end(), ephemeral_public.begin(), ephemeral_public.end());
   p.wrapped = std::move(wrapped);
   return p;
@@ -331,7 +332,7 @@ Result<Bytes> seipd_v1_encrypt(const SessionKey& session_key, BytesView plaintex
   data.append(mdc);
   const Bytes zero_iv(crypto::kAesBlockSize);
   SOTTO_TRY_ASSIGN(Bytes ct, crypto::aes_cfb_encrypt(session_key.key, zero_iv, data));
-  Bytes body{1};
+  Bytes body = start_buffer({1}, ct.size());
   body.insert(body.end(), ct.begin(), ct.end());
   return body;
 }
@@ -349,7 +350,7 @@ Result<Bytes> seipd_v2_encrypt(SymmetricAlgorithm cipher, BytesView key, BytesVi
   const Bytes info = hkdf_info(c, aead, chunk_size_octet);
   const Bytes salt = crypto::random_bytes(kSaltSize);
   SOTTO_TRY_ASSIGN(MessageKeys keys, seipd_v2_keys(key, salt, info));
-  Bytes body{2, c, aead, chunk_size_octet};
+  Bytes body = start_buffer({2, c, aead, chunk_size_octet}, kSaltSize + plaintext.size() + 64);
   body.insert(body.end(), salt.begin(), salt.end());
   const size_t chunk_size = size_t{1} << (chunk_size_octet + 6);
   uint64_t index = 0;
@@ -377,7 +378,7 @@ Result<SecureBytes> seipd_decrypt(const SessionKey& session_key, BytesView body,
 
 Bytes encode_literal(uint8_t format, const std::string& filename, uint32_t date, BytesView data) {
   const std::string name = filename.substr(0, 255);
-  Bytes out{format, static_cast<uint8_t>(name.size())};
+  Bytes out = start_buffer({format, static_cast<uint8_t>(name.size())}, name.size() + 4 + data.size());
   out.insert(out.end(), name.begin(), name.end());
   put_u32(out, date);
   out.insert(out.end(), data.begin(), data.end());
@@ -397,7 +398,7 @@ Result<LiteralData> parse_literal(BytesView body) {
 }
 
 Result<Bytes> compress(CompressionAlgorithm algorithm, BytesView data) {
-  Bytes out{static_cast<uint8_t>(algorithm)};
+  Bytes out = start_buffer({static_cast<uint8_t>(algorithm)}, data.size());
   if (algorithm == CompressionAlgorithm::uncompressed) {
     out.insert(out.end(), data.begin(), data.end());
     return out;
@@ -467,7 +468,7 @@ Result<SecureBytes> decompress(BytesView body, size_t limit) {
 }
 
 Bytes OnePassSignature::encode() const {
-  Bytes out{3, type, hash, algorithm};
+  Bytes out = start_buffer({3, type, hash, algorithm}, key_id.size() + 1);
   out.insert(out.end(), key_id.begin(), key_id.end());
   out.push_back(last ? 1 : 0);
   return out;

@@ -5,6 +5,7 @@
 
 #include "sotto/crypto/primitives.h"
 #include "sotto/openpgp/packet.h"
+#include "buffer.h"
 
 namespace sotto::openpgp {
 
@@ -59,8 +60,9 @@ void append_subpackets(Bytes& out, const std::vector<Subpacket>& subpackets) {
 
 // Version through the hashed area: what the signature hashes of itself.
 Bytes hashed_fields(const Signature& sig) {
-  Bytes out{4, static_cast<uint8_t>(sig.type), static_cast<uint8_t>(sig.algorithm),
-            static_cast<uint8_t>(sig.hash)};
+  Bytes out = start_buffer({4, static_cast<uint8_t>(sig.type), static_cast<uint8_t>(sig.algorithm),
+                            static_cast<uint8_t>(sig.hash)},
+                           256);
   append_subpackets(out, sig.hashed);
   return out;
 }
@@ -260,7 +262,7 @@ Result<Signature> sign(SignatureType type, const SecretKey& signer, BytesView da
   };
   if (!has(SubpacketType::creation_time)) first.push_back(subpacket_u32(SubpacketType::creation_time, now));
   if (!has(SubpacketType::issuer_fingerprint)) {
-    Bytes body{4};
+    Bytes body = start_buffer({4}, fpr.size());
     body.insert(body.end(), fpr.begin(), fpr.end());
     first.push_back(subpacket_bytes(SubpacketType::issuer_fingerprint, body));
   }

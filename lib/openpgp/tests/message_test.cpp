@@ -268,6 +268,23 @@ TEST_F(MessageTest, ForgedSignatureIsReportedInvalid) {
   EXPECT_FALSE(out->signature_error.empty());
 }
 
+TEST_F(MessageTest, SignatureByARevokedKeyIsInvalid) {
+  EncryptOptions options;
+  options.now = kNow;
+  auto message = encrypt(to_bytes("signed, then revoked"), &alice, {bob.cert}, options);
+  ASSERT_TRUE(message.ok());
+  Bytes key_data;
+  append_key_for_hash(key_data, alice.primary.public_key);
+  Cert revoked = alice.cert;
+  revoked.direct_signatures.push_back(
+      sign(SignatureType::key_revocation, alice.primary, key_data, {}, kNow + 5).value());
+  auto out = decrypt(*message, {bob}, {revoked}, kNow + 10);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->signature, SignatureStatus::invalid);
+  EXPECT_NE(out->signature_error.find("revoked"), std::string::npos) << out->signature_error;
+  EXPECT_EQ(decrypt(*message, {bob}, {alice.cert}, kNow + 10)->signature, SignatureStatus::valid);
+}
+
 TEST_F(MessageTest, RefusesTamperedAndMalformedMessages) {
   EncryptOptions options;
   options.now = kNow;

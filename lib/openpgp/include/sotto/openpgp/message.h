@@ -110,8 +110,9 @@ Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
 
 enum class SignatureStatus {
   unsigned_message,  // no signature
-  valid,             // a signature by a known key verifies
-  invalid,           // a signature by a known key does not verify
+  valid,             // a signature by a known key verifies, and its certificate validates
+  invalid,           // a signature by a known key does not verify, or its certificate does
+                     // not validate now (expired, revoked, no valid self-signature)
   unknown_signer,    // signed, but by no key in `known_keys`
 };
 
