@@ -10,6 +10,12 @@ namespace sotto::openpgp {
 
 namespace {
 
+// Wipes a buffer that held plaintext when the scope ends, on every return path.
+struct WipeOnExit {
+  Bytes& bytes;
+  ~WipeOnExit() { secure_wipe(bytes.data(), bytes.capacity()); }
+};
+
 bool ignorable(PacketTag tag) { return tag == PacketTag::marker || tag == PacketTag::padding; }
 
 // The signed data of a literal for a signature of `type`.
@@ -84,11 +90,12 @@ void check_signatures(const Unpacked& u, const std::vector<Cert>& known, uint32_
     if (sig.type != SignatureType::binary && sig.type != SignatureType::text) continue;
     const Cert* signer = find_signer(known, sig);
     if (signer == nullptr) continue;
-    const Bytes data = signed_data(sig.type, u.literal.data);
+    Bytes data = signed_data(sig.type, u.literal.data);
     // The signer's certificate must itself hold now: self-signed, unexpired, unrevoked.
     auto cert_ok = validate(*signer, now);
     Result<void> ok = cert_ok.ok() ? verify(sig, signer->primary, data, now)
                                    : Result<void>(std::move(cert_ok).error().with_context("signer certificate"));
+    secure_wipe(data.data(), data.size());
     if (ok.ok()) {
       out.signature = SignatureStatus::valid;
       out.signer_fingerprint = signer->primary.fingerprint();
@@ -117,7 +124,10 @@ Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
 
   // The signed message: OPS, Literal, Signature (RFC 9580 section 10.3).
   Bytes inner;
-  const Bytes literal = encode_literal('b', options.filename, options.now, plaintext);
+  Bytes literal = encode_literal('b', options.filename, options.now, plaintext);
+  inner.reserve(literal.size() + 512);  // one buffer for the plaintext's copy, wiped at exit
+  const WipeOnExit wipe_inner{inner};
+  const WipeOnExit wipe_literal{literal};
   if (signer != nullptr) {
     OnePassSignature ops;
     ops.key_id = signer->primary.public_key.key_id();
@@ -131,10 +141,10 @@ Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
   }
   if (options.compress) {
     SOTTO_TRY_ASSIGN(Bytes compressed, compress(CompressionAlgorithm::zlib, inner));
+    const WipeOnExit wipe_compressed{compressed};
     secure_wipe(inner.data(), inner.size());
     inner.clear();
     append_packet(inner, PacketTag::compressed_data, compressed);
-    secure_wipe(compressed.data(), compressed.size());
   }
 
   SessionKey session;
@@ -149,7 +159,6 @@ Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
   auto body = all_v2 ? seipd_v2_encrypt(SymmetricAlgorithm::aes128, session.key, inner,
                                         options.chunk_size_octet)
                      : seipd_v1_encrypt(session, inner);
-  secure_wipe(inner.data(), inner.size());
   if (!body.ok()) return std::move(body).error();
   append_packet(out, PacketTag::seipd, *body);
   return out;

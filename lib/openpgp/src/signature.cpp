@@ -74,13 +74,12 @@ Result<Bytes> digest(const Signature& sig, BytesView data) {
   input.push_back(4);
   input.push_back(0xff);
   put_u32(input, static_cast<uint32_t>(fields.size()));
-  switch (sig.hash) {
-    case HashAlgorithm::sha256: return crypto::sha256(input);
-    case HashAlgorithm::sha512: return crypto::sha512(input);
-    default:
-      return Error(Errc::unsupported,
-                   "signature hash algorithm " + std::to_string(static_cast<int>(sig.hash)));
-  }
+  Result<Bytes> out = Error(Errc::unsupported, "signature hash algorithm " +
+                                                  std::to_string(static_cast<int>(sig.hash)));
+  if (sig.hash == HashAlgorithm::sha256) out = crypto::sha256(input);
+  if (sig.hash == HashAlgorithm::sha512) out = crypto::sha512(input);
+  secure_wipe(input.data(), input.size());  // a copy of the signed message
+  return out;
 }
 
 std::optional<uint32_t> u32_of(const Subpacket* s) {
