@@ -207,11 +207,15 @@ Result<Decrypted> decrypt(BytesView message, const std::vector<SecretCert>& own_
   const uint8_t pkesk_version = seipd_version == 2 ? 6 : 3;
 
   bool tried = false;
+  size_t attempts = 0;
   for (const Pkesk& p : pkesks) {
     if (p.version != pkesk_version || p.algorithm != 18) continue;
     for (const SecretCert& own : own_keys) {
       for (const SecretKey& sub : own.subkeys) {
         if (!sub.public_key.can_encrypt() || !p.may_be_for(sub.public_key)) continue;
+        if (attempts++ == limits.max_session_key_attempts) {
+          return Error(Errc::length_limit, "too many session keys to try");
+        }
         tried = true;
         auto session = decrypt_session_key(p, sub);
         if (!session.ok()) continue;  // anonymous PKESKs: another key may fit

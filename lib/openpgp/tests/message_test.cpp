@@ -252,6 +252,28 @@ TEST_F(MessageTest, AnonymousRecipientsAreTriedWithEveryKey) {
   }
 }
 
+TEST_F(MessageTest, SessionKeyTrialsAreBounded) {
+  // 100 anonymous PKESKs that no key opens, ahead of one for Bob: refused before trying them all.
+  EncryptOptions options;
+  options.now = kNow;
+  options.anonymous_recipients = true;
+  auto real = encrypt(to_bytes("needle"), nullptr, {bob.cert}, options);
+  ASSERT_TRUE(real.ok());
+  SessionKey decoy;
+  decoy.cipher = 7;
+  decoy.key = crypto::random_secret(16);
+  const Bytes decoy_pkesk = encrypt_session_key(6, alice.subkeys[0].public_key, decoy, true)->encode();
+  Bytes flood;
+  for (int i = 0; i < 100; ++i) append_packet(flood, PacketTag::pkesk, decoy_pkesk);
+  flood.insert(flood.end(), real->begin(), real->end());
+  EXPECT_EQ(decrypt(flood, {bob}, {}, kNow).error().code(), Errc::length_limit);
+  Limits generous;
+  generous.max_session_key_attempts = 200;
+  auto out = decrypt(flood, {bob}, {}, kNow, generous);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->plaintext.reveal(), to_bytes("needle"));
+}
+
 TEST_F(MessageTest, ForgedSignatureIsReportedInvalid) {
   // Bob signs, but the message claims to be signed by Alice: her key does not verify it.
   EncryptOptions options;

@@ -41,6 +41,7 @@ struct Limits {
   size_t max_packets = 4096;                       // packets in one sequence
   size_t max_decompressed_size = size_t{64} << 20;  // what one Compressed Data packet yields
   int max_nesting = 8;                             // compressed and encrypted containers
+  size_t max_session_key_attempts = 64;  // PKESK x own key trials (anonymous PKESKs try all)
 };
 
 struct Packet {
