@@ -165,9 +165,15 @@ SecureBytes SecretKey::encode() const {
 
 Result<SecretKey> SecretKey::parse(BytesView body) {
   // The public part has no length of its own: find its end by parsing the known layout.
+  if (body.size() < 6) return Error(Errc::truncated, "a secret key packet ends early");
+  if (body[0] != 4 || (body[5] != 18 && body[5] != 22)) {
+    // Another version or algorithm: the public key parser says which, as unsupported.
+    auto pub = PublicKey::parse(body);
+    if (!pub.ok()) return std::move(pub).error();
+    return Error(Errc::unsupported, "a secret key of an unsupported kind");
+  }
   BodyReader r(body);
   SOTTO_TRY(r.take(6));  // version, created, algorithm
-  if (body.size() < 7) return Error(Errc::truncated, "a secret key packet ends early");
   SOTTO_TRY_ASSIGN(uint8_t oid_size, r.u8());
   SOTTO_TRY(r.take(oid_size));
   SOTTO_TRY(r.mpi());

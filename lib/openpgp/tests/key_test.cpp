@@ -124,6 +124,10 @@ TEST(Key, RefusesOtherVersionsAndAlgorithms) {
     EXPECT_FALSE(PublicKey::parse(BytesView(body).subspan(0, n)).ok()) << n;
   }
   EXPECT_EQ(SecretKey::parse(body).error().code(), Errc::truncated);  // no secret part
+  // Secret keys of another version or algorithm are unsupported (a certificate skips such
+  // subkeys), not malformed.
+  EXPECT_EQ(SecretKey::parse(v6).error().code(), Errc::unsupported);
+  EXPECT_EQ(SecretKey::parse(rsa).error().code(), Errc::unsupported);
 }
 
 TEST(Cert, GeneratedCertificateParsesAndValidates) {
