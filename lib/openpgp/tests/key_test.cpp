@@ -169,6 +169,32 @@ TEST(Cert, FeaturesWithoutSeipdV2) {
   EXPECT_EQ(valid->features, kFeatureSeipdV1);
 }
 
+TEST(Cert, DirectKeySignatureSetsFeatures) {
+  GenerateOptions options;
+  options.seipd_v2 = false;
+  auto secret = generate_cert("grace@example.org", kNow, options);
+  ASSERT_TRUE(secret.ok());
+  Bytes key_data;
+  append_key_for_hash(key_data, secret->primary.public_key);
+  const uint8_t features = kFeatureSeipdV1 | kFeatureSeipdV2;
+  auto direct = sign(SignatureType::direct_key, secret->primary, key_data,
+                     {subpacket_bytes(SubpacketType::features, BytesView(&features, 1))}, kNow + 1);
+  ASSERT_TRUE(direct.ok());
+  Cert cert = secret->cert;
+  cert.direct_signatures.push_back(*direct);
+  auto parsed = Cert::parse(cert.encode());
+  ASSERT_TRUE(parsed.ok()) << parsed.error().to_string();
+  ASSERT_EQ(parsed->direct_signatures.size(), 1u);
+  auto valid = validate(*parsed, kNow + 2);
+  ASSERT_TRUE(valid.ok());
+  EXPECT_TRUE(valid->supports_seipd_v2());
+  // A direct-key signature that does not verify is ignored.
+  cert.direct_signatures[0].s[0] ^= 1;
+  auto ignored = validate(cert, kNow + 2);
+  ASSERT_TRUE(ignored.ok());
+  EXPECT_FALSE(ignored->supports_seipd_v2());
+}
+
 TEST(Cert, ValidationRefusesBrokenSelfSignatures) {
   auto secret = generate_cert("carol@example.org", kNow);
   ASSERT_TRUE(secret.ok());
