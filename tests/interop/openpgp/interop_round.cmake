@@ -6,7 +6,7 @@
 # (OpenPGP.js, SEIPD v1 only). Messages, each signed by its sender and checked by the reader
 # against the sender's public key: openpgp-peer to bob (SEIPD v2) and to carol (SEIPD v1,
 # compressed); OpenPGP.js to alice (SEIPD v2; from carol, compressed), to alice and carol
-# together (SEIPD v1), and with anonymous recipients both ways. A message with one byte
+# together (SEIPD v1), with anonymous recipients both ways, and 40 KiB texts. A message with one byte
 # changed must be refused by both. Any difference is a fatal error.
 set(here ${CMAKE_CURRENT_LIST_DIR})
 set(js_peer ${here}/openpgpjs_peer.mjs)
@@ -72,6 +72,11 @@ round(js sotto alice 2 "Hello Alice, from Carol" carol from-carol.asc --compress
 round(js sotto alice 1 "Hello Alice and Carol" bob to-both.asc alice/public.asc carol/public.asc)
 round(js sotto alice 2 "Who is this for?" bob anonymous-to-alice.asc --anonymous alice/public.asc)
 round(sotto js bob 2 "Guess who" alice anonymous-to-bob.asc --anonymous bob/public.asc)
+# 40 KiB: several SEIPD v2 chunks, and the writers' long-packet framing.
+string(REPEAT "0123456789abcdef" 2560 long)
+round(sotto js bob 2 "${long}" alice long-to-bob.asc bob/public.asc)
+round(js sotto alice 2 "${long}" bob long-to-alice.asc alice/public.asc)
+round(js sotto alice 1 "${long}" bob long-to-both.asc alice/public.asc carol/public.asc)
 
 # One changed base64 character near the end of the encrypted data must be refused by both readers.
 foreach(pair "js;bob;to-bob.asc" "sotto;alice;from-bob.asc")
