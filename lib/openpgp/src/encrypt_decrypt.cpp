@@ -5,6 +5,7 @@
 #include "sotto/crypto/primitives.h"
 #include "sotto/openpgp/message.h"
 #include "sotto/openpgp/signature.h"
+#include "buffer.h"
 
 namespace sotto::openpgp {
 
@@ -82,8 +83,18 @@ Result<Unpacked> unpack(BytesView data, const Limits& limits, int depth) {
   return out;
 }
 
+// A signature naming intended recipients (section 5.2.3.36) must name the certificate whose
+// key decrypted the message: else it was forwarded by someone it was meant for.
+bool intended_for(const Signature& sig, BytesView own_fingerprint) {
+  const auto named = sig.intended_recipients();
+  if (named.empty()) return true;
+  return std::any_of(named.begin(), named.end(), [&](const Bytes& f) {
+    return std::equal(f.begin(), f.end(), own_fingerprint.begin(), own_fingerprint.end());
+  });
+}
+
 void check_signatures(const Unpacked& u, const std::vector<Cert>& known, uint32_t now,
-                      Decrypted& out) {
+                      BytesView own_fingerprint, Decrypted& out) {
   if (u.signatures.empty()) return;
   out.signature = SignatureStatus::unknown_signer;
   for (const Signature& sig : u.signatures) {
@@ -95,6 +106,9 @@ void check_signatures(const Unpacked& u, const std::vector<Cert>& known, uint32_
     auto cert_ok = validate(*signer, now);
     Result<void> ok = cert_ok.ok() ? verify(sig, signer->primary, data, now)
                                    : Result<void>(std::move(cert_ok).error().with_context("signer certificate"));
+    if (ok.ok() && !intended_for(sig, own_fingerprint)) {
+      ok = Error(Errc::bad_signature, "signed for other recipients: the message was forwarded");
+    }
     secure_wipe(data.data(), data.size());
     if (ok.ok()) {
       out.signature = SignatureStatus::valid;
@@ -133,8 +147,16 @@ Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
     ops.key_id = signer->primary.public_key.key_id();
     append_packet(inner, PacketTag::one_pass_signature, ops.encode());
     append_packet(inner, PacketTag::literal_data, literal);
-    SOTTO_TRY_ASSIGN(Signature sig,
-                     sign(SignatureType::binary, signer->primary, plaintext, {}, options.now));
+    // Every recipient is named, so that none can forward the signed message as if to another.
+    std::vector<Subpacket> intended;
+    for (const Cert& c : recipients) {
+      const Bytes fpr = c.fingerprint();
+      Bytes body = start_buffer({4}, fpr.size());
+      body.insert(body.end(), fpr.begin(), fpr.end());
+      intended.push_back(subpacket_bytes(SubpacketType::intended_recipient, body));
+    }
+    SOTTO_TRY_ASSIGN(Signature sig, sign(SignatureType::binary, signer->primary, plaintext,
+                                         std::move(intended), options.now));
     append_packet(inner, PacketTag::signature, sig.encode());
   } else {
     append_packet(inner, PacketTag::literal_data, literal);
@@ -224,7 +246,7 @@ Result<Decrypted> decrypt(BytesView message, const std::vector<SecretCert>& own_
         Decrypted out;
         out.seipd_v2 = seipd_version == 2;
         out.filename = u.literal.filename;
-        check_signatures(u, known_keys, now, out);
+        check_signatures(u, known_keys, now, own.cert.fingerprint(), out);
         out.plaintext = std::move(u.literal.data);
         return out;
       }

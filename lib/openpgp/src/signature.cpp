@@ -92,7 +92,7 @@ std::optional<uint32_t> u32_of(const Subpacket* s) {
 bool known_subpacket(uint8_t type) {
   switch (type) {
     case 2: case 3: case 9: case 11: case 16: case 21: case 22: case 23: case 25: case 27:
-    case 30: case 33: case 34: case 39:
+    case 30: case 33: case 34: case 35: case 39:
       return true;
     default:
       return false;
@@ -204,6 +204,17 @@ std::optional<Bytes> Signature::issuer_key_id() const {
     }
   }
   return std::nullopt;
+}
+
+std::vector<Bytes> Signature::intended_recipients() const {
+  std::vector<Bytes> out;
+  for (const Subpacket& sp : hashed) {
+    if (sp.type == static_cast<uint8_t>(SubpacketType::intended_recipient) &&
+        sp.body.size() == 1 + kV4FingerprintSize && sp.body[0] == 4) {
+      out.emplace_back(sp.body.begin() + 1, sp.body.end());
+    }
+  }
+  return out;
 }
 
 void append_key_for_hash(Bytes& out, const PublicKey& key) {

@@ -290,6 +290,41 @@ TEST_F(MessageTest, ForgedSignatureIsReportedInvalid) {
   EXPECT_FALSE(out->signature_error.empty());
 }
 
+TEST_F(MessageTest, ForwardedSignedMessageIsInvalidForTheNewRecipient) {
+  // Alice signs for Bob (intended recipient subpacket); Bob re-encrypts the signed packets to
+  // Carol. Carol must not see a valid signature from Alice addressed to her.
+  const SecretCert carol = make_cert("carol@example.org");
+  const Bytes text = to_bytes("for Bob only");
+  const Bytes fpr = bob.cert.fingerprint();
+  Bytes named{4};
+  named.insert(named.end(), fpr.begin(), fpr.end());
+  auto sig = sign(SignatureType::binary, alice.primary, text,
+                  {subpacket_bytes(SubpacketType::intended_recipient, named)}, kNow);
+  ASSERT_TRUE(sig.ok());
+  ASSERT_EQ(sig->intended_recipients().size(), 1u);
+  OnePassSignature ops;
+  ops.key_id = alice.primary.public_key.key_id();
+  Bytes inner = encode_packet(PacketTag::one_pass_signature, ops.encode());
+  append_packet(inner, PacketTag::literal_data, encode_literal('b', "", 0, text));
+  append_packet(inner, PacketTag::signature, sig->encode());
+
+  auto to_bob = decrypt(seal_for(bob, inner), {bob}, {alice.cert}, kNow);
+  ASSERT_TRUE(to_bob.ok());
+  EXPECT_EQ(to_bob->signature, SignatureStatus::valid);
+  auto forwarded = decrypt(seal_for(carol, inner), {carol}, {alice.cert}, kNow);
+  ASSERT_TRUE(forwarded.ok());
+  EXPECT_EQ(forwarded->signature, SignatureStatus::invalid);
+  EXPECT_NE(forwarded->signature_error.find("forwarded"), std::string::npos);
+
+  // encrypt() names every recipient: each of them sees a valid signature.
+  EncryptOptions options;
+  options.now = kNow;
+  auto both = encrypt(text, &alice, {bob.cert, carol.cert}, options);
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(decrypt(*both, {carol}, {alice.cert}, kNow)->signature, SignatureStatus::valid);
+  EXPECT_EQ(decrypt(*both, {bob}, {alice.cert}, kNow)->signature, SignatureStatus::valid);
+}
+
 TEST_F(MessageTest, SignatureByARevokedKeyIsInvalid) {
   EncryptOptions options;
   options.now = kNow;

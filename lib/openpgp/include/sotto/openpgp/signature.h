@@ -43,6 +43,7 @@ enum class SubpacketType : uint8_t {
   features = 30,
   embedded_signature = 32,
   issuer_fingerprint = 33,
+  intended_recipient = 35,  // intended recipient fingerprint
   preferred_aead = 39,  // preferred AEAD ciphersuites
 };
 
@@ -84,6 +85,8 @@ struct Signature {
   // fingerprint, else the issuer key ID subpacket).
   std::optional<Bytes> issuer_fingerprint() const;
   std::optional<Bytes> issuer_key_id() const;
+  // Fingerprints (v4, 20 bytes) of the hashed intended-recipient subpackets.
+  std::vector<Bytes> intended_recipients() const;
   const Subpacket* find_hashed(SubpacketType type) const;
 };
 
