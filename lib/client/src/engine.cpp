@@ -1452,20 +1452,25 @@ void Engine::resend_outbox() {
     observer_.on_error(std::move(outbox).error().with_context("reading the outbox"));
     return;
   }
-  for (auto& entry : *outbox) send_outbox_entry(std::move(entry));
+  for (auto& entry : *outbox) {
+    if (sending_.count(entry.message_id) != 0) continue;  // in flight already
+    // Written before a commit that this device has read since: protected again first.
+    if (auto fresh = reprotect_if_stale(entry); !fresh) {
+      if (fresh.error().code() == Errc::unavailable) {  // the store: kept for the next try
+        observer_.on_error(std::move(fresh).error());
+        continue;
+      }
+      settle_outbox_entry(entry, std::move(fresh).error(), [](Result<void>) {});
+      continue;
+    }
+    send_outbox_entry(std::move(entry));
+  }
 }
 
 void Engine::send_outbox_entry(OutboxEntry entry, Done then) {
   if (!then) then = [](Result<void>) {};
   if (sending_.count(entry.message_id) != 0) {  // already in flight
     return then(Error(Errc::unavailable, "already being sent"));
-  }
-  if (auto fresh = reprotect_if_stale(entry); !fresh) {
-    if (fresh.error().code() == Errc::unavailable) {  // the store: kept for the next try
-      observer_.on_error(fresh.error());
-      return then(std::move(fresh).error());
-    }
-    return settle_outbox_entry(entry, std::move(fresh).error(), std::move(then));
   }
   sending_.insert(entry.message_id);
   proto::Send send{entry.message_id, entry.recipients, std::nullopt, entry.payload};

@@ -53,8 +53,11 @@ class WebSocketTransport::Connection : public std::enable_shared_from_this<Conne
     if (writes_.size() == 1) write_next();
   }
 
+  // Once: a second close while the first waits for the server's answer would start a second
+  // close operation, which the WebSocket stream does not allow.
   void close() {
-    if (closed_) return;
+    if (closed_ || closing_) return;
+    closing_ = true;
     if (!open_) {
       beast::error_code ignored;
       beast::get_lowest_layer(*ws_).socket().close(ignored);
@@ -143,6 +146,7 @@ class WebSocketTransport::Connection : public std::enable_shared_from_this<Conne
   beast::flat_buffer buffer_;
   std::deque<Bytes> writes_;
   bool open_ = false;
+  bool closing_ = false;
   bool closed_ = false;
 };
 

@@ -289,7 +289,8 @@ class Engine final : public TransportListener {
                                       const std::vector<Bytes>& recipients);
   // An outbox entry whose application message was protected in an epoch the group has left
   // since: protected again in the current epoch for the current members, and stored so.
-  // Gives whether it changed; Errc::not_found when this device is no longer a member.
+  // Gives whether it changed; Errc::not_found when this device is no longer a member. Run
+  // by resend_outbox (entries sent as they are made are of the current epoch).
   Result<bool> reprotect_if_stale(OutboxEntry& entry);
   // What the server's answer to an outbox entry's Send means for the outbox and history.
   void settle_outbox_entry(const OutboxEntry& entry, Result<proto::SentResponse> sent,
