@@ -1,0 +1,27 @@
+// ASCII case for protocol words (IMAP atoms, SMTP verbs, header names): never locale-dependent.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sotto::mail::ascii {
+
+inline char upper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+inline std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = upper(c);
+  return out;
+}
+
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (upper(a[i]) != upper(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace sotto::mail::ascii
