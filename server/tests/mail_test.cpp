@@ -2,11 +2,8 @@
 // and a real sottod sending through a real Postfix + Dovecot (scripts/mailserver.sh) over
 // STARTTLS and implicit TLS, with AUTH and the mail server's self-signed certificate trusted
 // through smtp.ca_file. The mail server needs root; without it these tests fail.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +20,7 @@
 #include <vector>
 
 #include "config.h"
+#include "mail_server.h"
 #include "protocol_client.h"
 #include "services/mailer.h"
 #include "sotto/crypto/primitives.h"
@@ -165,129 +163,6 @@ TEST(SmtpSettings, MistakesAreRefusedAtStart) {
 
 // ---- a real mail server ----
 
-// Ports the kernel hands out as free right now; all are held open until every one is chosen,
-// so that they differ.
-std::vector<uint16_t> free_ports(std::size_t n) {
-  std::vector<int> fds;
-  std::vector<uint16_t> ports;
-  for (std::size_t i = 0; i < n; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) break;
-    fds.push_back(fd);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      break;
-    }
-    ports.push_back(ntohs(addr.sin_port));
-  }
-  for (int fd : fds) ::close(fd);
-  return ports;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Postfix + Dovecot in a temporary directory, on free loopback ports, stopped and removed
-// when the object goes.
-class MailServer {
- public:
-  MailServer() {
-    // The daemons run as their own users and must reach the state under the private temporary
-    // directory.
-    fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read |
-                                     fs::perms::group_exec | fs::perms::others_read |
-                                     fs::perms::others_exec);
-    auto ports = free_ports(7);
-    if (ports.size() != 7) {
-      output_ = "no free ports";
-      return;
-    }
-    imap_ = ports[0];
-    submission_ = ports[3];
-    submissions_ = ports[4];
-    std::ostringstream env;
-    env << "MS_DIR='" << state().string() << "' MS_DOMAIN=" << kDomain
-        << " MS_USERS='sotto:" << kSmtpPassword
-        << " alice:secret bob:secret carol:secret dave:secret erin:secret'"
-        << " MS_IMAP_PORT=" << ports[0] << " MS_IMAPS_PORT=" << ports[1]
-        << " MS_SMTP_PORT=" << ports[2] << " MS_SUBMISSION_PORT=" << ports[3]
-        << " MS_SUBMISSIONS_PORT=" << ports[4] << " MS_LMTP_PORT=" << ports[5]
-        << " MS_AUTH_PORT=" << ports[6];
-    env_ = env.str();
-    started_ = run("start") == 0;
-  }
-  ~MailServer() {
-    if (started_) run("stop");
-  }
-  MailServer(const MailServer&) = delete;
-  MailServer& operator=(const MailServer&) = delete;
-
-  bool started() const { return started_; }
-  const std::string& output() const { return output_; }
-  uint16_t submission_port() const { return submission_; }
-  uint16_t submissions_port() const { return submissions_; }
-  fs::path certificate() const { return state() / "ssl" / "cert.pem"; }
-
-  // The mails delivered to `user`, oldest first, as they are stored.
-  std::vector<std::string> mails(const std::string& user) const {
-    fs::path dir = state() / "vmail" / kDomain / user / "Maildir" / "new";
-    std::vector<fs::path> files;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) files.push_back(e.path());
-    // Maildir names start with the delivery time in seconds, then a sequence within it.
-    std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
-      return fs::last_write_time(a) < fs::last_write_time(b) ||
-             (fs::last_write_time(a) == fs::last_write_time(b) && a < b);
-    });
-    std::vector<std::string> out;
-    for (const auto& f : files) out.push_back(read_file(f));
-    return out;
-  }
-
-  // Waits until `user` has `count` mails; all of them then.
-  std::vector<std::string> wait_mails(const std::string& user, std::size_t count,
-                                      std::chrono::seconds limit = 30s) const {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      auto m = mails(user);
-      if (m.size() >= count || std::chrono::steady_clock::now() > deadline) return m;
-      std::this_thread::sleep_for(100ms);
-    }
-  }
-
-  std::string logs() const {
-    return read_file(state() / "log" / "postfix.log") + read_file(state() / "log" / "dovecot.log");
-  }
-
- private:
-  fs::path state() const { return dir_.path() / "mail"; }
-
-  int run(const std::string& command) {
-    fs::path out = dir_.path() / "mailserver.out";
-    std::string line = env_ + " bash '" + std::string(SOTTO_SOURCE_DIR) +
-                       "/scripts/mailserver.sh' " + command + " >'" + out.string() + "' 2>&1";
-    int status = std::system(line.c_str());
-    output_ += read_file(out);
-    return status;
-  }
-
-  TempDir dir_;
-  std::string env_;
-  std::string output_;
-  bool started_ = false;
-  uint16_t imap_ = 0;
-  uint16_t submission_ = 0;
-  uint16_t submissions_ = 0;
-};
-
 // A parsed mail: its header fields (the first of each name) and its body.
 struct Mail {
   std::map<std::string, std::string> headers;
@@ -365,7 +240,10 @@ proto::RegisterAccount registration(const std::string& user, const crypto::Ed255
 
 class MailTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { mail_ = new MailServer(); }
+  static void SetUpTestSuite() {
+    mail_ = new MailServer(kDomain, {std::string("sotto:") + kSmtpPassword, "alice:secret",
+                                     "bob:secret", "carol:secret", "dave:secret", "erin:secret"});
+  }
   static void TearDownTestSuite() {
     delete mail_;
     mail_ = nullptr;

@@ -1,0 +1,450 @@
+#include "sotto/mail/imap_connection.h"
+
+#include <array>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <functional>
+#include <utility>
+
+#include "sotto/core/bytes.h"
+#include "sotto/core/encoding.h"
+
+namespace sotto::mail {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+Error unavailable(std::string what) {
+  return Error(Errc::unavailable, "IMAP: " + std::move(what));
+}
+
+// The server's words for an error message: printable and short.
+std::string server_text(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 200)) {
+    auto u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
+}  // namespace
+
+// The socket, TLS and the one read that may be outstanding, all driven from the caller's
+// thread: an operation runs the io_context until it completes or its time passes.
+class ImapConnection::Io {
+ public:
+  explicit Io(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+  ~Io() { close(); }
+
+  std::chrono::milliseconds timeout() const { return timeout_; }
+  bool closed() const { return closed_; }
+  bool encrypted() const { return stream_ != nullptr; }
+
+  Result<void> connect(const std::string& host, uint16_t port) {
+    tcp::resolver resolver(ioc_);
+    std::optional<boost::system::error_code> result;
+    tcp::resolver::results_type endpoints;
+    resolver.async_resolve(host, std::to_string(port),
+                           [&](boost::system::error_code ec, tcp::resolver::results_type r) {
+                             result = ec;
+                             endpoints = std::move(r);
+                           });
+    if (!run_until([&] { return result.has_value(); }, Clock::now() + timeout_)) {
+      resolver.cancel();
+      close();
+      return unavailable("resolving " + host + " timed out");
+    }
+    if (*result) return unavailable("cannot resolve " + host + ": " + result->message());
+    result.reset();
+    asio::async_connect(socket_, endpoints,
+                        [&](boost::system::error_code ec, const tcp::endpoint&) { result = ec; });
+    if (!run_until([&] { return result.has_value(); }, Clock::now() + timeout_)) {
+      close();
+      return unavailable("connecting to " + host + " timed out");
+    }
+    if (*result) {
+      close();
+      return unavailable("cannot connect to " + host + ": " + result->message());
+    }
+    return success();
+  }
+
+  Result<void> start_tls(const MailServerEndpoint& endpoint) {
+    tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                     ssl::context::no_compression);
+    boost::system::error_code ec;
+    if (endpoint.accept_any_certificate) {
+      tls_.set_verify_mode(ssl::verify_none);
+    } else {
+      if (endpoint.ca_file.empty()) {
+        tls_.set_default_verify_paths(ec);
+      } else {
+        tls_.load_verify_file(endpoint.ca_file, ec);
+      }
+      if (ec) return unavailable("cannot load the trusted certificates: " + ec.message());
+      tls_.set_verify_mode(ssl::verify_peer);
+      tls_.set_verify_callback(ssl::host_name_verification(endpoint.host));
+    }
+    stream_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, tls_);
+    if (SSL_set_tlsext_host_name(stream_->native_handle(), endpoint.host.c_str()) != 1) {
+      return unavailable("cannot name the server for TLS");
+    }
+    std::optional<boost::system::error_code> result;
+    stream_->async_handshake(ssl::stream_base::client,
+                             [&](boost::system::error_code e) { result = e; });
+    if (!run_until([&] { return result.has_value(); }, Clock::now() + timeout_)) {
+      close();
+      return unavailable("the TLS handshake timed out");
+    }
+    if (*result) {
+      close();
+      return unavailable("the TLS handshake failed (is the server's certificate trusted?): " +
+                         result->message());
+    }
+    return success();
+  }
+
+  // Writes all of `bytes` and wipes them (they may hold a password).
+  Result<void> write(std::string& bytes) {
+    if (closed_) return unavailable("the connection is closed");
+    std::optional<boost::system::error_code> result;
+    auto done = [&](boost::system::error_code ec, size_t) { result = ec; };
+    if (stream_) {
+      asio::async_write(*stream_, asio::buffer(bytes), done);
+    } else {
+      asio::async_write(socket_, asio::buffer(bytes), done);
+    }
+    bool finished = run_until([&] { return result.has_value(); }, Clock::now() + timeout_);
+    if (!finished) close();
+    secure_wipe(bytes.data(), bytes.size());
+    if (!finished) return unavailable("writing to the server timed out");
+    if (*result) {
+      close();
+      return unavailable("writing to the server failed: " + result->message());
+    }
+    return success();
+  }
+
+  // Reads what arrives until `deadline`: the bytes (empty on timeout, when the read stays
+  // outstanding for the next call). Errors: unavailable (closed, failed).
+  Result<std::string> read(Clock::time_point deadline) {
+    if (closed_) return unavailable("the connection is closed");
+    if (!reading_) {
+      reading_ = true;
+      auto done = [this](boost::system::error_code ec, size_t n) {
+        reading_ = false;
+        if (ec) {
+          read_error_ = ec;
+        } else {
+          received_.append(buffer_.data(), n);
+        }
+      };
+      if (stream_) {
+        stream_->async_read_some(asio::buffer(buffer_), done);
+      } else {
+        socket_.async_read_some(asio::buffer(buffer_), done);
+      }
+    }
+    run_until([&] { return !reading_; }, deadline);
+    if (read_error_) {
+      auto ec = *read_error_;
+      close();
+      return unavailable(ec == asio::error::eof || ec == ssl::error::stream_truncated
+                             ? "the server closed the connection"
+                             : "reading from the server failed: " + ec.message());
+    }
+    return std::exchange(received_, std::string());
+  }
+
+  // Closes the socket and completes every outstanding operation, whose handlers refer to
+  // the callers' frames.
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    ioc_.restart();
+    ioc_.run();
+  }
+
+ private:
+  bool run_until(const std::function<bool()>& finished, Clock::time_point deadline) {
+    while (!finished()) {
+      auto now = Clock::now();
+      if (now >= deadline) return false;
+      if (ioc_.stopped()) ioc_.restart();
+      ioc_.run_one_for(deadline - now);
+    }
+    return true;
+  }
+
+  std::chrono::milliseconds timeout_;
+  asio::io_context ioc_;
+  tcp::socket socket_{ioc_};
+  ssl::context tls_{ssl::context::tls_client};
+  std::unique_ptr<ssl::stream<tcp::socket&>> stream_;
+  std::array<char, 16384> buffer_{};
+  std::string received_;
+  bool reading_ = false;
+  std::optional<boost::system::error_code> read_error_;
+  bool closed_ = false;
+};
+
+ImapConnection::ImapConnection(std::unique_ptr<Io> io) : io_(std::move(io)) {}
+
+ImapConnection::~ImapConnection() = default;
+
+bool ImapConnection::has(const std::string& capability) const {
+  return session_.has(capability);
+}
+
+bool ImapConnection::encrypted() const {
+  return io_->encrypted();
+}
+
+// The next response, or nullopt when `deadline` passed first (the connection stays usable).
+Result<std::optional<imap::Response>> ImapConnection::next_response(Clock::time_point deadline) {
+  for (;;) {
+    std::string out = session_.take_output();
+    if (!out.empty()) SOTTO_TRY(io_->write(out));
+    auto r = session_.next();
+    if (!r.ok()) {
+      io_->close();
+      return std::move(r).error();
+    }
+    if (r.value()) return std::move(r).value();
+    std::string more = session_.take_output();
+    if (!more.empty()) {
+      SOTTO_TRY(io_->write(more));
+      continue;
+    }
+    SOTTO_TRY_ASSIGN(std::string bytes, io_->read(deadline));
+    if (bytes.empty()) {
+      if (Clock::now() >= deadline) return std::optional<imap::Response>();
+      continue;
+    }
+    session_.receive(bytes);
+  }
+}
+
+Result<imap::Response> ImapConnection::next_response() {
+  SOTTO_TRY_ASSIGN(auto r, next_response(Clock::now() + io_->timeout()));
+  if (!r) {
+    io_->close();
+    return unavailable("the server did not answer in time");
+  }
+  return std::move(*r);
+}
+
+Result<imap::StatusText> ImapConnection::wait_for(const std::string& tag,
+                                                  std::vector<imap::Response>* untagged) {
+  for (;;) {
+    SOTTO_TRY_ASSIGN(imap::Response r, next_response());
+    switch (r.kind) {
+      case imap::Response::Kind::tagged:
+        if (r.tag != tag) {
+          io_->close();
+          return Error(Errc::invalid_value, "IMAP: an answer to a command never sent");
+        }
+        return std::move(r.status);
+      case imap::Response::Kind::continuation:
+        io_->close();
+        return Error(Errc::invalid_value, "IMAP: a continuation that no command asked for");
+      default:
+        if (untagged) untagged->push_back(std::move(r));
+        break;
+    }
+  }
+}
+
+Result<imap::StatusText> ImapConnection::run(const imap::Command& command,
+                                             std::vector<imap::Response>* untagged) {
+  SOTTO_TRY_ASSIGN(std::string tag, session_.start(command));
+  SOTTO_TRY_ASSIGN(imap::StatusText status, wait_for(tag, untagged));
+  if (status.status == imap::Status::ok) return status;
+  std::string text = server_text(status.text);
+  if (status.code == "OVERQUOTA") return Error(Errc::quota_exceeded, "IMAP: " + text);
+  if (status.code == "NONEXISTENT") return Error(Errc::not_found, "IMAP: " + text);
+  if (!status.code.empty()) text = "[" + server_text(status.code) + "] " + text;
+  return Error(Errc::invalid_argument, "the IMAP server refused: " + text);
+}
+
+Result<std::unique_ptr<ImapConnection>> ImapConnection::connect(
+    const MailServerEndpoint& endpoint) {
+  auto io = std::make_unique<Io>(endpoint.step_timeout);
+  SOTTO_TRY(io->connect(endpoint.host, endpoint.port));
+  const bool implicit = endpoint.security == MailServerEndpoint::Security::implicit_tls;
+  if (implicit) SOTTO_TRY(io->start_tls(endpoint));
+  std::unique_ptr<ImapConnection> c(new ImapConnection(std::move(io)));
+  SOTTO_TRY_ASSIGN(imap::Response greeting, c->next_response());
+  if (greeting.kind != imap::Response::Kind::status ||
+      (greeting.status.status != imap::Status::ok &&
+       greeting.status.status != imap::Status::preauth)) {
+    c->io_->close();
+    return unavailable("the server does not greet: " + server_text(greeting.status.text));
+  }
+  if (c->session_.capabilities().empty()) SOTTO_TRY(c->run(imap::Command("CAPABILITY")));
+  if (!implicit) {
+    if (!c->has("STARTTLS")) {
+      c->io_->close();
+      return Error(Errc::unsupported,
+                   "the IMAP server does not offer STARTTLS; Sotto sends no password in clear");
+    }
+    SOTTO_TRY(c->run(imap::Command("STARTTLS")));
+    // Bytes after STARTTLS's answer came in clear from anyone on the path: they must not be
+    // read as if they came over TLS.
+    if (c->session_.buffered() != 0) {
+      c->io_->close();
+      return Error(Errc::invalid_value, "IMAP: bytes in clear after STARTTLS's answer");
+    }
+    SOTTO_TRY(c->io_->start_tls(endpoint));
+    c->session_.forget_capabilities();
+    SOTTO_TRY(c->run(imap::Command("CAPABILITY")));
+  }
+  return c;
+}
+
+Result<void> ImapConnection::login(const std::string& user, const std::string& password) {
+  if (has("LOGINDISABLED")) {
+    return Error(Errc::unsupported, "the IMAP server does not allow logging in here");
+  }
+  std::string tag;
+  if (has("AUTH=PLAIN")) {
+    SecureBytes plain;
+    plain.resize(user.size() + password.size() + 2);
+    plain[0] = 0;
+    std::copy(user.begin(), user.end(), plain.data() + 1);
+    plain[user.size() + 1] = 0;
+    std::copy(password.begin(), password.end(), plain.data() + user.size() + 2);
+    std::string encoded = to_base64(BytesView(plain.data(), plain.size()));
+    if (has("SASL-IR")) {
+      auto started = session_.start(imap::Command("AUTHENTICATE").raw("PLAIN").raw(encoded));
+      secure_wipe(encoded.data(), encoded.size());
+      SOTTO_TRY_ASSIGN(tag, std::move(started));
+    } else {
+      SOTTO_TRY_ASSIGN(tag, session_.start(imap::Command("AUTHENTICATE").raw("PLAIN")));
+      SOTTO_TRY_ASSIGN(imap::Response r, next_response());
+      if (r.kind != imap::Response::Kind::continuation) {
+        secure_wipe(encoded.data(), encoded.size());
+        return Error(Errc::unauthenticated,
+                     "the IMAP server refused PLAIN: " + server_text(r.status.text));
+      }
+      auto sent = session_.send_line(encoded);
+      secure_wipe(encoded.data(), encoded.size());
+      SOTTO_TRY(std::move(sent));
+    }
+  } else {
+    SOTTO_TRY_ASSIGN(tag, session_.start(imap::Command("LOGIN").astring(user).astring(password)));
+  }
+  SOTTO_TRY_ASSIGN(imap::StatusText status, wait_for(tag, nullptr));
+  if (status.status != imap::Status::ok) {
+    return Error(Errc::unauthenticated,
+                 "the IMAP server refused the login: " + server_text(status.text));
+  }
+  // Servers announce more after a login; ask when the answer did not say.
+  if (status.code != "CAPABILITY") SOTTO_TRY(run(imap::Command("CAPABILITY")));
+  return success();
+}
+
+Result<MailboxState> ImapConnection::select(const std::string& mailbox) {
+  std::vector<imap::Response> untagged;
+  SOTTO_TRY(run(imap::Command("SELECT").astring(mailbox), &untagged));
+  MailboxState state;
+  for (const auto& r : untagged) {
+    if (r.kind == imap::Response::Kind::numbered && r.name == "EXISTS" && r.number <= UINT32_MAX) {
+      state.exists = static_cast<uint32_t>(r.number);
+    }
+    if (r.kind == imap::Response::Kind::status && r.status.code_args.size() == 1) {
+      auto n = r.status.code_args[0].as_uint32();
+      if (n && r.status.code == "UIDVALIDITY") state.uid_validity = *n;
+      if (n && r.status.code == "UIDNEXT") state.uid_next = *n;
+    }
+  }
+  if (state.uid_validity == 0) {
+    return Error(Errc::invalid_value, "the IMAP server gave no UIDVALIDITY for the mailbox");
+  }
+  return state;
+}
+
+Result<std::vector<imap::FetchedMessage>> ImapConnection::fetch_from(uint32_t first_uid) {
+  if (first_uid == 0) first_uid = 1;
+  std::vector<imap::Response> untagged;
+  SOTTO_TRY(run(imap::Command("UID FETCH")
+                    .raw(std::to_string(first_uid) + ":*")
+                    .raw("(UID FLAGS BODY.PEEK[])"),
+                &untagged));
+  std::vector<imap::FetchedMessage> out;
+  for (const auto& r : untagged) {
+    if (r.kind != imap::Response::Kind::numbered || r.name != "FETCH") continue;
+    SOTTO_TRY_ASSIGN(imap::FetchedMessage m, imap::read_fetch(r));
+    // "N:*" also names the last message when every UID is below N.
+    if (!m.uid || *m.uid < first_uid || !m.body) continue;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<uint32_t> ImapConnection::append(const std::string& mailbox, const std::string& message,
+                                        const std::string& flags) {
+  imap::Command command("APPEND");
+  command.astring(mailbox);
+  if (!flags.empty()) command.raw("(" + flags + ")");
+  command.literal(message);
+  SOTTO_TRY_ASSIGN(imap::StatusText status, run(command));
+  if (status.code == "APPENDUID" && status.code_args.size() == 2) {
+    if (auto uid = status.code_args[1].as_uint32()) return *uid;
+  }
+  return uint32_t{0};
+}
+
+Result<std::vector<imap::Response>> ImapConnection::idle(std::chrono::milliseconds wait) {
+  if (!has("IDLE")) return Error(Errc::unsupported, "the IMAP server does not offer IDLE");
+  std::vector<imap::Response> reported;
+  SOTTO_TRY_ASSIGN(std::string tag, session_.start(imap::Command("IDLE")));
+  for (;;) {
+    SOTTO_TRY_ASSIGN(imap::Response r, next_response());
+    if (r.kind == imap::Response::Kind::continuation) break;
+    if (r.kind == imap::Response::Kind::tagged) {
+      return Error(Errc::invalid_argument,
+                   "the IMAP server refused IDLE: " + server_text(r.status.text));
+    }
+    reported.push_back(std::move(r));
+  }
+  // Idling: until the server reports something other than its keep-alive "* OK".
+  const auto deadline = Clock::now() + wait;
+  while (reported.empty()) {
+    SOTTO_TRY_ASSIGN(auto r, next_response(deadline));
+    if (!r) break;
+    if (r->kind == imap::Response::Kind::status && r->status.status == imap::Status::ok) {
+      continue;
+    }
+    if (r->kind == imap::Response::Kind::tagged || r->kind == imap::Response::Kind::continuation) {
+      io_->close();
+      return Error(Errc::invalid_value, "IMAP: an unexpected response while idling");
+    }
+    reported.push_back(std::move(*r));
+  }
+  SOTTO_TRY(session_.send_line("DONE"));
+  SOTTO_TRY_ASSIGN(imap::StatusText status, wait_for(tag, &reported));
+  if (status.status != imap::Status::ok) {
+    return Error(Errc::invalid_argument, "IMAP IDLE ended with: " + server_text(status.text));
+  }
+  return reported;
+}
+
+void ImapConnection::logout() {
+  if (!io_->closed()) (void)run(imap::Command("LOGOUT"));
+  io_->close();
+}
+
+}  // namespace sotto::mail
