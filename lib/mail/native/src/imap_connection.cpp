@@ -1,206 +1,14 @@
 #include "sotto/mail/imap_connection.h"
 
-#include <array>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/write.hpp>
-#include <functional>
 #include <utility>
 
+#include "mail_stream.h"
 #include "sotto/core/bytes.h"
 #include "sotto/core/encoding.h"
 
 namespace sotto::mail {
 
-namespace asio = boost::asio;
-namespace ssl = asio::ssl;
-using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-
-namespace {
-
-Error unavailable(std::string what) {
-  return Error(Errc::unavailable, "IMAP: " + std::move(what));
-}
-
-// The server's words for an error message: printable and short.
-std::string server_text(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 200)) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : '?';
-  }
-  return out;
-}
-
-}  // namespace
-
-// The socket, TLS and the one read that may be outstanding, all driven from the caller's
-// thread: an operation runs the io_context until it completes or its time passes.
-class ImapConnection::Io {
- public:
-  explicit Io(std::chrono::milliseconds timeout) : timeout_(timeout) {}
-  ~Io() { close(); }
-
-  std::chrono::milliseconds timeout() const { return timeout_; }
-  bool closed() const { return closed_; }
-  bool encrypted() const { return stream_ != nullptr; }
-
-  Result<void> connect(const std::string& host, uint16_t port) {
-    tcp::resolver resolver(ioc_);
-    std::optional<boost::system::error_code> result;
-    tcp::resolver::results_type endpoints;
-    resolver.async_resolve(host, std::to_string(port),
-                           [&](boost::system::error_code ec, tcp::resolver::results_type r) {
-                             result = ec;
-                             endpoints = std::move(r);
-                           });
-    if (!run_until([&] { return result.has_value(); }, Clock::now() + timeout_)) {
-      resolver.cancel();
-      close();
-      return unavailable("resolving " + host + " timed out");
-    }
-    if (*result) return unavailable("cannot resolve " + host + ": " + result->message());
-    result.reset();
-    asio::async_connect(socket_, endpoints,
-                        [&](boost::system::error_code ec, const tcp::endpoint&) { result = ec; });
-    if (!run_until([&] { return result.has_value(); }, Clock::now() + timeout_)) {
-      close();
-      return unavailable("connecting to " + host + " timed out");
-    }
-    if (*result) {
-      close();
-      return unavailable("cannot connect to " + host + ": " + result->message());
-    }
-    return success();
-  }
-
-  Result<void> start_tls(const MailServerEndpoint& endpoint) {
-    tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                     ssl::context::no_compression);
-    boost::system::error_code ec;
-    if (endpoint.accept_any_certificate) {
-      tls_.set_verify_mode(ssl::verify_none);
-    } else {
-      if (endpoint.ca_file.empty()) {
-        tls_.set_default_verify_paths(ec);
-      } else {
-        tls_.load_verify_file(endpoint.ca_file, ec);
-      }
-      if (ec) return unavailable("cannot load the trusted certificates: " + ec.message());
-      tls_.set_verify_mode(ssl::verify_peer);
-      tls_.set_verify_callback(ssl::host_name_verification(endpoint.host));
-    }
-    stream_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, tls_);
-    if (SSL_set_tlsext_host_name(stream_->native_handle(), endpoint.host.c_str()) != 1) {
-      return unavailable("cannot name the server for TLS");
-    }
-    std::optional<boost::system::error_code> result;
-    stream_->async_handshake(ssl::stream_base::client,
-                             [&](boost::system::error_code e) { result = e; });
-    if (!run_until([&] { return result.has_value(); }, Clock::now() + timeout_)) {
-      close();
-      return unavailable("the TLS handshake timed out");
-    }
-    if (*result) {
-      close();
-      return unavailable("the TLS handshake failed (is the server's certificate trusted?): " +
-                         result->message());
-    }
-    return success();
-  }
-
-  // Writes all of `bytes` and wipes them (they may hold a password).
-  Result<void> write(std::string& bytes) {
-    if (closed_) return unavailable("the connection is closed");
-    std::optional<boost::system::error_code> result;
-    auto done = [&](boost::system::error_code ec, size_t) { result = ec; };
-    if (stream_) {
-      asio::async_write(*stream_, asio::buffer(bytes), done);
-    } else {
-      asio::async_write(socket_, asio::buffer(bytes), done);
-    }
-    bool finished = run_until([&] { return result.has_value(); }, Clock::now() + timeout_);
-    if (!finished) close();
-    secure_wipe(bytes.data(), bytes.size());
-    if (!finished) return unavailable("writing to the server timed out");
-    if (*result) {
-      close();
-      return unavailable("writing to the server failed: " + result->message());
-    }
-    return success();
-  }
-
-  // Reads what arrives until `deadline`: the bytes (empty on timeout, when the read stays
-  // outstanding for the next call). Errors: unavailable (closed, failed).
-  Result<std::string> read(Clock::time_point deadline) {
-    if (closed_) return unavailable("the connection is closed");
-    if (!reading_) {
-      reading_ = true;
-      auto done = [this](boost::system::error_code ec, size_t n) {
-        reading_ = false;
-        if (ec) {
-          read_error_ = ec;
-        } else {
-          received_.append(buffer_.data(), n);
-        }
-      };
-      if (stream_) {
-        stream_->async_read_some(asio::buffer(buffer_), done);
-      } else {
-        socket_.async_read_some(asio::buffer(buffer_), done);
-      }
-    }
-    run_until([&] { return !reading_; }, deadline);
-    if (read_error_) {
-      auto ec = *read_error_;
-      close();
-      return unavailable(ec == asio::error::eof || ec == ssl::error::stream_truncated
-                             ? "the server closed the connection"
-                             : "reading from the server failed: " + ec.message());
-    }
-    return std::exchange(received_, std::string());
-  }
-
-  // Closes the socket and completes every outstanding operation, whose handlers refer to
-  // the callers' frames.
-  void close() {
-    if (closed_) return;
-    closed_ = true;
-    boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
-    ioc_.restart();
-    ioc_.run();
-  }
-
- private:
-  bool run_until(const std::function<bool()>& finished, Clock::time_point deadline) {
-    while (!finished()) {
-      auto now = Clock::now();
-      if (now >= deadline) return false;
-      if (ioc_.stopped()) ioc_.restart();
-      ioc_.run_one_for(deadline - now);
-    }
-    return true;
-  }
-
-  std::chrono::milliseconds timeout_;
-  asio::io_context ioc_;
-  tcp::socket socket_{ioc_};
-  ssl::context tls_{ssl::context::tls_client};
-  std::unique_ptr<ssl::stream<tcp::socket&>> stream_;
-  std::array<char, 16384> buffer_{};
-  std::string received_;
-  bool reading_ = false;
-  std::optional<boost::system::error_code> read_error_;
-  bool closed_ = false;
-};
-
-ImapConnection::ImapConnection(std::unique_ptr<Io> io) : io_(std::move(io)) {}
+ImapConnection::ImapConnection(std::unique_ptr<MailStream> io) : io_(std::move(io)) {}
 
 ImapConnection::~ImapConnection() = default;
 
@@ -241,7 +49,7 @@ Result<imap::Response> ImapConnection::next_response() {
   SOTTO_TRY_ASSIGN(auto r, next_response(Clock::now() + io_->timeout()));
   if (!r) {
     io_->close();
-    return unavailable("the server did not answer in time");
+    return mail_unavailable("IMAP", "the server did not answer in time");
   }
   return std::move(*r);
 }
@@ -281,7 +89,7 @@ Result<imap::StatusText> ImapConnection::run(const imap::Command& command,
 
 Result<std::unique_ptr<ImapConnection>> ImapConnection::connect(
     const MailServerEndpoint& endpoint) {
-  auto io = std::make_unique<Io>(endpoint.step_timeout);
+  auto io = std::make_unique<MailStream>("IMAP", endpoint.step_timeout);
   SOTTO_TRY(io->connect(endpoint.host, endpoint.port));
   const bool implicit = endpoint.security == MailServerEndpoint::Security::implicit_tls;
   if (implicit) SOTTO_TRY(io->start_tls(endpoint));
@@ -291,7 +99,8 @@ Result<std::unique_ptr<ImapConnection>> ImapConnection::connect(
       (greeting.status.status != imap::Status::ok &&
        greeting.status.status != imap::Status::preauth)) {
     c->io_->close();
-    return unavailable("the server does not greet: " + server_text(greeting.status.text));
+    return mail_unavailable("IMAP",
+                            "the server does not greet: " + server_text(greeting.status.text));
   }
   if (c->session_.capabilities().empty()) SOTTO_TRY(c->run(imap::Command("CAPABILITY")));
   if (!implicit) {

@@ -19,6 +19,8 @@
 
 namespace sotto::mail {
 
+class MailStream;
+
 struct MailServerEndpoint {
   enum class Security : uint8_t { implicit_tls, starttls };
 
@@ -81,8 +83,7 @@ class ImapConnection {
   bool encrypted() const;
 
  private:
-  class Io;
-  explicit ImapConnection(std::unique_ptr<Io> io);
+  explicit ImapConnection(std::unique_ptr<MailStream> io);
   // The next response, or nullopt once `deadline` passed (the connection stays usable).
   Result<std::optional<imap::Response>> next_response(
       std::chrono::steady_clock::time_point deadline);
@@ -91,7 +92,7 @@ class ImapConnection {
   // Untagged responses until the end of the command `tag`, whose status it returns.
   Result<imap::StatusText> wait_for(const std::string& tag, std::vector<imap::Response>* untagged);
 
-  std::unique_ptr<Io> io_;
+  std::unique_ptr<MailStream> io_;
   imap::Session session_;
 };
 
