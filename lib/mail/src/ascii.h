@@ -24,4 +24,14 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// A server's words for an error message: printable ASCII (others become '?'), 200 bytes at most.
+inline std::string excerpt(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 200)) {
+    auto u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
 }  // namespace sotto::mail::ascii

@@ -5,6 +5,7 @@
 #include "mail_stream.h"
 #include "sotto/core/bytes.h"
 #include "sotto/core/encoding.h"
+#include "sotto/mail/sasl.h"
 
 namespace sotto::mail {
 
@@ -129,13 +130,7 @@ Result<void> ImapConnection::login(const std::string& user, const std::string& p
   }
   std::string tag;
   if (has("AUTH=PLAIN")) {
-    SecureBytes plain;
-    plain.resize(user.size() + password.size() + 2);
-    plain[0] = 0;
-    std::copy(user.begin(), user.end(), plain.data() + 1);
-    plain[user.size() + 1] = 0;
-    std::copy(password.begin(), password.end(), plain.data() + user.size() + 2);
-    std::string encoded = to_base64(BytesView(plain.data(), plain.size()));
+    std::string encoded = sasl_plain(user, password);
     if (has("SASL-IR")) {
       auto started = session_.start(imap::Command("AUTHENTICATE").raw("PLAIN").raw(encoded));
       secure_wipe(encoded.data(), encoded.size());

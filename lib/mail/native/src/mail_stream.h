@@ -18,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include "ascii.h"
 #include "sotto/core/bytes.h"
 #include "sotto/core/result.h"
 #include "sotto/mail/imap_connection.h"
@@ -33,14 +34,8 @@ inline Error mail_unavailable(std::string_view protocol, std::string what) {
   return Error(Errc::unavailable, std::string(protocol) + ": " + std::move(what));
 }
 
-// The server's words for an error message: printable and short.
 inline std::string server_text(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 200)) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : '?';
-  }
-  return out;
+  return ascii::excerpt(text);
 }
 
 class MailStream {
