@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "sotto/core/bytes.h"
 #include "sotto/core/encoding.h"
@@ -25,6 +27,32 @@ inline bool write_file(const std::string& path, BytesView bytes) {
   if (f == nullptr) return false;
   const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   return std::fclose(f) == 0 && ok;
+}
+
+// Feeds `input` to `feed` as a network would cut it: in chunks of 1 to 64 bytes whose sizes
+// come from `sizes` (cycled), or whole when `sizes` is empty. After each chunk `drain` takes
+// what is complete; it returns false to stop (a parser that failed).
+template <class Feed, class Drain>
+void feed_in_chunks(std::string_view input, std::string_view sizes, Feed feed, Drain drain) {
+  size_t at = 0;
+  size_t k = 0;
+  while (at < input.size()) {
+    size_t n = sizes.empty() ? input.size()
+                             : 1 + static_cast<unsigned char>(sizes[k++ % sizes.size()]) % 64;
+    n = n < input.size() - at ? n : input.size() - at;
+    feed(input.substr(at, n));
+    at += n;
+    if (!drain()) return;
+  }
+}
+
+// Splits a fuzz input into chunk sizes (its first 1 to 8 bytes, as its first byte says) and
+// the bytes a server sent.
+inline std::pair<std::string_view, std::string_view> chunk_sizes_and_input(const uint8_t* data,
+                                                                           size_t size) {
+  std::string_view all(reinterpret_cast<const char*>(data), size);
+  size_t split = size == 0 ? 0 : (data[0] % 8 < size - 1 ? data[0] % 8 : size - 1) + 1;
+  return {all.substr(0, split), all.substr(split)};
 }
 
 }  // namespace sotto::fuzz

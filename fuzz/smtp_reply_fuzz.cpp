@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_support.h"
 #include "sotto/mail/smtp.h"
 
 namespace {
@@ -22,38 +23,30 @@ std::vector<std::string> run(std::string_view input, std::string_view sizes, boo
   ReplyParser parser;
   std::vector<std::string> out;
   failed = false;
-  size_t at = 0;
-  size_t k = 0;
-  while (at < input.size() && !failed) {
-    size_t n = sizes.empty() ? input.size()
-                             : 1 + static_cast<unsigned char>(sizes[k++ % sizes.size()]) % 64;
-    n = std::min(n, input.size() - at);
-    parser.feed(input.substr(at, n));
-    at += n;
-    for (;;) {
-      auto r = parser.next();
-      if (!r.ok()) {
-        failed = true;
-        if (parser.next().ok()) fail("a failed parser recovered");
-        break;
-      }
-      if (!r.value()) break;
-      std::string shape = std::to_string(r.value()->code);
-      for (const auto& line : r.value()->lines) shape += "|" + line;
-      (void)r.value()->offers("AUTH", "PLAIN");
-      out.push_back(shape);
-    }
-  }
+  sotto::fuzz::feed_in_chunks(
+      input, sizes, [&](std::string_view chunk) { parser.feed(chunk); },
+      [&] {
+        for (;;) {
+          auto r = parser.next();
+          if (!r.ok()) {
+            failed = true;
+            if (parser.next().ok()) fail("a failed parser recovered");
+            return false;
+          }
+          if (!r.value()) return true;
+          std::string shape = std::to_string(r.value()->code);
+          for (const auto& line : r.value()->lines) shape += "|" + line;
+          (void)r.value()->offers("AUTH", "PLAIN");
+          out.push_back(shape);
+        }
+      });
   return out;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string_view all(reinterpret_cast<const char*>(data), size);
-  size_t split = size == 0 ? 0 : std::min<size_t>(data[0] % 8, size - 1) + 1;
-  std::string_view sizes = all.substr(0, split);
-  std::string_view input = all.substr(split);
+  auto [sizes, input] = sotto::fuzz::chunk_sizes_and_input(data, size);
   bool whole_failed = false;
   bool chunked_failed = false;
   auto whole = run(input, {}, whole_failed);
