@@ -10,6 +10,8 @@ packages=(
   libsodium-dev libssl-dev nlohmann-json3-dev
   # lib/openpgp: Compressed Data packets (ZIP, ZLIB)
   zlib1g-dev
+  # lib/mail: MIME (GMime 3)
+  libgmime-3.0-dev
   # sotto draws invite links as QR codes; its tests read them back with zbarimg
   libqrencode-dev zbar-tools
   # lib/store: the embedded database

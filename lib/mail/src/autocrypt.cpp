@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ascii.h"
 #include "sotto/core/encoding.h"
 
 namespace sotto::mail {
@@ -22,14 +23,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<AutocryptHeader> parse_autocrypt(std::string_view value) {
@@ -47,12 +40,12 @@ Result<AutocryptHeader> parse_autocrypt(std::string_view value) {
     if (attribute.empty()) continue;
     size_t equals = attribute.find('=');
     if (equals == std::string_view::npos) return invalid("an attribute without '='");
-    std::string name = lower(trim(attribute.substr(0, equals)));
+    std::string name = ascii::lower(trim(attribute.substr(0, equals)));
     std::string_view v = trim(attribute.substr(equals + 1));
     if (name == "addr") {
       if (have_addr) return invalid("two addr attributes");
       have_addr = true;
-      header.addr = lower(v);
+      header.addr = ascii::lower(v);
       if (header.addr.empty() || header.addr.find('@') == std::string::npos ||
           std::any_of(header.addr.begin(), header.addr.end(),
                       [](char c) { return static_cast<unsigned char>(c) <= 0x20; })) {

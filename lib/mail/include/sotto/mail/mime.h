@@ -1,0 +1,111 @@
+// Chat messages as mails, in the format Delta Chat sends (chatmail/core spec.md): a MIME
+// entity that carries the real headers inside (RFC 9788 header protection: From, To, Subject,
+// Date, Message-ID, threading, Chat-* headers, Autocrypt-Gossip), the text and attachments;
+// signed and encrypted as OpenPGP/MIME (RFC 3156) to every recipient and to oneself, in an
+// outer mail whose headers say only what delivery needs (Subject "[...]", the recipients
+// hidden). MIME is GMime 3's; OpenPGP is lib/openpgp's.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sotto/core/bytes.h"
+#include "sotto/core/result.h"
+#include "sotto/mail/autocrypt.h"
+#include "sotto/openpgp/cert.h"
+#include "sotto/openpgp/message.h"
+
+namespace sotto::mail {
+
+// The most of a mail this reads or writes (Delta Chat splits larger files into a pre- and a
+// post-message), and the most parts and nesting of multiparts inside one.
+inline constexpr size_t kMaxMailSize = size_t{64} << 20;
+inline constexpr size_t kMaxMimeParts = 64;
+inline constexpr int kMaxMimeDepth = 8;
+inline constexpr size_t kMaxChatHeaders = 64;
+
+struct MailAttachment {
+  std::string filename;
+  std::string content_type = "application/octet-stream";  // "type/subtype"
+  Bytes data;
+};
+
+struct ChatMail {
+  std::string from_addr;  // lower case
+  std::string from_name;
+  std::vector<std::string> to;  // addresses, lower case
+  std::string subject;
+  std::string message_id;  // without angle brackets
+  std::string in_reply_to;
+  std::vector<std::string> references;
+  int64_t date = 0;  // seconds since 1970
+  // "Chat-Version", "Chat-Group-ID", "Chat-Group-Name", "Chat-Group-Member-Added", ... in
+  // order; names as written, values unfolded.
+  std::vector<std::pair<std::string, std::string>> chat_headers;
+  std::string text;
+  std::vector<MailAttachment> attachments;
+  std::vector<AutocryptHeader> gossip;  // Autocrypt-Gossip, one per other member
+
+  // The value of a Chat-* header (names compared without case), or nullptr.
+  const std::string* chat_header(std::string_view name) const;
+};
+
+// The inner entity: the protected headers, then the text as text/plain, or a multipart/mixed
+// of the text and the attachments. CRLF line ends; no line over 998 characters. Errors:
+// invalid_argument (an address that check_address refuses, a header value with a line
+// break, a Chat-* name that is not one), length_limit (over kMaxMailSize).
+Result<std::string> compose_inner(const ChatMail& mail);
+
+// Reads an inner entity (decrypted bytes: untrusted). The text is the first text/plain part
+// that is not an attachment; every other leaf part is an attachment. Autocrypt-Gossip headers
+// that do not parse are skipped, as the specification asks. Errors: length_limit (size,
+// parts, depth), invalid_value (no single From mailbox, no Message-ID, nested messages).
+Result<ChatMail> parse_inner(std::string_view entity);
+
+// What a mail says outside its encryption, readable without keys.
+struct OuterMail {
+  std::string from_addr;  // lower case
+  std::string message_id;
+  bool chat = false;       // carries Chat-Version
+  bool encrypted = false;  // multipart/encrypted; protocol="application/pgp-encrypted"
+  // The Autocrypt header, when there is exactly one that parses and names the From address
+  // (Autocrypt Level 1, section 2.3); else empty.
+  std::optional<AutocryptHeader> autocrypt;
+};
+
+Result<OuterMail> read_outer(std::string_view raw);
+
+struct SealOptions {
+  uint32_t now = 0;  // signature time and Date when the mail's own date is 0
+  // The outer "From" and "Autocrypt" (the sender's key, prefer-encrypt=mutual) are always
+  // written; the outer "To" is "hidden-recipients: ;" unless this is false.
+  bool hide_recipients = true;
+};
+
+// A mail ready for SMTP: the inner entity signed by `sender` and encrypted to `recipients`
+// and to `sender` (SEIPD v2 when every key advertises it, else v1; see openpgp::encrypt),
+// armored in multipart/encrypted. `sender` must be the key of mail.from_addr. CRLF line ends.
+Result<std::string> seal(const ChatMail& mail, const openpgp::SecretCert& sender,
+                         const std::vector<openpgp::Cert>& recipients, const SealOptions& options);
+
+struct OpenedMail {
+  ChatMail mail;
+  OuterMail outer;
+  openpgp::SignatureStatus signature = openpgp::SignatureStatus::unsigned_message;
+  Bytes signer_fingerprint;  // with a valid or invalid signature
+  bool seipd_v2 = false;
+};
+
+// Decrypts an encrypted mail with `own_keys`, checks its signature against `known_keys`, and
+// reads the inner entity. The protected From must be the outer From (else invalid_value:
+// a relay or another sender must not put words in someone's mouth). Whether an unsigned or
+// unknown-signer mail is acceptable is the caller's to decide from `signature`. Errors:
+// unsupported (not encrypted: plaintext is not read here), openpgp::decrypt's, parse_inner's.
+Result<OpenedMail> open(std::string_view raw, const std::vector<openpgp::SecretCert>& own_keys,
+                        const std::vector<openpgp::Cert>& known_keys, uint32_t now);
+
+}  // namespace sotto::mail
