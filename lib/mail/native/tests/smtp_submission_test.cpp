@@ -10,59 +10,15 @@
 #include <string>
 #include <thread>
 
-#include "mail_server.h"
-#include "sotto/mail/imap_connection.h"
+#include "mail_suite.h"
 
 namespace sotto::mail {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::MailServer;
 
-class SmtpSubmissionTest : public ::testing::Test {
+class SmtpSubmissionTest : public MailSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ =
-        new MailServer("sotto.test", {"alice:secret", "bob:secret", "carol:secret", "dave:secret"});
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(server_->started()) << "the mail server did not start:\n" << server_->output();
-  }
-
-  MailServerEndpoint submission() const {
-    MailServerEndpoint e;
-    e.host = "127.0.0.1";
-    e.port = server_->submission_port();
-    e.security = MailServerEndpoint::Security::starttls;
-    e.ca_file = server_->certificate().string();
-    e.step_timeout = 10s;
-    return e;
-  }
-
-  // The messages in `user`'s inbox, waiting up to 20 s until there are `count`.
-  std::vector<imap::FetchedMessage> inbox(const std::string& user, size_t count) {
-    MailServerEndpoint e = submission();
-    e.port = server_->imaps_port();
-    e.security = MailServerEndpoint::Security::implicit_tls;
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    for (;;) {
-      auto c = ImapConnection::connect(e);
-      EXPECT_TRUE(c.ok()) << c.error().to_string();
-      if (!c.ok()) return {};
-      EXPECT_TRUE((*c)->login(user + "@sotto.test", "secret").ok());
-      EXPECT_TRUE((*c)->select("INBOX").ok());
-      auto all = (*c)->fetch_from(1);
-      EXPECT_TRUE(all.ok());
-      if (!all.ok()) return {};
-      if (all->size() >= count || std::chrono::steady_clock::now() > deadline) return *all;
-      std::this_thread::sleep_for(200ms);
-    }
-  }
-
   static std::string message(const std::string& id, const std::string& body) {
     return "From: alice@sotto.test\r\nTo: bob@sotto.test, carol@sotto.test\r\nSubject: " + id +
            "\r\nMessage-ID: <" + id +
@@ -70,10 +26,7 @@ class SmtpSubmissionTest : public ::testing::Test {
            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
            body;
   }
-
-  static MailServer* server_;
 };
-MailServer* SmtpSubmissionTest::server_ = nullptr;
 
 TEST_F(SmtpSubmissionTest, StartTlsDeliversToEveryRecipientIntact) {
   std::string body = "first line\r\n.a line that starts with a dot\r\n.\r\n\xc3\xa9t\xc3\xa9\r\n";
