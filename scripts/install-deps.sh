@@ -60,11 +60,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
 
-# tests/interop/mls (ts-mls) and tests/interop/openpgp (OpenPGP.js): the implementations the
-# interop tests run against, at the versions of their package-lock.json; when node_modules is
+# tests/interop/mls (ts-mls), tests/interop/openpgp (OpenPGP.js) and tests/interop/deltachat
+# (the Delta Chat core): the implementations the interop tests run against, at the versions of their package-lock.json; when node_modules is
 # there, nothing is asked.
 root="$(cd "$(dirname "$0")/.." && pwd)"
-for interop in "$root/tests/interop/mls" "$root/tests/interop/openpgp"; do
+for interop in "$root"/tests/interop/{mls,openpgp,deltachat}; do
   if [ ! -d "$interop/node_modules" ]; then
     if ! command -v npm >/dev/null; then
       # Debian's nodejs comes without npm (NodeSource's has it).

@@ -1,0 +1,260 @@
+// Sotto and the real Delta Chat core (npm @deltachat/stdio-rpc-server, driven by
+// tests/interop/deltachat/dc_driver.mjs) chat through a real Postfix and Dovecot: a sealed
+// Sotto mail is shown by Delta Chat as an encrypted message with its text and file, and Delta
+// Chat's encrypted reply opens in Sotto with a valid signature by the key Delta Chat
+// published, threaded to the message it answers.
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "deltachat_driver.h"
+#include "mail_suite.h"
+#include "sotto/mail/mime.h"
+#include "sotto/mail/smtp_submission.h"
+#include "sotto/openpgp/armor.h"
+#include "sotto/openpgp/cert.h"
+
+namespace sotto::mail {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using testing::DeltaChat;
+
+class DeltaChatInteropTest : public MailSuite {
+ protected:
+  void SetUp() override {
+    MailSuite::SetUp();
+    work_ = fs::temp_directory_path() / ("sotto-dc-" + std::to_string(::getpid()));
+    fs::remove_all(work_);
+  }
+  void TearDown() override { fs::remove_all(work_); }
+
+  // A Delta Chat account for `user`, configured for the suite's server.
+  std::unique_ptr<DeltaChat> delta_chat(const std::string& user) {
+    auto dc = std::make_unique<DeltaChat>(SOTTO_NODE_PATH, SOTTO_SOURCE_DIR, work_ / user);
+    EXPECT_EQ(dc->ready().value("ready", false), true) << dc->log();
+    json configured = dc->call({{"op", "configure"},
+                                {"addr", user + "@sotto.test"},
+                                {"password", "secret"},
+                                {"imap_host", "127.0.0.1"},
+                                {"imap_port", server_->imaps_port()},
+                                {"imap_security", "ssl"},
+                                {"smtp_host", "127.0.0.1"},
+                                {"smtp_port", server_->submissions_port()},
+                                {"smtp_security", "ssl"}});
+    EXPECT_TRUE(configured.value("ok", false)) << configured.dump() << "\n" << dc->log();
+    return dc;
+  }
+
+  // The public key a Delta Chat account publishes, as lib/openpgp reads it.
+  static openpgp::Cert public_key(DeltaChat& dc) {
+    json answer = dc.call({{"op", "public_key"}});
+    EXPECT_TRUE(answer.value("ok", false)) << answer.dump();
+    auto armored = openpgp::dearmor(answer.value("armored", ""));
+    EXPECT_TRUE(armored.ok());
+    if (!armored.ok()) return {};
+    auto cert = openpgp::Cert::parse(armored->data);
+    EXPECT_TRUE(cert.ok()) << cert.error().to_string();
+    return cert.ok() ? *std::move(cert) : openpgp::Cert{};
+  }
+
+  // Seals `mail` from its sender to `to` and submits it.
+  static void send_sealed(const ChatMail& mail, const openpgp::SecretCert& sender,
+                          const std::vector<openpgp::Cert>& to) {
+    auto now = static_cast<uint32_t>(std::time(nullptr));
+    auto raw = seal(mail, sender, to, SealOptions{now});
+    ASSERT_TRUE(raw.ok()) << raw.error().to_string();
+    std::vector<std::string> rcpt = mail.to;
+    rcpt.push_back(mail.from_addr);
+    auto sent =
+        submit(submission(), mail.from_addr, "secret", Envelope{mail.from_addr, rcpt}, *raw);
+    ASSERT_TRUE(sent.ok()) << sent.error().to_string();
+  }
+
+  // The mails in `user`'s inbox from `from`, opened with `key`.
+  static std::vector<OpenedMail> received_by(const std::string& user,
+                                             const openpgp::SecretCert& key,
+                                             const std::vector<openpgp::Cert>& known,
+                                             const std::string& from, size_t count) {
+    std::vector<OpenedMail> out;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+      out.clear();
+      for (const auto& fetched : inbox(user, 0)) {
+        if (!fetched.body) continue;
+        auto outer = read_outer(*fetched.body);
+        if (!outer.ok() || outer->from_addr != from) continue;
+        auto opened = open(*fetched.body, {key}, known, static_cast<uint32_t>(std::time(nullptr)));
+        EXPECT_TRUE(opened.ok()) << opened.error().to_string();
+        if (opened.ok()) out.push_back(*std::move(opened));
+      }
+      if (out.size() < count) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return out;
+  }
+
+  static ChatMail from_alice(const std::string& id, const std::string& text) {
+    ChatMail m;
+    m.from_addr = "alice@sotto.test";
+    m.from_name = "Alice";
+    m.to = {"bob@sotto.test"};
+    m.subject = "Message from Alice";
+    m.message_id = id + "@sotto.test";
+    m.date = std::time(nullptr);
+    m.chat_headers = {{"Chat-Version", "1.0"}};
+    m.text = text;
+    return m;
+  }
+
+  fs::path work_;
+};
+
+TEST_F(DeltaChatInteropTest, TextAndFilesBothWaysEncrypted) {
+  auto now = static_cast<uint32_t>(std::time(nullptr));
+  auto alice = openpgp::generate_cert("<alice@sotto.test>", now - 60);
+  ASSERT_TRUE(alice.ok());
+  auto bob = delta_chat("bob");
+  openpgp::Cert bob_key = public_key(*bob);
+  ASSERT_TRUE(openpgp::validate(bob_key, now).ok()) << "Delta Chat's key does not validate";
+
+  // Sotto to Delta Chat: a text, then a file.
+  ChatMail hello = from_alice("Mr.hello1", "Hello Bob, this is Sotto. Grüße!");
+  send_sealed(hello, *alice, {bob_key});
+  json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  EXPECT_EQ(got.value("from", ""), "alice@sotto.test");
+  EXPECT_EQ(got.value("text", ""), hello.text);
+  EXPECT_TRUE(got.value("encrypted", false));
+  int chat = got.value("chat_id", 0);
+
+  ChatMail with_file = from_alice("Mr.file1", "the plan");
+  Bytes plan(300 * 1024);
+  for (size_t i = 0; i < plan.size(); ++i) plan[i] = static_cast<uint8_t>(i * 31 + (i >> 10));
+  with_file.attachments.push_back({"plan.bin", "application/octet-stream", plan});
+  send_sealed(with_file, *alice, {bob_key});
+  json file = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(file.value("ok", false)) << file.dump() << "\n" << bob->log();
+  EXPECT_TRUE(file.value("encrypted", false));
+  EXPECT_EQ(file.value("file_name", ""), "plan.bin");
+  ASSERT_TRUE(file["file"].is_string()) << file.dump();
+  {
+    std::ifstream f(file["file"].get<std::string>(), std::ios::binary);
+    Bytes on_disk((std::istreambuf_iterator<char>(f)), {});
+    EXPECT_EQ(on_disk, plan);
+  }
+
+  // Delta Chat to Sotto: a reply, then a file.
+  json reply =
+      bob->call({{"op", "send"}, {"chat_id", chat}, {"text", "Hi Alice, Delta Chat here."}});
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump() << "\n" << bob->log();
+  fs::path photo = work_ / "photo.bin";
+  Bytes picture(200 * 1024);
+  for (size_t i = 0; i < picture.size(); ++i) picture[i] = static_cast<uint8_t>(i ^ (i >> 8));
+  std::ofstream(photo, std::ios::binary)
+      .write(reinterpret_cast<const char*>(picture.data()),
+             static_cast<std::streamsize>(picture.size()));
+  json sent_file = bob->call(
+      {{"op", "send"}, {"chat_id", chat}, {"text", "a picture"}, {"file", photo.string()}});
+  ASSERT_TRUE(sent_file.value("ok", false)) << sent_file.dump() << "\n" << bob->log();
+
+  auto received = received_by("alice", *alice, {bob_key}, "bob@sotto.test", 3);
+  // A file over Delta Chat's limit comes as two mails: a pre-message with the text, which
+  // names the post-message, and the post-message with the file.
+  ASSERT_EQ(received.size(), 3u) << bob->log();
+  const OpenedMail* text = nullptr;
+  const OpenedMail* pre = nullptr;
+  const OpenedMail* post = nullptr;
+  for (const auto& r : received) {
+    if (r.mail.chat_header("Chat-Post-Message-ID") != nullptr) {
+      pre = &r;
+    } else if (r.mail.chat_header("Chat-Is-Post-Message") != nullptr) {
+      post = &r;
+    } else {
+      text = &r;
+    }
+  }
+  ASSERT_TRUE(text != nullptr && pre != nullptr && post != nullptr);
+  for (const auto* r : {text, pre, post}) {
+    EXPECT_EQ(r->signature, openpgp::SignatureStatus::valid);
+    EXPECT_EQ(r->signer_fingerprint, bob_key.fingerprint());
+    EXPECT_EQ(r->mail.from_addr, "bob@sotto.test");
+    EXPECT_NE(r->mail.chat_header("Chat-Version"), nullptr);
+  }
+  EXPECT_EQ(text->mail.text, "Hi Alice, Delta Chat here.");
+  EXPECT_EQ(pre->mail.text, "a picture");
+  EXPECT_TRUE(pre->mail.attachments.empty());
+  EXPECT_EQ(*pre->mail.chat_header("Chat-Post-Message-ID"), "<" + post->mail.message_id + ">");
+  ASSERT_EQ(post->mail.attachments.size(), 1u);
+  EXPECT_EQ(post->mail.attachments[0].filename, "photo.bin");
+  EXPECT_EQ(post->mail.attachments[0].data, picture);
+}
+
+// A group that Alice (Sotto) makes with Bob (Delta Chat) and Carol (Sotto): Delta Chat shows
+// it as the group it is, with both members' keys from the gossip, and its answer to the group
+// opens for Alice and for Carol, whose key Delta Chat only had from Alice's gossip.
+class DeltaChatGroupTest : public DeltaChatInteropTest {};  // a mail server of its own
+
+TEST_F(DeltaChatGroupTest, AGroupOfSottoAndDeltaChat) {
+  auto now = static_cast<uint32_t>(std::time(nullptr));
+  auto alice = openpgp::generate_cert("<alice@sotto.test>", now - 60);
+  auto carol = openpgp::generate_cert("<carol@sotto.test>", now - 60);
+  ASSERT_TRUE(alice.ok() && carol.ok());
+  auto bob = delta_chat("bob");
+  openpgp::Cert bob_key = public_key(*bob);
+
+  ChatMail m = from_alice("Mr.group1", "Welcome to the group, both of you.");
+  m.to = {"bob@sotto.test", "carol@sotto.test"};
+  m.subject = "Bergtour";
+  m.chat_headers = {
+      {"Chat-Version", "1.0"}, {"Chat-Group-ID", "Xk3p9Qw2LmZa"}, {"Chat-Group-Name", "Bergtour"}};
+  m.gossip = {{"bob@sotto.test", false, bob_key.encode()},
+              {"carol@sotto.test", false, carol->cert.encode()}};
+  send_sealed(m, *alice, {bob_key, carol->cert});
+
+  json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  EXPECT_EQ(got.value("text", ""), m.text);
+  EXPECT_TRUE(got.value("encrypted", false));
+  int chat = got.value("chat_id", 0);
+  json info = bob->call({{"op", "chat_info"}, {"chat_id", chat}});
+  ASSERT_TRUE(info.value("ok", false)) << info.dump();
+  EXPECT_EQ(info.value("name", ""), "Bergtour") << info.dump();
+  std::vector<std::string> members;
+  for (const auto& c : info["contacts"]) {
+    members.push_back(c.value("addr", ""));
+    EXPECT_TRUE(c.value("key_contact", false)) << info.dump();
+  }
+  std::sort(members.begin(), members.end());
+  EXPECT_EQ(members,
+            (std::vector<std::string>{"alice@sotto.test", "bob@sotto.test", "carol@sotto.test"}))
+      << info.dump();
+
+  json reply = bob->call({{"op", "send"}, {"chat_id", chat}, {"text", "Count me in."}});
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump() << "\n" << bob->log();
+  struct Member {
+    std::string user;
+    const openpgp::SecretCert* key;
+  };
+  for (const Member& member : {Member{"alice", &*alice}, Member{"carol", &*carol}}) {
+    auto received = received_by(member.user, *member.key, {bob_key}, "bob@sotto.test", 1);
+    ASSERT_EQ(received.size(), 1u) << member.user << "\n" << bob->log();
+    const ChatMail& r = received[0].mail;
+    EXPECT_EQ(received[0].signature, openpgp::SignatureStatus::valid);
+    EXPECT_EQ(r.text, "Count me in.");
+    ASSERT_NE(r.chat_header("Chat-Group-ID"), nullptr) << member.user;
+    EXPECT_EQ(*r.chat_header("Chat-Group-ID"), "Xk3p9Qw2LmZa");
+    std::vector<std::string> to = r.to;
+    std::sort(to.begin(), to.end());
+    EXPECT_EQ(to, (std::vector<std::string>{"alice@sotto.test", "carol@sotto.test"}));
+  }
+}
+
+}  // namespace
+}  // namespace sotto::mail
