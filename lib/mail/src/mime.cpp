@@ -186,6 +186,45 @@ std::string type_of(GMimeObject* object) {
   return ascii::lower(mime_type ? mime_type.get() : "application/octet-stream");
 }
 
+// The Message-IDs a disposition notification (RFC 8098 section 3.2) reports as displayed:
+// "Original-Message-ID" and Delta Chat's "Additional-Message-IDs", when "Disposition" says
+// "displayed"; nothing otherwise.
+std::vector<std::string> displayed_ids(std::string_view report) {
+  std::vector<std::string> fields;  // unfolded
+  size_t start = 0;
+  while (start < report.size()) {
+    size_t end = report.find('\n', start);
+    if (end == std::string_view::npos) end = report.size();
+    std::string_view line = report.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    start = end + 1;
+    if (line.empty()) break;
+    if ((line.front() == ' ' || line.front() == '\t') && !fields.empty()) {
+      fields.back() += line;
+    } else if (fields.size() < kMaxChatHeaders) {
+      fields.emplace_back(line);
+    }
+  }
+  std::vector<std::string> ids;
+  bool displayed = false;
+  for (const auto& field : fields) {
+    auto colon = field.find(':');
+    if (colon == std::string::npos) continue;
+    std::string_view name(field.data(), colon);
+    std::string value = field.substr(colon + 1);
+    if (ascii::iequals(name, "Original-Message-ID") ||
+        ascii::iequals(name, "Additional-Message-IDs")) {
+      for (auto& id : message_ids(value.c_str())) {
+        if (check_message_id(id).ok() && ids.size() < kMaxChatHeaders) ids.push_back(id);
+      }
+    } else if (ascii::iequals(name, "Disposition")) {
+      displayed = ascii::lower(value).find("displayed") != std::string::npos;
+    }
+  }
+  if (!displayed) ids.clear();
+  return ids;
+}
+
 struct BodyReader {
   ChatMail& mail;
   size_t parts = 0;
@@ -210,6 +249,16 @@ struct BodyReader {
     bool attachment =
         disposition != nullptr && g_mime_content_disposition_is_attachment(disposition);
     std::string type = type_of(object);
+    if (type == "message/disposition-notification") {
+      Bytes report = decoded_content(part);
+      bytes += report.size();
+      if (bytes > kMaxMailSize) return Error(Errc::length_limit, "mail: parts too large");
+      for (auto& id : displayed_ids(
+               std::string_view(reinterpret_cast<const char*>(report.data()), report.size()))) {
+        mail.read_receipt_for.push_back(std::move(id));
+      }
+      return success();
+    }
     if (!have_text && !attachment && type == "text/plain" && GMIME_IS_TEXT_PART(object)) {
       OwnedString text(g_mime_text_part_get_text(GMIME_TEXT_PART(object)));
       mail.text = text ? text.get() : "";
@@ -279,6 +328,30 @@ std::string autocrypt_value(const AutocryptHeader& header, bool gossip) {
   return out;
 }
 
+// RFC 8098: a multipart/report of the text and the disposition notification, "displayed".
+GMimeObject* receipt_part(const ChatMail& mail) {
+  std::string report = "Reporting-UA: Sotto\r\nOriginal-Recipient: rfc822;" + mail.from_addr +
+                       "\r\nFinal-Recipient: rfc822;" + mail.from_addr +
+                       "\r\nOriginal-Message-ID: " + angle(mail.read_receipt_for.front()) + "\r\n";
+  if (mail.read_receipt_for.size() > 1) {
+    report += "Additional-Message-IDs:";
+    for (size_t i = 1; i < mail.read_receipt_for.size(); ++i) {
+      report += " " + angle(mail.read_receipt_for[i]);
+    }
+    report += "\r\n";
+  }
+  report += "Disposition: manual-action/MDN-sent-automatically; displayed\r\n";
+  GMimeMultipart* multipart = g_mime_multipart_new_with_subtype("report");
+  g_mime_object_set_content_type_parameter(GMIME_OBJECT(multipart), "report-type",
+                                           "disposition-notification");
+  Owned<GMimeObject> text(text_part(mail.text));
+  g_mime_multipart_add(multipart, text.get());
+  auto notification =
+      leaf_part("message", "disposition-notification", report, GMIME_CONTENT_ENCODING_7BIT);
+  g_mime_multipart_add(multipart, GMIME_OBJECT(notification.get()));
+  return GMIME_OBJECT(multipart);
+}
+
 void set_date(GMimeMessage* message, int64_t seconds) {
   GDateTime* date = g_date_time_new_from_unix_utc(seconds);
   g_mime_message_set_date(message, date);
@@ -308,6 +381,10 @@ Result<std::string> compose_inner(const ChatMail& mail) {
   }
   if (!mail.in_reply_to.empty()) SOTTO_TRY(check_message_id(mail.in_reply_to));
   for (const auto& id : mail.references) SOTTO_TRY(check_message_id(id));
+  for (const auto& id : mail.read_receipt_for) SOTTO_TRY(check_message_id(id));
+  if (!mail.read_receipt_for.empty() && !mail.attachments.empty()) {
+    return Error(Errc::invalid_argument, "mail: a read receipt carries no attachments");
+  }
   size_t total = mail.text.size();
   for (const auto& a : mail.attachments) total += a.data.size();
   if (total > kMaxMailSize) return Error(Errc::length_limit, "mail: over the size limit");
@@ -340,7 +417,9 @@ Result<std::string> compose_inner(const ChatMail& mail) {
   }
 
   Owned<GMimeObject> body;
-  if (mail.attachments.empty()) {
+  if (!mail.read_receipt_for.empty()) {
+    body.reset(receipt_part(mail));
+  } else if (mail.attachments.empty()) {
     body.reset(text_part(mail.text));
   } else {
     Owned<GMimeMultipart> mixed(g_mime_multipart_new_with_subtype("mixed"));

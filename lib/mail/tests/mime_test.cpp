@@ -289,5 +289,44 @@ TEST(Mime, AnInnerEntityFromAnotherClientReads) {
   EXPECT_EQ(m->attachments[0].data, (Bytes{'%', 'P', 'D', 'F', '-', '1', '.', '4', '\n'}));
 }
 
+TEST(Mime, ReadReceiptsGoOutAndComeBack) {
+  ChatMail receipt;
+  receipt.from_addr = "bob@sotto.test";
+  receipt.to = {"alice@sotto.test"};
+  receipt.subject = "Receipt Notification";
+  receipt.message_id = "Mr.receipt1@sotto.test";
+  receipt.chat_headers = {{"Chat-Version", "1.0"}};
+  receipt.text = "This is a receipt notification.";
+  receipt.read_receipt_for = {"Mr.a@sotto.test", "Mr.b@sotto.test"};
+  auto inner = compose_inner(receipt);
+  ASSERT_TRUE(inner.ok()) << inner.error().to_string();
+  EXPECT_NE(inner->find("multipart/report"), std::string::npos);
+  auto parsed = parse_inner(*inner);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().to_string();
+  EXPECT_EQ(parsed->read_receipt_for, receipt.read_receipt_for);
+  EXPECT_EQ(parsed->text, receipt.text);
+  EXPECT_TRUE(parsed->attachments.empty());
+
+  receipt.attachments.push_back({"x", "text/plain", Bytes{'x'}});
+  EXPECT_FALSE(compose_inner(receipt).ok());
+
+  // As another client words it: folded, LF only; a "deleted" disposition reports nothing.
+  auto report = [](const std::string& disposition) {
+    return "From: bob@example.org\r\nMessage-ID: <r@example.org>\r\n"
+           "Content-Type: multipart/report; report-type=disposition-notification; "
+           "boundary=\"R\"\r\n\r\n--R\r\nContent-Type: text/plain\r\n\r\nread\r\n--R\r\n"
+           "Content-Type: message/disposition-notification\r\n\r\n"
+           "Reporting-UA: Another Client\nFinal-Recipient: rfc822;bob@example.org\n"
+           "Original-Message-ID:\n <Mr.x@sotto.test>\nDisposition: " +
+           disposition + "\n\r\n--R--\r\n";
+  };
+  auto displayed = parse_inner(report("manual-action/MDN-sent-automatically; displayed"));
+  ASSERT_TRUE(displayed.ok()) << displayed.error().to_string();
+  EXPECT_EQ(displayed->read_receipt_for, std::vector<std::string>{"Mr.x@sotto.test"});
+  auto deleted = parse_inner(report("manual-action/MDN-sent-manually; deleted"));
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_TRUE(deleted->read_receipt_for.empty());
+}
+
 }  // namespace
 }  // namespace sotto::mail

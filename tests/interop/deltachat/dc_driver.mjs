@@ -278,6 +278,8 @@ function messageAnswer(msg, chat) {
     // whether it is an encrypted chat (with a key contact) or one with a plain address.
     contact_request: chat ? chat.isContactRequest : null,
     chat_encrypted: chat ? chat.isEncrypted : null,
+    // The core's message state: 28 (DC_STATE_OUT_MDN_RCVD) once a read receipt came back.
+    state: msg.state,
   };
 }
 
@@ -441,6 +443,17 @@ const ops = {
   },
 
   // Any core config key (see sys.config_keys), e.g. force_encryption.
+  // Marks messages as seen, as opening the chat would: the core sends read receipts for them
+  // when their senders asked for one (Chat-Disposition-Notification-To).
+  async mark_seen(cmd) {
+    const ids = cmd.msg_ids;
+    if (!Array.isArray(ids) || !ids.every((id) => typeof id === "number")) {
+      throw new Error("msg_ids: expected an array of numbers");
+    }
+    await rpc.call("markseen_msgs", account, ids);
+    return { ok: true };
+  },
+
   async get_config(cmd) {
     return { ok: true, value: await rpc.call("get_config", account, need(cmd, "key", "string")) };
   },

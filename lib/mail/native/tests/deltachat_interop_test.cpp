@@ -100,6 +100,14 @@ class DeltaChatInteropTest : public MailSuite {
     return out;
   }
 
+  // A Sotto person's key, made now.
+  static openpgp::SecretCert sotto_key(const std::string& user) {
+    auto key = openpgp::generate_cert("<" + user + "@sotto.test>",
+                                      static_cast<uint32_t>(std::time(nullptr)) - 60);
+    EXPECT_TRUE(key.ok());
+    return key.ok() ? *std::move(key) : openpgp::SecretCert{};
+  }
+
   static ChatMail from_alice(const std::string& id, const std::string& text) {
     ChatMail m;
     m.from_addr = "alice@sotto.test";
@@ -117,16 +125,15 @@ class DeltaChatInteropTest : public MailSuite {
 };
 
 TEST_F(DeltaChatInteropTest, TextAndFilesBothWaysEncrypted) {
-  auto now = static_cast<uint32_t>(std::time(nullptr));
-  auto alice = openpgp::generate_cert("<alice@sotto.test>", now - 60);
-  ASSERT_TRUE(alice.ok());
+  auto alice = sotto_key("alice");
   auto bob = delta_chat("bob");
   openpgp::Cert bob_key = public_key(*bob);
-  ASSERT_TRUE(openpgp::validate(bob_key, now).ok()) << "Delta Chat's key does not validate";
+  ASSERT_TRUE(openpgp::validate(bob_key, static_cast<uint32_t>(std::time(nullptr))).ok())
+      << "Delta Chat's key does not validate";
 
   // Sotto to Delta Chat: a text, then a file.
   ChatMail hello = from_alice("Mr.hello1", "Hello Bob, this is Sotto. Grüße!");
-  send_sealed(hello, *alice, {bob_key});
+  send_sealed(hello, alice, {bob_key});
   json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
   ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
   EXPECT_EQ(got.value("from", ""), "alice@sotto.test");
@@ -138,7 +145,7 @@ TEST_F(DeltaChatInteropTest, TextAndFilesBothWaysEncrypted) {
   Bytes plan(300 * 1024);
   for (size_t i = 0; i < plan.size(); ++i) plan[i] = static_cast<uint8_t>(i * 31 + (i >> 10));
   with_file.attachments.push_back({"plan.bin", "application/octet-stream", plan});
-  send_sealed(with_file, *alice, {bob_key});
+  send_sealed(with_file, alice, {bob_key});
   json file = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
   ASSERT_TRUE(file.value("ok", false)) << file.dump() << "\n" << bob->log();
   EXPECT_TRUE(file.value("encrypted", false));
@@ -164,7 +171,7 @@ TEST_F(DeltaChatInteropTest, TextAndFilesBothWaysEncrypted) {
       {{"op", "send"}, {"chat_id", chat}, {"text", "a picture"}, {"file", photo.string()}});
   ASSERT_TRUE(sent_file.value("ok", false)) << sent_file.dump() << "\n" << bob->log();
 
-  auto received = received_by("alice", *alice, {bob_key}, "bob@sotto.test", 3);
+  auto received = received_by("alice", alice, {bob_key}, "bob@sotto.test", 3);
   // A file over Delta Chat's limit comes as two mails: a pre-message with the text, which
   // names the post-message, and the post-message with the file.
   ASSERT_EQ(received.size(), 3u) << bob->log();
@@ -196,16 +203,58 @@ TEST_F(DeltaChatInteropTest, TextAndFilesBothWaysEncrypted) {
   EXPECT_EQ(post->mail.attachments[0].data, picture);
 }
 
+class DeltaChatReceiptTest : public DeltaChatInteropTest {};  // a mail server of its own
+
+// Read receipts both ways: Delta Chat reports Alice's message as read once Bob has seen it,
+// and marks its own message as read when Alice's receipt comes.
+TEST_F(DeltaChatReceiptTest, ReadReceiptsBothWays) {
+  auto alice = sotto_key("alice");
+  auto bob = delta_chat("bob");
+  openpgp::Cert bob_key = public_key(*bob);
+
+  ChatMail hello = from_alice("Mr.read1", "Tell me when you have read this.");
+  hello.chat_headers.push_back({"Chat-Disposition-Notification-To", "alice@sotto.test"});
+  send_sealed(hello, alice, {bob_key});
+  json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  json seen = bob->call({{"op", "mark_seen"}, {"msg_ids", {got.value("msg_id", 0)}}});
+  ASSERT_TRUE(seen.value("ok", false)) << seen.dump();
+  auto receipts = received_by("alice", alice, {bob_key}, "bob@sotto.test", 1);
+  ASSERT_EQ(receipts.size(), 1u) << bob->log();
+  EXPECT_EQ(receipts[0].signature, openpgp::SignatureStatus::valid);
+  EXPECT_EQ(receipts[0].mail.read_receipt_for, std::vector<std::string>{hello.message_id});
+
+  int chat = got.value("chat_id", 0);
+  json sent = bob->call({{"op", "send"}, {"chat_id", chat}, {"text", "Read it. Yours?"}});
+  ASSERT_TRUE(sent.value("ok", false)) << sent.dump() << "\n" << bob->log();
+  auto mails = received_by("alice", alice, {bob_key}, "bob@sotto.test", 2);
+  ASSERT_EQ(mails.size(), 2u) << bob->log();
+  const ChatMail& question = mails[0].mail.read_receipt_for.empty() ? mails[0].mail : mails[1].mail;
+  EXPECT_EQ(question.text, "Read it. Yours?");
+  ASSERT_NE(question.chat_header("Chat-Disposition-Notification-To"), nullptr);
+
+  ChatMail receipt = from_alice("Mr.receipt1", "This is a receipt notification.");
+  receipt.subject = "Receipt Notification";
+  receipt.read_receipt_for = {question.message_id};
+  send_sealed(receipt, alice, {bob_key});
+  int state = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (state != 28 && std::chrono::steady_clock::now() < deadline) {
+    json message = bob->call({{"op", "get_message"}, {"msg_id", sent.value("msg_id", 0)}});
+    state = message.value("state", 0);
+    if (state != 28) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(state, 28) << "Delta Chat did not take Alice's receipt\n" << bob->log();
+}
+
 // A group that Alice (Sotto) makes with Bob (Delta Chat) and Carol (Sotto): Delta Chat shows
 // it as the group it is, with both members' keys from the gossip, and its answer to the group
 // opens for Alice and for Carol, whose key Delta Chat only had from Alice's gossip.
 class DeltaChatGroupTest : public DeltaChatInteropTest {};  // a mail server of its own
 
 TEST_F(DeltaChatGroupTest, AGroupOfSottoAndDeltaChat) {
-  auto now = static_cast<uint32_t>(std::time(nullptr));
-  auto alice = openpgp::generate_cert("<alice@sotto.test>", now - 60);
-  auto carol = openpgp::generate_cert("<carol@sotto.test>", now - 60);
-  ASSERT_TRUE(alice.ok() && carol.ok());
+  auto alice = sotto_key("alice");
+  auto carol = sotto_key("carol");
   auto bob = delta_chat("bob");
   openpgp::Cert bob_key = public_key(*bob);
 
@@ -215,8 +264,8 @@ TEST_F(DeltaChatGroupTest, AGroupOfSottoAndDeltaChat) {
   m.chat_headers = {
       {"Chat-Version", "1.0"}, {"Chat-Group-ID", "Xk3p9Qw2LmZa"}, {"Chat-Group-Name", "Bergtour"}};
   m.gossip = {{"bob@sotto.test", false, bob_key.encode()},
-              {"carol@sotto.test", false, carol->cert.encode()}};
-  send_sealed(m, *alice, {bob_key, carol->cert});
+              {"carol@sotto.test", false, carol.cert.encode()}};
+  send_sealed(m, alice, {bob_key, carol.cert});
 
   json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
   ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
@@ -242,7 +291,7 @@ TEST_F(DeltaChatGroupTest, AGroupOfSottoAndDeltaChat) {
     std::string user;
     const openpgp::SecretCert* key;
   };
-  for (const Member& member : {Member{"alice", &*alice}, Member{"carol", &*carol}}) {
+  for (const Member& member : {Member{"alice", &alice}, Member{"carol", &carol}}) {
     auto received = received_by(member.user, *member.key, {bob_key}, "bob@sotto.test", 1);
     ASSERT_EQ(received.size(), 1u) << member.user << "\n" << bob->log();
     const ChatMail& r = received[0].mail;

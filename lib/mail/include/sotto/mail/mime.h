@@ -49,20 +49,26 @@ struct ChatMail {
   std::string text;
   std::vector<MailAttachment> attachments;
   std::vector<AutocryptHeader> gossip;  // Autocrypt-Gossip, one per other member
+  // A read receipt (RFC 8098, as Delta Chat sends them): the Message-IDs its sender reports
+  // as displayed. Such a mail is a multipart/report of the text and a
+  // message/disposition-notification part, and carries no attachments.
+  std::vector<std::string> read_receipt_for;
 
   // The value of a Chat-* header (names compared without case), or nullptr.
   const std::string* chat_header(std::string_view name) const;
 };
 
-// The inner entity: the protected headers, then the text as text/plain, or a multipart/mixed
-// of the text and the attachments. CRLF line ends; no line over 998 characters. Errors:
-// invalid_argument (an address that check_address refuses, a header value with a line
-// break, a Chat-* name that is not one), length_limit (over kMaxMailSize).
+// The inner entity: the protected headers, then the text as text/plain, a multipart/mixed
+// of the text and the attachments, or a read receipt's multipart/report. CRLF line ends; no
+// line over 998 characters. Errors: invalid_argument (an address that check_address refuses,
+// a header value with a line break, a Chat-* name that is not one, a receipt with
+// attachments), length_limit (over kMaxMailSize).
 Result<std::string> compose_inner(const ChatMail& mail);
 
 // Reads an inner entity (decrypted bytes: untrusted). The text is the first text/plain part
-// that is not an attachment; every other leaf part is an attachment. Autocrypt-Gossip headers
-// that do not parse are skipped, as the specification asks. Errors: length_limit (size,
+// that is not an attachment; a message/disposition-notification part whose disposition is
+// "displayed" fills read_receipt_for; every other leaf part is an attachment. Autocrypt-Gossip
+// headers that do not parse are skipped, as the specification asks. Errors: length_limit (size,
 // parts, depth), invalid_value (no single From mailbox, no Message-ID, nested messages).
 Result<ChatMail> parse_inner(std::string_view entity);
 
