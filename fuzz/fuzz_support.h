@@ -6,11 +6,18 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "sotto/core/bytes.h"
 #include "sotto/core/encoding.h"
 
 namespace sotto::fuzz {
+
+// A broken invariant: says which, and stops the fuzzer with a crash it keeps.
+[[noreturn]] inline void fail(const char* what) {
+  std::fprintf(stderr, "%s\n", what);
+  std::abort();
+}
 
 // A value that decoded from `input` must encode back to exactly `input`: a second encoding of
 // one value would let two readers disagree about what was signed.
@@ -44,6 +51,35 @@ void feed_in_chunks(std::string_view input, std::string_view sizes, Feed feed, D
     at += n;
     if (!drain()) return;
   }
+}
+
+// What a stream parser made of some input: a summary of each item it yielded, in order, and
+// whether it failed.
+struct Parsed {
+  std::vector<std::string> shapes;
+  bool failed = false;
+};
+
+// Feeds `input` through feed_in_chunks and takes every complete item with `next` (a
+// Result<std::optional<T>>, empty when more bytes are needed), summarised by `shape`. A parser
+// that failed must stay failed.
+template <class Feed, class Next, class Shape>
+Parsed parse_in_chunks(std::string_view input, std::string_view sizes, Feed feed, Next next,
+                       Shape shape) {
+  Parsed out;
+  feed_in_chunks(input, sizes, feed, [&] {
+    for (;;) {
+      auto r = next();
+      if (!r.ok()) {
+        out.failed = true;
+        if (next().ok()) fail("a failed parser recovered");
+        return false;
+      }
+      if (!r.value()) return true;
+      out.shapes.push_back(shape(*r.value()));
+    }
+  });
+  return out;
 }
 
 // Splits a fuzz input into chunk sizes (its first 1 to 8 bytes, as its first byte says) and

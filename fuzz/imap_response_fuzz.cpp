@@ -2,8 +2,6 @@
 // before TLS. The bytes go to the session in chunks whose sizes come from the input, as a
 // network would cut them. Nothing may crash or loop; a chunked parse must yield the same
 // responses as one whole parse; a parser that failed stays failed.
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,11 +13,6 @@
 namespace {
 
 using namespace sotto::mail::imap;
-
-void fail(const char* what) {
-  std::fprintf(stderr, "%s\n", what);
-  std::abort();
-}
 
 // A summary to compare two parses by.
 std::string shape(const Response& r) {
@@ -35,41 +28,29 @@ std::string shape(const Response& r) {
   return s;
 }
 
-// All responses of `input` fed in chunks of the given sizes (cycled); and whether it failed.
-std::vector<std::string> run(std::string_view input, std::string_view sizes, bool& failed) {
+// All responses of `input` fed in chunks of the given sizes (cycled).
+sotto::fuzz::Parsed run(std::string_view input, std::string_view sizes) {
   ParserLimits limits;
   limits.max_line = 4096;
   limits.max_literals = 1 << 16;
   Session session(limits);
-  std::vector<std::string> out;
-  failed = false;
-  sotto::fuzz::feed_in_chunks(
+  return sotto::fuzz::parse_in_chunks(
       input, sizes, [&](std::string_view chunk) { session.receive(chunk); },
-      [&] {
-        for (;;) {
-          auto r = session.next();
-          if (!r.ok()) {
-            failed = true;
-            if (session.next().ok()) fail("a failed parser recovered");
-            return false;
-          }
-          if (!r.value()) return true;
-          out.push_back(shape(*r.value()));
-        }
-      });
-  return out;
+      [&] { return session.next(); }, [](const Response& r) { return shape(r); });
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto [sizes, input] = sotto::fuzz::chunk_sizes_and_input(data, size);
-  bool whole_failed = false;
-  bool chunked_failed = false;
-  auto whole = run(input, {}, whole_failed);
-  auto chunked = run(input, sizes, chunked_failed);
-  if (whole_failed != chunked_failed) fail("chunking changed whether the input parses");
-  if (!whole_failed && whole != chunked) fail("chunking changed the responses");
+  auto whole = run(input, {});
+  auto chunked = run(input, sizes);
+  if (whole.failed != chunked.failed) {
+    sotto::fuzz::fail("chunking changed whether the input parses");
+  }
+  if (!whole.failed && whole.shapes != chunked.shapes) {
+    sotto::fuzz::fail("chunking changed the responses");
+  }
   (void)parse_response(input);
   return 0;
 }
