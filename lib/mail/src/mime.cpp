@@ -367,7 +367,10 @@ const std::string* ChatMail::chat_header(std::string_view name) const {
   return nullptr;
 }
 
-Result<std::string> compose_inner(const ChatMail& mail) {
+namespace {
+
+// The inner entity of `mail`, dated `date` (seal dates a mail that has none without copying it).
+Result<std::string> write_inner(const ChatMail& mail, int64_t date) {
   SOTTO_TRY(smtp::check_address(mail.from_addr));
   for (const auto& to : mail.to) SOTTO_TRY(smtp::check_address(to));
   SOTTO_TRY(check_message_id(mail.message_id));
@@ -398,7 +401,7 @@ Result<std::string> compose_inner(const ChatMail& mail) {
     g_mime_message_add_mailbox(message.get(), GMIME_ADDRESS_TYPE_TO, "", to.c_str());
   }
   g_mime_message_set_subject(message.get(), mail.subject.c_str(), "utf-8");
-  set_date(message.get(), mail.date);
+  set_date(message.get(), date);
   g_mime_message_set_message_id(message.get(), mail.message_id.c_str());
   if (!mail.in_reply_to.empty()) {
     g_mime_object_set_header(m, "In-Reply-To", angle(mail.in_reply_to).c_str(), nullptr);
@@ -435,6 +438,12 @@ Result<std::string> compose_inner(const ChatMail& mail) {
   g_mime_object_set_content_type_parameter(body.get(), "protected-headers", "v1");
   g_mime_message_set_mime_part(message.get(), body.get());
   return to_crlf_string(m);
+}
+
+}  // namespace
+
+Result<std::string> compose_inner(const ChatMail& mail) {
+  return write_inner(mail, mail.date);
 }
 
 Result<ChatMail> parse_inner(std::string_view entity) {
@@ -513,9 +522,8 @@ Result<OuterMail> read_outer(std::string_view raw) {
 
 Result<std::string> seal(const ChatMail& mail, const openpgp::SecretCert& sender,
                          const std::vector<openpgp::Cert>& recipients, const SealOptions& options) {
-  ChatMail dated = mail;
-  if (dated.date == 0) dated.date = options.now;
-  SOTTO_TRY_ASSIGN(std::string inner, compose_inner(dated));
+  int64_t date = mail.date != 0 ? mail.date : options.now;
+  SOTTO_TRY_ASSIGN(std::string inner, write_inner(mail, date));
 
   std::vector<openpgp::Cert> to = recipients;
   to.push_back(sender.cert);  // encrypted to self: the other devices of this account read it
@@ -539,7 +547,7 @@ Result<std::string> seal(const ChatMail& mail, const openpgp::SecretCert& sender
     }
   }
   g_mime_message_set_subject(message.get(), "[...]", nullptr);
-  set_date(message.get(), dated.date);
+  set_date(message.get(), date);
   g_mime_message_set_message_id(message.get(), mail.message_id.c_str());
   g_mime_object_set_header(m, "Chat-Version", "1.0", nullptr);
   AutocryptHeader own{mail.from_addr, true, sender.cert.encode()};
