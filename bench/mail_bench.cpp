@@ -36,13 +36,14 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-void print_figures(const char* who, std::vector<double> ms, size_t sent, double seconds) {
+void print_figures(const char* who, const char* done, std::vector<double> ms, size_t sent,
+                   double seconds) {
   std::sort(ms.begin(), ms.end());
   auto at = [&](double q) {
     return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
   };
-  std::printf("%-26s %3zu/%3zu received  p50 %7.1f ms  p90 %7.1f  p99 %7.1f  max %7.1f  (%.1f s)\n",
-              who, ms.size(), sent, at(0.5), at(0.9), at(0.99), ms.empty() ? 0.0 : ms.back(),
+  std::printf("%-26s %3zu/%3zu %-8s  p50 %7.1f ms  p90 %7.1f  p99 %7.1f  max %7.1f  (%.1f s)\n",
+              who, ms.size(), sent, done, at(0.5), at(0.9), at(0.99), ms.empty() ? 0.0 : ms.back(),
               seconds);
 }
 
@@ -121,8 +122,8 @@ void sotto_to_sotto(const testing::MailServer& server, int count) {
   done = true;
   reader.join();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  print_figures("Sotto -> Sotto", latencies, static_cast<size_t>(count), seconds);
-  print_figures("  of which seal + submit", sending, static_cast<size_t>(count), seconds);
+  print_figures("Sotto -> Sotto", "received", latencies, static_cast<size_t>(count), seconds);
+  print_figures("  of which seal + submit", "sent", sending, static_cast<size_t>(count), seconds);
 }
 
 // Dave (Delta Chat) joins Carol (Delta Chat) through her invite link, then sends her `count`
@@ -173,7 +174,7 @@ void deltachat_to_deltachat(const testing::MailServer& server, int count) {
       testing::json got = carol.call({{"op", "wait_message"}, {"timeout_ms", 30000}});
       if (sent.value("ok", false) && got.value("ok", false)) latencies.push_back(ms_since(t0));
     }
-    print_figures(("Delta Chat -> Delta Chat " + version).c_str(), latencies,
+    print_figures(("Delta Chat -> Delta Chat " + version).c_str(), "received", latencies,
                   static_cast<size_t>(count),
                   std::chrono::duration<double>(Clock::now() - start).count());
   }

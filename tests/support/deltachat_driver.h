@@ -46,7 +46,8 @@ class DeltaChat {
     ::close(out[1]);
     to_ = in[1];
     from_ = out[0];
-    ready_ = read_line(std::chrono::seconds(60));
+    json ready = read_line(std::chrono::seconds(60));
+    if (ready.is_object()) ready_ = std::move(ready);
   }
   ~DeltaChat() {
     if (to_ >= 0 && pid_ > 0) {
@@ -89,7 +90,9 @@ class DeltaChat {
       if (newline != std::string::npos) {
         std::string line = buffer_.substr(0, newline);
         buffer_.erase(0, newline + 1);
-        return json::parse(line, nullptr, false);
+        json parsed = json::parse(line, nullptr, false);
+        if (parsed.is_object()) return parsed;
+        return {{"ok", false}, {"error", "not a JSON object from the driver: " + line}};
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
@@ -108,7 +111,7 @@ class DeltaChat {
   int to_ = -1;
   int from_ = -1;
   std::string buffer_;
-  json ready_;
+  json ready_ = json::object();  // the driver's first line; empty when it never came
 };
 
 }  // namespace sotto::testing
