@@ -193,6 +193,14 @@ const std::vector<Key>& keys() {
                           parse_unsigned<std::size_t>(v, what, 1, std::size_t{1} << 34));
          return success();
        }},
+      {"limits", "socket_send_buffer_bytes", "SOTTOD_SOCKET_SEND_BUFFER_BYTES",
+       "--socket-send-buffer-bytes", "kernel send buffer per connection (0: the kernel's choice)",
+       Kind::number,
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         SOTTO_TRY_ASSIGN(c.limits.socket_send_buffer_bytes,
+                          parse_unsigned<std::size_t>(v, what, 0, std::size_t{1} << 30));
+         return success();
+       }},
       {"limits", "max_request_body_bytes", "SOTTOD_MAX_REQUEST_BODY_BYTES",
        "--max-request-body-bytes", "largest HTTP request body accepted", Kind::number,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {

@@ -22,6 +22,9 @@ struct Limits {
   std::size_t max_connections = 10000;          // TLS connections open at once
   std::size_t max_send_queue_bytes = 16 * 1024 * 1024;  // per session; over it, it is closed
   std::size_t max_request_body_bytes = 64 * 1024;       // HTTP request bodies
+  // The kernel's send buffer of each accepted socket; 0 leaves it to the kernel's autotuning
+  // (up to net.ipv4.tcp_wmem's maximum, several MiB per connection that a client leaves unread).
+  std::size_t socket_send_buffer_bytes = 0;
 };
 
 struct AccountSettings {

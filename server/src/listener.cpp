@@ -70,6 +70,11 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
       }
     }
     socket.set_option(tcp::no_delay(true), ec);
+    if (std::size_t bytes = state_->limits().socket_send_buffer_bytes; bytes > 0) {
+      // Fixing it turns the kernel's autotuning off for this socket: what a client leaves
+      // unread then piles up in the session's send queue, where max_send_queue_bytes sees it.
+      socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(bytes)), ec);
+    }
     if (tls_) {
       std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(socket), *tls_),
                                                ConnectionSlot(state_))
