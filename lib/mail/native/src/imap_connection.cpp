@@ -1,5 +1,6 @@
 #include "sotto/mail/imap_connection.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "mail_stream.h"
@@ -195,6 +196,58 @@ Result<std::vector<imap::FetchedMessage>> ImapConnection::fetch_from(uint32_t fi
     if (!m.uid || *m.uid < first_uid || !m.body) continue;
     out.push_back(std::move(m));
   }
+  return out;
+}
+
+Result<NewMail> ImapConnection::fetch_new(const std::string& mailbox, const MailboxCursor& cursor,
+                                          size_t max_messages) {
+  SOTTO_TRY_ASSIGN(MailboxState state, select(mailbox));
+  FetchPlan plan = plan_fetch(cursor, state.uid_validity);
+  NewMail out;
+  out.restarted = plan.restarted;
+  out.cursor =
+      cursor.uid_validity == state.uid_validity ? cursor : MailboxCursor{state.uid_validity, 1};
+  if (plan.first_uid > UINT32_MAX || state.exists == 0) return out;
+
+  std::vector<imap::Response> untagged;
+  SOTTO_TRY(run(imap::Command("UID SEARCH").raw("UID " + std::to_string(plan.first_uid) + ":*"),
+                &untagged));
+  std::vector<uint32_t> uids;
+  for (const auto& r : untagged) {
+    if (r.kind != imap::Response::Kind::data || r.name != "SEARCH") continue;
+    for (const auto& v : r.values) {
+      auto uid = v.as_uint32();
+      if (!uid || *uid == 0) return Error(Errc::invalid_value, "a SEARCH answer that is not a UID");
+      // "N:*" also names the last message when every UID is below N.
+      if (*uid >= plan.first_uid) uids.push_back(*uid);
+    }
+  }
+  std::sort(uids.begin(), uids.end());
+  uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+  if (uids.size() > std::max<size_t>(max_messages, 1)) {
+    out.more = true;
+    uids.resize(std::max<size_t>(max_messages, 1));
+  }
+  if (uids.empty()) return out;
+
+  std::string set;
+  for (uint32_t uid : uids) set += (set.empty() ? "" : ",") + std::to_string(uid);
+  untagged.clear();
+  SOTTO_TRY(run(imap::Command("UID FETCH").raw(set).raw("(UID FLAGS BODY.PEEK[])"), &untagged));
+  for (const auto& r : untagged) {
+    if (r.kind != imap::Response::Kind::numbered || r.name != "FETCH") continue;
+    SOTTO_TRY_ASSIGN(imap::FetchedMessage m, imap::read_fetch(r));
+    // A FETCH the server sends of its own accord (a flag changed) has no body; a UID that was
+    // not asked for is not ours to take.
+    if (!m.uid || !m.body || !std::binary_search(uids.begin(), uids.end(), *m.uid)) continue;
+    out.messages.push_back(std::move(m));
+  }
+  std::sort(out.messages.begin(), out.messages.end(),
+            [](const auto& a, const auto& b) { return *a.uid < *b.uid; });
+  out.messages.erase(std::unique(out.messages.begin(), out.messages.end(),
+                                 [](const auto& a, const auto& b) { return *a.uid == *b.uid; }),
+                     out.messages.end());
+  out.cursor = advance(out.cursor, state.uid_validity, uids.back());
   return out;
 }
 

@@ -25,7 +25,7 @@ class ImapConnectionTest : public ::testing::Test {
   static void SetUpTestSuite() {
     server_ =
         new MailServer("sotto.test", {"alice:secret", "bob:secret", "carol:secret", "dave:secret",
-                                      "erin:secret", "frank:secret", "gina:secret"});
+                                      "erin:secret", "frank:secret", "gina:secret", "hana:secret"});
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -120,6 +120,71 @@ TEST_F(ImapConnectionTest, ImplicitTlsAppendAndFetchAcrossReconnects) {
   EXPECT_EQ((*fresh)[0].uid, *uid3);
   // A PEEK does not mark mail as read.
   EXPECT_FALSE(has_flag(fresh->front(), "\\Seen"));
+}
+
+TEST_F(ImapConnectionTest, ACursorTakesEachMessageOnceAcrossReconnectsAndRenumbering) {
+  auto c = logged_in("hana");
+  ASSERT_TRUE(c);
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(c->append("INBOX", mail("m" + std::to_string(i), "text")).ok());
+  }
+  auto subject_of = [](const imap::FetchedMessage& m) {
+    size_t at = m.body->find("Subject: ");
+    return at == std::string::npos ? std::string()
+                                   : m.body->substr(at + 9, m.body->find('\r', at) - at - 9);
+  };
+  // Two at a time: 2, 2 and 1, each batch saying whether more wait.
+  MailboxCursor cursor;
+  std::vector<std::string> taken;
+  for (int round = 0; round < 3; ++round) {
+    auto batch = c->fetch_new("INBOX", cursor, 2);
+    ASSERT_TRUE(batch.ok()) << batch.error().to_string();
+    EXPECT_EQ(batch->more, round < 2);
+    EXPECT_FALSE(batch->restarted);
+    for (const auto& m : batch->messages) taken.push_back(subject_of(m));
+    cursor = batch->cursor;
+  }
+  EXPECT_EQ(taken, (std::vector<std::string>{"m1", "m2", "m3", "m4", "m5"}));
+  c->logout();
+
+  // A restart: a new connection with the cursor as it was kept, in text.
+  auto kept = decode_cursor(encode(cursor));
+  ASSERT_TRUE(kept.ok());
+  auto again = logged_in("hana");
+  ASSERT_TRUE(again);
+  auto nothing = again->fetch_new("INBOX", *kept);
+  ASSERT_TRUE(nothing.ok()) << nothing.error().to_string();
+  EXPECT_TRUE(nothing->messages.empty());
+  EXPECT_FALSE(nothing->more);
+  EXPECT_EQ(nothing->cursor, *kept);
+  ASSERT_TRUE(again->append("INBOX", mail("m6", "text")).ok());
+  auto sixth = again->fetch_new("INBOX", *kept);
+  ASSERT_TRUE(sixth.ok());
+  ASSERT_EQ(sixth->messages.size(), 1u);
+  EXPECT_EQ(subject_of(sixth->messages[0]), "m6");
+  EXPECT_EQ(sixth->cursor.next_uid, uint64_t{*sixth->messages[0].uid} + 1);
+
+  // A mailbox deleted and made again is renumbered (a new UIDVALIDITY): its old cursor reads
+  // it from the start and says so.
+  ASSERT_TRUE(again->run(imap::Command("CREATE").astring("Chats")).ok());
+  ASSERT_TRUE(again->append("Chats", mail("c1", "text")).ok());
+  auto chats = again->fetch_new("Chats", MailboxCursor{});
+  ASSERT_TRUE(chats.ok());
+  ASSERT_EQ(chats->messages.size(), 1u);
+  ASSERT_TRUE(again->run(imap::Command("SELECT").astring("INBOX")).ok());
+  ASSERT_TRUE(again->run(imap::Command("DELETE").astring("Chats")).ok());
+  ASSERT_TRUE(again->run(imap::Command("CREATE").astring("Chats")).ok());
+  ASSERT_TRUE(again->append("Chats", mail("c2", "text")).ok());
+  auto renumbered = again->fetch_new("Chats", chats->cursor);
+  ASSERT_TRUE(renumbered.ok()) << renumbered.error().to_string();
+  EXPECT_TRUE(renumbered->restarted);
+  EXPECT_NE(renumbered->cursor.uid_validity, chats->cursor.uid_validity);
+  ASSERT_EQ(renumbered->messages.size(), 1u);
+  EXPECT_EQ(subject_of(renumbered->messages[0]), "c2");
+
+  // A mailbox that is not there is a typed error, not an empty batch.
+  auto missing = again->fetch_new("Nowhere", MailboxCursor{});
+  ASSERT_FALSE(missing.ok());
 }
 
 TEST_F(ImapConnectionTest, StartTlsOnThePlainPort) {

@@ -16,6 +16,7 @@
 #include "sotto/core/result.h"
 #include "sotto/mail/imap_response.h"
 #include "sotto/mail/imap_session.h"
+#include "sotto/mail/mailbox_cursor.h"
 
 namespace sotto::mail {
 
@@ -39,6 +40,15 @@ struct MailboxState {
   uint32_t uid_validity = 0;
   uint32_t uid_next = 0;  // 0 when the server did not say
   uint32_t exists = 0;
+};
+
+// What arrived in a mailbox since a cursor.
+struct NewMail {
+  std::vector<imap::FetchedMessage> messages;  // in UID order
+  // Past every message in `messages` and past the UIDs that vanished between SEARCH and FETCH.
+  MailboxCursor cursor;
+  bool restarted = false;  // UIDVALIDITY changed: this reads the mailbox again from the start
+  bool more = false;       // more messages wait than were asked for: call again
 };
 
 class ImapConnection {
@@ -67,6 +77,12 @@ class ImapConnection {
   // The messages with UIDs from `first_uid` on: UID, flags and the whole message, without
   // setting \Seen.
   Result<std::vector<imap::FetchedMessage>> fetch_from(uint32_t first_uid);
+  // SELECTs `mailbox` and fetches, in UID order, at most `max_messages` of the messages at or
+  // past `cursor` (none is marked \Seen). The caller stores them, then keeps the returned
+  // cursor: a crash in between repeats messages, which it drops by Message-ID, and loses none.
+  // Errors: invalid_value for a SEARCH answer that is not a list of UIDs, and run()'s.
+  Result<NewMail> fetch_new(const std::string& mailbox, const MailboxCursor& cursor,
+                            size_t max_messages = 32);
   // APPENDs `message` and returns its UID when the server says it (UIDPLUS), else 0.
   Result<uint32_t> append(const std::string& mailbox, const std::string& message,
                           const std::string& flags = "");
