@@ -1,7 +1,8 @@
 // What an IMAP server sends is untrusted: a hostile or broken server, or anyone on the path
 // before TLS. The bytes go to the session in chunks whose sizes come from the input, as a
 // network would cut them. Nothing may crash or loop; a chunked parse must yield the same
-// responses as one whole parse; a parser that failed stays failed.
+// responses as one whole parse; a parser that failed stays failed. The same bytes, read as a
+// mailbox name in modified UTF-7, must encode back to themselves when they decode.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "fuzz_support.h"
 #include "sotto/mail/imap_response.h"
 #include "sotto/mail/imap_session.h"
+#include "sotto/mail/mailbox_name.h"
 
 namespace {
 
@@ -52,5 +54,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sotto::fuzz::fail("chunking changed the responses");
   }
   (void)parse_response(input);
+  // Mailbox names come from the server too (LIST). A strict decoder admits one encoding per
+  // name, so whatever it accepts must encode back to the same bytes.
+  if (auto name = sotto::mail::decode_mailbox_name(input); name.ok()) {
+    auto again = sotto::mail::encode_mailbox_name(*name);
+    if (!again.ok() || *again != input) sotto::fuzz::fail("a mailbox name did not round-trip");
+  }
   return 0;
 }

@@ -3,6 +3,8 @@
 #include <tuple>
 #include <type_traits>
 
+#include "sotto/core/utf8.h"
+
 namespace sotto::proto {
 namespace {
 
@@ -62,38 +64,7 @@ Bytes link_answer_mac_input(BytesView slot_id) {
 }
 
 bool is_valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;  // the sequence runs past the end
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF.
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
+  return sotto::is_valid_utf8(s);
 }
 
 Result<ClientFrame> decode_client_frame(BytesView bytes, size_t max_frame_bytes) {
@@ -127,8 +98,12 @@ Result<ServerFrame> decode_server_frame(BytesView bytes, size_t max_frame_bytes)
   return frame;
 }
 
-Bytes encode(const ClientFrame& frame) { return tls::encode(frame); }
-Bytes encode(const ServerFrame& frame) { return tls::encode(frame); }
+Bytes encode(const ClientFrame& frame) {
+  return tls::encode(frame);
+}
+Bytes encode(const ServerFrame& frame) {
+  return tls::encode(frame);
+}
 
 Response error_response(uint64_t request_id, const Error& error) {
   Response response;
@@ -144,21 +119,36 @@ Error to_error(const ErrorResponse& response) {
 std::string_view request_name(const Request& request) {
   switch (static_cast<RequestType>(
       std::visit([](const auto& r) { return static_cast<uint16_t>(r.tls_tag); }, request))) {
-    case RequestType::register_account: return "register_account";
-    case RequestType::login: return "login";
-    case RequestType::auth_challenge: return "auth_challenge";
-    case RequestType::auth_device: return "auth_device";
-    case RequestType::auth_session: return "auth_session";
-    case RequestType::logout: return "logout";
-    case RequestType::get_profile: return "get_profile";
-    case RequestType::update_profile: return "update_profile";
-    case RequestType::verify_email: return "verify_email";
-    case RequestType::request_recovery: return "request_recovery";
-    case RequestType::recover_account: return "recover_account";
-    case RequestType::change_password: return "change_password";
-    case RequestType::list_devices: return "list_devices";
-    case RequestType::add_device: return "add_device";
-    case RequestType::revoke_device: return "revoke_device";
+    case RequestType::register_account:
+      return "register_account";
+    case RequestType::login:
+      return "login";
+    case RequestType::auth_challenge:
+      return "auth_challenge";
+    case RequestType::auth_device:
+      return "auth_device";
+    case RequestType::auth_session:
+      return "auth_session";
+    case RequestType::logout:
+      return "logout";
+    case RequestType::get_profile:
+      return "get_profile";
+    case RequestType::update_profile:
+      return "update_profile";
+    case RequestType::verify_email:
+      return "verify_email";
+    case RequestType::request_recovery:
+      return "request_recovery";
+    case RequestType::recover_account:
+      return "recover_account";
+    case RequestType::change_password:
+      return "change_password";
+    case RequestType::list_devices:
+      return "list_devices";
+    case RequestType::add_device:
+      return "add_device";
+    case RequestType::revoke_device:
+      return "revoke_device";
     case RequestType::open_link:
       return "open_link";
     case RequestType::post_link:
@@ -169,22 +159,38 @@ std::string_view request_name(const Request& request) {
       return "answer_link";
     case RequestType::read_link_answer:
       return "read_link_answer";
-    case RequestType::kt_head: return "kt_head";
-    case RequestType::kt_lookup: return "kt_lookup";
-    case RequestType::kt_history: return "kt_history";
-    case RequestType::kt_consistency: return "kt_consistency";
-    case RequestType::kt_audit: return "kt_audit";
-    case RequestType::upload_key_packages: return "upload_key_packages";
-    case RequestType::claim_key_packages: return "claim_key_packages";
-    case RequestType::key_package_stock: return "key_package_stock";
-    case RequestType::send: return "send";
-    case RequestType::fetch: return "fetch";
-    case RequestType::ack: return "ack";
-    case RequestType::register_push: return "register_push";
-    case RequestType::unregister_push: return "unregister_push";
-    case RequestType::push_key: return "push_key";
-    case RequestType::export_account: return "export_account";
-    case RequestType::delete_account: return "delete_account";
+    case RequestType::kt_head:
+      return "kt_head";
+    case RequestType::kt_lookup:
+      return "kt_lookup";
+    case RequestType::kt_history:
+      return "kt_history";
+    case RequestType::kt_consistency:
+      return "kt_consistency";
+    case RequestType::kt_audit:
+      return "kt_audit";
+    case RequestType::upload_key_packages:
+      return "upload_key_packages";
+    case RequestType::claim_key_packages:
+      return "claim_key_packages";
+    case RequestType::key_package_stock:
+      return "key_package_stock";
+    case RequestType::send:
+      return "send";
+    case RequestType::fetch:
+      return "fetch";
+    case RequestType::ack:
+      return "ack";
+    case RequestType::register_push:
+      return "register_push";
+    case RequestType::unregister_push:
+      return "unregister_push";
+    case RequestType::push_key:
+      return "push_key";
+    case RequestType::export_account:
+      return "export_account";
+    case RequestType::delete_account:
+      return "delete_account";
   }
   return "unknown";
 }

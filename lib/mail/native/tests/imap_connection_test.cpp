@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "mail_server.h"
+#include "sotto/mail/mailbox_name.h"
 
 namespace sotto::mail {
 namespace {
@@ -185,6 +186,39 @@ TEST_F(ImapConnectionTest, ACursorTakesEachMessageOnceAcrossReconnectsAndRenumbe
   // A mailbox that is not there is a typed error, not an empty batch.
   auto missing = again->fetch_new("Nowhere", MailboxCursor{});
   ASSERT_FALSE(missing.ok());
+}
+
+TEST_F(ImapConnectionTest, MailboxNamesBeyondAsciiGoThereAndBack) {
+  auto c = logged_in("hana");
+  ASSERT_TRUE(c);
+  const std::string names[] = {"Entw\xc3\xbcrfe",
+                               "\xd0\x9a\xd0\xbe\xd1\x80\xd0\xb7\xd0\xb8\xd0\xbd\xd0\xb0",
+                               "Tom & Jerry \xf0\x9f\x98\x80"};
+  for (const auto& name : names) {
+    auto wire = encode_mailbox_name(name);
+    ASSERT_TRUE(wire.ok());
+    auto created = c->run(imap::Command("CREATE").astring(*wire));
+    ASSERT_TRUE(created.ok()) << created.error().to_string();
+    ASSERT_TRUE(c->append(*wire, mail("in-" + std::to_string(name.size()), "text")).ok());
+  }
+  std::vector<imap::Response> listed;
+  ASSERT_TRUE(c->run(imap::Command("LIST").astring("").astring("*"), &listed).ok());
+  std::vector<std::string> found;
+  for (const auto& r : listed) {
+    if (r.kind != imap::Response::Kind::data || r.name != "LIST" || r.values.size() != 3) continue;
+    auto wire = r.values[2].as_astring();
+    ASSERT_TRUE(wire.has_value());
+    auto name = decode_mailbox_name(*wire);
+    ASSERT_TRUE(name.ok()) << *wire << ": " << name.error().to_string();
+    found.push_back(*name);
+  }
+  for (const auto& name : names) {
+    EXPECT_NE(std::find(found.begin(), found.end(), name), found.end()) << name;
+    auto wire = encode_mailbox_name(name);
+    auto batch = c->fetch_new(*wire, MailboxCursor{});
+    ASSERT_TRUE(batch.ok()) << batch.error().to_string();
+    EXPECT_EQ(batch->messages.size(), 1u);
+  }
 }
 
 TEST_F(ImapConnectionTest, StartTlsOnThePlainPort) {
