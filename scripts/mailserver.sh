@@ -16,6 +16,7 @@
 #   MS_LMTP_PORT, MS_AUTH_PORT   each port by itself, overriding MS_PORTBASE
 #   MS_ARCHIVE=1 Postfix also delivers a copy of every accepted mail to archive@MS_DOMAIN
 #                (password "secret"), to look at mails as they went over the wire
+#   MS_NO_IDLE=1 the IMAP server does not offer IDLE (for clients that must poll)
 #
 # Ports, all on 127.0.0.1 (with the default base):
 #   IMAP         14143  plain, STARTTLS offered        IMAPS        14993  implicit TLS
@@ -103,6 +104,11 @@ gen_config() {
   chmod 640 "$DV/users"
   chgrp dovecot "$DV/users"
 
+  # MS_NO_IDLE=1: a server that does not offer IDLE, for clients that must poll.
+  no_idle=
+  if [ "${MS_NO_IDLE:-}" = 1 ]; then
+    no_idle="  imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS NAMESPACE"
+  fi
   cat >"$DV/dovecot.conf" <<EOF
 base_dir = $RUN/dovecot
 state_dir = $RUN/dovecot-state
@@ -153,6 +159,7 @@ protocol imap {
   mail_plugins = \$mail_plugins imap_quota
   imap_metadata = yes
   imap_idle_notify_interval = 2 mins
+$no_idle
 }
 plugin {
   quota = maildir:User quota

@@ -47,7 +47,7 @@ std::vector<uint16_t> free_ports(std::size_t n) {
   return ports;
 }
 
-MailServer::MailServer(std::string domain, std::vector<std::string> users)
+MailServer::MailServer(std::string domain, std::vector<std::string> users, bool idle)
     : domain_(std::move(domain)) {
   std::string pattern = (fs::temp_directory_path() / "sotto-mail-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
@@ -72,7 +72,7 @@ MailServer::MailServer(std::string domain, std::vector<std::string> users)
       << " MS_IMAP_PORT=" << ports[0] << " MS_IMAPS_PORT=" << ports[1]
       << " MS_SMTP_PORT=" << ports[2] << " MS_SUBMISSION_PORT=" << ports[3]
       << " MS_SUBMISSIONS_PORT=" << ports[4] << " MS_LMTP_PORT=" << ports[5]
-      << " MS_AUTH_PORT=" << ports[6];
+      << " MS_AUTH_PORT=" << ports[6] << (idle ? "" : " MS_NO_IDLE=1");
   env_ = env.str();
   started_ = run("start") == 0;
 }

@@ -17,8 +17,9 @@ std::vector<uint16_t> free_ports(std::size_t n);
 
 class MailServer {
  public:
-  // Mailboxes user@domain for each "user:password" in `users` (no spaces in either).
-  MailServer(std::string domain, std::vector<std::string> users);
+  // Mailboxes user@domain for each "user:password" in `users` (no spaces in either). Without
+  // `idle`, the IMAP server does not offer IDLE.
+  MailServer(std::string domain, std::vector<std::string> users, bool idle = true);
   ~MailServer();
   MailServer(const MailServer&) = delete;
   MailServer& operator=(const MailServer&) = delete;

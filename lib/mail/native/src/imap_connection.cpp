@@ -1,6 +1,8 @@
 #include "sotto/mail/imap_connection.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "mail_stream.h"
@@ -297,6 +299,25 @@ Result<std::vector<imap::Response>> ImapConnection::idle(std::chrono::millisecon
     return Error(Errc::invalid_argument, "IMAP IDLE ended with: " + server_text(status.text));
   }
   return reported;
+}
+
+Result<std::vector<imap::Response>> ImapConnection::wait_for_change(
+    std::chrono::milliseconds wait, std::chrono::milliseconds poll_every) {
+  if (!polls()) return idle(wait);
+  poll_every = std::max(poll_every, std::chrono::milliseconds(100));
+  const auto deadline = Clock::now() + wait;
+  std::vector<imap::Response> reported;
+  for (;;) {
+    SOTTO_TRY(run(imap::Command("NOOP"), &reported));
+    // Only what says the mailbox changed; a NOOP's answer may carry untagged "* OK" lines.
+    std::erase_if(reported, [](const imap::Response& r) {
+      return r.kind != imap::Response::Kind::numbered && r.kind != imap::Response::Kind::data;
+    });
+    if (!reported.empty()) return reported;
+    auto now = Clock::now();
+    if (now >= deadline) return reported;
+    std::this_thread::sleep_for(std::min<Clock::duration>(poll_every, deadline - now));
+  }
 }
 
 void ImapConnection::logout() {

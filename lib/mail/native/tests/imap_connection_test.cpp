@@ -321,6 +321,63 @@ TEST_F(ImapConnectionTest, IdleWakesWhenMailArrives) {
   EXPECT_NE(fetched->front().body->find("wake up"), std::string::npos);
 }
 
+TEST_F(ImapConnectionTest, WaitingForMailIdlesWhenTheServerCan) {
+  auto c = logged_in("frank");
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->polls());
+  ASSERT_TRUE(c->select("INBOX").ok());
+  // Nothing happens: it returns empty once the wait is over.
+  auto start = std::chrono::steady_clock::now();
+  auto quiet = c->wait_for_change(300ms);
+  ASSERT_TRUE(quiet.ok()) << quiet.error().to_string();
+  EXPECT_TRUE(quiet->empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
+}
+
+// A server without IDLE: the client polls with NOOP and still learns of new mail.
+TEST(ImapWithoutIdle, WaitingForMailPollsAndWakesWhenMailArrives) {
+  MailServer server("sotto.test", {"ivan:secret"}, /*idle=*/false);
+  ASSERT_TRUE(server.started()) << server.output();
+  MailServerEndpoint e;
+  e.host = "127.0.0.1";
+  e.port = server.imaps_port();
+  e.ca_file = server.certificate().string();
+  e.step_timeout = 10s;
+  auto connect = [&] {
+    auto c = ImapConnection::connect(e);
+    EXPECT_TRUE(c.ok()) << c.error().to_string();
+    EXPECT_TRUE(c.ok() && (*c)->login("ivan@sotto.test", "secret").ok());
+    return c.ok() ? std::move(c).value() : nullptr;
+  };
+  auto waiter = connect();
+  auto sender = connect();
+  ASSERT_TRUE(waiter && sender);
+  EXPECT_TRUE(waiter->polls());
+  EXPECT_EQ(waiter->idle(100ms).error().code(), Errc::unsupported);
+  ASSERT_TRUE(waiter->select("INBOX").ok());
+
+  std::atomic<bool> appended = false;
+  std::thread later([&] {
+    std::this_thread::sleep_for(700ms);
+    appended = sender->append("INBOX", "Subject: poll\r\n\r\nwake up\r\n").ok();
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto changed = waiter->wait_for_change(20s, 250ms);
+  auto waited = std::chrono::steady_clock::now() - start;
+  later.join();
+  ASSERT_TRUE(appended);
+  ASSERT_TRUE(changed.ok()) << changed.error().to_string();
+  bool exists = std::any_of(changed->begin(), changed->end(), [](const imap::Response& r) {
+    return r.kind == imap::Response::Kind::numbered && r.name == "EXISTS" && r.number == 1;
+  });
+  EXPECT_TRUE(exists) << changed->size() << " responses, none \"* 1 EXISTS\"";
+  // Woken by a poll soon after the mail came, not at the end of the wait.
+  EXPECT_LT(waited, 10s);
+  auto batch = waiter->fetch_new("INBOX", MailboxCursor{});
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->messages.size(), 1u);
+}
+
 TEST_F(ImapConnectionTest, AFiveMebibyteMessageRoundTrips) {
   auto c = logged_in("gina");
   ASSERT_TRUE(c);

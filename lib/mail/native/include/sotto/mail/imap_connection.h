@@ -92,6 +92,16 @@ class ImapConnection {
   // Errors: unsupported (no IDLE capability), and connect()'s.
   Result<std::vector<imap::Response>> idle(std::chrono::milliseconds wait);
 
+  // Waits for the selected mailbox to change, at most `wait`: IDLE when the server offers it,
+  // else NOOP every `poll_every` (RFC 3501 section 6.1.2: NOOP is how a client without IDLE
+  // learns of new mail). Returns what the server reported, empty when nothing changed.
+  // Errors: connect()'s.
+  Result<std::vector<imap::Response>> wait_for_change(
+      std::chrono::milliseconds wait,
+      std::chrono::milliseconds poll_every = std::chrono::seconds(30));
+  // Whether wait_for_change polls (the server offers no IDLE).
+  bool polls() const { return !has("IDLE"); }
+
   // LOGOUT, then closes; errors are of no consequence to the caller.
   void logout();
 
