@@ -1,46 +1,57 @@
 #include "sotto/mail/mailbox_name.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "sotto/core/bytes.h"
+#include "sotto/core/encoding.h"
 #include "sotto/core/utf8.h"
 
 namespace sotto::mail {
 
 namespace {
 
-constexpr std::string_view kAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
 bool is_direct(char32_t c) {
   return c >= 0x20 && c <= 0x7e;  // '&' too, but written as "&-"
-}
-
-int sextet(char c) {
-  size_t at = kAlphabet.find(c);
-  return at == std::string_view::npos ? -1 : static_cast<int>(at);
 }
 
 Error bad(std::string_view why) {
   return Error(Errc::invalid_value, "a mailbox name in modified UTF-7: " + std::string(why));
 }
 
-// The UTF-16 code units as modified base64, without padding.
+// The UTF-16 code units in base64 with "," for "/" and without padding, between "&" and "-".
 void write_shifted(std::string& out, const std::vector<uint16_t>& units) {
-  out += '&';
-  uint32_t bits = 0;
-  int count = 0;
+  Bytes bytes;
   for (uint16_t u : units) {
-    bits = (bits << 16) | u;
-    count += 16;
-    while (count >= 6) {
-      count -= 6;
-      out += kAlphabet[(bits >> count) & 0x3f];
-    }
-    bits &= (1u << count) - 1;
+    bytes.push_back(static_cast<uint8_t>(u >> 8));
+    bytes.push_back(static_cast<uint8_t>(u & 0xff));
   }
-  if (count > 0) out += kAlphabet[(bits << (6 - count)) & 0x3f];
-  out += '-';
+  std::string run = to_base64(bytes);
+  while (!run.empty() && run.back() == '=') run.pop_back();
+  std::replace(run.begin(), run.end(), '/', ',');
+  out += '&' + run + '-';
+}
+
+// The UTF-16 code units of a shifted run (what stands between "&" and "-"). Base64's own
+// strictness (no impossible length, no bits left over) makes one run per sequence of units;
+// an odd number of bytes is a code unit cut in half.
+Result<std::vector<uint16_t>> read_shifted(std::string_view run) {
+  if (run.find_first_of("/=") != std::string_view::npos) {
+    return bad("a character outside modified base64");
+  }
+  std::string padded(run);
+  std::replace(padded.begin(), padded.end(), ',', '/');
+  padded.append((4 - padded.size() % 4) % 4, '=');
+  auto bytes = from_base64(padded);
+  if (!bytes.ok() || bytes->size() % 2 != 0) {
+    return bad("a shifted run that is not whole UTF-16 in modified base64");
+  }
+  std::vector<uint16_t> units;
+  for (size_t k = 0; k < bytes->size(); k += 2) {
+    units.push_back(static_cast<uint16_t>(((*bytes)[k] << 8) | (*bytes)[k + 1]));
+  }
+  return units;
 }
 
 }  // namespace
@@ -94,21 +105,7 @@ Result<std::string> decode_mailbox_name(std::string_view wire) {
       continue;
     }
     if (after_shift) return bad("two shifted runs in a row");
-    uint32_t bits = 0;
-    int count = 0;
-    std::vector<uint16_t> units;
-    for (char d : run) {
-      int v = sextet(d);
-      if (v < 0) return bad("a character outside modified base64");
-      bits = (bits << 6) | static_cast<uint32_t>(v);
-      count += 6;
-      if (count >= 16) {
-        count -= 16;
-        units.push_back(static_cast<uint16_t>(bits >> count));
-        bits &= (1u << count) - 1;
-      }
-    }
-    if (count >= 6 || bits != 0) return bad("a shifted run with bits left over");
+    SOTTO_TRY_ASSIGN(std::vector<uint16_t> units, read_shifted(run));
     for (size_t k = 0; k < units.size(); ++k) {
       char32_t cp = units[k];
       if (cp >= 0xD800 && cp <= 0xDBFF) {
