@@ -226,9 +226,9 @@ Result<NewMail> ImapConnection::fetch_new(const std::string& mailbox, const Mail
   }
   std::sort(uids.begin(), uids.end());
   uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
-  if (uids.size() > std::max<size_t>(max_messages, 1)) {
+  if (const size_t limit = std::max<size_t>(max_messages, 1); uids.size() > limit) {
     out.more = true;
-    uids.resize(std::max<size_t>(max_messages, 1));
+    uids.resize(limit);
   }
   if (uids.empty()) return out;
 
