@@ -41,9 +41,6 @@ struct Account {
   client::Identity identity;
 };
 
-Profile profile_for(const CommonOptions& common) {
-  return Profile(common.profile ? fs::path(*common.profile) : Profile::default_dir());
-}
 
 // Opens the profile, its store and its account; 0, or the exit status after saying why not.
 int open_account(const CommonOptions& common, const Output& out, Account& account) {
@@ -253,6 +250,16 @@ void print_message(const Output& out, const ConversationLabel& conversation,
   out.line(line);
 }
 
+}  // namespace
+
+void print_stored_message(const Output& out, const client::Conversation& conversation,
+                          const client::StoredMessage& m, bool with_state,
+                          const client::ClientStore& store) {
+  print_message(out, label_of(conversation), m, with_state, &store);
+}
+
+namespace {
+
 // Prints the incoming messages `recv` has not shown yet, oldest first, and moves its marks
 // past them. Gives how many it printed.
 Result<size_t> show_new_messages(Account& account, const Output& out, Online& online) {
@@ -371,6 +378,38 @@ Result<ServerPins> pins_from(const AccountOptions& account) {
   return pins;
 }
 
+}  // namespace
+
+Profile profile_for(const CommonOptions& common) {
+  return Profile(common.profile ? fs::path(*common.profile) : Profile::default_dir());
+}
+
+int create_store(const CommonOptions& common, const Output& out, const Profile& profile,
+                 std::unique_ptr<client::SqliteClientStore>& store,
+                 std::optional<std::string>& key_file) {
+  if (auto made = profile.create(); !made) return out.fail(Exit::profile_busy, made.error());
+  // A key file named on the command line or in the environment is made when missing, and
+  // remembered in the profile so that later commands find it.
+  const bool new_store = !fs::exists(profile.store_path());
+  auto unlock = choose_unlock(common.key_file, std::nullopt, new_store);
+  if (!unlock) return out.fail(Exit::bad_unlock, unlock.error());
+  if (auto* file = std::get_if<client::StoreKeyFile>(&*unlock)) {
+    file->path = fs::absolute(file->path).string();
+    key_file = file->path;
+    if (!fs::exists(file->path)) {
+      if (auto made = client::SqliteClientStore::create_key_file(file->path); !made) {
+        return out.fail(Exit::bad_unlock, made.error());
+      }
+    }
+  }
+  auto opened = open_store(profile, *unlock, true);
+  if (!opened) return out.fail(exit_for_store_open(opened.error()), opened.error());
+  store = std::move(opened).value();
+  return 0;
+}
+
+namespace {
+
 enum class SetUp { register_account, login, link };
 
 // `init`, `login` and `link`: a new profile whose store gets this device's account.
@@ -381,30 +420,20 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, S
   auto pins = pins_from(options);
   if (!pins) return out.fail(Exit::usage, pins.error());
   Profile profile = profile_for(common);
-  if (auto made = profile.create(); !made) return out.fail(Exit::profile_busy, made.error());
-
-  // A key file named on the command line or in the environment is made when missing, and
-  // remembered in the profile so that later commands find it.
-  const bool new_store = !fs::exists(profile.store_path());
-  auto unlock = choose_unlock(common.key_file, std::nullopt, new_store);
-  if (!unlock) return out.fail(Exit::bad_unlock, unlock.error());
+  std::unique_ptr<client::SqliteClientStore> store;
   std::optional<std::string> key_file;
-  if (auto* file = std::get_if<client::StoreKeyFile>(&*unlock)) {
-    file->path = fs::absolute(file->path).string();
-    key_file = file->path;
-    if (!fs::exists(file->path)) {
-      if (auto made = client::SqliteClientStore::create_key_file(file->path); !made) {
-        return out.fail(Exit::bad_unlock, made.error());
-      }
-    }
-  }
-  auto store = open_store(profile, *unlock, true);
-  if (!store) return out.fail(exit_for_store_open(store.error()), store.error());
-  auto existing = (*store)->identity();
+  if (int failed = create_store(common, out, profile, store, key_file)) return failed;
+  auto existing = store->identity();
   if (!existing) return out.fail(Exit::profile_busy, existing.error());
   if (*existing) {
     return out.fail(Exit::exists, "the profile " + profile.dir().string() +
                                       " already holds the account " + (*existing)->username +
+                                      ": choose another with --profile");
+  }
+  if (auto mail = store->mail_account(); !mail || *mail) {
+    if (!mail) return out.fail(Exit::profile_busy, mail.error());
+    return out.fail(Exit::exists, "the profile " + profile.dir().string() +
+                                      " already holds the e-mail account " + (*mail)->address +
                                       ": choose another with --profile");
   }
 
@@ -420,7 +449,7 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, S
   if (auto saved = profile.save(settings); !saved)
     return out.fail(Exit::profile_busy, saved.error());
 
-  Online online(*pins, **store, out, options.device_name);
+  Online online(*pins, *store, out, options.device_name);
   if (int failed = connect_or_fail(online, out)) return failed;
   std::optional<Result<void>> done;
   if (how == SetUp::link) {
@@ -482,7 +511,7 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, S
   online.finish();
   if (!result) return out.fail(exit_for(result.error()), result.error());
 
-  auto identity = (*store)->identity();
+  auto identity = store->identity();
   if (!identity || !*identity) return out.fail(Exit::failure, "the account was not stored");
   const auto& id = **identity;
   if (out.json()) {
@@ -502,12 +531,15 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, S
   return 0;
 }
 
-// Reads standard input to its end (a message that is not on the command line).
+}  // namespace
+
 std::string read_stdin() {
   std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   while (!text.empty() && text.back() == '\n') text.pop_back();
   return text;
 }
+
+namespace {
 
 // ---- groups, offline ----------------------------------------------------------------------
 

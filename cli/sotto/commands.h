@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "output.h"
+#include "profile.h"
 #include "sotto/client/engine.h"
 
 namespace sotto::cli {
@@ -31,6 +33,20 @@ struct AccountOptions {
   std::string invite_link;  // someone's invite link: the server and its pins come from it
   std::string device_name = "sotto";
 };
+
+// Opens the profile's store, making the profile, the store and a named key file when missing
+// (`key_file` is then the key file's absolute path). 0, or the exit status after saying why not.
+int create_store(const CommonOptions& common, const Output& out, const Profile& profile,
+                 std::unique_ptr<client::SqliteClientStore>& store,
+                 std::optional<std::string>& key_file);
+Profile profile_for(const CommonOptions& common);
+// Reads standard input to its end (a message that is not on the command line), without the
+// line ends that close it.
+std::string read_stdin();
+// A message as `recv` and `history` print it (`with_state`: an outgoing one's delivery too).
+void print_stored_message(const Output& out, const client::Conversation& conversation,
+                          const client::StoredMessage& m, bool with_state,
+                          const client::ClientStore& store);
 
 int run_init(const CommonOptions& common, const AccountOptions& account);
 int run_login(const CommonOptions& common, const AccountOptions& account);

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "mail_commands.h"
 #include "output.h"
 
 namespace {
@@ -45,7 +46,7 @@ void add_pin_options(CLI::App& command, sotto::cli::AccountOptions& account) {
 
 void add_server_options(CLI::App& command, sotto::cli::AccountOptions& account) {
   add_pin_options(command, account);
-  command.add_option("--username", account.username, "the account's username")->required();
+  command.add_option("--username", account.username, "the account's username");
 }
 
 }  // namespace
@@ -70,10 +71,26 @@ int main(int argc, char** argv) {
   app.add_flag("--json", common.json, "print results as JSON, one object per line");
 
   AccountOptions account;
-  auto* init = app.add_subcommand("init", "register a new account with this device as its first");
+  auto* init = app.add_subcommand(
+      "init",
+      "register a new account with this device as its first; or, with --email and the mail "
+      "servers but no server or username, chat through that e-mail account (e-mail mode)");
   add_server_options(*init, account);
+  MailInitOptions mail_init;
   init->add_option("--email", account.email, "the account's e-mail address")->required();
   init->add_option("--invite", account.invite_code, "an invite code, when the server asks one");
+  init->add_option("--imap", mail_init.imap, "e-mail mode: the IMAP server, HOST:PORT");
+  init->add_option("--smtp", mail_init.smtp, "e-mail mode: the SMTP submission server, HOST:PORT");
+  init->add_option("--imap-security", mail_init.imap_security,
+                   "tls or starttls (default: starttls on port 143, else tls)");
+  init->add_option("--smtp-security", mail_init.smtp_security,
+                   "tls or starttls (default: starttls on port 587, else tls)");
+  init->add_option("--mail-login", mail_init.login,
+                   "the user name for IMAP and SMTP (default: the address)");
+  init->add_option("--ca-file", mail_init.ca_file,
+                   "trust the mail servers' certificates in this PEM file (a self-hosted server)");
+  init->add_flag("--accept-invalid-certificates", mail_init.accept_invalid_certificates,
+                 "accept any certificate from the mail servers (only when you know why)");
   auto* login = app.add_subcommand("login", "add this device to an existing account");
   add_server_options(*login, account);
 
@@ -83,7 +100,10 @@ int main(int argc, char** argv) {
   add_pin_options(*link, account);
   link->add_option("CODE", link_code, "the link code")->required();
 
-  app.add_subcommand("whoami", "show this profile's account and device");
+  bool public_key = false;
+  auto* whoami = app.add_subcommand("whoami", "show this profile's account and device");
+  whoami->add_flag("--public-key", public_key,
+                   "e-mail mode: print this account's OpenPGP key, to give to people");
 
   bool qr = false;
   auto* invite = app.add_subcommand(
@@ -112,6 +132,9 @@ int main(int argc, char** argv) {
       "add", "look a user up in the key directory, verify the proof and keep their devices");
   contacts_add->add_option("USERNAME", contact_name, "who: a username or their invite link")
       ->required();
+  std::string contact_key;
+  contacts_add->add_option("--key", contact_key,
+                           "e-mail mode: their OpenPGP key, a file (armored or binary)");
   std::string vcard_path;
   bool dry_run = false;
   auto* contacts_import = contacts->add_subcommand(
@@ -257,10 +280,36 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : static_cast<int>(Exit::usage);
   }
 
-  if (*init) return run_init(common, account);
+  if (*init) {
+    if (account.username.empty() && account.server.empty() && account.invite_link.empty()) {
+      mail_init.email = account.email;
+      return run_mail_init(common, mail_init);
+    }
+    if (account.username.empty()) {
+      const Output out(common.json);
+      return out.fail(Exit::usage, "--username is required");
+    }
+    return run_init(common, account);
+  }
+  if (*login && account.username.empty()) {
+    const Output out(common.json);
+    return out.fail(Exit::usage, "--username is required");
+  }
+  if (is_mail_profile(common)) {
+    if (*whoami) return run_mail_whoami(common, public_key);
+    if (*contacts_add) return run_mail_contacts_add(common, contact_name, contact_key);
+    if (*contacts_list) return run_mail_contacts_list(common);
+    if (*send && !group_option) return run_mail_send(common, peer, text);
+    if (*recv) return run_mail_recv(common, wait_seconds);
+    if (*history && !group_option) return run_mail_history(common, peer);
+    const Output out(common.json);
+    return out.fail(Exit::usage,
+                    "an e-mail profile has whoami, contacts add/list, send, recv and history "
+                    "for now");
+  }
   if (*login) return run_login(common, account);
   if (*link) return run_link(common, account, link_code);
-  if (app.got_subcommand("whoami")) return run_whoami(common);
+  if (*whoami) return run_whoami(common);
   if (*devices_link) return run_devices_link(common, link_wait);
   if (*devices_list) return run_devices_list(common);
   if (*devices_revoke) return run_devices_revoke(common, device_prefix);

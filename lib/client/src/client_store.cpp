@@ -6,7 +6,8 @@ bool ClientStoreBatch::empty() const {
   return !identity && !directory_state && put_key_packages.empty() && remove_key_packages.empty() &&
          put_contacts.empty() && put_conversations.empty() && put_messages.empty() &&
          delivery_updates.empty() && remove_messages.empty() && put_outbox.empty() &&
-         remove_outbox.empty() && add_processed.empty() && remove_processed.empty();
+         remove_outbox.empty() && add_processed.empty() && remove_processed.empty() && !mail_account &&
+         put_mail_peers.empty() && !mail_cursor;
 }
 
 }  // namespace sotto::client

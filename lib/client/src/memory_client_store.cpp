@@ -91,6 +91,26 @@ Result<bool> MemoryClientStore::is_processed(uint64_t seq) const {
   return processed_.count(seq) != 0;
 }
 
+Result<std::optional<MailAccount>> MemoryClientStore::mail_account() const {
+  return mail_account_;
+}
+
+Result<std::optional<MailPeer>> MemoryClientStore::mail_peer(const std::string& address) const {
+  auto it = mail_peers_.find(address);
+  if (it == mail_peers_.end()) return std::optional<MailPeer>();
+  return std::optional<MailPeer>(it->second);
+}
+
+Result<std::vector<MailPeer>> MemoryClientStore::mail_peers() const {
+  std::vector<MailPeer> out;
+  for (const auto& [address, peer] : mail_peers_) out.push_back(peer);
+  return out;
+}
+
+Result<std::optional<std::string>> MemoryClientStore::mail_cursor() const {
+  return mail_cursor_;
+}
+
 Result<void> MemoryClientStore::apply(const ClientStoreBatch& batch) {
   // Checks first, so that a refused batch changes nothing.
   for (const auto& u : batch.delivery_updates) {
@@ -148,6 +168,9 @@ Result<void> MemoryClientStore::apply(const ClientStoreBatch& batch) {
   }
   for (uint64_t seq : batch.add_processed) processed_.insert(seq);
   for (uint64_t seq : batch.remove_processed) processed_.erase(seq);
+  if (batch.mail_account) mail_account_ = batch.mail_account;
+  for (const auto& p : batch.put_mail_peers) mail_peers_[p.address] = p;
+  if (batch.mail_cursor) mail_cursor_ = batch.mail_cursor;
   ++batches_applied_;
   return success();
 }

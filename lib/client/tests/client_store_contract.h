@@ -305,11 +305,51 @@ TYPED_TEST_P(ClientStoreContract, APreviousEpochHeadRecordAndOutboxContentAreKep
   EXPECT_TRUE(store.outbox().value().at(0).content.empty());
 }
 
+TYPED_TEST_P(ClientStoreContract, AMailAccountItsPeersAndCursorAreKept) {
+  ClientStore& store = this->store();
+  EXPECT_FALSE(store.mail_account().value().has_value());
+  EXPECT_FALSE(store.mail_cursor().value().has_value());
+  EXPECT_TRUE(store.mail_peers().value().empty());
+
+  ClientStoreBatch batch;
+  batch.mail_account = MailAccount{"alice@example.org", SecureBytes{1, 2}, SecureBytes{3, 4}};
+  batch.put_mail_peers = {MailPeer{"carol@example.org", Bytes{7}, MailKeySource::imported, 5},
+                          MailPeer{"bob@example.org", Bytes{8}, MailKeySource::autocrypt, 6}};
+  EXPECT_FALSE(batch.empty());
+  ASSERT_TRUE(store.apply(batch).ok());
+  EXPECT_EQ(store.mail_account().value()->address, "alice@example.org");
+  EXPECT_EQ(store.mail_account().value()->secret_key, (SecureBytes{3, 4}));
+  auto peers = store.mail_peers().value();
+  ASSERT_EQ(peers.size(), 2u);
+  EXPECT_EQ(peers[0].address, "bob@example.org");  // by address
+  EXPECT_EQ(peers[1].source, MailKeySource::imported);
+  EXPECT_FALSE(store.mail_peer("dave@example.org").value().has_value());
+
+  // A peer's key replaced (gossip), and the cursor moved with the messages read.
+  ClientStoreBatch next;
+  next.put_mail_peers = {MailPeer{"bob@example.org", Bytes{9}, MailKeySource::gossip, 8}};
+  next.mail_cursor = "imap-cursor-v1 1 5";
+  next.put_messages.push_back(contract_message(3, 1, "from bob"));
+  ASSERT_TRUE(store.apply(next).ok());
+  EXPECT_EQ(store.mail_peer("bob@example.org").value()->cert, Bytes{9});
+  EXPECT_EQ(store.mail_peer("bob@example.org").value()->source, MailKeySource::gossip);
+  EXPECT_EQ(store.mail_cursor().value(), std::optional<std::string>("imap-cursor-v1 1 5"));
+  EXPECT_EQ(store.mail_account().value()->password, (SecureBytes{1, 2}));
+
+  // A refused batch moves no cursor.
+  ClientStoreBatch refused;
+  refused.mail_cursor = "imap-cursor-v1 1 9";
+  refused.delivery_updates.push_back(DeliveryUpdate{Bytes(4, 9), Bytes(16, 9)});
+  EXPECT_FALSE(store.apply(refused).ok());
+  EXPECT_EQ(store.mail_cursor().value(), std::optional<std::string>("imap-cursor-v1 1 5"));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ClientStoreContract, ABatchAppliesEverythingItHolds,
                             ARefusedBatchChangesNothing, RecordsReplaceByTheirKeysInOrder,
                             AFileMessageKeepsItsFile, AGroupKeepsItsKindAndMembership,
                             AMessageKeepsItsReplyEditReceiptsAndExpiry,
                             RemovedMessagesAreGoneAndAbsentOnesIgnored, AConversationKeepsItsTimer,
-                            APreviousEpochHeadRecordAndOutboxContentAreKept);
+                            APreviousEpochHeadRecordAndOutboxContentAreKept,
+                            AMailAccountItsPeersAndCursorAreKept);
 
 }  // namespace sotto::client

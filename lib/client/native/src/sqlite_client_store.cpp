@@ -177,6 +177,26 @@ ALTER TABLE conversations ADD COLUMN head_sent_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN content BLOB NOT NULL DEFAULT x'';  -- sealed; empty: none
 ALTER TABLE outbox ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    {6, R"sql(
+-- E-mail mode (docs/mail.md): the mail account, the keys of the people it mails with, and
+-- where its inbox was read to.
+CREATE TABLE mail_account (
+  id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+  address TEXT NOT NULL,
+  password BLOB NOT NULL,    -- sealed
+  secret_key BLOB NOT NULL   -- sealed: the OpenPGP transferable secret key
+) STRICT;
+CREATE TABLE mail_peers (
+  address TEXT NOT NULL PRIMARY KEY,
+  cert BLOB NOT NULL,  -- the transferable public key
+  source INTEGER NOT NULL CHECK (source IN (1, 2, 3)),  -- 1 imported, 2 autocrypt, 3 gossip
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE mail_cursor (
+  id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+  cursor TEXT NOT NULL  -- imap-cursor-v1 <uidvalidity> <next uid>
+) STRICT;
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -995,6 +1015,63 @@ Result<bool> SqliteClientStore::is_processed(uint64_t seq) const {
   return q.step();
 }
 
+Result<std::optional<MailAccount>> SqliteClientStore::mail_account() const {
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
+                                              "SELECT address, password, secret_key "
+                                              "FROM mail_account WHERE id = 1"));
+  SOTTO_TRY_ASSIGN(bool row, q.step());
+  if (!row) return std::optional<MailAccount>();
+  MailAccount a;
+  a.address = q.text(0);
+  SOTTO_TRY_ASSIGN(a.password,
+                   unseal(store_key_, "mail_account", "password", {single_row_key()}, q.view(1)));
+  SOTTO_TRY_ASSIGN(a.secret_key, unseal(store_key_, "mail_account", "secret_key",
+                                        {single_row_key()}, q.view(2)));
+  return std::optional<MailAccount>(std::move(a));
+}
+
+namespace {
+
+constexpr const char* kMailPeerColumns = "address, cert, source, updated_at";
+
+MailPeer mail_peer_row(const Statement& q) {
+  MailPeer p;
+  p.address = q.text(0);
+  p.cert = q.blob(1);
+  p.source = static_cast<MailKeySource>(q.i64(2));
+  p.updated_at = q.u64(3);
+  return p;
+}
+
+}  // namespace
+
+Result<std::optional<MailPeer>> SqliteClientStore::mail_peer(const std::string& address) const {
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_, std::string("SELECT ") + kMailPeerColumns +
+                                                       " FROM mail_peers WHERE address = ?"));
+  q.bind(address);
+  SOTTO_TRY_ASSIGN(bool row, q.step());
+  if (!row) return std::optional<MailPeer>();
+  return std::optional<MailPeer>(mail_peer_row(q));
+}
+
+Result<std::vector<MailPeer>> SqliteClientStore::mail_peers() const {
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_, std::string("SELECT ") + kMailPeerColumns +
+                                                       " FROM mail_peers ORDER BY address"));
+  std::vector<MailPeer> out;
+  for (;;) {
+    SOTTO_TRY_ASSIGN(bool row, q.step());
+    if (!row) return out;
+    out.push_back(mail_peer_row(q));
+  }
+}
+
+Result<std::optional<std::string>> SqliteClientStore::mail_cursor() const {
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_, "SELECT cursor FROM mail_cursor WHERE id = 1"));
+  SOTTO_TRY_ASSIGN(bool row, q.step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(q.text(0));
+}
+
 // ---- the one write -----------------------------------------------------------------------
 
 Result<void> SqliteClientStore::apply(const ClientStoreBatch& batch) {
@@ -1169,6 +1246,30 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
   }
   for (uint64_t seq : batch.remove_processed) {
     SOTTO_TRY(run("DELETE FROM processed WHERE seq = ?", seq));
+  }
+  if (const auto& a = batch.mail_account) {
+    SOTTO_TRY_ASSIGN(Bytes password, seal(store_key_, "mail_account", "password",
+                                          {single_row_key()}, a->password));
+    SOTTO_TRY_ASSIGN(Bytes secret_key, seal(store_key_, "mail_account", "secret_key",
+                                            {single_row_key()}, a->secret_key));
+    SOTTO_TRY(
+        run("INSERT INTO mail_account (id, address, password, secret_key) VALUES (1, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET address = excluded.address, "
+            "password = excluded.password, secret_key = excluded.secret_key",
+            a->address, password, secret_key));
+  }
+  for (const auto& p : batch.put_mail_peers) {
+    SOTTO_TRY(
+        run("INSERT INTO mail_peers (address, cert, source, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (address) DO UPDATE SET cert = excluded.cert, "
+            "source = excluded.source, updated_at = excluded.updated_at",
+            p.address, p.cert, static_cast<int64_t>(p.source), p.updated_at));
+  }
+  if (batch.mail_cursor) {
+    SOTTO_TRY(
+        run("INSERT INTO mail_cursor (id, cursor) VALUES (1, ?) "
+            "ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor",
+            *batch.mail_cursor));
   }
   return success();
 }

@@ -83,6 +83,8 @@ constexpr std::string_view kBody = "BODY:meet me by the purple lighthouse at nin
 constexpr std::string_view kPreviousState = "PREVSTATE:the-epoch-before-a-commit";
 constexpr std::string_view kOutboxContent = "OUTBOX:a message waiting to be sent";
 constexpr std::string_view kPassphrase = "correct horse battery staple";
+constexpr std::string_view kMailPassword = "MAILPASS:the-imap-and-smtp-password";
+constexpr std::string_view kMailSecretKey = "PGPSECRET:the-openpgp-secret-key";
 
 const Bytes kGroup(8, 0x61);
 const Bytes kOtherGroup(8, 0x62);
@@ -121,10 +123,40 @@ ClientStoreBatch everything() {
   b.put_outbox.back().content = SecureBytes(as_bytes(kOutboxContent));
   b.put_outbox.back().epoch = 4;
   b.add_processed = {41, 42};
+  b.mail_account = MailAccount{"alice@example.org", SecureBytes(as_bytes(kMailPassword)),
+                               SecureBytes(as_bytes(kMailSecretKey))};
+  b.put_mail_peers.push_back(
+      MailPeer{"bob@example.org", Bytes{0xc6, 1, 2}, MailKeySource::autocrypt, 1234});
+  b.mail_cursor = "imap-cursor-v1 7 12";
   return b;
 }
 
-void expect_everything(const ClientStore& store) {
+void expect_everything_but_mail(const ClientStore& store);
+
+// `with_mail`: also the e-mail account (not there in a store from before migration 6, which
+// has the account's tables, empty, once opened).
+void expect_everything(const ClientStore& store, bool with_mail = true) {
+  auto mail = store.mail_account().value();
+  if (!with_mail) {
+    EXPECT_FALSE(mail.has_value());
+    EXPECT_TRUE(store.mail_peers().value().empty());
+    EXPECT_FALSE(store.mail_cursor().value().has_value());
+    return expect_everything_but_mail(store);
+  }
+  ASSERT_TRUE(mail.has_value());
+  EXPECT_EQ(mail->address, "alice@example.org");
+  EXPECT_EQ(mail->password, SecureBytes(as_bytes(kMailPassword)));
+  EXPECT_EQ(mail->secret_key, SecureBytes(as_bytes(kMailSecretKey)));
+  auto peer = store.mail_peer("bob@example.org").value();
+  ASSERT_TRUE(peer.has_value());
+  EXPECT_EQ(peer->cert, (Bytes{0xc6, 1, 2}));
+  EXPECT_EQ(peer->source, MailKeySource::autocrypt);
+  EXPECT_EQ(peer->updated_at, 1234u);
+  EXPECT_EQ(store.mail_cursor().value(), std::optional<std::string>("imap-cursor-v1 7 12"));
+  expect_everything_but_mail(store);
+}
+
+void expect_everything_but_mail(const ClientStore& store) {
   auto id = store.identity().value();
   ASSERT_TRUE(id.has_value());
   EXPECT_EQ(id->username, kUsername);
@@ -265,8 +297,12 @@ class SqliteClientStoreTest : public ::testing::Test {
   const std::string path_ = dir_.file("client.db");
 };
 
+// Migration 6 undone: no e-mail account.
+const std::string kUndoMigrationSix =
+    "DROP TABLE mail_account; DROP TABLE mail_peers; DROP TABLE mail_cursor; ";
 // Migration 5 undone: no previous epoch, no record of heads sent, no outbox content.
 const std::string kUndoMigrationFive =
+    kUndoMigrationSix +
     "ALTER TABLE conversations DROP COLUMN previous_group_state; "
     "ALTER TABLE conversations DROP COLUMN previous_epoch_until; "
     "ALTER TABLE conversations DROP COLUMN head_sent_size; "
@@ -516,7 +552,7 @@ TEST_F(SqliteClientStoreTest, NoSecretOrBodyIsInTheFiles) {
   auto expect_clean = [](const Bytes& bytes, const std::string& name) {
     for (std::string_view secret :
          {kSeed, kToken, kKeyPackagePrivate, kGroupState, kBody, kPassphrase, kPreviousState,
-          kOutboxContent}) {
+          kOutboxContent, kMailPassword, kMailSecretKey}) {
       EXPECT_FALSE(contains(bytes, secret)) << name << " holds " << secret;
     }
   };
@@ -616,7 +652,7 @@ TEST_F(SqliteClientStoreTest, AVersionThreeStoreGainsMessageFeaturesOnOpening) {
   raw_sql(path_, kBackToVersionThree);
   auto store = reopen();
   ASSERT_TRUE(store);
-  expect_everything(*store);
+  expect_everything(*store, false);
   const auto upgraded = store->messages(kGroup).value();
   for (const auto& m : upgraded) {
     EXPECT_FALSE(m.reply_to.has_value());
@@ -655,7 +691,7 @@ TEST_F(SqliteClientStoreTest, AVersionOneStoreGainsGroupsOnOpening) {
   raw_sql(path_, kBackToVersionOne);
   auto store = reopen();
   ASSERT_TRUE(store);
-  expect_everything(*store);
+  expect_everything(*store, false);
   auto conversation = store->conversation(kGroup).value();
   ASSERT_TRUE(conversation.has_value());
   EXPECT_EQ(conversation->kind, ConversationKind::direct);

@@ -148,6 +148,31 @@ struct DeliveryUpdate {
   uint64_t accepted_at = 0;
 };
 
+// E-mail mode (docs/mail.md): the mail account this profile chats through. Its
+// conversations, messages and outbox are the ones above: a conversation's group id is
+// mail_chat_id()'s, a message id is the mail's Message-ID, and an outbox entry's payload is
+// the sealed mail and its recipients the addresses.
+struct MailAccount {
+  std::string address;     // lower case
+  SecureBytes password;    // for IMAP and SMTP submission
+  SecureBytes secret_key;  // the OpenPGP transferable secret key
+};
+
+// Where a mail peer's key came from.
+enum class MailKeySource : uint8_t {
+  imported = 1,   // given by this user (a key file)
+  autocrypt = 2,  // the Autocrypt header of a signed, encrypted mail from them
+  gossip = 3,     // an Autocrypt-Gossip header in a group mail from someone known
+};
+
+// Someone this account mails with, and the key its mails to them are encrypted to.
+struct MailPeer {
+  std::string address;  // lower case
+  Bytes cert;           // the transferable public key
+  MailKeySource source = MailKeySource::imported;
+  uint64_t updated_at = 0;  // ms
+};
+
 struct MessageKey {
   Bytes group_id;
   Bytes message_id;
@@ -168,6 +193,11 @@ struct ClientStoreBatch {
   std::vector<Bytes> remove_outbox;        // by message id
   std::vector<uint64_t> add_processed;     // server queue seqs stored but not yet acked
   std::vector<uint64_t> remove_processed;  // seqs the server confirmed deleted
+  std::optional<MailAccount> mail_account;
+  std::vector<MailPeer> put_mail_peers;  // by address
+  // Where the inbox was read to (sotto/mail/mailbox_cursor.h's text), stored with the
+  // messages read, so that a crash can neither lose nor repeat one.
+  std::optional<std::string> mail_cursor;
 
   bool empty() const;
 };
@@ -192,6 +222,10 @@ class ClientStore {
   virtual Result<bool> has_message(BytesView group_id, BytesView message_id) const = 0;
   virtual Result<std::vector<OutboxEntry>> outbox() const = 0;
   virtual Result<bool> is_processed(uint64_t seq) const = 0;
+  virtual Result<std::optional<MailAccount>> mail_account() const = 0;
+  virtual Result<std::optional<MailPeer>> mail_peer(const std::string& address) const = 0;
+  virtual Result<std::vector<MailPeer>> mail_peers() const = 0;  // by address
+  virtual Result<std::optional<std::string>> mail_cursor() const = 0;
 
   // The one write. Errc::not_found for a delivery update of a message that is not stored
   // (the whole batch is refused then).

@@ -26,6 +26,10 @@ class MemoryClientStore final : public ClientStore {
   Result<bool> has_message(BytesView group_id, BytesView message_id) const override;
   Result<std::vector<OutboxEntry>> outbox() const override;
   Result<bool> is_processed(uint64_t seq) const override;
+  Result<std::optional<MailAccount>> mail_account() const override;
+  Result<std::optional<MailPeer>> mail_peer(const std::string& address) const override;
+  Result<std::vector<MailPeer>> mail_peers() const override;
+  Result<std::optional<std::string>> mail_cursor() const override;
   Result<void> apply(const ClientStoreBatch& batch) override;
 
   // For tests: how many batches were applied.
@@ -42,6 +46,9 @@ class MemoryClientStore final : public ClientStore {
   std::map<Bytes, std::vector<StoredMessage>> messages_;
   std::vector<OutboxEntry> outbox_;
   std::set<uint64_t> processed_;
+  std::optional<MailAccount> mail_account_;
+  std::map<std::string, MailPeer> mail_peers_;
+  std::optional<std::string> mail_cursor_;
   size_t batches_applied_ = 0;
 };
 

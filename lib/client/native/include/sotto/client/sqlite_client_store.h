@@ -76,6 +76,10 @@ class SqliteClientStore final : public ClientStore {
   Result<bool> has_message(BytesView group_id, BytesView message_id) const override;
   Result<std::vector<OutboxEntry>> outbox() const override;
   Result<bool> is_processed(uint64_t seq) const override;
+  Result<std::optional<MailAccount>> mail_account() const override;
+  Result<std::optional<MailPeer>> mail_peer(const std::string& address) const override;
+  Result<std::vector<MailPeer>> mail_peers() const override;
+  Result<std::optional<std::string>> mail_cursor() const override;
   Result<void> apply(const ClientStoreBatch& batch) override;
 
  private:

@@ -1,0 +1,398 @@
+#include "mail_commands.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "sotto/client/mail_client.h"
+#include "sotto/core/encoding.h"
+#include "sotto/openpgp/armor.h"
+
+namespace sotto::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kMailSettingsVersion = 1;
+
+// mail.json: the servers (not secret; the password is in the store), and how far `recv`
+// has shown each conversation.
+struct MailSettings {
+  client::MailServers servers;
+  std::optional<std::string> key_file;
+  std::map<std::string, uint64_t> shown;  // group id (hex) -> messages shown
+};
+
+fs::path settings_path(const Profile& profile) {
+  return profile.dir() / "mail.json";
+}
+
+const char* security_name(mail::MailServerEndpoint::Security s) {
+  return s == mail::MailServerEndpoint::Security::starttls ? "starttls" : "tls";
+}
+
+Result<mail::MailServerEndpoint::Security> parse_security(const std::string& name, uint16_t port,
+                                                          uint16_t starttls_port) {
+  if (name.empty()) {
+    return port == starttls_port ? mail::MailServerEndpoint::Security::starttls
+                                 : mail::MailServerEndpoint::Security::implicit_tls;
+  }
+  if (name == "tls") return mail::MailServerEndpoint::Security::implicit_tls;
+  if (name == "starttls") return mail::MailServerEndpoint::Security::starttls;
+  return Error(Errc::invalid_argument, "security is tls or starttls, not " + name);
+}
+
+json endpoint_json(const mail::MailServerEndpoint& e) {
+  return {{"host", e.host}, {"port", e.port}, {"security", security_name(e.security)}};
+}
+
+Result<mail::MailServerEndpoint> endpoint_from(const json& j, const std::string& ca_file,
+                                               bool accept_any) {
+  mail::MailServerEndpoint e;
+  e.host = j.at("host").get<std::string>();
+  e.port = j.at("port").get<uint16_t>();
+  SOTTO_TRY_ASSIGN(e.security, parse_security(j.at("security").get<std::string>(), e.port, 0));
+  e.ca_file = ca_file;
+  e.accept_any_certificate = accept_any;
+  return e;
+}
+
+Result<MailSettings> load_settings(const Profile& profile) {
+  const fs::path path = settings_path(profile);
+  std::ifstream in(path);
+  if (!in) return Error(Errc::not_found, "no e-mail profile at " + profile.dir().string());
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Error damaged(Errc::invalid_value, path.string() + " is damaged");
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return damaged;
+  try {
+    if (j.at("version").get<int>() != kMailSettingsVersion) {
+      return Error(Errc::unsupported, path.string() + " was written by another sotto version");
+    }
+    MailSettings s;
+    const std::string ca_file = j.value("ca_file", std::string());
+    const bool accept_any = j.value("accept_invalid_certificates", false);
+    SOTTO_TRY_ASSIGN(s.servers.imap, endpoint_from(j.at("imap"), ca_file, accept_any));
+    SOTTO_TRY_ASSIGN(s.servers.smtp, endpoint_from(j.at("smtp"), ca_file, accept_any));
+    s.servers.login = j.at("login").get<std::string>();
+    if (j.contains("key_file")) s.key_file = j.at("key_file").get<std::string>();
+    const json shown = j.value("shown", json::object());
+    for (const auto& [group, count] : shown.items()) s.shown[group] = count.get<uint64_t>();
+    return s;
+  } catch (const json::exception&) {
+    return damaged;
+  }
+}
+
+Result<void> save_settings(const Profile& profile, const MailSettings& s) {
+  json j = {{"version", kMailSettingsVersion},
+            {"imap", endpoint_json(s.servers.imap)},
+            {"smtp", endpoint_json(s.servers.smtp)},
+            {"login", s.servers.login},
+            {"shown", s.shown}};
+  if (!s.servers.imap.ca_file.empty()) j["ca_file"] = s.servers.imap.ca_file;
+  if (s.servers.imap.accept_any_certificate) j["accept_invalid_certificates"] = true;
+  if (s.key_file) j["key_file"] = *s.key_file;
+  return write_private_file(settings_path(profile), j.dump(2) + "\n");
+}
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// An open e-mail profile.
+struct MailAccountSession {
+  Profile profile{fs::path()};
+  MailSettings settings;
+  std::unique_ptr<client::SqliteClientStore> store;
+  std::unique_ptr<client::MailClient> client;
+};
+
+int open_mail(const CommonOptions& common, const Output& out, MailAccountSession& session) {
+  session.profile = profile_for(common);
+  auto settings = load_settings(session.profile);
+  if (!settings) {
+    return out.fail(settings.error().code() == Errc::not_found ? Exit::no_account : Exit::failure,
+                    settings.error());
+  }
+  session.settings = std::move(settings).value();
+  auto unlock = choose_unlock(common.key_file, session.settings.key_file, false);
+  if (!unlock) return out.fail(Exit::bad_unlock, unlock.error());
+  auto store = open_store(session.profile, *unlock, false);
+  if (!store) return out.fail(exit_for_store_open(store.error()), store.error());
+  session.store = std::move(store).value();
+  auto client = client::MailClient::open(*session.store, session.settings.servers, now_ms);
+  if (!client) {
+    return out.fail(client.error().code() == Errc::not_found ? Exit::no_account : Exit::failure,
+                    client.error());
+  }
+  session.client = std::move(client).value();
+  return 0;
+}
+
+std::string fingerprint_text(const openpgp::Cert& cert) {
+  return to_hex(cert.fingerprint());
+}
+
+// Prints the incoming messages not shown yet, oldest first, and moves the marks past them.
+Result<size_t> show_new(MailAccountSession& session, const Output& out) {
+  struct Pending {
+    client::Conversation conversation;
+    client::StoredMessage message;
+  };
+  std::vector<Pending> fresh;
+  SOTTO_TRY_ASSIGN(auto conversations, session.store->conversations());
+  for (const auto& c : conversations) {
+    SOTTO_TRY_ASSIGN(auto messages, session.store->messages(c.group_id));
+    uint64_t& shown = session.settings.shown[to_hex(c.group_id)];
+    for (size_t i = static_cast<size_t>(std::min<uint64_t>(shown, messages.size()));
+         i < messages.size(); ++i) {
+      if (!messages[i].outgoing) fresh.push_back({c, std::move(messages[i])});
+    }
+    shown = messages.size();
+  }
+  std::stable_sort(fresh.begin(), fresh.end(), [](const Pending& a, const Pending& b) {
+    return a.message.accepted_at < b.message.accepted_at;
+  });
+  for (const auto& p : fresh)
+    print_stored_message(out, p.conversation, p.message, false, *session.store);
+  SOTTO_TRY(save_settings(session.profile, session.settings));
+  return fresh.size();
+}
+
+// Sends what waits in the outbox; says so when it cannot (the mails stay there).
+void flush(MailAccountSession& session, const Output& out) {
+  auto flushed = session.client->flush_outbox();
+  if (!flushed) out.warn(flushed.error());
+}
+
+}  // namespace
+
+bool is_mail_profile(const CommonOptions& common) {
+  return fs::exists(settings_path(profile_for(common)));
+}
+
+int run_mail_init(const CommonOptions& common, const MailInitOptions& options) {
+  const Output out(common.json);
+  auto address = client::normalize_mail_address(options.email);
+  if (!address) return out.fail(Exit::usage, address.error());
+  if (options.imap.empty() || options.smtp.empty()) {
+    return out.fail(Exit::usage,
+                    "give the mail servers: --imap HOST:PORT and --smtp HOST:PORT (finding "
+                    "them from the address is not there yet)");
+  }
+  MailSettings settings;
+  auto imap = parse_server(options.imap);
+  auto smtp = parse_server(options.smtp);
+  if (!imap) return out.fail(Exit::usage, imap.error());
+  if (!smtp) return out.fail(Exit::usage, smtp.error());
+  auto imap_security = parse_security(options.imap_security, imap->second, 143);
+  auto smtp_security = parse_security(options.smtp_security, smtp->second, 587);
+  if (!imap_security) return out.fail(Exit::usage, imap_security.error());
+  if (!smtp_security) return out.fail(Exit::usage, smtp_security.error());
+  for (auto* e : {&settings.servers.imap, &settings.servers.smtp}) {
+    e->ca_file = options.ca_file.empty() ? "" : fs::absolute(options.ca_file).string();
+    e->accept_any_certificate = options.accept_invalid_certificates;
+  }
+  settings.servers.imap.host = imap->first;
+  settings.servers.imap.port = imap->second;
+  settings.servers.imap.security = *imap_security;
+  settings.servers.smtp.host = smtp->first;
+  settings.servers.smtp.port = smtp->second;
+  settings.servers.smtp.security = *smtp_security;
+  settings.servers.login = options.login.empty() ? *address : options.login;
+
+  Profile profile = profile_for(common);
+  if (fs::exists(settings_path(profile)) || fs::exists(profile.settings_path())) {
+    return out.fail(Exit::exists, "the profile " + profile.dir().string() +
+                                      " already holds an account: choose another with --profile");
+  }
+  auto password = read_secret("SOTTO_MAIL_PASSWORD", "mail password", false);
+  if (!password) return out.fail(Exit::usage, password.error());
+
+  // The servers and the password are checked before anything is kept.
+  auto connection = mail::ImapConnection::connect(settings.servers.imap);
+  if (!connection) return out.fail(exit_for(connection.error()), connection.error());
+  std::string secret(password->begin(), password->end());
+  auto logged_in = (*connection)->login(settings.servers.login, secret);
+  sodium_memzero(secret.data(), secret.size());
+  (*connection)->logout();
+  if (!logged_in) return out.fail(exit_for(logged_in.error()), logged_in.error());
+
+  std::unique_ptr<client::SqliteClientStore> store;
+  if (int failed = create_store(common, out, profile, store, settings.key_file)) return failed;
+  if (auto made = client::MailClient::create(*store, *address, *std::move(password), now_ms());
+      !made) {
+    return out.fail(exit_for(made.error()), made.error());
+  }
+  if (auto saved = save_settings(profile, settings); !saved) {
+    return out.fail(Exit::profile_busy, saved.error());
+  }
+  auto client = client::MailClient::open(*store, settings.servers, now_ms);
+  if (!client) return out.fail(Exit::failure, client.error());
+  const std::string fingerprint = fingerprint_text((*client)->public_cert());
+  if (out.json()) {
+    out.object({{"address", *address},
+                {"fingerprint", fingerprint},
+                {"profile", fs::absolute(profile.dir()).string()}});
+  } else {
+    out.line("e-mail account " + *address + " set up; key " + fingerprint);
+    out.line(
+        "Give people your key (`sotto whoami --public-key`) and add theirs with "
+        "`sotto contacts add ADDRESS --key FILE`.");
+  }
+  return 0;
+}
+
+int run_mail_whoami(const CommonOptions& common, bool public_key) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  const auto& cert = session.client->public_cert();
+  const std::string armored = openpgp::armor("PUBLIC KEY BLOCK", cert.encode());
+  if (out.json()) {
+    json j = {{"address", session.client->address()},
+              {"fingerprint", fingerprint_text(cert)},
+              {"imap", endpoint_json(session.settings.servers.imap)},
+              {"smtp", endpoint_json(session.settings.servers.smtp)},
+              {"profile", fs::absolute(session.profile.dir()).string()}};
+    if (public_key) j["public_key"] = armored;
+    out.object(j);
+  } else if (public_key) {
+    std::string text = armored;
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    out.line(text);
+  } else {
+    out.line(session.client->address() + " (e-mail)");
+    out.line("  key " + fingerprint_text(cert));
+    out.line("  profile " + session.profile.dir().string());
+  }
+  return 0;
+}
+
+int run_mail_contacts_add(const CommonOptions& common, const std::string& address,
+                          const std::string& key_path) {
+  const Output out(common.json);
+  if (key_path.empty()) {
+    return out.fail(Exit::usage,
+                    "an e-mail contact needs their key: --key FILE (they print it with "
+                    "`sotto whoami --public-key`)");
+  }
+  std::ifstream in(key_path, std::ios::binary);
+  if (!in) return out.fail(Exit::not_found, "cannot read " + key_path);
+  const std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  if (auto imported = session.client->import_key(address, key); !imported) {
+    const Exit code =
+        imported.error().code() == Errc::invalid_argument ? Exit::usage : Exit::untrusted;
+    return out.fail(code, imported.error());
+  }
+  auto peer = session.store->mail_peer(*client::normalize_mail_address(address));
+  if (!peer || !*peer) return out.fail(Exit::failure, "the key was not stored");
+  auto cert = openpgp::Cert::parse((*peer)->cert);
+  const std::string fingerprint = cert ? fingerprint_text(*cert) : "";
+  if (out.json()) {
+    out.object({{"address", (*peer)->address}, {"fingerprint", fingerprint}});
+  } else {
+    out.line("added " + (*peer)->address + ", key " + fingerprint);
+  }
+  return 0;
+}
+
+int run_mail_contacts_list(const CommonOptions& common) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  auto peers = session.store->mail_peers();
+  if (!peers) return out.fail(Exit::profile_busy, peers.error());
+  for (const auto& p : *peers) {
+    auto cert = openpgp::Cert::parse(p.cert);
+    const std::string fingerprint = cert ? fingerprint_text(*cert) : "(unreadable key)";
+    const char* source = p.source == client::MailKeySource::imported    ? "imported"
+                         : p.source == client::MailKeySource::autocrypt ? "from their mail"
+                                                                        : "from a group mail";
+    if (out.json()) {
+      out.object({{"address", p.address}, {"fingerprint", fingerprint}, {"key_source", source}});
+    } else {
+      out.line(p.address + "  key " + fingerprint + " (" + source + ")");
+    }
+  }
+  return 0;
+}
+
+int run_mail_send(const CommonOptions& common, const std::string& address,
+                  std::optional<std::string> text) {
+  const Output out(common.json);
+  if (!text) text = read_stdin();
+  if (text->empty()) return out.fail(Exit::usage, "an empty message");
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  auto queued = session.client->send_text(address, *text);
+  if (!queued) return out.fail(exit_for(queued.error()), queued.error());
+  auto flushed = session.client->flush_outbox();
+  auto stored = session.store->message(queued->group_id, queued->message_id);
+  if (!stored || !*stored) return out.fail(Exit::profile_busy, "the message was not stored");
+  const client::StoredMessage& m = **stored;
+  if (out.json()) {
+    out.object({{"message_id", to_hex(m.message_id)},
+                {"to", *client::normalize_mail_address(address)},
+                {"state", m.state == client::DeliveryState::sent      ? "sent"
+                          : m.state == client::DeliveryState::pending ? "pending"
+                                                                      : "failed"}});
+  } else if (m.state == client::DeliveryState::sent) {
+    out.line("sent");
+  }
+  if (!flushed) return out.fail(exit_for(flushed.error()), flushed.error());
+  if (m.state == client::DeliveryState::failed) {
+    return out.fail(Exit::failure, "the mail server refused the message");
+  }
+  return 0;
+}
+
+int run_mail_recv(const CommonOptions& common, uint32_t wait_seconds) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  flush(session, out);
+  auto received = session.client->receive(std::chrono::seconds(wait_seconds));
+  // What earlier runs stored is shown all the same.
+  auto shown = show_new(session, out);
+  if (!received) return out.fail(exit_for(received.error()), received.error());
+  if (!shown) return out.fail(Exit::profile_busy, shown.error());
+  if (received->refused > 0 && !out.json()) {
+    out.warn(Error(Errc::invalid_value,
+                   std::to_string(received->refused) +
+                       " mail(s) not shown: not encrypted, or not signed by the sender's key"));
+  }
+  return 0;
+}
+
+int run_mail_history(const CommonOptions& common, const std::string& address) {
+  const Output out(common.json);
+  auto normalized = client::normalize_mail_address(address);
+  if (!normalized) return out.fail(Exit::usage, normalized.error());
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  const Bytes chat = client::mail_chat_id(*normalized);
+  auto conversation = session.store->conversation(chat);
+  if (!conversation) return out.fail(Exit::profile_busy, conversation.error());
+  if (!*conversation) return out.fail(Exit::not_found, "no conversation with " + *normalized);
+  auto messages = session.store->messages(chat);
+  if (!messages) return out.fail(Exit::profile_busy, messages.error());
+  for (const auto& m : *messages) {
+    print_stored_message(out, **conversation, m, true, *session.store);
+  }
+  return 0;
+}
+
+}  // namespace sotto::cli

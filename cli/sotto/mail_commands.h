@@ -1,0 +1,39 @@
+// The `sotto` commands of a profile in e-mail mode (`sotto init --email ADDRESS --imap ...
+// --smtp ...`): chats through an IMAP/SMTP account in Delta Chat's format, with
+// lib/client's MailClient. The profile holds the encrypted store and mail.json, the servers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "commands.h"
+
+namespace sotto::cli {
+
+struct MailInitOptions {
+  std::string email;
+  std::string imap;           // HOST:PORT
+  std::string smtp;           // HOST:PORT
+  std::string imap_security;  // "tls" or "starttls"; default by port (143: starttls)
+  std::string smtp_security;  // "tls" or "starttls"; default by port (587: starttls)
+  std::string login;          // default: the address
+  std::string ca_file;        // trust these certificates instead of the system's
+  bool accept_invalid_certificates = false;
+};
+
+// Whether the profile is in e-mail mode.
+bool is_mail_profile(const CommonOptions& common);
+
+int run_mail_init(const CommonOptions& common, const MailInitOptions& options);
+int run_mail_whoami(const CommonOptions& common, bool public_key);
+// Keeps the key in `key_path` (armored or binary) for `address`.
+int run_mail_contacts_add(const CommonOptions& common, const std::string& address,
+                          const std::string& key_path);
+int run_mail_contacts_list(const CommonOptions& common);
+int run_mail_send(const CommonOptions& common, const std::string& address,
+                  std::optional<std::string> text);
+int run_mail_recv(const CommonOptions& common, uint32_t wait_seconds);
+int run_mail_history(const CommonOptions& common, const std::string& address);
+
+}  // namespace sotto::cli

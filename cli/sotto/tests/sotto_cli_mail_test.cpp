@@ -1,0 +1,287 @@
+// `sotto` in e-mail mode, as separate processes against a real Postfix and Dovecot on
+// loopback: set-up that checks the password before keeping anything, keys given by hand and
+// learned from a mail, texts that arrive once and in order whether the reader was offline or
+// waiting, mail that is not encrypted or not signed by its sender left unread, a message
+// written while the mail server cannot be reached kept in the outbox until the next run, and
+// nothing of a message in the clear on the servers or in the profile.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "mail_server.h"
+#include "sotto/mail/mime.h"
+#include "sotto/mail/smtp_submission.h"
+#include "sotto/openpgp/armor.h"
+#include "sotto_cli_support.h"
+
+namespace sotto::cli::testing {
+namespace {
+
+class SottoCliMailTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    mail_ = new sotto::testing::MailServer(
+        "sotto.test", {"alice:secret-a", "bob:secret-b", "carol:secret-c", "dave:secret-d"});
+  }
+  static void TearDownTestSuite() {
+    delete mail_;
+    mail_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(mail_->started()) << "the mail server did not start:\n" << mail_->output();
+  }
+
+  struct Person {
+    std::string name;
+    fs::path work;
+    std::map<std::string, std::string> env;
+    std::string address() const { return name + "@sotto.test"; }
+  };
+
+  Person person(const std::string& name) {
+    Person p{name, tmp_.path() / name, {}};
+    fs::create_directories(p.work);
+    p.env["SOTTO_PROFILE"] = (p.work / "profile").string();
+    p.env["SOTTO_KEY_FILE"] = (p.work / "store.key").string();
+    return p;
+  }
+
+  SottoRun run(const Person& p, std::vector<std::string> args,
+               const std::map<std::string, std::string>& more_env = {}) {
+    args.insert(args.begin(), "--json");
+    auto env = p.env;
+    for (const auto& [k, v] : more_env) env[k] = v;
+    return SottoProcess(p.work, args, env, std::string()).wait();
+  }
+
+  std::vector<std::string> init_args(const Person& p) {
+    return {"init",
+            "--email",
+            p.address(),
+            "--imap",
+            "127.0.0.1:" + std::to_string(mail_->imaps_port()),
+            "--smtp",
+            "127.0.0.1:" + std::to_string(mail_->submission_port()),
+            "--smtp-security",
+            "starttls",
+            "--ca-file",
+            mail_->certificate().string()};
+  }
+
+  SottoRun init(const Person& p) {
+    return run(p, init_args(p), {{"SOTTO_MAIL_PASSWORD", "secret-" + p.name.substr(0, 1)}});
+  }
+
+  // `from` gets `to`'s key the way people exchange keys by hand: `whoami --public-key` on one
+  // side, `contacts add --key` on the other.
+  void give_key(const Person& to, const Person& from) {
+    auto key = run(to, {"whoami", "--public-key"});
+    ASSERT_EQ(key.exit_code, 0) << describe(key);
+    const std::string armored = key.lines().at(0).at("public_key").get<std::string>();
+    ASSERT_NE(armored.find("BEGIN PGP PUBLIC KEY BLOCK"), std::string::npos);
+    const fs::path file = from.work / (to.name + ".asc");
+    std::ofstream(file) << armored;
+    auto added = run(from, {"contacts", "add", to.address(), "--key", file.string()});
+    ASSERT_EQ(added.exit_code, 0) << describe(added);
+  }
+
+  // Two new profiles; `writer` has `reader`'s key.
+  void set_up_pair(const Person& writer, const Person& reader) {
+    auto w = init(writer);
+    ASSERT_EQ(w.exit_code, 0) << describe(w);
+    auto r = init(reader);
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    give_key(reader, writer);
+  }
+
+  static std::vector<std::string> texts(const SottoRun& r) {
+    std::vector<std::string> out;
+    for (const auto& line : r.lines()) out.push_back(line.at("text").get<std::string>());
+    return out;
+  }
+
+  static inline sotto::testing::MailServer* mail_ = nullptr;
+  TempDir tmp_;
+};
+
+TEST_F(SottoCliMailTest, TwoPeopleChatOverTheirMailAccountsOnceAndInOrder) {
+  Person alice = person("alice");
+  Person bob = person("bob");
+
+  // A wrong password is refused before anything is kept.
+  auto wrong = run(alice, init_args(alice), {{"SOTTO_MAIL_PASSWORD", "not-it"}});
+  EXPECT_EQ(wrong.exit_code, 7) << describe(wrong);
+  EXPECT_FALSE(fs::exists(alice.work / "profile" / "mail.json"));
+
+  auto a = init(alice);
+  ASSERT_EQ(a.exit_code, 0) << describe(a);
+  EXPECT_EQ(a.lines().at(0).at("address"), "alice@sotto.test");
+  ASSERT_EQ(init(bob).exit_code, 0);
+  // A second set-up of the same profile is refused.
+  EXPECT_EQ(init(alice).exit_code, 9);
+
+  // Without bob's key, nothing can be sent to him (no plaintext).
+  auto keyless = run(alice, {"send", bob.address(), "hello?"});
+  EXPECT_EQ(keyless.exit_code, 8) << describe(keyless);
+  give_key(bob, alice);
+
+  // Bob is offline while alice writes three messages.
+  for (const char* text : {"first: the purple lighthouse", "second", "third, with ümlauts"}) {
+    auto sent = run(alice, {"send", bob.address(), text});
+    ASSERT_EQ(sent.exit_code, 0) << describe(sent);
+    EXPECT_EQ(sent.lines().at(0).at("state"), "sent");
+  }
+  // What the mail server holds for bob shows none of it in the clear.
+  auto stored = mail_->wait_mails("bob", 3);
+  ASSERT_EQ(stored.size(), 3u);
+  for (const auto& raw : stored) {
+    EXPECT_EQ(raw.find("lighthouse"), std::string::npos);
+    EXPECT_NE(raw.find("multipart/encrypted"), std::string::npos);
+  }
+
+  auto got = run(bob, {"recv"});
+  ASSERT_EQ(got.exit_code, 0) << describe(got);
+  EXPECT_EQ(texts(got), (std::vector<std::string>{"first: the purple lighthouse", "second",
+                                                  "third, with ümlauts"}));
+  EXPECT_EQ(got.lines().at(0).at("from"), "alice@sotto.test");
+  // Once only.
+  auto again = run(bob, {"recv"});
+  ASSERT_EQ(again.exit_code, 0) << describe(again);
+  EXPECT_TRUE(again.out.empty()) << again.out;
+
+  // Bob learned alice's key from her mail (Autocrypt) and answers without importing it;
+  // alice, waiting in `recv --wait`, is woken by the answer.
+  auto contacts = run(bob, {"contacts", "list"});
+  ASSERT_EQ(contacts.exit_code, 0) << describe(contacts);
+  ASSERT_EQ(contacts.lines().size(), 1u);
+  EXPECT_EQ(contacts.lines()[0].at("address"), "alice@sotto.test");
+  EXPECT_EQ(contacts.lines()[0].at("key_source"), "from their mail");
+
+  SottoProcess waiting(alice.work, {"--json", "recv", "--wait", "60"}, alice.env, std::string());
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto answer = run(bob, {"send", alice.address(), "got all three"});
+  ASSERT_EQ(answer.exit_code, 0) << describe(answer);
+  auto woken = waiting.wait();
+  ASSERT_EQ(woken.exit_code, 0) << describe(woken);
+  EXPECT_EQ(texts(woken), (std::vector<std::string>{"got all three"}));
+
+  // Alice's history: her three (her own copies in her inbox are not shown twice) and his one.
+  auto history = run(alice, {"history", bob.address()});
+  ASSERT_EQ(history.exit_code, 0) << describe(history);
+  auto lines = history.lines();
+  ASSERT_EQ(lines.size(), 4u) << history.out;
+  EXPECT_TRUE(lines[0].at("outgoing").get<bool>());
+  EXPECT_EQ(lines[3].at("text"), "got all three");
+  EXPECT_FALSE(lines[3].at("outgoing").get<bool>());
+
+  // Nothing of the messages in the clear in the profiles.
+  for (const Person* p : {&alice, &bob}) {
+    for (const auto& entry : fs::recursive_directory_iterator(p->work / "profile")) {
+      if (!entry.is_regular_file()) continue;
+      const std::string bytes = slurp(entry.path());
+      EXPECT_EQ(bytes.find("lighthouse"), std::string::npos) << entry.path();
+      EXPECT_EQ(bytes.find("secret-"), std::string::npos) << entry.path();
+    }
+  }
+}
+
+TEST_F(SottoCliMailTest, MailThatIsNotEncryptedOrNotSignedByItsSenderIsNotShown) {
+  Person carol = person("carol");
+  Person dave = person("dave");
+  ASSERT_NO_FATAL_FAILURE(set_up_pair(carol, dave));
+
+  // A plain mail, and one that claims to be from dave but is not encrypted either.
+  mail::MailServerEndpoint submission;
+  submission.host = "127.0.0.1";
+  submission.port = mail_->submission_port();
+  submission.security = mail::MailServerEndpoint::Security::starttls;
+  submission.ca_file = mail_->certificate().string();
+  const std::string plain =
+      "From: dave@sotto.test\r\nTo: carol@sotto.test\r\nSubject: hi\r\n"
+      "Message-ID: <plain.1@sotto.test>\r\nChat-Version: 1.0\r\n\r\nin the clear\r\n";
+  ASSERT_TRUE(mail::submit(submission, "dave@sotto.test", "secret-d",
+                           {"dave@sotto.test", {"carol@sotto.test"}}, plain)
+                  .ok());
+  auto sent = run(dave, {"send", carol.address(), "sealed"});
+  // Dave has no key for carol: he cannot write first (she can, having his).
+  EXPECT_EQ(sent.exit_code, 8) << describe(sent);
+  auto hello = run(carol, {"send", dave.address(), "hello dave"});
+  ASSERT_EQ(hello.exit_code, 0) << describe(hello);
+  auto at_dave = run(dave, {"recv", "--wait", "30"});
+  ASSERT_EQ(at_dave.exit_code, 0) << describe(at_dave);
+  EXPECT_EQ(texts(at_dave), (std::vector<std::string>{"hello dave"}));
+  ASSERT_EQ(run(dave, {"send", carol.address(), "sealed"}).exit_code, 0);
+
+  mail_->wait_mails("carol", 2);
+  auto got = run(carol, {"recv", "--wait", "30"});
+  ASSERT_EQ(got.exit_code, 0) << describe(got);
+  EXPECT_EQ(texts(got), (std::vector<std::string>{"sealed"}));
+
+  // Someone else writes as dave, sealed to carol's real key but signed by a key of their own
+  // that their Autocrypt header offers: carol knows dave's key, so the mail is not read and
+  // dave's key stays the one she has.
+  auto carols_key = run(carol, {"whoami", "--public-key"});
+  ASSERT_EQ(carols_key.exit_code, 0);
+  auto armored = openpgp::dearmor(carols_key.lines().at(0).at("public_key").get<std::string>());
+  ASSERT_TRUE(armored.ok());
+  auto carol_cert = openpgp::Cert::parse(armored->data);
+  ASSERT_TRUE(carol_cert.ok());
+  const auto now = static_cast<uint32_t>(std::time(nullptr));
+  auto forged_key = openpgp::generate_cert("<dave@sotto.test>", now - 60);
+  ASSERT_TRUE(forged_key.ok());
+  mail::ChatMail forged;
+  forged.from_addr = "dave@sotto.test";
+  forged.to = {"carol@sotto.test"};
+  forged.message_id = "Mr.forged.1@sotto.test";
+  forged.date = now;
+  forged.chat_headers = {{"Chat-Version", "1.0"}};
+  forged.text = "send the money here";
+  auto sealed = mail::seal(forged, *forged_key, {*carol_cert}, mail::SealOptions{now});
+  ASSERT_TRUE(sealed.ok()) << sealed.error().to_string();
+  auto before = run(carol, {"contacts", "list"});
+  ASSERT_TRUE(mail::submit(submission, "dave@sotto.test", "secret-d",
+                           {"dave@sotto.test", {"carol@sotto.test"}}, *sealed)
+                  .ok());
+  // It is in carol's inbox, the one mail her client has not seen.
+  auto inbox = mail_->wait_mails("carol", 1);
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_NE(inbox[0].find("Mr.forged.1@sotto.test"), std::string::npos);
+  auto after_forgery = run(carol, {"recv"});
+  ASSERT_EQ(after_forgery.exit_code, 0) << describe(after_forgery);
+  EXPECT_TRUE(after_forgery.out.empty()) << after_forgery.out;
+  EXPECT_EQ(run(carol, {"contacts", "list"}).out, before.out);
+}
+
+TEST_F(SottoCliMailTest, AMessageWrittenWhileTheMailServerIsUnreachableLeavesWithTheNextRun) {
+  Person alice = person("alice");
+  Person bob = person("bob");
+  ASSERT_NO_FATAL_FAILURE(set_up_pair(alice, bob));
+  // Drain what earlier tests left in bob's inbox.
+  ASSERT_EQ(run(bob, {"recv"}).exit_code, 0);
+
+  // The submission server "moves" to a port where nothing listens.
+  const fs::path settings = alice.work / "profile" / "mail.json";
+  auto j = json::parse(slurp(settings));
+  const auto good_port = j["smtp"]["port"];
+  j["smtp"]["port"] = sotto::testing::free_ports(1)[0];
+  std::ofstream(settings) << j.dump();
+  auto offline = run(alice, {"send", bob.address(), "written offline"});
+  EXPECT_EQ(offline.exit_code, 6) << describe(offline);
+  EXPECT_EQ(offline.lines().at(0).at("state"), "pending");
+
+  // Back: the next run of any sending command sends it, once.
+  j["smtp"]["port"] = good_port;
+  std::ofstream(settings) << j.dump();
+  ASSERT_EQ(run(alice, {"recv"}).exit_code, 0);
+  auto got = run(bob, {"recv", "--wait", "30"});
+  ASSERT_EQ(got.exit_code, 0) << describe(got);
+  EXPECT_EQ(texts(got), (std::vector<std::string>{"written offline"}));
+  auto history = run(alice, {"history", bob.address()});
+  ASSERT_EQ(history.lines().size(), 1u) << history.out;
+  EXPECT_EQ(history.lines()[0].at("state"), "sent");
+  ASSERT_EQ(run(alice, {"recv"}).exit_code, 0);
+  EXPECT_TRUE(run(bob, {"recv"}).out.empty());
+}
+
+}  // namespace
+}  // namespace sotto::cli::testing

@@ -1,0 +1,114 @@
+// E-mail mode: chats over an IMAP/SMTP account, in Delta Chat's format (docs/mail.md). The
+// account, the keys of the people it mails with, the conversations, the messages and the
+// outbox live in the same ClientStore as the server mode's; what differs is the way: mails
+// sealed with OpenPGP (lib/mail's seal and open) instead of MLS, SMTP submission instead of
+// a Send, the inbox read from a cursor instead of a server queue.
+//
+// Sending is two steps, so that nothing is lost: send_text() seals the mail and stores it as
+// a pending message with its outbox entry in one batch; flush_outbox() submits what waits and
+// marks each mail sent once the server took it. Receiving stores the messages of each batch of
+// mail it read together with the inbox cursor past them: a crash leaves either both or
+// neither, so a restart neither loses a message nor shows one twice (and a mail seen again is
+// dropped by its Message-ID).
+//
+// Keys: a mail is sealed only to keys this account has (imported, or learned from an
+// Autocrypt header); no plaintext is sent or read. A signed, encrypted mail from an address
+// without a key brings its sender's key in its Autocrypt header and is accepted with it, as
+// Delta Chat accepts a contact request; a mail from a known address must be signed by the key
+// known for it, else it is refused.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sotto/client/client_store.h"
+#include "sotto/core/bytes.h"
+#include "sotto/core/result.h"
+#include "sotto/mail/imap_connection.h"
+#include "sotto/openpgp/cert.h"
+
+namespace sotto::mail {
+class ImapConnection;
+}
+
+namespace sotto::client {
+
+// Where the account's mail is read and sent.
+struct MailServers {
+  mail::MailServerEndpoint imap;
+  mail::MailServerEndpoint smtp;
+  std::string login;  // the user name for both; usually the address
+};
+
+// The group id of the 1:1 conversation with `address` (lower case).
+Bytes mail_chat_id(const std::string& address);
+
+// A lower-case address that SMTP accepts and that has one '@' between a local part and a
+// domain; else Errc::invalid_argument.
+Result<std::string> normalize_mail_address(std::string_view address);
+
+struct MailReceived {
+  std::vector<StoredMessage> messages;  // new ones, in the order read
+  size_t refused = 0;  // mails not read: plaintext, unknown signer, damaged, not for us
+};
+
+class MailClient {
+ public:
+  using Clock = std::function<uint64_t()>;  // ms since 1970
+
+  // Makes the account in an empty store: a new OpenPGP key for `address` (Ed25519 and
+  // Curve25519, SEIPD v2 advertised). Errc::already_exists when the store has an account.
+  static Result<void> create(ClientStore& store, const std::string& address, SecureBytes password,
+                             uint64_t now_ms);
+
+  // Errc::not_found when the store holds no mail account.
+  static Result<std::unique_ptr<MailClient>> open(ClientStore& store, MailServers servers,
+                                                  Clock clock);
+  ~MailClient();
+
+  const std::string& address() const { return address_; }
+  const openpgp::Cert& public_cert() const { return key_.cert; }
+
+  // Keeps `cert` (binary or armored) as the key of `address`, replacing one learned before.
+  // Errors: invalid_argument (a bad address), Cert::parse's and openpgp::validate's (a key
+  // that cannot encrypt).
+  Result<void> import_key(const std::string& address, std::string_view cert);
+
+  // Seals `text` to `to` (and to this account) and puts it in the outbox with its pending
+  // message; returns the message. Errors: not_found (no key for `to`: import one, or wait for
+  // a mail from them), invalid_argument, the store's.
+  Result<StoredMessage> send_text(const std::string& to, const std::string& text);
+
+  // Submits the outbox in order. Returns how many mails the server took; stops at the first
+  // that it cannot take now (Errc::unavailable, unauthenticated: they wait). A mail the
+  // server refuses for good is marked failed and leaves the outbox.
+  Result<size_t> flush_outbox();
+
+  // Reads the inbox from where the last call got to, storing what it finds; when nothing is
+  // new and `wait` is not zero, waits for mail (IMAP IDLE, or polling) up to `wait` once.
+  Result<MailReceived> receive(std::chrono::milliseconds wait);
+
+ private:
+  MailClient(ClientStore& store, MailServers servers, Clock clock, std::string address,
+             SecureBytes password, openpgp::SecretCert key);
+  Result<void> connect_imap();
+  // Reads what is new, in batches, storing each with the cursor.
+  Result<void> read_new(MailReceived& out);
+  // What one mail adds to `batch` (a message, a conversation, a peer's key), or nothing.
+  Result<bool> take(const std::string& raw, ClientStoreBatch& batch, MailReceived& out);
+
+  ClientStore& store_;
+  MailServers servers_;
+  Clock clock_;
+  std::string address_;
+  SecureBytes password_;
+  openpgp::SecretCert key_;
+  std::unique_ptr<mail::ImapConnection> imap_;
+};
+
+}  // namespace sotto::client

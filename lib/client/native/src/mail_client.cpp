@@ -1,0 +1,389 @@
+#include "sotto/client/mail_client.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "sotto/core/encoding.h"
+#include "sotto/crypto/primitives.h"
+#include "sotto/mail/autocrypt.h"
+#include "sotto/mail/mailbox_cursor.h"
+#include "sotto/mail/mime.h"
+#include "sotto/mail/smtp.h"
+#include "sotto/mail/smtp_submission.h"
+#include "sotto/openpgp/armor.h"
+
+namespace sotto::client {
+
+namespace {
+
+// How many mails one store batch takes (each read whole into memory).
+constexpr size_t kFetchBatch = 16;
+
+Bytes text_bytes(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
+
+std::string bytes_text(BytesView b) {
+  return std::string(b.begin(), b.end());
+}
+
+uint32_t seconds(uint64_t ms) {
+  return static_cast<uint32_t>(ms / 1000);
+}
+
+// "Mr.<random>.<random>@<domain>", as Delta Chat forms its Message-IDs.
+std::string new_message_id(const std::string& address) {
+  const std::string domain = address.substr(address.find('@') + 1);
+  return "Mr." + to_base64url(crypto::random_bytes(9)) + "." +
+         to_base64url(crypto::random_bytes(9)) + "@" + domain;
+}
+
+Bytes group_chat_id(const std::string& chat_group_id) {
+  return text_bytes("mail-group:" + chat_group_id);
+}
+
+// A mail's text as people see it: line ends as "\n", none at the end.
+std::string shown_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
+    out.push_back(text[i]);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// A binary key, or an armored one ("-----BEGIN PGP PUBLIC KEY BLOCK-----").
+Result<openpgp::Cert> read_cert(std::string_view text) {
+  if (text.find("-----BEGIN PGP") != std::string_view::npos) {
+    SOTTO_TRY_ASSIGN(auto armored, openpgp::dearmor(text));
+    if (armored.label != "PUBLIC KEY BLOCK") {
+      return Error(Errc::invalid_argument, "not a public key but a " + armored.label);
+    }
+    return openpgp::Cert::parse(armored.data);
+  }
+  return openpgp::Cert::parse(
+      BytesView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+}  // namespace
+
+Bytes mail_chat_id(const std::string& address) {
+  return text_bytes("mailto:" + address);
+}
+
+Result<std::string> normalize_mail_address(std::string_view address) {
+  std::string lower(address);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const size_t at = lower.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == lower.size() ||
+      lower.find('@', at + 1) != std::string::npos || !mail::smtp::check_address(lower).ok()) {
+    return Error(Errc::invalid_argument, "not an e-mail address: " + std::string(address));
+  }
+  return lower;
+}
+
+Result<void> MailClient::create(ClientStore& store, const std::string& address,
+                                SecureBytes password, uint64_t now_ms) {
+  SOTTO_TRY_ASSIGN(std::string normalized, normalize_mail_address(address));
+  SOTTO_TRY_ASSIGN(auto existing, store.mail_account());
+  SOTTO_TRY_ASSIGN(auto identity, store.identity());
+  if (existing || identity) {
+    return Error(Errc::already_exists, "this profile already has an account");
+  }
+  SOTTO_TRY_ASSIGN(auto key, openpgp::generate_cert("<" + normalized + ">", seconds(now_ms)));
+  ClientStoreBatch batch;
+  batch.mail_account = MailAccount{normalized, std::move(password), key.encode()};
+  return store.apply(batch);
+}
+
+Result<std::unique_ptr<MailClient>> MailClient::open(ClientStore& store, MailServers servers,
+                                                     Clock clock) {
+  SOTTO_TRY_ASSIGN(auto account, store.mail_account());
+  if (!account) return Error(Errc::not_found, "no e-mail account in this profile");
+  SOTTO_TRY_ASSIGN(auto key, openpgp::SecretCert::parse(account->secret_key));
+  return std::unique_ptr<MailClient>(new MailClient(store, std::move(servers), std::move(clock),
+                                                    account->address, std::move(account->password),
+                                                    std::move(key)));
+}
+
+MailClient::MailClient(ClientStore& store, MailServers servers, Clock clock, std::string address,
+                       SecureBytes password, openpgp::SecretCert key)
+    : store_(store),
+      servers_(std::move(servers)),
+      clock_(std::move(clock)),
+      address_(std::move(address)),
+      password_(std::move(password)),
+      key_(std::move(key)) {}
+
+MailClient::~MailClient() {
+  if (imap_) imap_->logout();
+}
+
+Result<void> MailClient::import_key(const std::string& address, std::string_view cert_text) {
+  SOTTO_TRY_ASSIGN(std::string normalized, normalize_mail_address(address));
+  SOTTO_TRY_ASSIGN(auto cert, read_cert(cert_text));
+  SOTTO_TRY(openpgp::validate(cert, seconds(clock_())));
+  ClientStoreBatch batch;
+  batch.put_mail_peers.push_back(
+      MailPeer{normalized, cert.encode(), MailKeySource::imported, clock_()});
+  return store_.apply(batch);
+}
+
+Result<StoredMessage> MailClient::send_text(const std::string& to, const std::string& text) {
+  SOTTO_TRY_ASSIGN(std::string peer_address, normalize_mail_address(to));
+  SOTTO_TRY_ASSIGN(auto peer, store_.mail_peer(peer_address));
+  if (!peer) {
+    return Error(Errc::not_found,
+                 "no key for " + peer_address + ": import theirs, or wait for a mail from them");
+  }
+  SOTTO_TRY_ASSIGN(auto peer_cert, openpgp::Cert::parse(peer->cert));
+  const uint64_t now = clock_();
+
+  mail::ChatMail m;
+  m.from_addr = address_;
+  m.to = {peer_address};
+  m.subject = "Message from " + address_;
+  m.message_id = new_message_id(address_);
+  m.date = static_cast<int64_t>(now / 1000);
+  m.chat_headers = {{"Chat-Version", "1.0"}};
+  m.text = text;
+  SOTTO_TRY_ASSIGN(std::string sealed,
+                   mail::seal(m, key_, {peer_cert}, mail::SealOptions{seconds(now)}));
+
+  const Bytes chat = mail_chat_id(peer_address);
+  ClientStoreBatch batch;
+  SOTTO_TRY_ASSIGN(auto conversation, store_.conversation(chat));
+  if (!conversation) {
+    Conversation c;
+    c.group_id = chat;
+    c.name = peer_address;
+    c.members = {address_, peer_address};
+    c.kind = ConversationKind::direct;
+    batch.put_conversations.push_back(std::move(c));
+  }
+  StoredMessage stored;
+  stored.group_id = chat;
+  stored.message_id = text_bytes(m.message_id);
+  stored.sender = address_;
+  stored.outgoing = true;
+  stored.sent_at = now;
+  stored.state = DeliveryState::pending;
+  stored.body = text;
+  batch.put_messages.push_back(stored);
+  OutboxEntry entry;
+  entry.message_id = stored.message_id;
+  entry.group_id = chat;
+  entry.recipients = {text_bytes(peer_address)};
+  entry.payload = text_bytes(sealed);
+  entry.created_at = now;
+  batch.put_outbox.push_back(std::move(entry));
+  SOTTO_TRY(store_.apply(batch));
+  return stored;
+}
+
+Result<size_t> MailClient::flush_outbox() {
+  SOTTO_TRY_ASSIGN(auto outbox, store_.outbox());
+  size_t sent = 0;
+  for (const OutboxEntry& e : outbox) {
+    mail::Envelope envelope;
+    envelope.from = address_;
+    for (const Bytes& r : e.recipients) envelope.to.push_back(bytes_text(r));
+    // The account's own copy: its other devices read what it sent.
+    envelope.to.push_back(address_);
+    std::string password(password_.begin(), password_.end());
+    auto submitted = mail::submit(
+        servers_.smtp, servers_.login, password, envelope,
+        std::string_view(reinterpret_cast<const char*>(e.payload.data()), e.payload.size()));
+    sodium_memzero(password.data(), password.size());
+    ClientStoreBatch batch;
+    batch.remove_outbox.push_back(e.message_id);
+    if (submitted.ok()) {
+      batch.delivery_updates.push_back(
+          DeliveryUpdate{e.group_id, e.message_id, DeliveryState::sent, clock_()});
+      ++sent;
+    } else {
+      const Errc code = submitted.error().code();
+      if (code != Errc::invalid_argument && code != Errc::too_large) return submitted.error();
+      // Refused for good: said once, not tried again.
+      batch.delivery_updates.push_back(
+          DeliveryUpdate{e.group_id, e.message_id, DeliveryState::failed, 0});
+    }
+    SOTTO_TRY(store_.apply(batch));
+  }
+  return sent;
+}
+
+Result<void> MailClient::connect_imap() {
+  if (imap_) return success();
+  SOTTO_TRY_ASSIGN(auto connection, mail::ImapConnection::connect(servers_.imap));
+  std::string password(password_.begin(), password_.end());
+  auto logged_in = connection->login(servers_.login, password);
+  sodium_memzero(password.data(), password.size());
+  SOTTO_TRY(logged_in);
+  imap_ = std::move(connection);
+  return success();
+}
+
+Result<MailReceived> MailClient::receive(std::chrono::milliseconds wait) {
+  MailReceived out;
+  SOTTO_TRY(connect_imap());
+  auto read = read_new(out);
+  if (read.ok() && out.messages.empty() && wait.count() > 0) {
+    auto changed = imap_->wait_for_change(wait);
+    if (!changed.ok()) {
+      read = changed.error();
+    } else if (!changed->empty()) {
+      read = read_new(out);
+    }
+  }
+  if (!read.ok()) {
+    // The connection is not to be trusted after an error; the next call connects again.
+    imap_.reset();
+    return read.error();
+  }
+  return out;
+}
+
+Result<void> MailClient::read_new(MailReceived& out) {
+  SOTTO_TRY_ASSIGN(auto saved, store_.mail_cursor());
+  mail::MailboxCursor cursor;
+  if (saved) {
+    SOTTO_TRY_ASSIGN(cursor, mail::decode_cursor(*saved));
+  }
+  for (;;) {
+    SOTTO_TRY_ASSIGN(auto batch_read, imap_->fetch_new("INBOX", cursor, kFetchBatch));
+    ClientStoreBatch batch;
+    const size_t before = out.messages.size();
+    for (const auto& fetched : batch_read.messages) {
+      if (!fetched.body) continue;
+      auto taken = take(*fetched.body, batch, out);
+      if (!taken.ok()) {
+        if (taken.error().code() == Errc::unavailable) return taken.error();  // the store
+        ++out.refused;
+      } else if (!*taken) {
+        ++out.refused;
+      }
+    }
+    batch.mail_cursor = mail::encode(batch_read.cursor);
+    auto applied = store_.apply(batch);
+    if (!applied.ok()) {
+      out.messages.resize(before);
+      return applied.error();
+    }
+    cursor = batch_read.cursor;
+    if (!batch_read.more) return success();
+  }
+}
+
+Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, MailReceived& out) {
+  const uint64_t now = clock_();
+  auto outer = mail::read_outer(raw);
+  if (!outer.ok() || !outer->encrypted) return false;  // plaintext is not read
+
+  // The key the mail must be signed with: ours for our own copies, the one known for the
+  // sender, or, from an address without one, the key its Autocrypt header brings.
+  std::optional<openpgp::Cert> signer;
+  std::optional<MailPeer> learned;
+  const bool own = outer->from_addr == address_;
+  if (own) {
+    signer = key_.cert;
+  } else {
+    SOTTO_TRY_ASSIGN(auto peer, store_.mail_peer(outer->from_addr));
+    for (const auto& p : batch.put_mail_peers) {
+      if (p.address == outer->from_addr) peer = p;
+    }
+    if (peer) {
+      auto cert = openpgp::Cert::parse(peer->cert);
+      if (!cert.ok()) return false;
+      signer = *std::move(cert);
+    } else if (outer->autocrypt && mail::autocrypt_key(*outer->autocrypt, seconds(now)).ok()) {
+      auto cert = openpgp::Cert::parse(outer->autocrypt->keydata);
+      if (!cert.ok()) return false;
+      signer = *cert;
+      learned =
+          MailPeer{outer->from_addr, outer->autocrypt->keydata, MailKeySource::autocrypt, now};
+    } else {
+      return false;
+    }
+  }
+
+  auto opened = mail::open(raw, {key_}, {*signer}, seconds(now));
+  if (!opened.ok() || opened->signature != openpgp::SignatureStatus::valid) return false;
+  const mail::ChatMail& m = opened->mail;
+  if (learned) batch.put_mail_peers.push_back(*learned);
+
+  // Which conversation: the group it names, else the 1:1 with the other person.
+  Bytes chat;
+  Conversation c;
+  if (const std::string* group = m.chat_header("Chat-Group-ID")) {
+    chat = group_chat_id(*group);
+    const std::string* name = m.chat_header("Chat-Group-Name");
+    c.name = name ? *name : *group;
+    c.kind = ConversationKind::group;
+    c.members.push_back(m.from_addr);
+    for (const auto& to : m.to) {
+      if (std::find(c.members.begin(), c.members.end(), to) == c.members.end()) {
+        c.members.push_back(to);
+      }
+    }
+  } else {
+    std::string other = m.from_addr;
+    if (own) {
+      if (m.to.size() != 1) return false;
+      other = m.to[0];
+    }
+    chat = mail_chat_id(other);
+    c.name = other;
+    c.kind = ConversationKind::direct;
+    c.members = {address_, other};
+  }
+  c.group_id = chat;
+
+  // A read receipt marks our messages it names as read by its sender.
+  if (!m.read_receipt_for.empty()) {
+    if (own) return true;  // another device of ours read something: nothing to show here
+    for (const std::string& id : m.read_receipt_for) {
+      SOTTO_TRY_ASSIGN(auto message, store_.message(chat, text_bytes(id)));
+      if (!message || !message->outgoing) continue;
+      if (std::find(message->read_by.begin(), message->read_by.end(), m.from_addr) ==
+          message->read_by.end()) {
+        message->read_by.push_back(m.from_addr);
+      }
+      batch.put_messages.push_back(*std::move(message));
+    }
+    return true;
+  }
+
+  const Bytes id = text_bytes(m.message_id);
+  SOTTO_TRY_ASSIGN(bool seen, store_.has_message(chat, id));
+  for (const auto& pending : batch.put_messages) {
+    seen = seen || (pending.group_id == chat && pending.message_id == id);
+  }
+  if (seen) return true;  // read before (a repeat after a crash, or our own copy)
+
+  SOTTO_TRY_ASSIGN(auto existing, store_.conversation(chat));
+  bool queued = false;
+  for (const auto& pending : batch.put_conversations) queued = queued || pending.group_id == chat;
+  if (!existing && !queued) batch.put_conversations.push_back(c);
+
+  StoredMessage stored;
+  stored.group_id = chat;
+  stored.message_id = id;
+  stored.sender = m.from_addr;
+  stored.outgoing = own;
+  stored.sent_at = m.date > 0 ? static_cast<uint64_t>(m.date) * 1000 : now;
+  stored.accepted_at = now;
+  stored.state = own ? DeliveryState::sent : DeliveryState::received;
+  stored.body = shown_text(m.text);
+  if (!m.in_reply_to.empty()) stored.reply_to = text_bytes(m.in_reply_to);
+  batch.put_messages.push_back(stored);
+  out.messages.push_back(std::move(stored));
+  return true;
+}
+
+}  // namespace sotto::client
