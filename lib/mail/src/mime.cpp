@@ -446,6 +446,20 @@ Result<std::string> compose_inner(const ChatMail& mail) {
   return write_inner(mail, mail.date);
 }
 
+namespace {
+
+// The Autocrypt header of an entity when there is exactly one, it parses and it names `from`
+// (Autocrypt Level 1, section 2.3).
+std::optional<AutocryptHeader> senders_autocrypt(GMimeObject* m, const std::string& from) {
+  auto values = raw_header_values(m, "Autocrypt");
+  if (values.size() != 1) return std::nullopt;
+  auto header = parse_autocrypt(values.front());
+  if (!header.ok() || header->addr != from) return std::nullopt;
+  return *std::move(header);
+}
+
+}  // namespace
+
 Result<ChatMail> parse_inner(std::string_view entity) {
   SOTTO_TRY_ASSIGN(auto message, parse_message(entity));
   GMimeObject* m = GMIME_OBJECT(message.get());
@@ -477,6 +491,7 @@ Result<ChatMail> parse_inner(std::string_view entity) {
       return Error(Errc::length_limit, "mail: Chat- headers");
     mail.chat_headers.emplace_back(name, value != nullptr ? value : "");
   }
+  mail.autocrypt = senders_autocrypt(m, mail.from_addr);
   for (const auto& value : raw_header_values(m, "Autocrypt-Gossip")) {
     auto gossip = parse_autocrypt(value);
     if (gossip.ok() && mail.gossip.size() < kMaxMimeParts)
@@ -505,11 +520,7 @@ Result<OuterMail> outer_of(GMimeMessage* message) {
     const char* protocol = g_mime_object_get_content_type_parameter(body, "protocol");
     outer.encrypted = protocol != nullptr && ascii::iequals(protocol, "application/pgp-encrypted");
   }
-  auto values = raw_header_values(m, "Autocrypt");
-  if (values.size() == 1) {
-    auto header = parse_autocrypt(values.front());
-    if (header.ok() && header->addr == outer.from_addr) outer.autocrypt = *std::move(header);
-  }
+  outer.autocrypt = senders_autocrypt(m, outer.from_addr);
   return outer;
 }
 

@@ -287,6 +287,30 @@ TEST(Mime, AnInnerEntityFromAnotherClientReads) {
   EXPECT_EQ(m->attachments[0].filename, "plan.pdf");
   EXPECT_EQ(m->attachments[0].content_type, "application/pdf");
   EXPECT_EQ(m->attachments[0].data, (Bytes{'%', 'P', 'D', 'F', '-', '1', '.', '4', '\n'}));
+  EXPECT_FALSE(m->autocrypt.has_value());
+}
+
+// Delta Chat puts the sender's Autocrypt header inside the encryption only: it is read there
+// when it is the only one and names the sender.
+TEST(Mime, TheSendersAutocryptHeaderInsideIsRead) {
+  auto bob = key_for("bob@example.org");
+  auto entity = [&](const std::string& autocrypt) {
+    return "From: <bob@example.org>\r\nTo: <alice@sotto.test>\r\n"
+           "Message-ID: <Mr.k1@example.org>\r\n" +
+           autocrypt + "Content-Type: text/plain\r\n\r\nhello\r\n";
+  };
+  const std::string own =
+      "Autocrypt: " + format_autocrypt({"bob@example.org", true, bob.cert.encode()}) + "\r\n";
+  auto m = parse_inner(entity(own));
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  ASSERT_TRUE(m->autocrypt.has_value());
+  EXPECT_EQ(m->autocrypt->keydata, bob.cert.encode());
+  EXPECT_TRUE(m->autocrypt->prefer_encrypt_mutual);
+  // Someone else's, or two of them, name no key.
+  const std::string other =
+      "Autocrypt: " + format_autocrypt({"eve@example.org", true, bob.cert.encode()}) + "\r\n";
+  EXPECT_FALSE(parse_inner(entity(other)).value().autocrypt.has_value());
+  EXPECT_FALSE(parse_inner(entity(own + own)).value().autocrypt.has_value());
 }
 
 TEST(Mime, ReadReceiptsGoOutAndComeBack) {

@@ -286,9 +286,9 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   if (!outer.ok() || !outer->encrypted) return false;  // plaintext is not read
 
   // The key the mail must be signed with: ours for our own copies, the one known for the
-  // sender, or, from an address without one, the key its Autocrypt header brings.
+  // sender, or, from an address without one, the key its Autocrypt header brings (outside,
+  // or inside the encryption, where Delta Chat puts it).
   std::optional<openpgp::Cert> signer;
-  std::optional<MailPeer> learned;
   const bool own = outer->from_addr == address_;
   if (own) {
     signer = key_.cert;
@@ -301,19 +301,26 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
       auto cert = openpgp::Cert::parse(peer->cert);
       if (!cert.ok()) return false;
       signer = *std::move(cert);
-    } else if (outer->autocrypt && mail::autocrypt_key(*outer->autocrypt, seconds(now)).ok()) {
-      auto cert = openpgp::Cert::parse(outer->autocrypt->keydata);
-      if (!cert.ok()) return false;
-      signer = *cert;
-      learned =
-          MailPeer{outer->from_addr, outer->autocrypt->keydata, MailKeySource::autocrypt, now};
-    } else {
-      return false;
     }
+  }
+  std::optional<MailPeer> learned;
+  if (!signer) {
+    std::optional<mail::AutocryptHeader> offered = outer->autocrypt;
+    if (!offered) {
+      auto unverified = mail::open(raw, {key_}, {}, seconds(now));
+      if (!unverified.ok()) return false;
+      offered = unverified->mail.autocrypt;
+    }
+    if (!offered || !mail::autocrypt_key(*offered, seconds(now)).ok()) return false;
+    auto cert = openpgp::Cert::parse(offered->keydata);
+    if (!cert.ok()) return false;
+    signer = *std::move(cert);
+    learned = MailPeer{outer->from_addr, offered->keydata, MailKeySource::autocrypt, now};
   }
 
   auto opened = mail::open(raw, {key_}, {*signer}, seconds(now));
   if (!opened.ok() || opened->signature != openpgp::SignatureStatus::valid) return false;
+  if (learned) batch.put_mail_peers.push_back(*learned);
   const mail::ChatMail& m = opened->mail;
   if (learned) batch.put_mail_peers.push_back(*learned);
 

@@ -15,6 +15,9 @@
 
 #include "deltachat_driver.h"
 #include "mail_suite.h"
+#include "sotto/client/mail_client.h"
+#include "sotto/client/memory_client_store.h"
+#include "sotto/core/encoding.h"
 #include "sotto/mail/mime.h"
 #include "sotto/mail/smtp_submission.h"
 #include "sotto/openpgp/armor.h"
@@ -303,6 +306,111 @@ TEST_F(DeltaChatGroupTest, AGroupOfSottoAndDeltaChat) {
     std::sort(to.begin(), to.end());
     EXPECT_EQ(to, (std::vector<std::string>{"alice@sotto.test", "carol@sotto.test"}));
   }
+}
+
+}  // namespace
+}  // namespace sotto::mail
+
+namespace sotto::mail {
+namespace {
+
+// Sotto's e-mail account (client::MailClient, what `sotto init --email` runs) and Delta Chat:
+// each side writes first once. Delta Chat shows the Sotto account's mail, encrypted, and its
+// answers are read by the Sotto account; a Delta Chat user who has a Sotto user's key (a vCard)
+// writes first, and the Sotto account reads it with the key from that mail's Autocrypt header
+// and answers without importing anything.
+class DeltaChatMailClientTest : public DeltaChatInteropTest {
+ protected:
+  std::unique_ptr<client::MailClient> sotto_account(client::ClientStore& store,
+                                                    const std::string& user) {
+    const auto now = static_cast<uint64_t>(std::time(nullptr)) * 1000;
+    EXPECT_TRUE(client::MailClient::create(store, user + "@sotto.test",
+                                           SecureBytes(as_bytes(std::string_view("secret"))), now)
+                    .ok());
+    client::MailServers servers;
+    servers.imap = endpoint(server_->imaps_port(), MailServerEndpoint::Security::implicit_tls);
+    servers.smtp = submission();
+    servers.login = user + "@sotto.test";
+    auto opened = client::MailClient::open(store, servers, [] {
+      return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    });
+    EXPECT_TRUE(opened.ok()) << opened.error().to_string();
+    if (!opened.ok()) return nullptr;
+    return std::move(opened).value();
+  }
+
+  // What the account receives until it has `count` new messages (or a minute passed).
+  static std::vector<client::StoredMessage> receive(client::MailClient& account, size_t count) {
+    std::vector<client::StoredMessage> got;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (got.size() < count && std::chrono::steady_clock::now() < deadline) {
+      auto r = account.receive(std::chrono::seconds(10));
+      EXPECT_TRUE(r.ok()) << r.error().to_string();
+      if (!r.ok()) break;
+      for (auto& m : r->messages) got.push_back(std::move(m));
+    }
+    return got;
+  }
+};
+
+TEST_F(DeltaChatMailClientTest, TheSottoAccountAndDeltaChatEachWriteFirst) {
+  // Sotto first: alice has bob's key.
+  client::MemoryClientStore alice_store;
+  auto alice = sotto_account(alice_store, "alice");
+  ASSERT_TRUE(alice);
+  auto bob = delta_chat("bob");
+  json bob_key = bob->call({{"op", "public_key"}});
+  ASSERT_TRUE(alice->import_key("bob@sotto.test", bob_key.value("armored", "")).ok());
+  auto queued = alice->send_text("bob@sotto.test", "Hello Bob, from the Sotto client.");
+  ASSERT_TRUE(queued.ok()) << queued.error().to_string();
+  auto flushed = alice->flush_outbox();
+  ASSERT_TRUE(flushed.ok()) << flushed.error().to_string();
+  EXPECT_EQ(*flushed, 1u);
+  json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  EXPECT_EQ(got.value("from", ""), "alice@sotto.test");
+  EXPECT_EQ(got.value("text", ""), "Hello Bob, from the Sotto client.");
+  EXPECT_TRUE(got.value("encrypted", false));
+  json reply = bob->call(
+      {{"op", "send"}, {"chat_id", got["chat_id"]}, {"text", "Hi Alice,\nDelta Chat here."}});
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+  auto at_alice = receive(*alice, 1);
+  ASSERT_EQ(at_alice.size(), 1u);
+  EXPECT_EQ(at_alice[0].body, "Hi Alice,\nDelta Chat here.");
+  EXPECT_EQ(at_alice[0].sender, "bob@sotto.test");
+  EXPECT_EQ(at_alice[0].group_id, client::mail_chat_id("bob@sotto.test"));
+  EXPECT_EQ(alice_store.mail_peer("bob@sotto.test").value()->source,
+            client::MailKeySource::imported);
+
+  // Delta Chat first: carol has dave's key from his vCard; dave has nothing of hers.
+  client::MemoryClientStore dave_store;
+  auto dave = sotto_account(dave_store, "dave");
+  ASSERT_TRUE(dave);
+  auto carol = delta_chat("carol");
+  const std::string vcard =
+      "BEGIN:VCARD\r\nVERSION:4.0\r\nEMAIL:dave@sotto.test\r\nFN:Dave\r\n"
+      "KEY:data:application/pgp-keys;base64," +
+      to_base64(dave->public_cert().encode()) + "\r\nEND:VCARD\r\n";
+  json imported = carol->call({{"op", "import_vcard"}, {"vcard", vcard}});
+  ASSERT_TRUE(imported.value("ok", false)) << imported.dump() << "\n" << carol->log();
+  json first = carol->call(
+      {{"op", "send"}, {"chat_id", imported["chat_id"]}, {"text", "Dave? Carol, on Delta Chat."}});
+  ASSERT_TRUE(first.value("ok", false)) << first.dump() << "\n" << carol->log();
+  auto at_dave = receive(*dave, 1);
+  ASSERT_EQ(at_dave.size(), 1u);
+  EXPECT_EQ(at_dave[0].body, "Dave? Carol, on Delta Chat.");
+  auto learned = dave_store.mail_peer("carol@sotto.test").value();
+  ASSERT_TRUE(learned.has_value());
+  EXPECT_EQ(learned->source, client::MailKeySource::autocrypt);
+  ASSERT_TRUE(dave->send_text("carol@sotto.test", "Carol! Got it.").ok());
+  ASSERT_EQ(dave->flush_outbox().value(), 1u);
+  json answer = carol->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(answer.value("ok", false)) << answer.dump() << "\n" << carol->log();
+  EXPECT_EQ(answer.value("text", ""), "Carol! Got it.");
+  EXPECT_TRUE(answer.value("encrypted", false));
+  EXPECT_EQ(answer["chat_id"], imported["chat_id"]);
 }
 
 }  // namespace

@@ -49,6 +49,10 @@ struct ChatMail {
   std::string text;
   std::vector<MailAttachment> attachments;
   std::vector<AutocryptHeader> gossip;  // Autocrypt-Gossip, one per other member
+  // The sender's own Autocrypt header inside the encryption, as Delta Chat puts it there (it
+  // leaves none outside): read when there is exactly one that parses and names from_addr;
+  // compose_inner does not write it (seal puts the sender's outside).
+  std::optional<AutocryptHeader> autocrypt;
   // A read receipt (RFC 8098, as Delta Chat sends them): the Message-IDs its sender reports
   // as displayed. Such a mail is a multipart/report of the text and a
   // message/disposition-notification part, and carries no attachments.
