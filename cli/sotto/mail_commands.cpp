@@ -9,7 +9,9 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "qr.h"
 #include "sotto/client/mail_client.h"
+#include "sotto/client/mail_invite.h"
 #include "sotto/core/encoding.h"
 #include "sotto/openpgp/armor.h"
 
@@ -17,6 +19,7 @@ namespace sotto::cli {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -167,6 +170,17 @@ Result<size_t> show_new(MailAccountSession& session, const Output& out) {
     print_stored_message(out, p.conversation, p.message, false, *session.store);
   SOTTO_TRY(save_settings(session.profile, session.settings));
   return fresh.size();
+}
+
+// Says whose keys SecureJoin verified.
+void show_verified(const Output& out, const std::vector<std::string>& verified) {
+  for (const auto& address : verified) {
+    if (out.json()) {
+      out.object({{"event", "verified"}, {"address", address}});
+    } else {
+      out.line("* " + address + "'s key is verified (SecureJoin)");
+    }
+  }
 }
 
 // Sends what waits in the outbox; says so when it cannot (the mails stay there).
@@ -322,9 +336,13 @@ int run_mail_contacts_list(const CommonOptions& common) {
                          : p.source == client::MailKeySource::autocrypt ? "from their mail"
                                                                         : "from a group mail";
     if (out.json()) {
-      out.object({{"address", p.address}, {"fingerprint", fingerprint}, {"key_source", source}});
+      out.object({{"address", p.address},
+                  {"fingerprint", fingerprint},
+                  {"key_source", source},
+                  {"verified", p.verified}});
     } else {
-      out.line(p.address + "  key " + fingerprint + " (" + source + ")");
+      out.line(p.address + "  key " + fingerprint + " (" + source +
+               (p.verified ? ", verified" : "") + ")");
     }
   }
   return 0;
@@ -365,6 +383,7 @@ int run_mail_recv(const CommonOptions& common, uint32_t wait_seconds) {
   if (int failed = open_mail(common, out, session)) return failed;
   flush(session, out);
   auto received = session.client->receive(std::chrono::seconds(wait_seconds));
+  if (received) show_verified(out, received->verified);
   // What earlier runs stored is shown all the same.
   auto shown = show_new(session, out);
   if (!received) return out.fail(exit_for(received.error()), received.error());
@@ -393,6 +412,60 @@ int run_mail_history(const CommonOptions& common, const std::string& address) {
     print_stored_message(out, **conversation, m, true, *session.store);
   }
   return 0;
+}
+
+int run_mail_invite(const CommonOptions& common, bool qr) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  const std::string link = session.client->invite_link();
+  if (out.json()) {
+    out.object({{"link", link}});
+    return 0;
+  }
+  out.line(link);
+  if (qr) {
+    auto code = terminal_qr(link);
+    if (!code) return out.fail(Exit::failure, code.error());
+    out.line(*code);
+  }
+  return 0;
+}
+
+int run_mail_join(const CommonOptions& common, const std::string& link, uint32_t wait_seconds) {
+  const Output out(common.json);
+  auto invite = client::parse_mail_invite(link);
+  if (!invite) return out.fail(Exit::usage, invite.error());
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  if (auto joined = session.client->join(link); !joined) {
+    return out.fail(exit_for(joined.error()), joined.error());
+  }
+  auto sent = session.client->flush_outbox();
+  if (!sent) return out.fail(exit_for(sent.error()), sent.error());
+  const std::string inviter = *client::normalize_mail_address(invite->address);
+  // The inviter's client answers by mail; receiving runs the handshake to its end.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto received = session.client->receive(std::min<std::chrono::milliseconds>(left, 10s));
+    if (!received) return out.fail(exit_for(received.error()), received.error());
+    show_verified(out, received->verified);
+    if (std::find(received->verified.begin(), received->verified.end(), inviter) !=
+        received->verified.end()) {
+      if (auto shown = show_new(session, out); !shown) out.warn(shown.error());
+      return 0;
+    }
+  }
+  if (auto shown = show_new(session, out); !shown) out.warn(shown.error());
+  if (wait_seconds == 0) {
+    if (!out.json()) out.line("request sent to " + inviter + "; `sotto recv` completes the join");
+    return 0;
+  }
+  return out.fail(Exit::offline, inviter +
+                                     " has not answered yet; `sotto recv` completes the "
+                                     "join when they do");
 }
 
 }  // namespace sotto::cli

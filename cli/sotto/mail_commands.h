@@ -35,5 +35,8 @@ int run_mail_send(const CommonOptions& common, const std::string& address,
                   std::optional<std::string> text);
 int run_mail_recv(const CommonOptions& common, uint32_t wait_seconds);
 int run_mail_history(const CommonOptions& common, const std::string& address);
+// SecureJoin: this account's invite link (and QR code), and joining through someone's.
+int run_mail_invite(const CommonOptions& common, bool qr);
+int run_mail_join(const CommonOptions& common, const std::string& link, uint32_t wait_seconds);
 
 }  // namespace sotto::cli

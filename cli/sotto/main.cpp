@@ -111,6 +111,16 @@ int main(int argc, char** argv) {
       "print a link that lets someone add you, or join your server, without typing its keys");
   invite->add_flag("--qr", qr, "also draw it as a QR code");
 
+  std::string join_link;
+  uint32_t join_wait = 0;
+  auto* join = app.add_subcommand(
+      "join",
+      "e-mail mode: verify each other's keys with someone through their invite link "
+      "(SecureJoin, as Delta Chat does)");
+  join->add_option("LINK", join_link, "their invite link (`sotto invite`, or Delta Chat's)")
+      ->required();
+  join->add_option("--wait", join_wait, "wait up to this many seconds for the handshake's end");
+
   auto* devices = app.add_subcommand("devices", "this account's devices");
   devices->require_subcommand(1);
   uint32_t link_wait = 0;
@@ -302,10 +312,12 @@ int main(int argc, char** argv) {
     if (*send && !group_option) return run_mail_send(common, peer, text);
     if (*recv) return run_mail_recv(common, wait_seconds);
     if (*history && !group_option) return run_mail_history(common, peer);
+    if (*invite) return run_mail_invite(common, qr);
+    if (*join) return run_mail_join(common, join_link, join_wait);
     const Output out(common.json);
     return out.fail(Exit::usage,
-                    "an e-mail profile has whoami, contacts add/list, send, recv and history "
-                    "for now");
+                    "an e-mail profile has whoami, invite, join, contacts add/list, send, recv "
+                    "and history for now");
   }
   if (*login) return run_login(common, account);
   if (*link) return run_link(common, account, link_code);
@@ -316,6 +328,11 @@ int main(int argc, char** argv) {
   if (*contacts_add) return run_contacts_add(common, contact_name);
   if (*contacts_import) return run_contacts_import(common, vcard_path, dry_run);
   if (*invite) return run_invite(common, qr);
+  if (*join) {
+    const Output out(common.json);
+    return out.fail(Exit::usage,
+                    "join is for e-mail profiles; on a server, `sotto contacts add LINK`");
+  }
   if (*contacts_list) return run_contacts_list(common);
   // With --group, the only word after `send` is the message, and `history` takes none.
   const bool one_target = group_option ? (*send ? !text : peer.empty()) : !peer.empty();

@@ -285,3 +285,77 @@ TEST_F(SottoCliMailTest, AMessageWrittenWhileTheMailServerIsUnreachableLeavesWit
 
 }  // namespace
 }  // namespace sotto::cli::testing
+
+namespace sotto::cli::testing {
+namespace {
+
+class SottoCliSecureJoinTest : public SottoCliMailTest {
+ protected:
+  // Runs `recv` as `inviter` until `joiner` (a running `join`) ends; what recv printed.
+  std::string answer_until_done(const Person& inviter, SottoProcess& joiner, SottoRun& joined) {
+    std::string printed;
+    for (int i = 0; i < 30; ++i) {
+      auto r = run(inviter, {"recv", "--wait", "2"});
+      EXPECT_EQ(r.exit_code, 0) << describe(r);
+      printed += r.out;
+      int status = 0;
+      if (::waitpid(joiner.pid(), &status, WNOHANG) == joiner.pid()) {
+        // Ended: collect its output the way wait() would.
+        joined.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        break;
+      }
+    }
+    return printed;
+  }
+};
+
+// SecureJoin between two sotto profiles: a link whose secret was changed verifies nobody;
+// the real link verifies each side's key on the other, and then they write without any key
+// given by hand.
+TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
+  Person carol = person("carol");
+  Person dave = person("dave");
+  ASSERT_EQ(init(carol).exit_code, 0);
+  ASSERT_EQ(init(dave).exit_code, 0);
+  auto invite = run(carol, {"invite"});
+  ASSERT_EQ(invite.exit_code, 0) << describe(invite);
+  const std::string link = invite.lines().at(0).at("link").get<std::string>();
+  ASSERT_EQ(link.rfind("https://i.delta.chat/#", 0), 0u) << link;
+
+  // Someone who saw the link but not its secret.
+  std::string forged = link;
+  const size_t s = forged.find("&s=");
+  ASSERT_NE(s, std::string::npos);
+  forged[s + 3] = forged[s + 3] == 'A' ? 'B' : 'A';
+  {
+    SottoProcess joiner(dave.work, {"--json", "join", forged, "--wait", "15"}, dave.env,
+                        std::string());
+    SottoRun joined;
+    answer_until_done(carol, joiner, joined);
+    EXPECT_EQ(joined.exit_code, 6);
+  }
+  auto none = run(carol, {"contacts", "list"});
+  EXPECT_TRUE(none.out.empty()) << none.out;
+
+  SottoProcess joiner(dave.work, {"--json", "join", link, "--wait", "60"}, dave.env, std::string());
+  SottoRun joined;
+  const std::string at_carol = answer_until_done(carol, joiner, joined);
+  EXPECT_EQ(joined.exit_code, 0);
+  EXPECT_NE(at_carol.find(R"({"address":"dave@sotto.test","event":"verified"})"), std::string::npos)
+      << at_carol;
+  for (const auto& [who, other] :
+       {std::pair{&carol, "dave@sotto.test"}, std::pair{&dave, "carol@sotto.test"}}) {
+    auto list = run(*who, {"contacts", "list"});
+    ASSERT_EQ(list.exit_code, 0) << describe(list);
+    ASSERT_EQ(list.lines().size(), 1u) << list.out;
+    EXPECT_EQ(list.lines()[0].at("address"), other);
+    EXPECT_TRUE(list.lines()[0].at("verified").get<bool>()) << list.out;
+  }
+  ASSERT_EQ(run(dave, {"send", carol.address(), "joined!"}).exit_code, 0);
+  auto got = run(carol, {"recv", "--wait", "30"});
+  ASSERT_EQ(got.exit_code, 0) << describe(got);
+  EXPECT_EQ(texts(got), (std::vector<std::string>{"joined!"}));
+}
+
+}  // namespace
+}  // namespace sotto::cli::testing

@@ -6,8 +6,9 @@ bool ClientStoreBatch::empty() const {
   return !identity && !directory_state && put_key_packages.empty() && remove_key_packages.empty() &&
          put_contacts.empty() && put_conversations.empty() && put_messages.empty() &&
          delivery_updates.empty() && remove_messages.empty() && put_outbox.empty() &&
-         remove_outbox.empty() && add_processed.empty() && remove_processed.empty() && !mail_account &&
-         put_mail_peers.empty() && !mail_cursor;
+         remove_outbox.empty() && add_processed.empty() && remove_processed.empty() &&
+         !mail_account && put_mail_peers.empty() && put_mail_joins.empty() &&
+         remove_mail_joins.empty() && !mail_cursor;
 }
 
 }  // namespace sotto::client

@@ -107,6 +107,12 @@ Result<std::vector<MailPeer>> MemoryClientStore::mail_peers() const {
   return out;
 }
 
+Result<std::optional<MailJoin>> MemoryClientStore::mail_join(const std::string& address) const {
+  auto it = mail_joins_.find(address);
+  if (it == mail_joins_.end()) return std::optional<MailJoin>();
+  return std::optional<MailJoin>(it->second);
+}
+
 Result<std::optional<std::string>> MemoryClientStore::mail_cursor() const {
   return mail_cursor_;
 }
@@ -170,6 +176,8 @@ Result<void> MemoryClientStore::apply(const ClientStoreBatch& batch) {
   for (uint64_t seq : batch.remove_processed) processed_.erase(seq);
   if (batch.mail_account) mail_account_ = batch.mail_account;
   for (const auto& p : batch.put_mail_peers) mail_peers_[p.address] = p;
+  for (const auto& j : batch.put_mail_joins) mail_joins_[j.address] = j;
+  for (const auto& address : batch.remove_mail_joins) mail_joins_.erase(address);
   if (batch.mail_cursor) mail_cursor_ = batch.mail_cursor;
   ++batches_applied_;
   return success();

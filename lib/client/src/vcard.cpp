@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "sotto/client/engine.h"
+#include "sotto/core/encoding.h"
 #include "sotto/proto/protocol.h"
 
 namespace sotto::client {
@@ -65,18 +66,11 @@ std::optional<Property> split_property(std::string_view text, size_t line) {
   return p;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 std::string decode_quoted_printable(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '=' && i + 2 < text.size()) {
-      const int hi = hex_value(text[i + 1]), lo = hex_value(text[i + 2]);
+      const int hi = hex_digit_value(text[i + 1]), lo = hex_digit_value(text[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;

@@ -312,9 +312,11 @@ TYPED_TEST_P(ClientStoreContract, AMailAccountItsPeersAndCursorAreKept) {
   EXPECT_TRUE(store.mail_peers().value().empty());
 
   ClientStoreBatch batch;
-  batch.mail_account = MailAccount{"alice@example.org", SecureBytes{1, 2}, SecureBytes{3, 4}};
-  batch.put_mail_peers = {MailPeer{"carol@example.org", Bytes{7}, MailKeySource::imported, 5},
-                          MailPeer{"bob@example.org", Bytes{8}, MailKeySource::autocrypt, 6}};
+  batch.mail_account =
+      MailAccount{"alice@example.org", SecureBytes{1, 2}, SecureBytes{3, 4}, "n1", SecureBytes{5}};
+  batch.put_mail_peers = {
+      MailPeer{"carol@example.org", Bytes{7}, MailKeySource::imported, 5, false},
+      MailPeer{"bob@example.org", Bytes{8}, MailKeySource::autocrypt, 6, false}};
   EXPECT_FALSE(batch.empty());
   ASSERT_TRUE(store.apply(batch).ok());
   EXPECT_EQ(store.mail_account().value()->address, "alice@example.org");
@@ -327,7 +329,7 @@ TYPED_TEST_P(ClientStoreContract, AMailAccountItsPeersAndCursorAreKept) {
 
   // A peer's key replaced (gossip), and the cursor moved with the messages read.
   ClientStoreBatch next;
-  next.put_mail_peers = {MailPeer{"bob@example.org", Bytes{9}, MailKeySource::gossip, 8}};
+  next.put_mail_peers = {MailPeer{"bob@example.org", Bytes{9}, MailKeySource::gossip, 8, false}};
   next.mail_cursor = "imap-cursor-v1 1 5";
   next.put_messages.push_back(contract_message(3, 1, "from bob"));
   ASSERT_TRUE(store.apply(next).ok());
@@ -335,6 +337,22 @@ TYPED_TEST_P(ClientStoreContract, AMailAccountItsPeersAndCursorAreKept) {
   EXPECT_EQ(store.mail_peer("bob@example.org").value()->source, MailKeySource::gossip);
   EXPECT_EQ(store.mail_cursor().value(), std::optional<std::string>("imap-cursor-v1 1 5"));
   EXPECT_EQ(store.mail_account().value()->password, (SecureBytes{1, 2}));
+
+  // SecureJoin: a peer verified, a join started and then done.
+  ClientStoreBatch joined;
+  MailPeer verified{"carol@example.org", Bytes{7}, MailKeySource::imported, 9, true};
+  joined.put_mail_peers = {verified};
+  joined.put_mail_joins = {MailJoin{"dave@example.org", Bytes{1, 2}, "n", SecureBytes{3}, 4}};
+  EXPECT_FALSE(joined.empty());
+  ASSERT_TRUE(store.apply(joined).ok());
+  EXPECT_TRUE(store.mail_peer("carol@example.org").value()->verified);
+  EXPECT_FALSE(store.mail_peer("bob@example.org").value()->verified);
+  EXPECT_EQ(store.mail_join("dave@example.org").value()->auth, SecureBytes{3});
+  ClientStoreBatch done;
+  done.remove_mail_joins = {"dave@example.org", "nobody@example.org"};
+  EXPECT_FALSE(done.empty());
+  ASSERT_TRUE(store.apply(done).ok());
+  EXPECT_FALSE(store.mail_join("dave@example.org").value().has_value());
 
   // A refused batch moves no cursor.
   ClientStoreBatch refused;

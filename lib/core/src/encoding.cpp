@@ -10,13 +10,6 @@ constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::array<int8_t, 256> decode_table(const char* alphabet) {
   std::array<int8_t, 256> table{};
   table.fill(-1);
@@ -97,12 +90,19 @@ std::string to_hex(BytesView bytes) {
   return out;
 }
 
+int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 Result<Bytes> from_hex(std::string_view text) {
   if (text.size() % 2 != 0) return Error(Errc::invalid_encoding, "hex of odd length");
   Bytes out(text.size() / 2);
   for (size_t i = 0; i < out.size(); ++i) {
-    const int hi = hex_value(text[2 * i]);
-    const int lo = hex_value(text[2 * i + 1]);
+    const int hi = hex_digit_value(text[2 * i]);
+    const int lo = hex_digit_value(text[2 * i + 1]);
     if (hi < 0 || lo < 0) return Error(Errc::invalid_encoding, "character that is not hex");
     out[i] = static_cast<uint8_t>((hi << 4) | lo);
   }

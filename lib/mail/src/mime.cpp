@@ -78,8 +78,11 @@ Result<void> check_header_value(std::string_view name, std::string_view value) {
   return success();
 }
 
+// Chat-* headers, and SecureJoin's Secure-Join and Secure-Join-* (Delta Chat's spec).
 bool is_chat_header(std::string_view name) {
-  return name.size() > 5 && ascii::iequals(name.substr(0, 5), "Chat-");
+  if (name.size() > 5 && ascii::iequals(name.substr(0, 5), "Chat-")) return true;
+  return ascii::iequals(name, "Secure-Join") ||
+         (name.size() > 12 && ascii::iequals(name.substr(0, 12), "Secure-Join-"));
 }
 
 bool valid_header_name(std::string_view name) {
@@ -360,11 +363,24 @@ void set_date(GMimeMessage* message, int64_t seconds) {
 
 }  // namespace
 
-const std::string* ChatMail::chat_header(std::string_view name) const {
-  for (const auto& [n, v] : chat_headers) {
+namespace {
+
+const std::string* header_in(const std::vector<std::pair<std::string, std::string>>& headers,
+                             std::string_view name) {
+  for (const auto& [n, v] : headers) {
     if (ascii::iequals(n, name)) return &v;
   }
   return nullptr;
+}
+
+}  // namespace
+
+const std::string* ChatMail::chat_header(std::string_view name) const {
+  return header_in(chat_headers, name);
+}
+
+const std::string* OuterMail::secure_join_header(std::string_view name) const {
+  return header_in(secure_join, name);
 }
 
 namespace {
@@ -378,7 +394,7 @@ Result<std::string> write_inner(const ChatMail& mail, int64_t date) {
   SOTTO_TRY(check_header_value("Subject", mail.subject));
   for (const auto& [name, value] : mail.chat_headers) {
     if (!is_chat_header(name) || !valid_header_name(name)) {
-      return Error(Errc::invalid_argument, "mail: not a Chat- header name");
+      return Error(Errc::invalid_argument, "mail: not a Chat- or Secure-Join header name");
     }
     SOTTO_TRY(check_header_value(name, value));
   }
@@ -444,6 +460,19 @@ Result<std::string> write_inner(const ChatMail& mail, int64_t date) {
 
 Result<std::string> compose_inner(const ChatMail& mail) {
   return write_inner(mail, mail.date);
+}
+
+Result<std::string> compose_handshake_request(const ChatMail& mail, const openpgp::Cert& sender,
+                                              uint32_t now) {
+  const std::string* step = mail.chat_header("Secure-Join");
+  if (step == nullptr || (*step != "vc-request" && *step != "vg-request") ||
+      !mail.attachments.empty() || !mail.gossip.empty()) {
+    return Error(Errc::invalid_argument,
+                 "mail: only SecureJoin's first request goes unencrypted, and carries nothing");
+  }
+  SOTTO_TRY_ASSIGN(std::string entity, write_inner(mail, mail.date != 0 ? mail.date : now));
+  AutocryptHeader own{mail.from_addr, true, sender.encode()};
+  return "Autocrypt: " + autocrypt_value(own, false) + "\r\n" + entity;
 }
 
 namespace {
@@ -521,6 +550,19 @@ Result<OuterMail> outer_of(GMimeMessage* message) {
     outer.encrypted = protocol != nullptr && ascii::iequals(protocol, "application/pgp-encrypted");
   }
   outer.autocrypt = senders_autocrypt(m, outer.from_addr);
+  if (!outer.encrypted) {
+    GMimeHeaderList* headers = g_mime_object_get_header_list(m);
+    const int n = g_mime_header_list_get_count(headers);
+    for (int i = 0; i < n && outer.secure_join.size() < kMaxChatHeaders; ++i) {
+      GMimeHeader* h = g_mime_header_list_get_header_at(headers, i);
+      const char* name = g_mime_header_get_name(h);
+      const char* value = g_mime_header_get_value(h);
+      if (name == nullptr || value == nullptr) continue;
+      if (ascii::iequals(name, "Secure-Join") || ascii::iequals(name, "Secure-Join-Invitenumber")) {
+        outer.secure_join.emplace_back(name, value);
+      }
+    }
+  }
   return outer;
 }
 

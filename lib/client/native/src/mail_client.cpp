@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "sotto/client/mail_invite.h"
 #include "sotto/core/encoding.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/mail/autocrypt.h"
@@ -42,6 +43,25 @@ std::string new_message_id(const std::string& address) {
 
 Bytes group_chat_id(const std::string& chat_group_id) {
   return text_bytes("mail-group:" + chat_group_id);
+}
+
+// Compares two secrets without a timing that tells how much of them matched.
+bool same_secret(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string upper_hex(BytesView bytes) {
+  std::string hex = to_hex(bytes);
+  for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return hex;
+}
+
+std::string without_spaces(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c != ' ') out.push_back(c);
+  }
+  return out;
 }
 
 // A mail's text as people see it: line ends as "\n", none at the end.
@@ -97,7 +117,10 @@ Result<void> MailClient::create(ClientStore& store, const std::string& address,
   }
   SOTTO_TRY_ASSIGN(auto key, openpgp::generate_cert("<" + normalized + ">", seconds(now_ms)));
   ClientStoreBatch batch;
-  batch.mail_account = MailAccount{normalized, std::move(password), key.encode()};
+  // SecureJoin's tokens, as Delta Chat makes them: random, and safe in a link unescaped.
+  batch.mail_account = MailAccount{normalized, std::move(password), key.encode(),
+                                   to_base64url(crypto::random_bytes(18)),
+                                   SecureBytes(as_bytes(to_base64url(crypto::random_bytes(18))))};
   return store.apply(batch);
 }
 
@@ -107,17 +130,18 @@ Result<std::unique_ptr<MailClient>> MailClient::open(ClientStore& store, MailSer
   if (!account) return Error(Errc::not_found, "no e-mail account in this profile");
   SOTTO_TRY_ASSIGN(auto key, openpgp::SecretCert::parse(account->secret_key));
   return std::unique_ptr<MailClient>(new MailClient(store, std::move(servers), std::move(clock),
-                                                    account->address, std::move(account->password),
-                                                    std::move(key)));
+                                                    *std::move(account), std::move(key)));
 }
 
-MailClient::MailClient(ClientStore& store, MailServers servers, Clock clock, std::string address,
-                       SecureBytes password, openpgp::SecretCert key)
+MailClient::MailClient(ClientStore& store, MailServers servers, Clock clock, MailAccount account,
+                       openpgp::SecretCert key)
     : store_(store),
       servers_(std::move(servers)),
       clock_(std::move(clock)),
-      address_(std::move(address)),
-      password_(std::move(password)),
+      address_(std::move(account.address)),
+      password_(std::move(account.password)),
+      invite_number_(std::move(account.invite_number)),
+      invite_auth_(std::move(account.invite_auth)),
       key_(std::move(key)) {}
 
 MailClient::~MailClient() {
@@ -130,7 +154,7 @@ Result<void> MailClient::import_key(const std::string& address, std::string_view
   SOTTO_TRY(openpgp::validate(cert, seconds(clock_())));
   ClientStoreBatch batch;
   batch.put_mail_peers.push_back(
-      MailPeer{normalized, cert.encode(), MailKeySource::imported, clock_()});
+      MailPeer{normalized, cert.encode(), MailKeySource::imported, clock_(), false});
   return store_.apply(batch);
 }
 
@@ -202,16 +226,22 @@ Result<size_t> MailClient::flush_outbox() {
     sodium_memzero(password.data(), password.size());
     ClientStoreBatch batch;
     batch.remove_outbox.push_back(e.message_id);
+    // A SecureJoin step has no message in the history to mark.
+    SOTTO_TRY_ASSIGN(const bool shown, store_.has_message(e.group_id, e.message_id));
     if (submitted.ok()) {
-      batch.delivery_updates.push_back(
-          DeliveryUpdate{e.group_id, e.message_id, DeliveryState::sent, clock_()});
+      if (shown) {
+        batch.delivery_updates.push_back(
+            DeliveryUpdate{e.group_id, e.message_id, DeliveryState::sent, clock_()});
+      }
       ++sent;
     } else {
       const Errc code = submitted.error().code();
       if (code != Errc::invalid_argument && code != Errc::too_large) return submitted.error();
       // Refused for good: said once, not tried again.
-      batch.delivery_updates.push_back(
-          DeliveryUpdate{e.group_id, e.message_id, DeliveryState::failed, 0});
+      if (shown) {
+        batch.delivery_updates.push_back(
+            DeliveryUpdate{e.group_id, e.message_id, DeliveryState::failed, 0});
+      }
     }
     SOTTO_TRY(store_.apply(batch));
   }
@@ -245,6 +275,12 @@ Result<MailReceived> MailClient::receive(std::chrono::milliseconds wait) {
     // The connection is not to be trusted after an error; the next call connects again.
     imap_.reset();
     return read.error();
+  }
+  // SecureJoin's answers leave at once; a mail server that cannot take them now leaves them
+  // in the outbox for the next call.
+  if (!out.handshakes.empty()) {
+    auto flushed = flush_outbox();
+    if (!flushed.ok() && flushed.error().code() != Errc::unavailable) return flushed.error();
   }
   return out;
 }
@@ -280,10 +316,147 @@ Result<void> MailClient::read_new(MailReceived& out) {
   }
 }
 
+std::string MailClient::invite_link() const {
+  MailInvite invite;
+  invite.fingerprint = key_.cert.fingerprint();
+  invite.address = address_;
+  invite.name = address_.substr(0, address_.find('@'));
+  invite.invite_number = invite_number_;
+  invite.auth = std::string(invite_auth_.begin(), invite_auth_.end());
+  return format_mail_invite(invite);
+}
+
+Result<void> MailClient::join(std::string_view link) {
+  SOTTO_TRY_ASSIGN(MailInvite invite, parse_mail_invite(link));
+  SOTTO_TRY_ASSIGN(std::string inviter, normalize_mail_address(invite.address));
+  if (inviter == address_) return Error(Errc::invalid_argument, "that is this account's invite");
+  const uint64_t now = clock_();
+  // Step 1 (Setup-Contact): the invite number and this account's key, in the clear: the
+  // inviter has no key of ours to encrypt to, nor we of theirs.
+  mail::ChatMail request = handshake_mail(inviter, "vc-request");
+  request.chat_headers.emplace_back("Secure-Join-Invitenumber", invite.invite_number);
+  SOTTO_TRY_ASSIGN(std::string raw,
+                   mail::compose_handshake_request(request, key_.cert, seconds(now)));
+  ClientStoreBatch batch;
+  batch.put_mail_joins.push_back(MailJoin{inviter, invite.fingerprint, invite.invite_number,
+                                          SecureBytes(as_bytes(invite.auth)), now});
+  batch.put_outbox.push_back(outbox_entry(inviter, request.message_id, raw, now));
+  return store_.apply(batch);
+}
+
+mail::ChatMail MailClient::handshake_mail(const std::string& to, const std::string& step) const {
+  mail::ChatMail m;
+  m.from_addr = address_;
+  m.to = {to};
+  m.subject = "Message from " + address_;
+  m.message_id = new_message_id(address_);
+  m.date = static_cast<int64_t>(clock_() / 1000);
+  m.chat_headers = {{"Chat-Version", "1.0"}, {"Secure-Join", step}};
+  m.text = "Secure-Join: " + step;
+  return m;
+}
+
+OutboxEntry MailClient::outbox_entry(const std::string& to, const std::string& message_id,
+                                     const std::string& raw, uint64_t now) const {
+  OutboxEntry entry;
+  entry.message_id = text_bytes(message_id);
+  entry.group_id = mail_chat_id(to);
+  entry.recipients = {text_bytes(to)};
+  entry.payload = text_bytes(raw);
+  entry.created_at = now;
+  return entry;
+}
+
+Result<void> MailClient::queue_handshake(mail::ChatMail m, const openpgp::Cert& to,
+                                         ClientStoreBatch& batch, MailReceived& out) {
+  const uint64_t now = clock_();
+  // The recipient's own key, gossiped back: it shows them that this step was meant for them
+  // (and not forwarded from someone else's handshake), as Delta Chat requires.
+  m.gossip = {mail::AutocryptHeader{m.to[0], false, to.encode()}};
+  SOTTO_TRY_ASSIGN(std::string sealed, mail::seal(m, key_, {to}, mail::SealOptions{seconds(now)}));
+  batch.put_outbox.push_back(outbox_entry(m.to[0], m.message_id, sealed, now));
+  out.handshakes.push_back(m.to[0]);
+  return success();
+}
+
+Result<bool> MailClient::take_join_request(const mail::OuterMail& outer, ClientStoreBatch& batch,
+                                           MailReceived& out) {
+  const std::string* step = outer.secure_join_header("Secure-Join");
+  if (step == nullptr) return false;
+  if (outer.from_addr == address_) return true;  // our own request to someone else
+  const std::string* number = outer.secure_join_header("Secure-Join-Invitenumber");
+  if (*step != "vc-request" || number == nullptr || !outer.autocrypt ||
+      !same_secret(*number, invite_number_)) {
+    return false;
+  }
+  if (!mail::autocrypt_key(*outer.autocrypt, seconds(clock_())).ok()) return false;
+  SOTTO_TRY_ASSIGN(auto offered, openpgp::Cert::parse(outer.autocrypt->keydata));
+  // A known address keeps its key: a request in the clear cannot replace it.
+  SOTTO_TRY_ASSIGN(auto known, store_.mail_peer(outer.from_addr));
+  if (known && known->cert != outer.autocrypt->keydata) return false;
+  // Step 2: encrypted to the key the request brought, signed, with ours in Autocrypt.
+  SOTTO_TRY(
+      queue_handshake(handshake_mail(outer.from_addr, "vc-auth-required"), offered, batch, out));
+  return true;
+}
+
+Result<bool> MailClient::take_handshake(const std::string& step, const mail::ChatMail& m,
+                                        const openpgp::Cert& signer, ClientStoreBatch& batch,
+                                        MailReceived& out) {
+  // A step meant for us gossips our own key back; one forwarded from another's handshake
+  // does not.
+  bool for_us = false;
+  for (const auto& gossip : m.gossip) {
+    auto cert = openpgp::Cert::parse(gossip.keydata);
+    for_us = for_us || (gossip.addr == address_ && cert.ok() &&
+                        cert->fingerprint() == key_.cert.fingerprint());
+  }
+  if (!for_us) return false;
+  const Bytes fingerprint = signer.fingerprint();
+  const MailPeer verified{m.from_addr, signer.encode(), MailKeySource::autocrypt, clock_(), true};
+  if (step == "vc-auth-required" || step == "vc-contact-confirm") {
+    // The joiner's side: the inviter's key must be the one the link named.
+    SOTTO_TRY_ASSIGN(auto join, store_.mail_join(m.from_addr));
+    if (!join || join->fingerprint != fingerprint) return false;
+    batch.put_mail_peers.push_back(verified);
+    if (step == "vc-contact-confirm") {
+      batch.remove_mail_joins.push_back(m.from_addr);
+      out.verified.push_back(m.from_addr);
+      return true;
+    }
+    // Step 3: the secret from the link and our fingerprint, encrypted and signed.
+    mail::ChatMail answer = handshake_mail(m.from_addr, "vc-request-with-auth");
+    answer.chat_headers.emplace_back("Secure-Join-Auth",
+                                     std::string(join->auth.begin(), join->auth.end()));
+    answer.chat_headers.emplace_back("Secure-Join-Fingerprint", upper_hex(key_.cert.fingerprint()));
+    SOTTO_TRY(queue_handshake(std::move(answer), signer, batch, out));
+    return true;
+  }
+  if (step == "vc-request-with-auth") {
+    // The inviter's side: the joiner saw our link (the secret) and signed with the key whose
+    // fingerprint it names.
+    const std::string* auth = m.chat_header("Secure-Join-Auth");
+    const std::string* named = m.chat_header("Secure-Join-Fingerprint");
+    const std::string secret(invite_auth_.begin(), invite_auth_.end());
+    if (auth == nullptr || named == nullptr || !same_secret(*auth, secret)) return false;
+    auto named_bytes = from_hex(without_spaces(*named));
+    if (!named_bytes.ok() || *named_bytes != fingerprint) return false;
+    batch.put_mail_peers.push_back(verified);
+    out.verified.push_back(m.from_addr);
+    // Step 4: confirmed.
+    SOTTO_TRY(
+        queue_handshake(handshake_mail(m.from_addr, "vc-contact-confirm"), signer, batch, out));
+    return true;
+  }
+  return true;  // another step (a group's, a newer version's): not shown, nothing done
+}
+
 Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, MailReceived& out) {
   const uint64_t now = clock_();
   auto outer = mail::read_outer(raw);
-  if (!outer.ok() || !outer->encrypted) return false;  // plaintext is not read
+  if (!outer.ok()) return false;
+  // Plaintext is not read, but for SecureJoin's first request.
+  if (!outer->encrypted) return take_join_request(*outer, batch, out);
 
   // The key the mail must be signed with: ours for our own copies, the one known for the
   // sender, or, from an address without one, the key its Autocrypt header brings (outside,
@@ -315,13 +488,18 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     auto cert = openpgp::Cert::parse(offered->keydata);
     if (!cert.ok()) return false;
     signer = *std::move(cert);
-    learned = MailPeer{outer->from_addr, offered->keydata, MailKeySource::autocrypt, now};
+    learned = MailPeer{outer->from_addr, offered->keydata, MailKeySource::autocrypt, now, false};
   }
 
   auto opened = mail::open(raw, {key_}, {*signer}, seconds(now));
   if (!opened.ok() || opened->signature != openpgp::SignatureStatus::valid) return false;
-  if (learned) batch.put_mail_peers.push_back(*learned);
   const mail::ChatMail& m = opened->mail;
+  if (const std::string* step = m.chat_header("Secure-Join")) {
+    // One's own copies of the handshake are nothing to act on.
+    if (own) return true;
+    return take_handshake(*step, m, *signer, batch, out);
+  }
+  if (learned) batch.put_mail_peers.push_back(*learned);
   if (learned) batch.put_mail_peers.push_back(*learned);
 
   // Which conversation: the group it names, else the 1:1 with the other person.

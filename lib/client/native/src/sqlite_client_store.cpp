@@ -183,14 +183,25 @@ ALTER TABLE outbox ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE mail_account (
   id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
   address TEXT NOT NULL,
-  password BLOB NOT NULL,    -- sealed
-  secret_key BLOB NOT NULL   -- sealed: the OpenPGP transferable secret key
+  password BLOB NOT NULL,     -- sealed
+  secret_key BLOB NOT NULL,   -- sealed: the OpenPGP transferable secret key
+  invite_number TEXT NOT NULL,
+  invite_auth BLOB NOT NULL   -- sealed
 ) STRICT;
 CREATE TABLE mail_peers (
   address TEXT NOT NULL PRIMARY KEY,
   cert BLOB NOT NULL,  -- the transferable public key
   source INTEGER NOT NULL CHECK (source IN (1, 2, 3)),  -- 1 imported, 2 autocrypt, 3 gossip
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  verified INTEGER NOT NULL CHECK (verified IN (0, 1))
+) STRICT;
+-- SecureJoins this account started as the joiner.
+CREATE TABLE mail_joins (
+  address TEXT NOT NULL PRIMARY KEY,
+  fingerprint BLOB NOT NULL,
+  invite_number TEXT NOT NULL,
+  auth BLOB NOT NULL,  -- sealed
+  started_at INTEGER NOT NULL
 ) STRICT;
 CREATE TABLE mail_cursor (
   id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
@@ -846,9 +857,9 @@ Result<void> SqliteClientStore::complete_conversation(Conversation& c, BytesView
   SOTTO_TRY_ASSIGN(c.group_state,
                    unseal(store_key_, "conversations", "group_state", {c.group_id}, sealed_state));
   if (!sealed_previous.empty()) {
-    SOTTO_TRY_ASSIGN(c.previous_group_state,
-                     unseal(store_key_, "conversations", "previous_group_state", {c.group_id},
-                            sealed_previous));
+    SOTTO_TRY_ASSIGN(
+        c.previous_group_state,
+        unseal(store_key_, "conversations", "previous_group_state", {c.group_id}, sealed_previous));
   }
   SOTTO_TRY_ASSIGN(auto members, Statement::prepare(db_,
                                                     "SELECT username FROM conversation_members "
@@ -992,7 +1003,8 @@ Result<std::vector<OutboxEntry>> SqliteClientStore::outbox() const {
     e.payload = q.blob(2);
     e.created_at = q.u64(3);
     if (!q.view(4).empty()) {
-      SOTTO_TRY_ASSIGN(e.content, unseal(store_key_, "outbox", "content", {e.message_id}, q.view(4)));
+      SOTTO_TRY_ASSIGN(e.content,
+                       unseal(store_key_, "outbox", "content", {e.message_id}, q.view(4)));
     }
     e.epoch = q.u64(5);
     out.push_back(std::move(e));
@@ -1017,7 +1029,8 @@ Result<bool> SqliteClientStore::is_processed(uint64_t seq) const {
 
 Result<std::optional<MailAccount>> SqliteClientStore::mail_account() const {
   SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
-                                              "SELECT address, password, secret_key "
+                                              "SELECT address, password, secret_key, "
+                                              "invite_number, invite_auth "
                                               "FROM mail_account WHERE id = 1"));
   SOTTO_TRY_ASSIGN(bool row, q.step());
   if (!row) return std::optional<MailAccount>();
@@ -1025,14 +1038,17 @@ Result<std::optional<MailAccount>> SqliteClientStore::mail_account() const {
   a.address = q.text(0);
   SOTTO_TRY_ASSIGN(a.password,
                    unseal(store_key_, "mail_account", "password", {single_row_key()}, q.view(1)));
-  SOTTO_TRY_ASSIGN(a.secret_key, unseal(store_key_, "mail_account", "secret_key",
-                                        {single_row_key()}, q.view(2)));
+  SOTTO_TRY_ASSIGN(a.secret_key,
+                   unseal(store_key_, "mail_account", "secret_key", {single_row_key()}, q.view(2)));
+  a.invite_number = q.text(3);
+  SOTTO_TRY_ASSIGN(a.invite_auth, unseal(store_key_, "mail_account", "invite_auth",
+                                         {single_row_key()}, q.view(4)));
   return std::optional<MailAccount>(std::move(a));
 }
 
 namespace {
 
-constexpr const char* kMailPeerColumns = "address, cert, source, updated_at";
+constexpr const char* kMailPeerColumns = "address, cert, source, updated_at, verified";
 
 MailPeer mail_peer_row(const Statement& q) {
   MailPeer p;
@@ -1040,6 +1056,7 @@ MailPeer mail_peer_row(const Statement& q) {
   p.cert = q.blob(1);
   p.source = static_cast<MailKeySource>(q.i64(2));
   p.updated_at = q.u64(3);
+  p.verified = q.i64(4) != 0;
   return p;
 }
 
@@ -1063,6 +1080,23 @@ Result<std::vector<MailPeer>> SqliteClientStore::mail_peers() const {
     if (!row) return out;
     out.push_back(mail_peer_row(q));
   }
+}
+
+Result<std::optional<MailJoin>> SqliteClientStore::mail_join(const std::string& address) const {
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
+                                              "SELECT fingerprint, invite_number, auth, "
+                                              "started_at FROM mail_joins WHERE address = ?"));
+  q.bind(address);
+  SOTTO_TRY_ASSIGN(bool row, q.step());
+  if (!row) return std::optional<MailJoin>();
+  MailJoin j;
+  j.address = address;
+  j.fingerprint = q.blob(0);
+  j.invite_number = q.text(1);
+  SOTTO_TRY_ASSIGN(j.auth,
+                   unseal(store_key_, "mail_joins", "auth", {as_bytes(address)}, q.view(2)));
+  j.started_at = q.u64(3);
+  return std::optional<MailJoin>(std::move(j));
 }
 
 Result<std::optional<std::string>> SqliteClientStore::mail_cursor() const {
@@ -1248,22 +1282,41 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
     SOTTO_TRY(run("DELETE FROM processed WHERE seq = ?", seq));
   }
   if (const auto& a = batch.mail_account) {
-    SOTTO_TRY_ASSIGN(Bytes password, seal(store_key_, "mail_account", "password",
-                                          {single_row_key()}, a->password));
+    SOTTO_TRY_ASSIGN(Bytes password,
+                     seal(store_key_, "mail_account", "password", {single_row_key()}, a->password));
     SOTTO_TRY_ASSIGN(Bytes secret_key, seal(store_key_, "mail_account", "secret_key",
                                             {single_row_key()}, a->secret_key));
+    SOTTO_TRY_ASSIGN(Bytes auth, seal(store_key_, "mail_account", "invite_auth", {single_row_key()},
+                                      a->invite_auth));
     SOTTO_TRY(
-        run("INSERT INTO mail_account (id, address, password, secret_key) VALUES (1, ?, ?, ?) "
+        run("INSERT INTO mail_account (id, address, password, secret_key, invite_number, "
+            "invite_auth) VALUES (1, ?, ?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET address = excluded.address, "
-            "password = excluded.password, secret_key = excluded.secret_key",
-            a->address, password, secret_key));
+            "password = excluded.password, secret_key = excluded.secret_key, "
+            "invite_number = excluded.invite_number, invite_auth = excluded.invite_auth",
+            a->address, password, secret_key, a->invite_number, auth));
   }
   for (const auto& p : batch.put_mail_peers) {
     SOTTO_TRY(
-        run("INSERT INTO mail_peers (address, cert, source, updated_at) VALUES (?, ?, ?, ?) "
+        run("INSERT INTO mail_peers (address, cert, source, updated_at, verified) "
+            "VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (address) DO UPDATE SET cert = excluded.cert, "
-            "source = excluded.source, updated_at = excluded.updated_at",
-            p.address, p.cert, static_cast<int64_t>(p.source), p.updated_at));
+            "source = excluded.source, updated_at = excluded.updated_at, "
+            "verified = excluded.verified",
+            p.address, p.cert, static_cast<int64_t>(p.source), p.updated_at, p.verified));
+  }
+  for (const auto& j : batch.put_mail_joins) {
+    SOTTO_TRY_ASSIGN(Bytes auth,
+                     seal(store_key_, "mail_joins", "auth", {as_bytes(j.address)}, j.auth));
+    SOTTO_TRY(
+        run("INSERT INTO mail_joins (address, fingerprint, invite_number, auth, started_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
+            "fingerprint = excluded.fingerprint, invite_number = excluded.invite_number, "
+            "auth = excluded.auth, started_at = excluded.started_at",
+            j.address, j.fingerprint, j.invite_number, auth, j.started_at));
+  }
+  for (const auto& address : batch.remove_mail_joins) {
+    SOTTO_TRY(run("DELETE FROM mail_joins WHERE address = ?", address));
   }
   if (batch.mail_cursor) {
     SOTTO_TRY(

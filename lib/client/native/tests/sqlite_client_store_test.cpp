@@ -85,6 +85,8 @@ constexpr std::string_view kOutboxContent = "OUTBOX:a message waiting to be sent
 constexpr std::string_view kPassphrase = "correct horse battery staple";
 constexpr std::string_view kMailPassword = "MAILPASS:the-imap-and-smtp-password";
 constexpr std::string_view kMailSecretKey = "PGPSECRET:the-openpgp-secret-key";
+constexpr std::string_view kInviteAuth = "INVITEAUTH:proof-of-having-seen-the-link";
+constexpr std::string_view kJoinAuth = "JOINAUTH:the-inviters-secret";
 
 const Bytes kGroup(8, 0x61);
 const Bytes kOtherGroup(8, 0x62);
@@ -124,9 +126,12 @@ ClientStoreBatch everything() {
   b.put_outbox.back().epoch = 4;
   b.add_processed = {41, 42};
   b.mail_account = MailAccount{"alice@example.org", SecureBytes(as_bytes(kMailPassword)),
-                               SecureBytes(as_bytes(kMailSecretKey))};
+                               SecureBytes(as_bytes(kMailSecretKey)), "inv-number",
+                               SecureBytes(as_bytes(kInviteAuth))};
+  b.put_mail_joins.push_back(MailJoin{"carol@example.org", Bytes(20, 0xca), "carols-number",
+                                      SecureBytes(as_bytes(kJoinAuth)), 99});
   b.put_mail_peers.push_back(
-      MailPeer{"bob@example.org", Bytes{0xc6, 1, 2}, MailKeySource::autocrypt, 1234});
+      MailPeer{"bob@example.org", Bytes{0xc6, 1, 2}, MailKeySource::autocrypt, 1234, true});
   b.mail_cursor = "imap-cursor-v1 7 12";
   return b;
 }
@@ -147,11 +152,20 @@ void expect_everything(const ClientStore& store, bool with_mail = true) {
   EXPECT_EQ(mail->address, "alice@example.org");
   EXPECT_EQ(mail->password, SecureBytes(as_bytes(kMailPassword)));
   EXPECT_EQ(mail->secret_key, SecureBytes(as_bytes(kMailSecretKey)));
+  EXPECT_EQ(mail->invite_number, "inv-number");
+  EXPECT_EQ(mail->invite_auth, SecureBytes(as_bytes(kInviteAuth)));
+  auto join = store.mail_join("carol@example.org").value();
+  ASSERT_TRUE(join.has_value());
+  EXPECT_EQ(join->fingerprint, Bytes(20, 0xca));
+  EXPECT_EQ(join->invite_number, "carols-number");
+  EXPECT_EQ(join->auth, SecureBytes(as_bytes(kJoinAuth)));
+  EXPECT_EQ(join->started_at, 99u);
   auto peer = store.mail_peer("bob@example.org").value();
   ASSERT_TRUE(peer.has_value());
   EXPECT_EQ(peer->cert, (Bytes{0xc6, 1, 2}));
   EXPECT_EQ(peer->source, MailKeySource::autocrypt);
   EXPECT_EQ(peer->updated_at, 1234u);
+  EXPECT_TRUE(peer->verified);
   EXPECT_EQ(store.mail_cursor().value(), std::optional<std::string>("imap-cursor-v1 7 12"));
   expect_everything_but_mail(store);
 }
@@ -299,7 +313,8 @@ class SqliteClientStoreTest : public ::testing::Test {
 
 // Migration 6 undone: no e-mail account.
 const std::string kUndoMigrationSix =
-    "DROP TABLE mail_account; DROP TABLE mail_peers; DROP TABLE mail_cursor; ";
+    "DROP TABLE mail_account; DROP TABLE mail_peers; DROP TABLE mail_cursor; "
+    "DROP TABLE mail_joins; ";
 // Migration 5 undone: no previous epoch, no record of heads sent, no outbox content.
 const std::string kUndoMigrationFive =
     kUndoMigrationSix +
@@ -552,7 +567,7 @@ TEST_F(SqliteClientStoreTest, NoSecretOrBodyIsInTheFiles) {
   auto expect_clean = [](const Bytes& bytes, const std::string& name) {
     for (std::string_view secret :
          {kSeed, kToken, kKeyPackagePrivate, kGroupState, kBody, kPassphrase, kPreviousState,
-          kOutboxContent, kMailPassword, kMailSecretKey}) {
+          kOutboxContent, kMailPassword, kMailSecretKey, kInviteAuth, kJoinAuth}) {
       EXPECT_FALSE(contains(bytes, secret)) << name << " holds " << secret;
     }
   };

@@ -415,3 +415,75 @@ TEST_F(DeltaChatMailClientTest, TheSottoAccountAndDeltaChatEachWriteFirst) {
 
 }  // namespace
 }  // namespace sotto::mail
+
+namespace sotto::mail {
+namespace {
+
+class DeltaChatSecureJoinTest : public DeltaChatMailClientTest {
+ protected:
+  // Runs `account`'s receive() on a thread of its own until it reports `who` verified (or a
+  // minute passed), while the test talks to Delta Chat.
+  static std::thread verify_in_background(client::MailClient& account, std::string who,
+                                          bool& verified) {
+    return std::thread([&account, who, &verified] {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (!verified && std::chrono::steady_clock::now() < deadline) {
+        auto r = account.receive(std::chrono::seconds(5));
+        if (!r.ok()) continue;
+        for (const auto& v : r->verified) verified = verified || v == who;
+      }
+    });
+  }
+};
+
+// SecureJoin (Setup-Contact) with the real Delta Chat core, both ways round: Delta Chat joins
+// through the Sotto account's invite link, and the Sotto account joins through Delta Chat's;
+// each side ends with the other's key verified, and a message goes through.
+TEST_F(DeltaChatSecureJoinTest, EachSideJoinsThroughTheOthersInvite) {
+  client::MemoryClientStore alice_store;
+  auto alice = sotto_account(alice_store, "alice");
+  ASSERT_TRUE(alice);
+  auto bob = delta_chat("bob");
+  bool alice_verified_bob = false;
+  std::thread inviter = verify_in_background(*alice, "bob@sotto.test", alice_verified_bob);
+  json joined =
+      bob->call({{"op", "secure_join"}, {"qr", alice->invite_link()}, {"timeout_ms", 60000}});
+  inviter.join();
+  ASSERT_TRUE(joined.value("ok", false)) << joined.dump() << "\n" << bob->log();
+  EXPECT_TRUE(joined.value("verified", false));
+  EXPECT_EQ(joined.value("addr", ""), "alice@sotto.test");
+  EXPECT_TRUE(alice_verified_bob);
+  auto bob_at_alice = alice_store.mail_peer("bob@sotto.test").value();
+  ASSERT_TRUE(bob_at_alice.has_value());
+  EXPECT_TRUE(bob_at_alice->verified);
+  ASSERT_TRUE(alice->send_text("bob@sotto.test", "verified both ways").ok());
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  EXPECT_EQ(got.value("text", ""), "verified both ways");
+  EXPECT_EQ(got["chat_id"], joined["chat_id"]);
+
+  client::MemoryClientStore dave_store;
+  auto dave = sotto_account(dave_store, "dave");
+  ASSERT_TRUE(dave);
+  auto carol = delta_chat("carol");
+  json qr = carol->call({{"op", "secure_join_qr"}});
+  ASSERT_TRUE(qr.value("ok", false)) << qr.dump();
+  ASSERT_TRUE(dave->join(qr.value("qr", "")).ok());
+  ASSERT_EQ(dave->flush_outbox().value(), 1u);
+  bool dave_verified_carol = false;
+  std::thread joiner = verify_in_background(*dave, "carol@sotto.test", dave_verified_carol);
+  json invited = carol->call({{"op", "wait_secure_join"}, {"timeout_ms", 60000}});
+  joiner.join();
+  ASSERT_TRUE(invited.value("ok", false)) << invited.dump() << "\n" << carol->log();
+  EXPECT_EQ(invited.value("addr", ""), "dave@sotto.test");
+  EXPECT_TRUE(invited.value("verified", false));
+  EXPECT_TRUE(dave_verified_carol);
+  auto carol_at_dave = dave_store.mail_peer("carol@sotto.test").value();
+  ASSERT_TRUE(carol_at_dave.has_value());
+  EXPECT_TRUE(carol_at_dave->verified);
+  EXPECT_FALSE(dave_store.mail_join("carol@sotto.test").value().has_value());
+}
+
+}  // namespace
+}  // namespace sotto::mail

@@ -156,6 +156,10 @@ struct MailAccount {
   std::string address;     // lower case
   SecureBytes password;    // for IMAP and SMTP submission
   SecureBytes secret_key;  // the OpenPGP transferable secret key
+  // This account's SecureJoin invite (its link carries both): the number that opens the
+  // handshake, and the secret that proves the joiner saw the link.
+  std::string invite_number;
+  SecureBytes invite_auth;
 };
 
 // Where a mail peer's key came from.
@@ -171,6 +175,17 @@ struct MailPeer {
   Bytes cert;           // the transferable public key
   MailKeySource source = MailKeySource::imported;
   uint64_t updated_at = 0;  // ms
+  // The key was verified by SecureJoin (either side's invite), not merely seen.
+  bool verified = false;
+};
+
+// A SecureJoin this account started as the joiner, waiting for the inviter's answers.
+struct MailJoin {
+  std::string address;  // the inviter's, lower case
+  Bytes fingerprint;    // the inviter's key, as the invite link gives it
+  std::string invite_number;
+  SecureBytes auth;
+  uint64_t started_at = 0;  // ms
 };
 
 struct MessageKey {
@@ -195,6 +210,8 @@ struct ClientStoreBatch {
   std::vector<uint64_t> remove_processed;  // seqs the server confirmed deleted
   std::optional<MailAccount> mail_account;
   std::vector<MailPeer> put_mail_peers;  // by address
+  std::vector<MailJoin> put_mail_joins;  // by address
+  std::vector<std::string> remove_mail_joins;
   // Where the inbox was read to (sotto/mail/mailbox_cursor.h's text), stored with the
   // messages read, so that a crash can neither lose nor repeat one.
   std::optional<std::string> mail_cursor;
@@ -225,6 +242,7 @@ class ClientStore {
   virtual Result<std::optional<MailAccount>> mail_account() const = 0;
   virtual Result<std::optional<MailPeer>> mail_peer(const std::string& address) const = 0;
   virtual Result<std::vector<MailPeer>> mail_peers() const = 0;  // by address
+  virtual Result<std::optional<MailJoin>> mail_join(const std::string& address) const = 0;
   virtual Result<std::optional<std::string>> mail_cursor() const = 0;
 
   // The one write. Errc::not_found for a delivery update of a message that is not stored

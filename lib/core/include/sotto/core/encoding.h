@@ -13,6 +13,8 @@ namespace sotto {
 
 std::string to_hex(BytesView bytes);
 Result<Bytes> from_hex(std::string_view text);
+// The value of one hex digit (either case), or -1.
+int hex_digit_value(char c);
 
 std::string to_base64(BytesView bytes);
 Result<Bytes> from_base64(std::string_view text);

@@ -43,8 +43,9 @@ struct ChatMail {
   std::string in_reply_to;
   std::vector<std::string> references;
   int64_t date = 0;  // seconds since 1970
-  // "Chat-Version", "Chat-Group-ID", "Chat-Group-Name", "Chat-Group-Member-Added", ... in
-  // order; names as written, values unfolded.
+  // "Chat-Version", "Chat-Group-ID", "Chat-Group-Name", "Chat-Group-Member-Added", ... and
+  // SecureJoin's "Secure-Join", "Secure-Join-Auth", ... in order; names as written, values
+  // unfolded.
   std::vector<std::pair<std::string, std::string>> chat_headers;
   std::string text;
   std::vector<MailAttachment> attachments;
@@ -58,7 +59,7 @@ struct ChatMail {
   // message/disposition-notification part, and carries no attachments.
   std::vector<std::string> read_receipt_for;
 
-  // The value of a Chat-* header (names compared without case), or nullptr.
+  // The value of a Chat-* or Secure-Join* header (names compared without case), or nullptr.
   const std::string* chat_header(std::string_view name) const;
 };
 
@@ -85,9 +86,20 @@ struct OuterMail {
   // The Autocrypt header, when there is exactly one that parses and names the From address
   // (Autocrypt Level 1, section 2.3); else empty.
   std::optional<AutocryptHeader> autocrypt;
+  // Of a mail that is not encrypted: its Secure-Join and Secure-Join-Invitenumber headers
+  // (SecureJoin's first request is the one mail sent in the clear).
+  std::vector<std::pair<std::string, std::string>> secure_join;
+  const std::string* secure_join_header(std::string_view name) const;
 };
 
 Result<OuterMail> read_outer(std::string_view raw);
+
+// SecureJoin's first request (Secure-Join: vc-request or vg-request), the one mail that goes
+// unencrypted because the joiner has no key of the inviter's yet: the entity compose_inner
+// writes, as a mail of its own with the sender's Autocrypt header. It carries only the
+// handshake's headers and text. Errors: invalid_argument for any other mail, compose_inner's.
+Result<std::string> compose_handshake_request(const ChatMail& mail, const openpgp::Cert& sender,
+                                              uint32_t now);
 
 struct SealOptions {
   uint32_t now = 0;  // signature time and Date when the mail's own date is 0

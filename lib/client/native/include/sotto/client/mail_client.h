@@ -30,6 +30,7 @@
 #include "sotto/core/bytes.h"
 #include "sotto/core/result.h"
 #include "sotto/mail/imap_connection.h"
+#include "sotto/mail/mime.h"
 #include "sotto/openpgp/cert.h"
 
 namespace sotto::mail {
@@ -55,6 +56,10 @@ Result<std::string> normalize_mail_address(std::string_view address);
 struct MailReceived {
   std::vector<StoredMessage> messages;  // new ones, in the order read
   size_t refused = 0;  // mails not read: plaintext, unknown signer, damaged, not for us
+  // SecureJoin: the addresses whose keys were verified by this call (either side's invite),
+  // and those a handshake step was answered to.
+  std::vector<std::string> verified;
+  std::vector<std::string> handshakes;
 };
 
 class MailClient {
@@ -79,6 +84,15 @@ class MailClient {
   // that cannot encrypt).
   Result<void> import_key(const std::string& address, std::string_view cert);
 
+  // This account's SecureJoin invite link (mail_invite.h): whoever has it can verify this
+  // account's key, and this account theirs, as the handshake runs in receive().
+  std::string invite_link() const;
+  // Starts SecureJoin as the joiner with someone's invite link: sends the request (in the
+  // clear, as the protocol's first step is) through the outbox; receive() does the rest, and
+  // reports the inviter in `verified` once their key matched the link. Errors:
+  // parse_mail_invite's, invalid_argument (this account's own link), the store's.
+  Result<void> join(std::string_view link);
+
   // Seals `text` to `to` (and to this account) and puts it in the outbox with its pending
   // message; returns the message. Errors: not_found (no key for `to`: import one, or wait for
   // a mail from them), invalid_argument, the store's.
@@ -94,19 +108,32 @@ class MailClient {
   Result<MailReceived> receive(std::chrono::milliseconds wait);
 
  private:
-  MailClient(ClientStore& store, MailServers servers, Clock clock, std::string address,
-             SecureBytes password, openpgp::SecretCert key);
+  MailClient(ClientStore& store, MailServers servers, Clock clock, MailAccount account,
+             openpgp::SecretCert key);
   Result<void> connect_imap();
   // Reads what is new, in batches, storing each with the cursor.
   Result<void> read_new(MailReceived& out);
   // What one mail adds to `batch` (a message, a conversation, a peer's key), or nothing.
   Result<bool> take(const std::string& raw, ClientStoreBatch& batch, MailReceived& out);
+  // SecureJoin (docs/mail.md): the request in the clear, and the encrypted steps.
+  Result<bool> take_join_request(const mail::OuterMail& outer, ClientStoreBatch& batch,
+                                 MailReceived& out);
+  Result<bool> take_handshake(const std::string& step, const mail::ChatMail& m,
+                              const openpgp::Cert& signer, ClientStoreBatch& batch,
+                              MailReceived& out);
+  mail::ChatMail handshake_mail(const std::string& to, const std::string& step) const;
+  OutboxEntry outbox_entry(const std::string& to, const std::string& message_id,
+                           const std::string& raw, uint64_t now) const;
+  Result<void> queue_handshake(mail::ChatMail m, const openpgp::Cert& to, ClientStoreBatch& batch,
+                               MailReceived& out);
 
   ClientStore& store_;
   MailServers servers_;
   Clock clock_;
   std::string address_;
   SecureBytes password_;
+  std::string invite_number_;
+  SecureBytes invite_auth_;
   openpgp::SecretCert key_;
   std::unique_ptr<mail::ImapConnection> imap_;
 };

@@ -1,0 +1,33 @@
+// SecureJoin invite links of e-mail mode, in Delta Chat's form (its URI schemes):
+//   https://i.delta.chat/#FINGERPRINT&a=ADDRESS&n=NAME&i=INVITENUMBER&s=AUTH
+// and the older OPENPGP4FPR:FINGERPRINT#a=...&n=...&i=...&s=... that its QR codes carried.
+// FINGERPRINT is the inviter's OpenPGP v4 fingerprint (40 hex digits); the values are
+// percent-encoded. Whoever has the link can verify the inviter's key: AUTH is the secret that
+// proves to the inviter that the joiner saw the link (docs/mail.md, "SecureJoin").
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "sotto/core/bytes.h"
+#include "sotto/core/result.h"
+
+namespace sotto::client {
+
+struct MailInvite {
+  Bytes fingerprint;  // 20 bytes
+  std::string address;
+  std::string name;
+  std::string invite_number;
+  std::string auth;
+};
+
+// The https://i.delta.chat/ form, every value percent-encoded.
+std::string format_mail_invite(const MailInvite& invite);
+
+// Either form, parameters in any order, unknown ones skipped. Errors: invalid_argument (not an
+// invite link, a fingerprint that is not 40 hex digits, a missing address, invite number or
+// auth, a bad percent escape), unsupported (a group or channel invite: x=, g=, b=).
+Result<MailInvite> parse_mail_invite(std::string_view link);
+
+}  // namespace sotto::client

@@ -1,0 +1,69 @@
+#include "sotto/client/mail_invite.h"
+
+#include <gtest/gtest.h>
+
+namespace sotto::client {
+namespace {
+
+MailInvite sample() {
+  MailInvite invite;
+  invite.fingerprint = Bytes(20, 0xab);
+  invite.fingerprint[0] = 0x01;
+  invite.address = "alice@example.org";
+  invite.name = "Alice & Bob's café";
+  invite.invite_number = "Fy3-x_9";
+  invite.auth = "sQ8+/=z";
+  return invite;
+}
+
+TEST(MailInvite, ALinkGoesThereAndBack) {
+  const std::string link = format_mail_invite(sample());
+  EXPECT_EQ(link.rfind("https://i.delta.chat/#01ABABAB", 0), 0u) << link;
+  EXPECT_NE(link.find("&a=alice%40example.org"), std::string::npos) << link;
+  EXPECT_EQ(link.find(' '), std::string::npos);
+  auto back = parse_mail_invite(link);
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->fingerprint, sample().fingerprint);
+  EXPECT_EQ(back->address, sample().address);
+  EXPECT_EQ(back->name, sample().name);
+  EXPECT_EQ(back->invite_number, sample().invite_number);
+  EXPECT_EQ(back->auth, sample().auth);
+}
+
+// As Delta Chat writes them: v=3 and the parameters in another order; and the older QR form.
+TEST(MailInvite, DeltaChatsFormsRead) {
+  auto link = parse_mail_invite(
+      "https://i.delta.chat/#0123456789abcdef0123456789ABCDEF01234567&v=3&i=inv1&s=auth1"
+      "&a=bob%40sotto.test&n=Bob");
+  ASSERT_TRUE(link.ok()) << link.error().to_string();
+  EXPECT_EQ(link->address, "bob@sotto.test");
+  EXPECT_EQ(link->invite_number, "inv1");
+  EXPECT_EQ(link->auth, "auth1");
+  EXPECT_EQ(link->fingerprint.size(), 20u);
+  auto qr = parse_mail_invite(
+      "OPENPGP4FPR:0123456789ABCDEF0123456789ABCDEF01234567#a=bob%40sotto.test&n=Bob&i=I&s=S");
+  ASSERT_TRUE(qr.ok()) << qr.error().to_string();
+  EXPECT_EQ(qr->address, "bob@sotto.test");
+}
+
+TEST(MailInvite, WhatIsNotAnInviteIsRefused) {
+  const std::string fpr = "0123456789ABCDEF0123456789ABCDEF01234567";
+  for (const std::string& bad :
+       {std::string("https://example.org/#") + fpr + "&a=x%40y&i=1&s=2",
+        std::string("https://i.delta.chat/#0123&a=x%40y&i=1&s=2"),             // short fingerprint
+        "https://i.delta.chat/#" + std::string(40, 'g') + "&a=x%40y&i=1&s=2",  // not hex
+        "https://i.delta.chat/#" + fpr + "&a=x%40y&i=1",                       // no auth
+        "https://i.delta.chat/#" + fpr + "&i=1&s=2",                           // no address
+        "https://i.delta.chat/#" + fpr + "&a=x%4&i=1&s=2",                     // bad escape
+        "https://i.delta.chat/#" + fpr, std::string()}) {
+    auto r = parse_mail_invite(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), Errc::invalid_argument) << bad;
+  }
+  auto group = parse_mail_invite("https://i.delta.chat/#" + fpr + "&a=x%40y&g=G&x=id&i=1&s=2");
+  ASSERT_FALSE(group.ok());
+  EXPECT_EQ(group.error().code(), Errc::unsupported);
+}
+
+}  // namespace
+}  // namespace sotto::client
