@@ -1,12 +1,14 @@
-// Arbitrary bytes as a vCard file (an address book from anywhere) and as an invite link (a
-// string anyone can send). Parsing must never crash; a card's name and addresses must come
-// out as UTF-8 without control characters (they are printed on terminals and written to
-// JSON); a link that parses must format back to a link that parses to the same pins.
+// Arbitrary bytes as a vCard file (an address book from anywhere) and as an invite link, of
+// a server or of an e-mail account's SecureJoin (strings anyone can send). Parsing must never
+// crash; a card's name and addresses must come out as UTF-8 without control characters (they
+// are printed on terminals and written to JSON); a link that parses must format back to a link
+// that parses to the same values.
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
 #include "sotto/client/invite_link.h"
+#include "sotto/client/mail_invite.h"
 #include "sotto/client/vcard.h"
 #include "sotto/proto/protocol.h"
 
@@ -33,11 +35,24 @@ void check_link(std::string_view text) {
   }
 }
 
+void check_mail_invite(std::string_view text) {
+  auto invite = client::parse_mail_invite(text);
+  if (!invite) return;
+  auto again = client::parse_mail_invite(client::format_mail_invite(*invite));
+  if (!again || again->fingerprint != invite->fingerprint || again->address != invite->address ||
+      again->name != invite->name || again->invite_number != invite->invite_number ||
+      again->auth != invite->auth) {
+    std::fprintf(stderr, "an e-mail invite link that parsed does not format back to itself\n");
+    std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   check_link(text);
+  check_mail_invite(text);
   auto cards = client::parse_vcards(text);
   if (!cards) return 0;
   for (const auto& card : *cards) {

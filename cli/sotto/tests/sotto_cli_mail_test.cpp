@@ -298,10 +298,8 @@ class SottoCliSecureJoinTest : public SottoCliMailTest {
       auto r = run(inviter, {"recv", "--wait", "2"});
       EXPECT_EQ(r.exit_code, 0) << describe(r);
       printed += r.out;
-      int status = 0;
-      if (::waitpid(joiner.pid(), &status, WNOHANG) == joiner.pid()) {
-        // Ended: collect its output the way wait() would.
-        joined.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      if (auto ended = joiner.try_wait()) {
+        joined = *std::move(ended);
         break;
       }
     }
@@ -332,7 +330,7 @@ TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
                         std::string());
     SottoRun joined;
     answer_until_done(carol, joiner, joined);
-    EXPECT_EQ(joined.exit_code, 6);
+    EXPECT_EQ(joined.exit_code, 6) << describe(joined);
   }
   auto none = run(carol, {"contacts", "list"});
   EXPECT_TRUE(none.out.empty()) << none.out;
@@ -340,7 +338,10 @@ TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
   SottoProcess joiner(dave.work, {"--json", "join", link, "--wait", "60"}, dave.env, std::string());
   SottoRun joined;
   const std::string at_carol = answer_until_done(carol, joiner, joined);
-  EXPECT_EQ(joined.exit_code, 0);
+  EXPECT_EQ(joined.exit_code, 0) << describe(joined);
+  EXPECT_NE(joined.out.find(R"({"address":"carol@sotto.test","event":"verified"})"),
+            std::string::npos)
+      << joined.out;
   EXPECT_NE(at_carol.find(R"({"address":"dave@sotto.test","event":"verified"})"), std::string::npos)
       << at_carol;
   for (const auto& [who, other] :

@@ -125,6 +125,12 @@ class SottoProcess {
     }
     return true;
   }
+  // The run, when the process has ended; nothing while it runs.
+  std::optional<SottoRun> try_wait() {
+    int status = 0;
+    if (pid_ <= 0 || ::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+    return finished(status);
+  }
   // Waits for the end (killing the process after two minutes).
   SottoRun wait() {
     close_input();
@@ -138,6 +144,12 @@ class SottoProcess {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    return finished(status);
+  }
+
+ private:
+  // The run of the process that ended with `status` (reaped).
+  SottoRun finished(int status) {
     pid_ = -1;
     SottoRun run;
     if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
@@ -146,7 +158,6 @@ class SottoProcess {
     return run;
   }
 
- private:
   fs::path out_file_;
   fs::path err_file_;
   pid_t pid_ = -1;
