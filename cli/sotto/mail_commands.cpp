@@ -468,4 +468,28 @@ int run_mail_join(const CommonOptions& common, const std::string& link, uint32_t
                                      "join when they do");
 }
 
+int run_mail_logout(const CommonOptions& common, bool confirmed) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  const std::string address = session.client->address();
+  const fs::path dir = session.profile.dir();
+  if (!confirmed) {
+    return out.fail(Exit::usage, "this deletes " + dir.string() + " (the key, the password, " +
+                                     "every conversation with " + address +
+                                     " on this device); the mail stays on the server. Add --yes");
+  }
+  session.client.reset();
+  session.store.reset();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) return out.fail(Exit::failure, dir.string() + " could not be removed: " + ec.message());
+  if (out.json()) {
+    out.object({{"logged_out", address}});
+  } else {
+    out.line("logged out of " + address + "; this device's data is deleted");
+  }
+  return 0;
+}
+
 }  // namespace sotto::cli

@@ -38,5 +38,8 @@ int run_mail_history(const CommonOptions& common, const std::string& address);
 // SecureJoin: this account's invite link (and QR code), and joining through someone's.
 int run_mail_invite(const CommonOptions& common, bool qr);
 int run_mail_join(const CommonOptions& common, const std::string& link, uint32_t wait_seconds);
+// Logs out: deletes this profile's data (store and settings); the mail account and its mail
+// stay as they are on the server. Without `confirmed`, only says what it would do.
+int run_mail_logout(const CommonOptions& common, bool confirmed);
 
 }  // namespace sotto::cli

@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
       "print a link that lets someone add you, or join your server, without typing its keys");
   invite->add_flag("--qr", qr, "also draw it as a QR code");
 
+  bool confirmed = false;
   std::string join_link;
   uint32_t join_wait = 0;
   auto* join = app.add_subcommand(
@@ -274,9 +275,14 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--output", export_path,
                          "write to this file, readable by you only (default: standard output)");
 
+  auto* logout = app.add_subcommand(
+      "logout",
+      "e-mail mode: delete this device's data (key, password, conversations); the "
+      "mail stays on the server");
+  logout->add_flag("--yes", confirmed, "yes, delete it");
+
   auto* account_cmd = app.add_subcommand("account", "the account as a whole");
   account_cmd->require_subcommand(1);
-  bool confirmed = false;
   auto* account_delete = account_cmd->add_subcommand(
       "delete",
       "erase the account on the server (all devices, queued messages, files) and delete "
@@ -314,10 +320,11 @@ int main(int argc, char** argv) {
     if (*history && !group_option) return run_mail_history(common, peer);
     if (*invite) return run_mail_invite(common, qr);
     if (*join) return run_mail_join(common, join_link, join_wait);
+    if (*logout) return run_mail_logout(common, confirmed);
     const Output out(common.json);
     return out.fail(Exit::usage,
-                    "an e-mail profile has whoami, invite, join, contacts add/list, send, recv "
-                    "and history for now");
+                    "an e-mail profile has whoami, invite, join, contacts add/list, send, recv, "
+                    "history and logout for now");
   }
   if (*login) return run_login(common, account);
   if (*link) return run_link(common, account, link_code);
@@ -328,10 +335,11 @@ int main(int argc, char** argv) {
   if (*contacts_add) return run_contacts_add(common, contact_name);
   if (*contacts_import) return run_contacts_import(common, vcard_path, dry_run);
   if (*invite) return run_invite(common, qr);
-  if (*join) {
+  if (*join || *logout) {
     const Output out(common.json);
     return out.fail(Exit::usage,
-                    "join is for e-mail profiles; on a server, `sotto contacts add LINK`");
+                    *join ? "join is for e-mail profiles; on a server, `sotto contacts add LINK`"
+                          : "logout is for e-mail profiles; on a server, `sotto account delete`");
   }
   if (*contacts_list) return run_contacts_list(common);
   // With --group, the only word after `send` is the message, and `history` takes none.

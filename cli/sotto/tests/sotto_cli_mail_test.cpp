@@ -2,8 +2,8 @@
 // loopback: set-up that checks the password before keeping anything, keys given by hand and
 // learned from a mail, texts that arrive once and in order whether the reader was offline or
 // waiting, mail that is not encrypted or not signed by its sender left unread, a message
-// written while the mail server cannot be reached kept in the outbox until the next run, and
-// nothing of a message in the clear on the servers or in the profile.
+// written while the mail server cannot be reached kept in the outbox until the next run,
+// nothing of a message in the clear on the servers or in the profile, and logging out.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -281,6 +281,14 @@ TEST_F(SottoCliMailTest, AMessageWrittenWhileTheMailServerIsUnreachableLeavesWit
   EXPECT_EQ(history.lines()[0].at("state"), "sent");
   ASSERT_EQ(run(alice, {"recv"}).exit_code, 0);
   EXPECT_TRUE(run(bob, {"recv"}).out.empty());
+
+  // Logging out deletes this device's data, once confirmed.
+  EXPECT_EQ(run(alice, {"logout"}).exit_code, 2);
+  EXPECT_TRUE(fs::exists(alice.work / "profile" / "store.db"));
+  auto out = run(alice, {"logout", "--yes"});
+  ASSERT_EQ(out.exit_code, 0) << describe(out);
+  EXPECT_FALSE(fs::exists(alice.work / "profile"));
+  EXPECT_EQ(run(alice, {"whoami"}).exit_code, 3);
 }
 
 }  // namespace
