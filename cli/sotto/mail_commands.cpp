@@ -468,6 +468,119 @@ int run_mail_join(const CommonOptions& common, const std::string& link, uint32_t
                                      "join when they do");
 }
 
+namespace {
+
+// The group GROUP names: its id in hex, or its name when one group has it.
+Result<client::Conversation> find_group(const MailAccountSession& session,
+                                        const std::string& group) {
+  SOTTO_TRY_ASSIGN(auto conversations, session.store->conversations());
+  std::vector<client::Conversation> named;
+  for (auto& c : conversations) {
+    if (c.kind != client::ConversationKind::group) continue;
+    if (to_hex(c.group_id) == group) return std::move(c);
+    if (c.name == group) named.push_back(std::move(c));
+  }
+  if (named.size() == 1) return std::move(named[0]);
+  if (named.empty()) return Error(Errc::not_found, "no group " + group);
+  return Error(Errc::invalid_argument, "several groups are called " + group + ": give its id");
+}
+
+void print_group(const Output& out, const client::Conversation& c) {
+  const char* membership = c.membership == client::Membership::member ? "member" : "removed";
+  if (out.json()) {
+    out.object({{"group_id", to_hex(c.group_id)},
+                {"name", c.name},
+                {"members", c.members},
+                {"membership", membership}});
+  } else {
+    std::string line = c.name + " (" + to_hex(c.group_id) + "):";
+    for (const auto& m : c.members) line += " " + m;
+    if (c.membership != client::Membership::member) line += " [removed]";
+    out.line(line);
+  }
+}
+
+// After a message was queued: sends the outbox, saying when that could not be done now.
+int send_queued(MailAccountSession& session, const Output& out) {
+  auto flushed = session.client->flush_outbox();
+  if (!flushed) return out.fail(exit_for(flushed.error()), flushed.error());
+  return 0;
+}
+
+}  // namespace
+
+int run_mail_group_create(const CommonOptions& common, const std::string& name,
+                          const std::vector<std::string>& members) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  auto made = session.client->create_group(name, members);
+  if (!made) return out.fail(exit_for(made.error()), made.error());
+  print_group(out, *made);
+  return 0;
+}
+
+int run_mail_group_change(const CommonOptions& common, const std::string& group,
+                          const std::vector<std::string>& members, bool add) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  auto found = find_group(session, group);
+  if (!found) return out.fail(exit_for(found.error()), found.error());
+  for (const auto& member : members) {
+    auto changed = session.client->change_member(found->group_id, member, add);
+    if (!changed) return out.fail(exit_for(changed.error()), changed.error());
+  }
+  if (int failed = send_queued(session, out)) return failed;
+  auto now = session.store->conversation(found->group_id);
+  if (now && *now) print_group(out, **now);
+  return 0;
+}
+
+int run_mail_group_list(const CommonOptions& common) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  auto conversations = session.store->conversations();
+  if (!conversations) return out.fail(Exit::profile_busy, conversations.error());
+  for (const auto& c : *conversations) {
+    if (c.kind == client::ConversationKind::group) print_group(out, c);
+  }
+  return 0;
+}
+
+int run_mail_group_send(const CommonOptions& common, const std::string& group,
+                        std::optional<std::string> text) {
+  const Output out(common.json);
+  if (!text) text = read_stdin();
+  if (text->empty()) return out.fail(Exit::usage, "an empty message");
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  auto found = find_group(session, group);
+  if (!found) return out.fail(exit_for(found.error()), found.error());
+  auto queued = session.client->send_group_text(found->group_id, *text);
+  if (!queued) return out.fail(exit_for(queued.error()), queued.error());
+  if (int failed = send_queued(session, out)) return failed;
+  if (out.json()) {
+    out.object({{"message_id", to_hex(queued->message_id)}, {"group", found->name}});
+  } else {
+    out.line("sent");
+  }
+  return 0;
+}
+
+int run_mail_group_history(const CommonOptions& common, const std::string& group) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  auto found = find_group(session, group);
+  if (!found) return out.fail(exit_for(found.error()), found.error());
+  auto messages = session.store->messages(found->group_id);
+  if (!messages) return out.fail(Exit::profile_busy, messages.error());
+  for (const auto& m : *messages) print_stored_message(out, *found, m, true, *session.store);
+  return 0;
+}
+
 int run_mail_logout(const CommonOptions& common, bool confirmed) {
   const Output out(common.json);
   MailAccountSession session;

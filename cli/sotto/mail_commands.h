@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 
@@ -38,6 +39,16 @@ int run_mail_history(const CommonOptions& common, const std::string& address);
 // SecureJoin: this account's invite link (and QR code), and joining through someone's.
 int run_mail_invite(const CommonOptions& common, bool qr);
 int run_mail_join(const CommonOptions& common, const std::string& link, uint32_t wait_seconds);
+// Groups of an e-mail profile (GROUP: its name, or its id in hex as `group list` shows it).
+int run_mail_group_create(const CommonOptions& common, const std::string& name,
+                          const std::vector<std::string>& members);
+int run_mail_group_change(const CommonOptions& common, const std::string& group,
+                          const std::vector<std::string>& members, bool add);
+int run_mail_group_list(const CommonOptions& common);
+int run_mail_group_send(const CommonOptions& common, const std::string& group,
+                        std::optional<std::string> text);
+int run_mail_group_history(const CommonOptions& common, const std::string& group);
+
 // Logs out: deletes this profile's data (store and settings); the mail account and its mail
 // stay as they are on the server. Without `confirmed`, only says what it would do.
 int run_mail_logout(const CommonOptions& common, bool confirmed);

@@ -315,6 +315,14 @@ int main(int argc, char** argv) {
     if (*whoami) return run_mail_whoami(common, public_key);
     if (*contacts_add) return run_mail_contacts_add(common, contact_name, contact_key);
     if (*contacts_list) return run_mail_contacts_list(common);
+    if (*send && group_option)
+      return run_mail_group_send(common, *group_option,
+                                 peer.empty() ? text : std::optional<std::string>(peer));
+    if (*history && group_option) return run_mail_group_history(common, *group_option);
+    if (*group_create) return run_mail_group_create(common, group_name, group_users);
+    if (*group_add) return run_mail_group_change(common, group_name, group_users, true);
+    if (*group_remove) return run_mail_group_change(common, group_name, group_users, false);
+    if (*group_list) return run_mail_group_list(common);
     if (*send && !group_option) return run_mail_send(common, peer, text);
     if (*recv) return run_mail_recv(common, wait_seconds);
     if (*history && !group_option) return run_mail_history(common, peer);
@@ -324,7 +332,7 @@ int main(int argc, char** argv) {
     const Output out(common.json);
     return out.fail(Exit::usage,
                     "an e-mail profile has whoami, invite, join, contacts add/list, send, recv, "
-                    "history and logout for now");
+                    "history, group create/add/remove/list and logout for now");
   }
   if (*login) return run_login(common, account);
   if (*link) return run_link(common, account, link_code);

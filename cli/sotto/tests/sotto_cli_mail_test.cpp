@@ -368,3 +368,86 @@ TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
 
 }  // namespace
 }  // namespace sotto::cli::testing
+
+namespace sotto::cli::testing {
+namespace {
+
+class SottoCliMailGroupTest : public SottoCliMailTest {
+ protected:
+  // `who`'s recv until it has printed `count` messages (JSON lines with a text).
+  std::vector<json> receive(const Person& who, size_t count) {
+    std::vector<json> got;
+    for (int i = 0; i < 10 && got.size() < count; ++i) {
+      auto r = run(who, {"recv", "--wait", "10"});
+      EXPECT_EQ(r.exit_code, 0) << describe(r);
+      for (auto& line : r.lines()) {
+        if (line.contains("text")) got.push_back(std::move(line));
+      }
+    }
+    return got;
+  }
+};
+
+// A group of three over mail: created by alice with keys she has, answered by bob with the
+// key of carol that alice's mail gossiped; carol removed (told, then left out) and added again.
+TEST_F(SottoCliMailGroupTest, AGroupOfThreeWithRemoveAndAddAgain) {
+  Person alice = person("alice");
+  Person bob = person("bob");
+  Person carol = person("carol");
+  for (const Person* p : {&alice, &bob, &carol}) ASSERT_EQ(init(*p).exit_code, 0);
+  give_key(bob, alice);
+  give_key(carol, alice);
+  auto made = run(alice, {"group", "create", "Hütte", bob.address(), carol.address()});
+  ASSERT_EQ(made.exit_code, 0) << describe(made);
+  EXPECT_EQ(made.lines().at(0).at("members").size(), 3u);
+
+  ASSERT_EQ(run(alice, {"send", "--group", "Hütte", "plans for saturday"}).exit_code, 0);
+  for (const Person* p : {&bob, &carol}) {
+    auto got = receive(*p, 1);
+    ASSERT_EQ(got.size(), 1u) << p->name;
+    EXPECT_EQ(got[0].at("text"), "plans for saturday");
+    EXPECT_EQ(got[0].at("group"), "Hütte");
+    EXPECT_EQ(got[0].at("from"), "alice@sotto.test");
+  }
+  // Bob writes to the group: alice's key came with her mail, carol's with its gossip.
+  auto answer = run(bob, {"send", "--group", "Hütte", "bob here"});
+  ASSERT_EQ(answer.exit_code, 0) << describe(answer);
+  for (const Person* p : {&alice, &carol}) {
+    auto got = receive(*p, 1);
+    ASSERT_EQ(got.size(), 1u) << p->name;
+    EXPECT_EQ(got[0].at("text"), "bob here");
+  }
+
+  // Carol is removed: she is told, bob sees two members, and what follows does not reach her.
+  auto removed = run(alice, {"group", "remove", "Hütte", carol.address()});
+  ASSERT_EQ(removed.exit_code, 0) << describe(removed);
+  EXPECT_EQ(removed.lines().at(0).at("members").size(), 2u);
+  auto told = receive(carol, 1);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_NE(told[0].at("text").get<std::string>().find("removed"), std::string::npos);
+  auto carols_groups = run(carol, {"group", "list"});
+  EXPECT_EQ(carols_groups.lines().at(0).at("membership"), "removed") << carols_groups.out;
+  EXPECT_EQ(run(carol, {"send", "--group", "Hütte", "still here?"}).exit_code, 8);
+  ASSERT_EQ(receive(bob, 1).size(), 1u);  // the removal
+  auto bobs_groups = run(bob, {"group", "list"});
+  EXPECT_EQ(bobs_groups.lines().at(0).at("members"), (json{"alice@sotto.test", "bob@sotto.test"}))
+      << bobs_groups.out;
+  ASSERT_EQ(run(alice, {"send", "--group", "Hütte", "without carol"}).exit_code, 0);
+  auto at_bob = receive(bob, 1);
+  ASSERT_EQ(at_bob.size(), 1u);
+  EXPECT_EQ(at_bob[0].at("text"), "without carol");
+  auto nothing = run(carol, {"recv", "--wait", "3"});
+  EXPECT_TRUE(nothing.out.empty()) << nothing.out;
+
+  // Added again: she is a member and hears the group again.
+  ASSERT_EQ(run(alice, {"group", "add", "Hütte", carol.address()}).exit_code, 0);
+  ASSERT_EQ(receive(carol, 1).size(), 1u);
+  EXPECT_EQ(run(carol, {"group", "list"}).lines().at(0).at("membership"), "member");
+  ASSERT_EQ(run(carol, {"send", "--group", "Hütte", "back"}).exit_code, 0);
+  auto back = receive(alice, 1);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].at("text"), "back");
+}
+
+}  // namespace
+}  // namespace sotto::cli::testing

@@ -41,8 +41,20 @@ std::string new_message_id(const std::string& address) {
          to_base64url(crypto::random_bytes(9)) + "@" + domain;
 }
 
+constexpr std::string_view kGroupPrefix = "mail-group:";
+
 Bytes group_chat_id(const std::string& chat_group_id) {
-  return text_bytes("mail-group:" + chat_group_id);
+  return text_bytes(std::string(kGroupPrefix) + chat_group_id);
+}
+
+bool is_group_id(BytesView group_id) {
+  return group_id.size() > kGroupPrefix.size() &&
+         std::equal(kGroupPrefix.begin(), kGroupPrefix.end(), group_id.begin());
+}
+
+// The Chat-Group-ID of a group conversation's id.
+std::string group_header_id(BytesView group_id) {
+  return bytes_text(group_id.subspan(kGroupPrefix.size()));
 }
 
 // Compares two secrets without a timing that tells how much of them matched.
@@ -160,49 +172,143 @@ Result<void> MailClient::import_key(const std::string& address, std::string_view
 
 Result<StoredMessage> MailClient::send_text(const std::string& to, const std::string& text) {
   SOTTO_TRY_ASSIGN(std::string peer_address, normalize_mail_address(to));
-  SOTTO_TRY_ASSIGN(auto peer, store_.mail_peer(peer_address));
-  if (!peer) {
-    return Error(Errc::not_found,
-                 "no key for " + peer_address + ": import theirs, or wait for a mail from them");
+  const Bytes chat = mail_chat_id(peer_address);
+  SOTTO_TRY_ASSIGN(auto conversation, store_.conversation(chat));
+  const bool is_new = !conversation;
+  if (is_new) {
+    conversation.emplace();
+    conversation->group_id = chat;
+    conversation->name = peer_address;
+    conversation->members = {address_, peer_address};
+    conversation->kind = ConversationKind::direct;
   }
-  SOTTO_TRY_ASSIGN(auto peer_cert, openpgp::Cert::parse(peer->cert));
-  const uint64_t now = clock_();
-
   mail::ChatMail m;
+  m.text = text;
+  return queue_message(std::move(m), *conversation, is_new, {peer_address});
+}
+
+Result<Conversation> MailClient::create_group(const std::string& name,
+                                              const std::vector<std::string>& members) {
+  if (name.empty()) return Error(Errc::invalid_argument, "a group needs a name");
+  Conversation c;
+  c.name = name;
+  c.kind = ConversationKind::group;
+  c.members = {address_};
+  for (const auto& member : members) {
+    SOTTO_TRY_ASSIGN(std::string address, normalize_mail_address(member));
+    SOTTO_TRY_ASSIGN(auto peer, store_.mail_peer(address));
+    if (!peer) return Error(Errc::not_found, "no key for " + address);
+    if (std::find(c.members.begin(), c.members.end(), address) == c.members.end()) {
+      c.members.push_back(address);
+    }
+  }
+  // Delta Chat's group ids: random, a dozen characters safe in a header.
+  c.group_id = group_chat_id(to_base64url(crypto::random_bytes(9)));
+  ClientStoreBatch batch;
+  batch.put_conversations.push_back(c);
+  SOTTO_TRY(store_.apply(batch));
+  return c;
+}
+
+Result<Conversation> MailClient::group(BytesView group_id) const {
+  SOTTO_TRY_ASSIGN(auto c, store_.conversation(group_id));
+  if (!c || c->kind != ConversationKind::group || !is_group_id(c->group_id)) {
+    return Error(Errc::not_found, "no such group");
+  }
+  if (c->membership != Membership::member) {
+    return Error(Errc::not_found, "this account is no longer in the group " + c->name);
+  }
+  return *std::move(c);
+}
+
+Result<StoredMessage> MailClient::send_group_text(BytesView group_id, const std::string& text) {
+  SOTTO_TRY_ASSIGN(Conversation c, group(group_id));
+  mail::ChatMail m;
+  m.text = text;
+  return queue_message(std::move(m), c, false, others(c.members));
+}
+
+Result<StoredMessage> MailClient::change_member(BytesView group_id, const std::string& member,
+                                                bool add) {
+  SOTTO_TRY_ASSIGN(Conversation c, group(group_id));
+  SOTTO_TRY_ASSIGN(std::string address, normalize_mail_address(member));
+  const auto at = std::find(c.members.begin(), c.members.end(), address);
+  mail::ChatMail m;
+  std::vector<std::string> recipients;
+  if (add) {
+    if (at != c.members.end()) return Error(Errc::already_exists, address + " is in the group");
+    c.members.push_back(address);
+    recipients = others(c.members);
+    m.chat_headers.emplace_back("Chat-Group-Member-Added", address);
+    m.text = "Member " + address + " added by " + address_ + ".";
+  } else {
+    if (at == c.members.end()) return Error(Errc::not_found, address + " is not in the group");
+    // The one removed hears of it too, and then nothing more.
+    recipients = others(c.members);
+    c.members.erase(std::find(c.members.begin(), c.members.end(), address));
+    m.chat_headers.emplace_back("Chat-Group-Member-Removed", address);
+    m.text = "Member " + address + " removed by " + address_ + ".";
+  }
+  return queue_message(std::move(m), c, true, recipients);
+}
+
+std::vector<std::string> MailClient::others(const std::vector<std::string>& members) const {
+  std::vector<std::string> out;
+  for (const auto& member : members) {
+    if (member != address_) out.push_back(member);
+  }
+  return out;
+}
+
+Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversation& c,
+                                                bool store_conversation,
+                                                const std::vector<std::string>& recipients) {
+  std::vector<openpgp::Cert> certs;
+  for (const auto& address : recipients) {
+    SOTTO_TRY_ASSIGN(auto peer, store_.mail_peer(address));
+    if (!peer) {
+      return Error(Errc::not_found, "no key for " + address +
+                                        ": import theirs, join through their invite, or "
+                                        "wait for a mail from them");
+    }
+    SOTTO_TRY_ASSIGN(auto cert, openpgp::Cert::parse(peer->cert));
+    certs.push_back(std::move(cert));
+    // Every member learns the others' keys (Autocrypt-Gossip), as Delta Chat does.
+    if (c.kind == ConversationKind::group) {
+      m.gossip.push_back(mail::AutocryptHeader{address, false, peer->cert});
+    }
+  }
+  if (recipients.empty()) return Error(Errc::invalid_argument, "nobody else is in the group");
+  const uint64_t now = clock_();
   m.from_addr = address_;
-  m.to = {peer_address};
+  m.to = recipients;
   m.subject = "Message from " + address_;
   m.message_id = new_message_id(address_);
   m.date = static_cast<int64_t>(now / 1000);
-  m.chat_headers = {{"Chat-Version", "1.0"}};
-  m.text = text;
-  SOTTO_TRY_ASSIGN(std::string sealed,
-                   mail::seal(m, key_, {peer_cert}, mail::SealOptions{seconds(now)}));
-
-  const Bytes chat = mail_chat_id(peer_address);
-  ClientStoreBatch batch;
-  SOTTO_TRY_ASSIGN(auto conversation, store_.conversation(chat));
-  if (!conversation) {
-    Conversation c;
-    c.group_id = chat;
-    c.name = peer_address;
-    c.members = {address_, peer_address};
-    c.kind = ConversationKind::direct;
-    batch.put_conversations.push_back(std::move(c));
+  std::vector<std::pair<std::string, std::string>> headers = {{"Chat-Version", "1.0"}};
+  if (c.kind == ConversationKind::group) {
+    headers.emplace_back("Chat-Group-ID", group_header_id(c.group_id));
+    headers.emplace_back("Chat-Group-Name", c.name);
   }
+  headers.insert(headers.end(), m.chat_headers.begin(), m.chat_headers.end());
+  m.chat_headers = std::move(headers);
+  SOTTO_TRY_ASSIGN(std::string sealed, mail::seal(m, key_, certs, mail::SealOptions{seconds(now)}));
+
+  ClientStoreBatch batch;
+  if (store_conversation) batch.put_conversations.push_back(c);
   StoredMessage stored;
-  stored.group_id = chat;
+  stored.group_id = c.group_id;
   stored.message_id = text_bytes(m.message_id);
   stored.sender = address_;
   stored.outgoing = true;
   stored.sent_at = now;
   stored.state = DeliveryState::pending;
-  stored.body = text;
+  stored.body = m.text;
   batch.put_messages.push_back(stored);
   OutboxEntry entry;
   entry.message_id = stored.message_id;
-  entry.group_id = chat;
-  entry.recipients = {text_bytes(peer_address)};
+  entry.group_id = c.group_id;
+  for (const auto& address : recipients) entry.recipients.push_back(text_bytes(address));
   entry.payload = text_bytes(sealed);
   entry.created_at = now;
   batch.put_outbox.push_back(std::move(entry));
@@ -552,9 +658,47 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   if (seen) return true;  // read before (a repeat after a crash, or our own copy)
 
   SOTTO_TRY_ASSIGN(auto existing, store_.conversation(chat));
-  bool queued = false;
-  for (const auto& pending : batch.put_conversations) queued = queued || pending.group_id == chat;
-  if (!existing && !queued) batch.put_conversations.push_back(c);
+  for (const auto& pending : batch.put_conversations) {
+    if (pending.group_id == chat) existing = pending;
+  }
+  if (existing && c.kind == ConversationKind::group) {
+    // A known group changes only by what a member's mail says was changed.
+    c = *existing;
+    const bool member =
+        own || std::find(c.members.begin(), c.members.end(), m.from_addr) != c.members.end();
+    const std::string* added = m.chat_header("Chat-Group-Member-Added");
+    const std::string* removed = m.chat_header("Chat-Group-Member-Removed");
+    auto normalized = [](const std::string* value) {
+      return value ? normalize_mail_address(*value) : Result<std::string>(std::string());
+    };
+    auto in = normalized(member ? added : nullptr);
+    auto gone = normalized(member ? removed : nullptr);
+    if (in.ok() && !in->empty() &&
+        std::find(c.members.begin(), c.members.end(), *in) == c.members.end()) {
+      c.members.push_back(*in);
+      if (*in == address_) c.membership = Membership::member;
+    }
+    if (gone.ok() && !gone->empty()) {
+      std::erase(c.members, *gone);
+      if (*gone == address_) c.membership = Membership::removed;
+    }
+    batch.put_conversations.push_back(c);
+  } else if (!existing) {
+    batch.put_conversations.push_back(c);
+  }
+  // Group members' keys from a signed mail: kept for addresses that have none.
+  if (c.kind == ConversationKind::group) {
+    for (const auto& gossip : m.gossip) {
+      if (gossip.addr == address_ || !mail::autocrypt_key(gossip, seconds(now)).ok()) continue;
+      SOTTO_TRY_ASSIGN(auto known, store_.mail_peer(gossip.addr));
+      bool queued = false;
+      for (const auto& p : batch.put_mail_peers) queued = queued || p.address == gossip.addr;
+      if (!known && !queued) {
+        batch.put_mail_peers.push_back(
+            MailPeer{gossip.addr, gossip.keydata, MailKeySource::gossip, now, false});
+      }
+    }
+  }
 
   StoredMessage stored;
   stored.group_id = chat;

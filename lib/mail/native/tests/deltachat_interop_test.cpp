@@ -487,3 +487,70 @@ TEST_F(DeltaChatSecureJoinTest, EachSideJoinsThroughTheOthersInvite) {
 
 }  // namespace
 }  // namespace sotto::mail
+
+namespace sotto::mail {
+namespace {
+
+class DeltaChatMailClientGroupTest : public DeltaChatMailClientTest {};  // its own mail server
+
+// A group made by a Sotto account with a Delta Chat member and another Sotto member: Delta
+// Chat shows it as the group, by its name, with all three; its answer reaches the other Sotto
+// member, who had no key of Delta Chat's but the one the group's first mail gossiped, in the
+// same group; a removal made in Sotto is one in Delta Chat.
+TEST_F(DeltaChatMailClientGroupTest, ASottoGroupWithADeltaChatMember) {
+  client::MemoryClientStore alice_store;
+  client::MemoryClientStore carol_store;
+  auto alice = sotto_account(alice_store, "alice");
+  auto carol = sotto_account(carol_store, "carol");
+  ASSERT_TRUE(alice && carol);
+  auto bob = delta_chat("bob");
+  json bob_key = bob->call({{"op", "public_key"}});
+  ASSERT_TRUE(alice->import_key("bob@sotto.test", bob_key.value("armored", "")).ok());
+  const std::string carol_key = openpgp::armor("PUBLIC KEY BLOCK", carol->public_cert().encode());
+  ASSERT_TRUE(alice->import_key("carol@sotto.test", carol_key).ok());
+  auto group = alice->create_group("Bergtour", {"bob@sotto.test", "carol@sotto.test"});
+  ASSERT_TRUE(group.ok()) << group.error().to_string();
+  ASSERT_TRUE(alice->send_group_text(group->group_id, "Saturday, 7:00 at the station.").ok());
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+
+  json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  EXPECT_EQ(got.value("text", ""), "Saturday, 7:00 at the station.");
+  json info = bob->call({{"op", "chat_info"}, {"chat_id", got["chat_id"]}});
+  EXPECT_EQ(info.value("name", ""), "Bergtour") << info.dump();
+  EXPECT_EQ(info["contacts"].size(), 3u) << info.dump();
+  auto at_carol = receive(*carol, 1);
+  ASSERT_EQ(at_carol.size(), 1u);
+  const Bytes carols_group = at_carol[0].group_id;
+  EXPECT_EQ(carols_group, group->group_id);
+  EXPECT_EQ(carol_store.mail_peer("bob@sotto.test").value()->source, client::MailKeySource::gossip);
+
+  json reply = bob->call({{"op", "send"}, {"chat_id", got["chat_id"]}, {"text", "Count me in."}});
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+  auto answer = receive(*carol, 1);
+  ASSERT_EQ(answer.size(), 1u);
+  EXPECT_EQ(answer[0].body, "Count me in.");
+  EXPECT_EQ(answer[0].sender, "bob@sotto.test");
+  EXPECT_EQ(answer[0].group_id, carols_group);
+  ASSERT_EQ(receive(*alice, 1).size(), 1u);
+
+  ASSERT_TRUE(alice->change_member(group->group_id, "carol@sotto.test", false).ok());
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  // Delta Chat shows a removal as an info line; the group it shows has two members then.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  size_t members = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    json now = bob->call({{"op", "chat_info"}, {"chat_id", got["chat_id"]}});
+    members = now["contacts"].size();
+    if (members == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  EXPECT_EQ(members, 2u) << bob->log();
+  auto told = receive(*carol, 1);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(carol_store.conversation(carols_group).value()->membership,
+            client::Membership::removed);
+}
+
+}  // namespace
+}  // namespace sotto::mail

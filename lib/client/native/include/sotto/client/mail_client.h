@@ -98,6 +98,16 @@ class MailClient {
   // a mail from them), invalid_argument, the store's.
   Result<StoredMessage> send_text(const std::string& to, const std::string& text);
 
+  // Groups, as Delta Chat's are: a Chat-Group-ID and name on every mail, the members in To,
+  // each member's key gossiped to the others. create_group makes one locally (mail goes out
+  // with its first message); every member needs a key. Errors: not_found (a member without a
+  // key, no such group, a group left or removed from), invalid_argument, the store's.
+  Result<Conversation> create_group(const std::string& name,
+                                    const std::vector<std::string>& members);
+  Result<StoredMessage> send_group_text(BytesView group_id, const std::string& text);
+  // Adds or removes a member, telling every member (and the one removed) in a message.
+  Result<StoredMessage> change_member(BytesView group_id, const std::string& member, bool add);
+
   // Submits the outbox in order. Returns how many mails the server took; stops at the first
   // that it cannot take now (Errc::unavailable, unauthenticated: they wait). A mail the
   // server refuses for good is marked failed and leaves the outbox.
@@ -121,6 +131,14 @@ class MailClient {
   Result<bool> take_handshake(const std::string& step, const mail::ChatMail& m,
                               const openpgp::Cert& signer, ClientStoreBatch& batch,
                               MailReceived& out);
+  Result<Conversation> group(BytesView group_id) const;
+  std::vector<std::string> others(const std::vector<std::string>& members) const;
+  // Seals `m` (From, To, Message-ID, date and the Chat- headers of `c` set here) to
+  // `recipients`, and stores it as a pending message of `c` with its outbox entry; `c` too
+  // when `store_conversation`.
+  Result<StoredMessage> queue_message(mail::ChatMail m, const Conversation& c,
+                                      bool store_conversation,
+                                      const std::vector<std::string>& recipients);
   mail::ChatMail handshake_mail(const std::string& to, const std::string& step) const;
   OutboxEntry outbox_entry(const std::string& to, const std::string& message_id,
                            const std::string& raw, uint64_t now) const;
