@@ -543,7 +543,8 @@ Result<bool> MailClient::take_handshake(const std::string& step, const mail::Cha
     // fingerprint it names.
     const std::string* auth = m.chat_header("Secure-Join-Auth");
     const std::string* named = m.chat_header("Secure-Join-Fingerprint");
-    const std::string secret(invite_auth_.begin(), invite_auth_.end());
+    const std::string_view secret(reinterpret_cast<const char*>(invite_auth_.data()),
+                                  invite_auth_.size());
     if (auth == nullptr || named == nullptr || !same_secret(*auth, secret)) return false;
     auto named_bytes = from_hex(without_spaces(*named));
     if (!named_bytes.ok() || *named_bytes != fingerprint) return false;
