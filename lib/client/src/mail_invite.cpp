@@ -62,12 +62,16 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
 
 }  // namespace
 
+std::string format_fingerprint(BytesView fingerprint) {
+  std::string hex = to_hex(fingerprint);
+  for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return hex;
+}
+
 std::string format_mail_invite(const MailInvite& invite) {
-  std::string fingerprint = to_hex(invite.fingerprint);
-  for (char& c : fingerprint) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return std::string(kHttpsPrefix) + fingerprint + "&a=" + percent_encode(invite.address) +
-         "&n=" + percent_encode(invite.name) + "&i=" + percent_encode(invite.invite_number) +
-         "&s=" + percent_encode(invite.auth);
+  return std::string(kHttpsPrefix) + format_fingerprint(invite.fingerprint) +
+         "&a=" + percent_encode(invite.address) + "&n=" + percent_encode(invite.name) +
+         "&i=" + percent_encode(invite.invite_number) + "&s=" + percent_encode(invite.auth);
 }
 
 Result<MailInvite> parse_mail_invite(std::string_view link) {

@@ -57,17 +57,6 @@ std::string group_header_id(BytesView group_id) {
   return bytes_text(group_id.subspan(kGroupPrefix.size()));
 }
 
-// Compares two secrets without a timing that tells how much of them matched.
-bool same_secret(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string upper_hex(BytesView bytes) {
-  std::string hex = to_hex(bytes);
-  for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return hex;
-}
-
 std::string without_spaces(std::string_view text) {
   std::string out;
   for (char c : text) {
@@ -400,7 +389,6 @@ Result<void> MailClient::read_new(MailReceived& out) {
   for (;;) {
     SOTTO_TRY_ASSIGN(auto batch_read, imap_->fetch_new("INBOX", cursor, kFetchBatch));
     ClientStoreBatch batch;
-    const size_t before = out.messages.size();
     for (const auto& fetched : batch_read.messages) {
       if (!fetched.body) continue;
       auto taken = take(*fetched.body, batch, out);
@@ -412,11 +400,8 @@ Result<void> MailClient::read_new(MailReceived& out) {
       }
     }
     batch.mail_cursor = mail::encode(batch_read.cursor);
-    auto applied = store_.apply(batch);
-    if (!applied.ok()) {
-      out.messages.resize(before);
-      return applied.error();
-    }
+    // On failure nothing of the batch is kept, and receive() reports only the error.
+    SOTTO_TRY(store_.apply(batch));
     cursor = batch_read.cursor;
     if (!batch_read.more) return success();
   }
@@ -492,7 +477,7 @@ Result<bool> MailClient::take_join_request(const mail::OuterMail& outer, ClientS
   if (outer.from_addr == address_) return true;  // our own request to someone else
   const std::string* number = outer.secure_join_header("Secure-Join-Invitenumber");
   if (*step != "vc-request" || number == nullptr || !outer.autocrypt ||
-      !same_secret(*number, invite_number_)) {
+      !constant_time_equal(as_bytes(*number), as_bytes(invite_number_))) {
     return false;
   }
   if (!mail::autocrypt_key(*outer.autocrypt, seconds(clock_())).ok()) return false;
@@ -534,7 +519,8 @@ Result<bool> MailClient::take_handshake(const std::string& step, const mail::Cha
     mail::ChatMail answer = handshake_mail(m.from_addr, "vc-request-with-auth");
     answer.chat_headers.emplace_back("Secure-Join-Auth",
                                      std::string(join->auth.begin(), join->auth.end()));
-    answer.chat_headers.emplace_back("Secure-Join-Fingerprint", upper_hex(key_.cert.fingerprint()));
+    answer.chat_headers.emplace_back("Secure-Join-Fingerprint",
+                                     format_fingerprint(key_.cert.fingerprint()));
     SOTTO_TRY(queue_handshake(std::move(answer), signer, batch, out));
     return true;
   }
@@ -543,9 +529,10 @@ Result<bool> MailClient::take_handshake(const std::string& step, const mail::Cha
     // fingerprint it names.
     const std::string* auth = m.chat_header("Secure-Join-Auth");
     const std::string* named = m.chat_header("Secure-Join-Fingerprint");
-    const std::string_view secret(reinterpret_cast<const char*>(invite_auth_.data()),
-                                  invite_auth_.size());
-    if (auth == nullptr || named == nullptr || !same_secret(*auth, secret)) return false;
+    if (auth == nullptr || named == nullptr ||
+        !constant_time_equal(as_bytes(*auth), invite_auth_.view())) {
+      return false;
+    }
     auto named_bytes = from_hex(without_spaces(*named));
     if (!named_bytes.ok() || *named_bytes != fingerprint) return false;
     batch.put_mail_peers.push_back(verified);

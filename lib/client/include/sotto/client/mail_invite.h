@@ -22,6 +22,10 @@ struct MailInvite {
   std::string auth;
 };
 
+// A fingerprint as Delta Chat writes it, in links and in Secure-Join-Fingerprint: upper-case
+// hex digits.
+std::string format_fingerprint(BytesView fingerprint);
+
 // The https://i.delta.chat/ form, every value percent-encoded.
 std::string format_mail_invite(const MailInvite& invite);
 
