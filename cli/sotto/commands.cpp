@@ -41,7 +41,6 @@ struct Account {
   client::Identity identity;
 };
 
-
 // Opens the profile, its store and its account; 0, or the exit status after saying why not.
 int open_account(const CommonOptions& common, const Output& out, Account& account) {
   account.profile = profile_for(common);
@@ -124,9 +123,10 @@ int refuse_if_keys_changed(const Account& account, const std::string& name, cons
     return 0;
   }
   return out.fail(Exit::untrusted,
-                  name + "'s keys have changed since you verified your safety number with them; "
-                         "nothing was sent. Compare the new number with " + name +
-                         " (`sotto verify " + name + "`) before writing again");
+                  name +
+                      "'s keys have changed since you verified your safety number with them; "
+                      "nothing was sent. Compare the new number with " +
+                      name + " (`sotto verify " + name + "`) before writing again");
 }
 
 const char* state_name(client::DeliveryState state) {
@@ -252,6 +252,27 @@ void print_message(const Output& out, const ConversationLabel& conversation,
 
 }  // namespace
 
+Result<std::vector<Unshown>> take_unshown(const client::ClientStore& store,
+                                          std::map<std::string, uint64_t>& shown) {
+  std::vector<Unshown> fresh;
+  SOTTO_TRY_ASSIGN(auto conversations, store.conversations());
+  for (const auto& c : conversations) {
+    SOTTO_TRY_ASSIGN(auto messages, store.messages(c.group_id));
+    uint64_t& count = shown[to_hex(c.group_id)];
+    for (size_t i = static_cast<size_t>(std::min<uint64_t>(count, messages.size()));
+         i < messages.size(); ++i) {
+      if (!messages[i].outgoing) fresh.push_back({c, std::move(messages[i])});
+    }
+    count = messages.size();
+  }
+  // Each conversation's messages are in the order they were stored; across conversations
+  // the clock of their arrival orders them.
+  std::stable_sort(fresh.begin(), fresh.end(), [](const Unshown& a, const Unshown& b) {
+    return a.message.accepted_at < b.message.accepted_at;
+  });
+  return fresh;
+}
+
 void print_stored_message(const Output& out, const client::Conversation& conversation,
                           const client::StoredMessage& m, bool with_state,
                           const client::ClientStore& store) {
@@ -270,40 +291,20 @@ Result<size_t> show_new_messages(Account& account, const Output& out, Online& on
     uint64_t& shown = account.settings.shown[to_hex(group)];
     shown -= std::min(shown, count);
   }
-  struct Pending {
-    ConversationLabel conversation;
-    client::StoredMessage message;
-  };
-  std::vector<Pending> fresh;
-  SOTTO_TRY_ASSIGN(auto conversations, account.store->conversations());
-  for (const auto& c : conversations) {
-    SOTTO_TRY_ASSIGN(auto messages, account.store->messages(c.group_id));
-    uint64_t& shown = account.settings.shown[to_hex(c.group_id)];
-    for (size_t i = static_cast<size_t>(std::min<uint64_t>(shown, messages.size()));
-         i < messages.size(); ++i) {
-      if (!messages[i].outgoing) fresh.push_back({label_of(c), std::move(messages[i])});
-    }
-    shown = messages.size();
-  }
-  // Each conversation's messages are in the order they were stored; across conversations
-  // the server's clock orders them.
-  std::stable_sort(fresh.begin(), fresh.end(), [](const Pending& a, const Pending& b) {
-    return a.message.accepted_at < b.message.accepted_at;
-  });
+  SOTTO_TRY_ASSIGN(auto fresh, take_unshown(*account.store, account.settings.shown));
   for (const auto& p : fresh) {
-    print_message(out, p.conversation, p.message, false, account.store.get());
+    print_message(out, label_of(p.conversation), p.message, false, account.store.get());
   }
   // Messages shown before that their senders edited or deleted since: shown again as they
   // are now (marked "(edited)" or "(message deleted)").
   size_t rewritten = 0;
   for (const auto& m : online.take_rewritten()) {
-    const bool is_fresh = std::any_of(fresh.begin(), fresh.end(), [&](const Pending& p) {
+    const bool is_fresh = std::any_of(fresh.begin(), fresh.end(), [&](const Unshown& p) {
       return p.message.group_id == m.group_id && p.message.message_id == m.message_id;
     });
     if (is_fresh) continue;
-    auto c = std::find_if(conversations.begin(), conversations.end(),
-                          [&](const client::Conversation& x) { return x.group_id == m.group_id; });
-    if (c == conversations.end()) continue;
+    SOTTO_TRY_ASSIGN(auto c, account.store->conversation(m.group_id));
+    if (!c) continue;
     print_message(out, label_of(*c), m, false, account.store.get());
     ++rewritten;
   }
@@ -479,9 +480,8 @@ int set_up_account(const CommonOptions& common, const AccountOptions& options, S
       settings.contacts.insert(name);
       if (auto saved = profile.save(settings); !saved) out.warn(saved.error());
     } else {
-      out.warn(Error(contact.error().code(),
-                     "could not add " + name + " from the invite link: " +
-                         contact.error().message()));
+      out.warn(Error(contact.error().code(), "could not add " + name + " from the invite link: " +
+                                                 contact.error().message()));
     }
   }
   if (result && how == SetUp::link) {
@@ -573,10 +573,11 @@ Result<std::string> invite_username(const Account& account, const client::Invite
   const ServerPins& pins = account.settings.server;
   const std::string ours = pins.host + ":" + std::to_string(pins.port);
   if (lower_case(link.host) != lower_case(pins.host) || link.port != pins.port) {
-    return Error(Errc::invalid_argument,
-                 "the invite link is for " + link.host + ":" + std::to_string(link.port) +
-                     ", and this account is on " + ours + ": accounts reach each other on one "
-                     "server");
+    return Error(Errc::invalid_argument, "the invite link is for " + link.host + ":" +
+                                             std::to_string(link.port) +
+                                             ", and this account is on " + ours +
+                                             ": accounts reach each other on one "
+                                             "server");
   }
   if (pins_of(link).fingerprint != pins.fingerprint || link.directory_key != pins.directory_key ||
       link.vrf_key != pins.vrf_key) {
@@ -748,8 +749,7 @@ int conversation_or_fail(Online& online, const Account& account, const std::stri
     const Exit code = exit_for(made.error());
     if (code == Exit::untrusted) {
       // Plainly: the contact's keys could not be trusted, so nothing left this device.
-      return out.fail(code, std::string(made.error().message()) +
-                                "; nothing was sent to " + name +
+      return out.fail(code, std::string(made.error().message()) + "; nothing was sent to " + name +
                                 " (the server may be attacking this conversation)");
     }
     return out.fail(code, made.error());
@@ -946,8 +946,9 @@ int run_invite(const CommonOptions& common, bool qr) {
     if (!code) return out.fail(Exit::failure, code.error());
     out.line(*code);
   }
-  out.line("Whoever has this link can find you (`sotto contacts add LINK`) or join this server "
-           "(`sotto init --invite-link LINK ...`); share it where only they see it.");
+  out.line(
+      "Whoever has this link can find you (`sotto contacts add LINK`) or join this server "
+      "(`sotto init --invite-link LINK ...`); share it where only they see it.");
   return 0;
 }
 
@@ -1429,9 +1430,10 @@ Result<json> local_export(const Account& account) {
                {{"username", account.identity.username},
                 {"account_id", to_hex(account.identity.account_id)},
                 {"device_id", to_hex(account.identity.device_id)}}},
-              {"server", {{"host", account.settings.server.host},
-                          {"port", account.settings.server.port},
-                          {"fingerprint", account.settings.server.fingerprint}}},
+              {"server",
+               {{"host", account.settings.server.host},
+                {"port", account.settings.server.port},
+                {"fingerprint", account.settings.server.fingerprint}}},
               {"contacts", std::move(contacts)},
               {"conversations", std::move(chats)},
               {"outbox_messages", outbox.size()}};
@@ -1543,7 +1545,8 @@ int run_verify(const CommonOptions& common, const std::string& username, bool ma
   if (!self) return out.fail(exit_for(self.error()), self.error());
 
   const auto their_side = side_of(name, contact->devices);
-  const std::string number = client::safety_number(side_of(self->username, self->devices), their_side);
+  const std::string number =
+      client::safety_number(side_of(self->username, self->devices), their_side);
   const std::string their_digits = client::safety_number_side(their_side);
   auto confirmed = account.settings.verified.find(name);
   const bool was_verified =
@@ -1568,8 +1571,9 @@ int run_verify(const CommonOptions& common, const std::string& username, bool ma
   } else if (was_verified) {
     out.line("verified: it is the number you confirmed");
   } else {
-    out.line("compare it with " + name + " (in person or on a call); when it matches, run `sotto verify " +
-             name + " --matches`");
+    out.line("compare it with " + name +
+             " (in person or on a call); when it matches, run `sotto verify " + name +
+             " --matches`");
   }
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,14 @@ Profile profile_for(const CommonOptions& common);
 // Reads standard input to its end (a message that is not on the command line), without the
 // line ends that close it.
 std::string read_stdin();
+// The incoming messages `recv` has not shown yet, oldest first, with their conversations;
+// `shown` (group id in hex -> messages gone past) moves past them.
+struct Unshown {
+  client::Conversation conversation;
+  client::StoredMessage message;
+};
+Result<std::vector<Unshown>> take_unshown(const client::ClientStore& store,
+                                          std::map<std::string, uint64_t>& shown);
 // A message as `recv` and `history` print it (`with_state`: an outgoing one's delivery too).
 void print_stored_message(const Output& out, const client::Conversation& conversation,
                           const client::StoredMessage& m, bool with_state,

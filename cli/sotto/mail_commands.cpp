@@ -142,30 +142,14 @@ int open_mail(const CommonOptions& common, const Output& out, MailAccountSession
   return 0;
 }
 
+// As Delta Chat shows it, and as invite links carry it.
 std::string fingerprint_text(const openpgp::Cert& cert) {
-  return to_hex(cert.fingerprint());
+  return client::format_fingerprint(cert.fingerprint());
 }
 
 // Prints the incoming messages not shown yet, oldest first, and moves the marks past them.
 Result<size_t> show_new(MailAccountSession& session, const Output& out) {
-  struct Pending {
-    client::Conversation conversation;
-    client::StoredMessage message;
-  };
-  std::vector<Pending> fresh;
-  SOTTO_TRY_ASSIGN(auto conversations, session.store->conversations());
-  for (const auto& c : conversations) {
-    SOTTO_TRY_ASSIGN(auto messages, session.store->messages(c.group_id));
-    uint64_t& shown = session.settings.shown[to_hex(c.group_id)];
-    for (size_t i = static_cast<size_t>(std::min<uint64_t>(shown, messages.size()));
-         i < messages.size(); ++i) {
-      if (!messages[i].outgoing) fresh.push_back({c, std::move(messages[i])});
-    }
-    shown = messages.size();
-  }
-  std::stable_sort(fresh.begin(), fresh.end(), [](const Pending& a, const Pending& b) {
-    return a.message.accepted_at < b.message.accepted_at;
-  });
+  SOTTO_TRY_ASSIGN(auto fresh, take_unshown(*session.store, session.settings.shown));
   for (const auto& p : fresh)
     print_stored_message(out, p.conversation, p.message, false, *session.store);
   SOTTO_TRY(save_settings(session.profile, session.settings));
