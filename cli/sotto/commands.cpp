@@ -1594,24 +1594,57 @@ Result<client::FileClient> file_client(const Account& account) {
   return client::FileClient(tls_endpoint(account.settings.server), identity->session_token);
 }
 
-// The stored message with a file whose id is `hex`, in any conversation.
-Result<std::optional<client::StoredMessage>> file_message(const Account& account,
-                                                          const std::string& hex) {
+}  // namespace
+
+int find_file_message(const client::ClientStore& store, const Output& out, const std::string& hex,
+                      client::StoredMessage& found) {
   auto id = from_hex(hex);
-  if (!id || id->size() != client::kMessageIdSize) {
-    return Error(Errc::invalid_argument, "a message id is 32 hex digits (as `recv` shows it)");
+  if (!id || id->empty()) {
+    return out.fail(Exit::usage, "a message id is hex digits (as `recv` shows it)");
   }
-  SOTTO_TRY_ASSIGN(auto conversations, account.store->conversations());
-  for (const auto& c : conversations) {
-    SOTTO_TRY_ASSIGN(auto messages, account.store->messages(c.group_id));
-    for (auto& m : messages) {
-      if (m.message_id == *id && m.file) return std::optional<client::StoredMessage>(std::move(m));
+  auto conversations = store.conversations();
+  if (!conversations) return out.fail(Exit::profile_busy, conversations.error());
+  for (const auto& c : *conversations) {
+    auto messages = store.messages(c.group_id);
+    if (!messages) return out.fail(Exit::profile_busy, messages.error());
+    for (auto& m : *messages) {
+      if (m.message_id == *id && m.file) {
+        found = std::move(m);
+        return 0;
+      }
     }
   }
-  return std::optional<client::StoredMessage>();
+  return out.fail(Exit::not_found, "no file message with the id " + hex +
+                                       " (run `sotto recv` to fetch new messages)");
 }
 
-}  // namespace
+int file_output(const client::FileContent& file, const std::optional<std::string>& output,
+                const Output& out, fs::path& target) {
+  // The received name is checked on receipt; sanitised again before it names a file here.
+  target = output ? fs::path(*output) : fs::path(client::sanitize_file_name(file.name));
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(target, ec))) {
+    return out.fail(Exit::exists, target.string() + " exists already: choose another --output");
+  }
+  return 0;
+}
+
+int report_saved(const Output& out, const client::StoredMessage& m, const fs::path& target,
+                 const Result<void>& saved) {
+  if (!saved) return out.fail(exit_for_transfer(saved.error()), saved.error());
+  const client::FileContent& file = *m.file;
+  if (out.json()) {
+    json j = file_json(file);
+    j["message_id"] = to_hex(m.message_id);
+    j["from"] = m.sender;
+    j["path"] = fs::absolute(target).string();
+    out.object(j);
+  } else {
+    out.line("saved " + file.name + " (" + std::to_string(file.size) + " bytes) from " + m.sender +
+             " to " + target.string());
+  }
+  return 0;
+}
 
 int run_file_send(const CommonOptions& common, const std::string& username,
                   const std::optional<std::string>& group_name, const std::string& path,
@@ -1691,20 +1724,11 @@ int run_file_get(const CommonOptions& common, const std::string& message_id,
   const Output out(common.json);
   Account account;
   if (int failed = open_account(common, out, account)) return failed;
-  auto found = file_message(account, message_id);
-  if (!found) return out.fail(exit_for(found.error()), found.error());
-  if (!*found) {
-    return out.fail(Exit::not_found, "no file message with the id " + message_id +
-                                         " (run `sotto recv` to fetch new messages)");
-  }
-  const client::FileContent& file = *(*found)->file;
-  // The received name is checked on receipt; sanitised again before it names a file here.
-  const fs::path target =
-      output ? fs::path(*output) : fs::path(client::sanitize_file_name(file.name));
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(target, ec))) {
-    return out.fail(Exit::exists, target.string() + " exists already: choose another --output");
-  }
+  client::StoredMessage found;
+  if (int failed = find_file_message(*account.store, out, message_id, found)) return failed;
+  const client::FileContent& file = *found.file;
+  fs::path target;
+  if (int failed = file_output(file, output, out, target)) return failed;
 
   Online online(account.settings.server, *account.store, out);
   if (int failed = connect_or_fail(online, out)) return failed;
@@ -1722,18 +1746,7 @@ int run_file_get(const CommonOptions& common, const std::string& message_id,
     });
   }
   online.finish();
-  if (!got) return out.fail(exit_for_transfer(got.error()), got.error());
-  if (out.json()) {
-    json j = file_json(file);
-    j["message_id"] = message_id;
-    j["from"] = (*found)->sender;
-    j["path"] = fs::absolute(target).string();
-    out.object(j);
-  } else {
-    out.line("saved " + file.name + " (" + std::to_string(file.size) + " bytes) from " +
-             (*found)->sender + " to " + target.string());
-  }
-  return 0;
+  return report_saved(out, found, target, got);
 }
 
 // ---- groups ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -56,6 +57,17 @@ Result<std::vector<Unshown>> take_unshown(const client::ClientStore& store,
 void print_stored_message(const Output& out, const client::Conversation& conversation,
                           const client::StoredMessage& m, bool with_state,
                           const client::ClientStore& store);
+
+// `file get`'s steps shared by both modes, each 0 or the exit status after saying why not:
+// the stored message with a file whose id is `hex` (as `recv` prints it), in any
+// conversation; where to write it (`output`, else the file's own name here), which must not
+// exist; and what became of saving it.
+int find_file_message(const client::ClientStore& store, const Output& out, const std::string& hex,
+                      client::StoredMessage& found);
+int file_output(const client::FileContent& file, const std::optional<std::string>& output,
+                const Output& out, std::filesystem::path& target);
+int report_saved(const Output& out, const client::StoredMessage& m,
+                 const std::filesystem::path& target, const Result<void>& saved);
 
 int run_init(const CommonOptions& common, const AccountOptions& account);
 int run_login(const CommonOptions& common, const AccountOptions& account);

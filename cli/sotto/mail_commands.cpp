@@ -106,6 +106,11 @@ Result<void> save_settings(const Profile& profile, const MailSettings& s) {
   return write_private_file(settings_path(profile), j.dump(2) + "\n");
 }
 
+// Where the files that came in mail are kept, encrypted.
+client::FileVault files_of(const Profile& profile) {
+  return client::FileVault(profile.dir() / "files");
+}
+
 uint64_t now_ms() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
@@ -133,7 +138,8 @@ int open_mail(const CommonOptions& common, const Output& out, MailAccountSession
   auto store = open_store(session.profile, *unlock, false);
   if (!store) return out.fail(exit_for_store_open(store.error()), store.error());
   session.store = std::move(store).value();
-  auto client = client::MailClient::open(*session.store, session.settings.servers, now_ms);
+  auto client = client::MailClient::open(*session.store, session.settings.servers, now_ms,
+                                         files_of(session.profile));
   if (!client) {
     return out.fail(client.error().code() == Errc::not_found ? Exit::no_account : Exit::failure,
                     client.error());
@@ -148,12 +154,24 @@ std::string fingerprint_text(const openpgp::Cert& cert) {
 }
 
 // Prints the incoming messages not shown yet, oldest first, and moves the marks past them.
-Result<size_t> show_new(MailAccountSession& session, const Output& out) {
+Result<size_t> show_new(MailAccountSession& session, const Output& out,
+                        const std::vector<client::StoredMessage>& completed = {}) {
   SOTTO_TRY_ASSIGN(auto fresh, take_unshown(*session.store, session.settings.shown));
   for (const auto& p : fresh)
     print_stored_message(out, p.conversation, p.message, false, *session.store);
+  // A message shown before whose file came since (Delta Chat's post-message): shown again.
+  size_t again = 0;
+  for (const auto& m : completed) {
+    const bool is_fresh = std::any_of(fresh.begin(), fresh.end(), [&](const Unshown& p) {
+      return p.message.group_id == m.group_id && p.message.message_id == m.message_id;
+    });
+    if (is_fresh) continue;
+    ++again;
+    SOTTO_TRY_ASSIGN(auto c, session.store->conversation(m.group_id));
+    if (c) print_stored_message(out, *c, m, false, *session.store);
+  }
   SOTTO_TRY(save_settings(session.profile, session.settings));
-  return fresh.size();
+  return fresh.size() + again;
 }
 
 // Says whose keys SecureJoin verified.
@@ -235,7 +253,7 @@ int run_mail_init(const CommonOptions& common, const MailInitOptions& options) {
   if (auto saved = save_settings(profile, settings); !saved) {
     return out.fail(Exit::profile_busy, saved.error());
   }
-  auto client = client::MailClient::open(*store, settings.servers, now_ms);
+  auto client = client::MailClient::open(*store, settings.servers, now_ms, files_of(profile));
   if (!client) return out.fail(Exit::failure, client.error());
   const std::string fingerprint = fingerprint_text((*client)->public_cert());
   if (out.json()) {
@@ -369,7 +387,8 @@ int run_mail_recv(const CommonOptions& common, uint32_t wait_seconds) {
   auto received = session.client->receive(std::chrono::seconds(wait_seconds));
   if (received) show_verified(out, received->verified);
   // What earlier runs stored is shown all the same.
-  auto shown = show_new(session, out);
+  auto shown =
+      show_new(session, out, received ? received->completed : std::vector<client::StoredMessage>{});
   if (!received) return out.fail(exit_for(received.error()), received.error());
   if (!shown) return out.fail(Exit::profile_busy, shown.error());
   if (received->refused > 0 && !out.json()) {
@@ -587,6 +606,51 @@ int run_mail_logout(const CommonOptions& common, bool confirmed) {
     out.line("logged out of " + address + "; this device's data is deleted");
   }
   return 0;
+}
+
+int run_mail_file_send(const CommonOptions& common, const std::string& address,
+                       const std::optional<std::string>& group, const std::string& path,
+                       const std::optional<std::string>& caption,
+                       const std::optional<std::string>& media_type) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  std::string to = address;
+  Result<client::StoredMessage> queued = Error(Errc::internal, "not sent");
+  if (group) {
+    auto found = find_group(session, *group);
+    if (!found) return out.fail(exit_for(found.error()), found.error());
+    to = found->name;
+    queued = session.client->send_group_file(found->group_id, path, caption.value_or(""),
+                                             media_type.value_or(""));
+  } else {
+    queued =
+        session.client->send_file(address, path, caption.value_or(""), media_type.value_or(""));
+  }
+  if (!queued) return out.fail(exit_for(queued.error()), queued.error());
+  if (int failed = send_queued(session, out)) return failed;
+  const client::FileContent& file = *queued->file;
+  if (out.json()) {
+    out.object(
+        {{"message_id", to_hex(queued->message_id)},
+         {"to", to},
+         {"file", {{"name", file.name}, {"size", file.size}, {"media_type", file.media_type}}}});
+  } else {
+    out.line("sent " + file.name + " (" + std::to_string(file.size) + " bytes) to " + to);
+  }
+  return 0;
+}
+
+int run_mail_file_get(const CommonOptions& common, const std::string& message_id,
+                      const std::optional<std::string>& output) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  client::StoredMessage found;
+  if (int failed = find_file_message(*session.store, out, message_id, found)) return failed;
+  fs::path target;
+  if (int failed = file_output(*found.file, output, out, target)) return failed;
+  return report_saved(out, found, target, files_of(session.profile).save(*found.file, target));
 }
 
 }  // namespace sotto::cli

@@ -49,6 +49,15 @@ int run_mail_group_send(const CommonOptions& common, const std::string& group,
                         std::optional<std::string> text);
 int run_mail_group_history(const CommonOptions& common, const std::string& group);
 
+// Files: sent in a mail to a person (`address`) or a group (`group` set), and saved from the
+// copy kept on this device when the mail came.
+int run_mail_file_send(const CommonOptions& common, const std::string& address,
+                       const std::optional<std::string>& group, const std::string& path,
+                       const std::optional<std::string>& caption,
+                       const std::optional<std::string>& media_type);
+int run_mail_file_get(const CommonOptions& common, const std::string& message_id,
+                      const std::optional<std::string>& output);
+
 // Logs out: deletes this profile's data (store and settings); the mail account and its mail
 // stay as they are on the server. Without `confirmed`, only says what it would do.
 int run_mail_logout(const CommonOptions& common, bool confirmed);

@@ -311,6 +311,15 @@ int main(int argc, char** argv) {
     const Output out(common.json);
     return out.fail(Exit::usage, "--username is required");
   }
+  if (*file_send) {
+    // With --group, the one word after `send` is the file.
+    if (group_option && file_path.empty()) std::swap(file_path, peer);
+    if (file_path.empty() || !peer.empty() == group_option.has_value()) {
+      const Output out(common.json);
+      return out.fail(Exit::usage, group_option ? "give --group GROUP PATH, without a USERNAME"
+                                                : "USERNAME and PATH are required (or --group)");
+    }
+  }
   if (is_mail_profile(common)) {
     if (*whoami) return run_mail_whoami(common, public_key);
     if (*contacts_add) return run_mail_contacts_add(common, contact_name, contact_key);
@@ -329,10 +338,14 @@ int main(int argc, char** argv) {
     if (*invite) return run_mail_invite(common, qr);
     if (*join) return run_mail_join(common, join_link, join_wait);
     if (*logout) return run_mail_logout(common, confirmed);
+    if (*file_send) {
+      return run_mail_file_send(common, peer, group_option, file_path, caption, media_type);
+    }
+    if (*file_get) return run_mail_file_get(common, message_id, output);
     const Output out(common.json);
     return out.fail(Exit::usage,
                     "an e-mail profile has whoami, invite, join, contacts add/list, send, recv, "
-                    "history, group create/add/remove/list and logout for now");
+                    "history, file send/get, group create/add/remove/list and logout for now");
   }
   if (*login) return run_login(common, account);
   if (*link) return run_link(common, account, link_code);
@@ -394,13 +407,6 @@ int main(int argc, char** argv) {
     return run_chat(common, peer, group_option);
   }
   if (*file_send) {
-    // With --group, the one word after `send` is the file.
-    if (group_option && file_path.empty()) std::swap(file_path, peer);
-    if (file_path.empty() || !peer.empty() == group_option.has_value()) {
-      const Output out(common.json);
-      return out.fail(Exit::usage, group_option ? "give --group GROUP PATH, without a USERNAME"
-                                                : "USERNAME and PATH are required (or --group)");
-    }
     return run_file_send(common, peer, group_option, file_path, caption, media_type);
   }
   if (*file_get) return run_file_get(common, message_id, output);

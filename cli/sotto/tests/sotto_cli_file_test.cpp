@@ -174,7 +174,7 @@ TEST_F(SottoCliFileTest, AFiftyMebibyteFileArrivesWithTheSameHash) {
   // Nothing else was left next to it.
   EXPECT_EQ(names_in(bob.work).count("received.bin"), 1u);
   for (const auto& name : names_in(bob.work))
-    EXPECT_EQ(name.find(".sotto-download"), std::string::npos);
+    EXPECT_EQ(name.find(".sotto-file"), std::string::npos);
 
   // An existing file is never replaced.
   auto again = run(bob, {"file", "get", id, "--output", got.string()});

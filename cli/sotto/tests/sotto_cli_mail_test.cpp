@@ -85,6 +85,29 @@ class SottoCliMailTest : public ::testing::Test {
     ASSERT_EQ(added.exit_code, 0) << describe(added);
   }
 
+  // `p`'s public key, as `whoami --public-key` prints it.
+  openpgp::Cert public_key_of(const Person& p) {
+    auto key = run(p, {"whoami", "--public-key"});
+    EXPECT_EQ(key.exit_code, 0) << describe(key);
+    if (key.exit_code != 0) return {};
+    auto armored = openpgp::dearmor(key.lines().at(0).at("public_key").get<std::string>());
+    EXPECT_TRUE(armored.ok());
+    if (!armored.ok()) return {};
+    auto cert = openpgp::Cert::parse(armored->data);
+    EXPECT_TRUE(cert.ok());
+    return cert.ok() ? *std::move(cert) : openpgp::Cert{};
+  }
+
+  // The test's own way into the submission server, to send mail no sotto would write.
+  static mail::MailServerEndpoint submission() {
+    mail::MailServerEndpoint e;
+    e.host = "127.0.0.1";
+    e.port = mail_->submission_port();
+    e.security = mail::MailServerEndpoint::Security::starttls;
+    e.ca_file = mail_->certificate().string();
+    return e;
+  }
+
   // Two new profiles; `writer` has `reader`'s key.
   void set_up_pair(const Person& writer, const Person& reader) {
     auto w = init(writer);
@@ -191,15 +214,10 @@ TEST_F(SottoCliMailTest, MailThatIsNotEncryptedOrNotSignedByItsSenderIsNotShown)
   ASSERT_NO_FATAL_FAILURE(set_up_pair(carol, dave));
 
   // A plain mail, and one that claims to be from dave but is not encrypted either.
-  mail::MailServerEndpoint submission;
-  submission.host = "127.0.0.1";
-  submission.port = mail_->submission_port();
-  submission.security = mail::MailServerEndpoint::Security::starttls;
-  submission.ca_file = mail_->certificate().string();
   const std::string plain =
       "From: dave@sotto.test\r\nTo: carol@sotto.test\r\nSubject: hi\r\n"
       "Message-ID: <plain.1@sotto.test>\r\nChat-Version: 1.0\r\n\r\nin the clear\r\n";
-  ASSERT_TRUE(mail::submit(submission, "dave@sotto.test", "secret-d",
+  ASSERT_TRUE(mail::submit(submission(), "dave@sotto.test", "secret-d",
                            {"dave@sotto.test", {"carol@sotto.test"}}, plain)
                   .ok());
   auto sent = run(dave, {"send", carol.address(), "sealed"});
@@ -220,12 +238,7 @@ TEST_F(SottoCliMailTest, MailThatIsNotEncryptedOrNotSignedByItsSenderIsNotShown)
   // Someone else writes as dave, sealed to carol's real key but signed by a key of their own
   // that their Autocrypt header offers: carol knows dave's key, so the mail is not read and
   // dave's key stays the one she has.
-  auto carols_key = run(carol, {"whoami", "--public-key"});
-  ASSERT_EQ(carols_key.exit_code, 0);
-  auto armored = openpgp::dearmor(carols_key.lines().at(0).at("public_key").get<std::string>());
-  ASSERT_TRUE(armored.ok());
-  auto carol_cert = openpgp::Cert::parse(armored->data);
-  ASSERT_TRUE(carol_cert.ok());
+  const openpgp::Cert carol_cert = public_key_of(carol);
   const auto now = static_cast<uint32_t>(std::time(nullptr));
   auto forged_key = openpgp::generate_cert("<dave@sotto.test>", now - 60);
   ASSERT_TRUE(forged_key.ok());
@@ -236,10 +249,10 @@ TEST_F(SottoCliMailTest, MailThatIsNotEncryptedOrNotSignedByItsSenderIsNotShown)
   forged.date = now;
   forged.chat_headers = {{"Chat-Version", "1.0"}};
   forged.text = "send the money here";
-  auto sealed = mail::seal(forged, *forged_key, {*carol_cert}, mail::SealOptions{now});
+  auto sealed = mail::seal(forged, *forged_key, {carol_cert}, mail::SealOptions{now});
   ASSERT_TRUE(sealed.ok()) << sealed.error().to_string();
   auto before = run(carol, {"contacts", "list"});
-  ASSERT_TRUE(mail::submit(submission, "dave@sotto.test", "secret-d",
+  ASSERT_TRUE(mail::submit(submission(), "dave@sotto.test", "secret-d",
                            {"dave@sotto.test", {"carol@sotto.test"}}, *sealed)
                   .ok());
   // It is in carol's inbox, the one mail her client has not seen.
@@ -296,6 +309,146 @@ TEST_F(SottoCliMailTest, AMessageWrittenWhileTheMailServerIsUnreachableLeavesWit
 
 namespace sotto::cli::testing {
 namespace {
+
+// A 5 MiB file over mail: sent in one encrypted mail (nothing of it in the clear on the
+// server), read by the other side whether it was online or not, kept encrypted in the
+// profile, saved byte for byte by `file get` (which never replaces a file, and refuses a kept
+// copy that was changed); the sender's own history has its copy too.
+TEST_F(SottoCliMailTest, AFiveMebibyteFileArrivesWholeAndStaysEncryptedOnTheDevice) {
+  Person alice = person("alice");
+  Person bob = person("bob");
+  set_up_pair(alice, bob);
+  const std::string marker = "PURPLE-LIGHTHOUSE-FILE-";
+  std::string content;
+  for (size_t i = 0; content.size() < (size_t{5} << 20); ++i) {
+    content += marker + std::to_string(i) + "\n";
+  }
+  content.resize(size_t{5} << 20);
+  const fs::path film = alice.work / "film.mp4";
+  std::ofstream(film, std::ios::binary) << content;
+
+  auto sent = run(alice, {"file", "send", bob.address(), film.string(), "--caption", "our trip"});
+  ASSERT_EQ(sent.exit_code, 0) << describe(sent);
+  EXPECT_EQ(sent.lines().at(0).at("file").at("size"), content.size());
+  EXPECT_EQ(sent.lines().at(0).at("file").at("media_type"), "video/mp4");
+  auto on_server = mail_->wait_mails("bob", 1);
+  ASSERT_EQ(on_server.size(), 1u);
+  EXPECT_EQ(on_server[0].find(marker), std::string::npos);
+  EXPECT_EQ(on_server[0].find("film.mp4"), std::string::npos);  // the name is inside too
+
+  auto got = run(bob, {"recv"});
+  ASSERT_EQ(got.exit_code, 0) << describe(got);
+  ASSERT_EQ(got.lines().size(), 1u) << got.out;
+  const json line = got.lines()[0];
+  EXPECT_EQ(line.at("text"), "our trip");
+  EXPECT_EQ(line.at("file").at("name"), "film.mp4");
+  EXPECT_EQ(line.at("file").at("size"), content.size());
+  const std::string id = line.at("message_id").get<std::string>();
+
+  const fs::path saved = bob.work / "saved.mp4";
+  auto get = run(bob, {"file", "get", id, "-o", saved.string()});
+  ASSERT_EQ(get.exit_code, 0) << describe(get);
+  EXPECT_EQ(slurp(saved), content);
+  // Never over an existing file.
+  auto twice = run(bob, {"file", "get", id, "-o", saved.string()});
+  EXPECT_EQ(twice.exit_code, 9) << describe(twice);
+  // Alice's history has her copy.
+  const fs::path hers = alice.work / "hers.mp4";
+  ASSERT_EQ(
+      run(alice, {"file", "get", sent.lines()[0].at("message_id"), "-o", hers.string()}).exit_code,
+      0);
+  EXPECT_EQ(slurp(hers), content);
+
+  // On the devices, nothing of it in the clear.
+  for (const Person* p : {&alice, &bob}) {
+    for (const auto& entry : fs::recursive_directory_iterator(p->work / "profile")) {
+      if (!entry.is_regular_file()) continue;
+      EXPECT_EQ(slurp(entry.path()).find(marker), std::string::npos) << entry.path();
+    }
+  }
+  // A kept copy changed on the device is refused whole: no output.
+  size_t kept = 0;
+  for (const auto& entry : fs::directory_iterator(bob.work / "profile" / "files")) {
+    std::fstream f(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(1000);
+    f.put('\x5a');
+    ++kept;
+  }
+  EXPECT_EQ(kept, 1u);
+  const fs::path changed = bob.work / "changed.mp4";
+  auto refused = run(bob, {"file", "get", id, "-o", changed.string()});
+  EXPECT_EQ(refused.exit_code, 10) << describe(refused);
+  EXPECT_FALSE(fs::exists(changed));
+  // No such message.
+  EXPECT_EQ(run(bob, {"file", "get", "00ff", "-o", changed.string()}).exit_code, 8);
+}
+
+// Delta Chat sends a file over 140,000 bytes as two mails: a pre-message with the text, which
+// names the post-message, and the post-message with the file. Read in separate runs, the
+// pre-message is shown at once and the post-message completes it: one message in the
+// history, with the file; the post-message read again changes nothing.
+TEST_F(SottoCliMailTest, ADeltaChatPreMessageIsCompletedByItsPostMessage) {
+  Person alice = person("alice");
+  ASSERT_EQ(init(alice).exit_code, 0);
+  const openpgp::Cert alice_cert = public_key_of(alice);
+  // Bob writes as Delta Chat does, with a key of his own that his mail brings.
+  const auto now = static_cast<uint32_t>(std::time(nullptr));
+  auto bob_key = openpgp::generate_cert("<bob@sotto.test>", now - 60);
+  ASSERT_TRUE(bob_key.ok());
+  auto send_as_bob = [&](const mail::ChatMail& m) {
+    auto sealed = mail::seal(m, *bob_key, {alice_cert}, mail::SealOptions{now});
+    ASSERT_TRUE(sealed.ok()) << sealed.error().to_string();
+    ASSERT_TRUE(mail::submit(submission(), "bob@sotto.test", "secret-b",
+                             {"bob@sotto.test", {"alice@sotto.test"}}, *sealed)
+                    .ok());
+  };
+  mail::ChatMail pre;
+  pre.from_addr = "bob@sotto.test";
+  pre.to = {"alice@sotto.test"};
+  pre.message_id = "Mr.pre.1@sotto.test";
+  pre.date = now;
+  pre.chat_headers = {{"Chat-Version", "1.0"}, {"Chat-Post-Message-ID", "<Mr.post.1@sotto.test>"}};
+  pre.text = "the whole picture";
+  ASSERT_NO_FATAL_FAILURE(send_as_bob(pre));
+  mail_->wait_mails("alice", 1);
+  auto first = run(alice, {"recv"});
+  ASSERT_EQ(first.exit_code, 0) << describe(first);
+  ASSERT_EQ(first.lines().size(), 1u) << first.out;
+  EXPECT_EQ(first.lines()[0].at("text"), "the whole picture");
+  EXPECT_FALSE(first.lines()[0].contains("file"));
+
+  mail::ChatMail post = pre;
+  post.message_id = "Mr.post.1@sotto.test";
+  post.chat_headers = {{"Chat-Version", "1.0"}, {"Chat-Is-Post-Message", "1"}};
+  std::string picture(200 * 1024, '\0');
+  for (size_t i = 0; i < picture.size(); ++i) picture[i] = static_cast<char>(i * 31 + (i >> 10));
+  post.attachments.push_back({"picture.png", "image/png", Bytes(picture.begin(), picture.end())});
+  ASSERT_NO_FATAL_FAILURE(send_as_bob(post));
+  mail_->wait_mails("alice", 1);
+  auto second = run(alice, {"recv"});
+  ASSERT_EQ(second.exit_code, 0) << describe(second);
+  ASSERT_EQ(second.lines().size(), 1u) << second.out;
+  EXPECT_EQ(second.lines()[0].at("message_id"), first.lines()[0].at("message_id"));
+  EXPECT_EQ(second.lines()[0].at("text"), "the whole picture");
+  EXPECT_EQ(second.lines()[0].at("file").at("name"), "picture.png");
+  EXPECT_EQ(second.lines()[0].at("file").at("media_type"), "image/png");
+
+  // Again, as a server may deliver it twice: nothing new. (The test server's "new" folder
+  // holds only what no client has seen yet.)
+  ASSERT_NO_FATAL_FAILURE(send_as_bob(post));
+  mail_->wait_mails("alice", 1);
+  auto third = run(alice, {"recv"});
+  ASSERT_EQ(third.exit_code, 0) << describe(third);
+  EXPECT_TRUE(third.out.empty()) << third.out;
+  auto history = run(alice, {"history", "bob@sotto.test"});
+  ASSERT_EQ(history.exit_code, 0) << describe(history);
+  ASSERT_EQ(history.lines().size(), 1u) << history.out;
+  const fs::path saved = alice.work / "picture.png";
+  ASSERT_EQ(run(alice, {"file", "get", history.lines()[0].at("message_id"), "-o", saved.string()})
+                .exit_code,
+            0);
+  EXPECT_EQ(slurp(saved), picture);
+}
 
 class SottoCliSecureJoinTest : public SottoCliMailTest {
  protected:
@@ -416,6 +569,21 @@ TEST_F(SottoCliMailGroupTest, AGroupOfThreeWithRemoveAndAddAgain) {
     auto got = receive(*p, 1);
     ASSERT_EQ(got.size(), 1u) << p->name;
     EXPECT_EQ(got[0].at("text"), "bob here");
+  }
+  // A file to the group reaches every member.
+  const fs::path plan = alice.work / "plan.txt";
+  std::ofstream(plan) << "08:00 train\n10:30 hut\n";
+  auto file = run(alice, {"file", "send", "--group", "Hütte", plan.string()});
+  ASSERT_EQ(file.exit_code, 0) << describe(file);
+  for (const Person* p : {&bob, &carol}) {
+    auto got = receive(*p, 1);
+    ASSERT_EQ(got.size(), 1u) << p->name;
+    EXPECT_EQ(got[0].at("group"), "Hütte");
+    EXPECT_EQ(got[0].at("file").at("name"), "plan.txt");
+    const fs::path saved = p->work / "plan.txt";
+    auto get = run(*p, {"file", "get", got[0].at("message_id"), "-o", saved.string()});
+    ASSERT_EQ(get.exit_code, 0) << describe(get);
+    EXPECT_EQ(slurp(saved), "08:00 train\n10:30 hut\n");
   }
 
   // Carol is removed: she is told, bob sees two members, and what follows does not reach her.

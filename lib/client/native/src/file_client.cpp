@@ -19,6 +19,7 @@
 #include <string_view>
 #include <utility>
 
+#include "local_file.h"
 #include "sotto/core/encoding.h"
 #include "sotto/crypto/attachment.h"
 #include "sotto/crypto/primitives.h"
@@ -33,20 +34,16 @@ namespace ssl = asio::ssl;
 namespace fs = std::filesystem;
 using tcp = asio::ip::tcp;
 
+using local::Fd;
+using local::io_error;
+using local::path_error;
+using local::read_some;
+using local::TempFile;
+
 namespace {
 
 constexpr size_t kReadPiece = 1024 * 1024;  // file bytes read (and encrypted) at a time
 constexpr std::string_view kFilesPath = "/v1/files";
-
-// A local file that cannot be opened or created is the caller's path at fault
-// (Errc::invalid_argument); one that fails while it is read or written is not
-// (Errc::internal). Neither is the server's doing.
-Error path_error(const std::string& what) {
-  return Error(Errc::invalid_argument, what + ": " + std::strerror(errno));
-}
-Error io_error(const std::string& what) {
-  return Error(Errc::internal, what + ": " + std::strerror(errno));
-}
 
 // The server's refusal as an error: its status says which (the JSON body's message is for
 // people and may be shown as it is).
@@ -85,80 +82,6 @@ Error http_error(http::status status, const std::string& body, const std::string
   std::string detail = body.size() <= 512 ? body : body.substr(0, 512);
   while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
   return Error(code, what + ": " + why + (detail.empty() ? "" : " (" + detail + ")"));
-}
-
-// A file descriptor closed when it goes.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
-
-// A temporary file in a directory, deleted when it goes unless kept.
-class TempFile {
- public:
-  static Result<TempFile> create(const fs::path& dir) {
-    std::string pattern = (dir / ".sotto-download-XXXXXX").string();
-    const int fd = ::mkstemp(pattern.data());
-    if (fd < 0) return path_error("cannot create a temporary file in " + dir.string());
-    return TempFile(fd, pattern);
-  }
-  TempFile(TempFile&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {
-    other.path_.clear();
-  }
-  TempFile& operator=(TempFile&&) = delete;
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  int fd() const { return fd_; }
-  const std::string& path() const { return path_; }
-  Result<void> write(BytesView data) {
-    while (!data.empty()) {
-      const ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return io_error("writing " + path_);
-      data = data.subspan(static_cast<size_t>(n));
-    }
-    return success();
-  }
-  // Makes the file's content durable and links it at `target`, which must not exist; the
-  // temporary name goes away.
-  Result<void> link_to(const fs::path& target) {
-    if (::fsync(fd_) != 0) return io_error("writing " + path_);
-    if (::link(path_.c_str(), target.c_str()) != 0) {
-      if (errno == EEXIST) {
-        return Error(Errc::already_exists, target.string() + " exists already: not replaced");
-      }
-      return path_error("cannot create " + target.string());
-    }
-    return success();
-  }
-
- private:
-  TempFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  int fd_;
-  std::string path_;
-};
-
-Result<size_t> read_some(int fd, uint8_t* data, size_t size, const std::string& what) {
-  for (;;) {
-    const ssize_t n = ::read(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io_error("reading " + what);
-    return static_cast<size_t>(n);
-  }
 }
 
 Result<void> open_for_upload(const fs::path& path, Fd& fd) {
@@ -422,14 +345,7 @@ Result<FileContent> FileClient::upload(const fs::path& path, const std::string& 
 
 Result<void> FileClient::download(const FileContent& file, const fs::path& output,
                                   const TransferProgress& progress) {
-  const auto sealed_size = crypto::attachment_ciphertext_size(file.size);
-  if (!sealed_size || file.key.size() != kFileKeySize || file.file_id.size() != kFileIdSize) {
-    return Error(Errc::invalid_argument, "not a valid file message");
-  }
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(output, ec))) {
-    return Error(Errc::already_exists, output.string() + " exists already: not replaced");
-  }
+  SOTTO_TRY_ASSIGN(const uint64_t sealed_size, local::check_output(file, output));
   const fs::path dir = output.has_parent_path() ? output.parent_path() : fs::path(".");
   SOTTO_TRY_ASSIGN(TempFile sealed_file, TempFile::create(dir));
 
@@ -441,15 +357,15 @@ Result<void> FileClient::download(const FileContent& file, const fs::path& outpu
     authorize(request, endpoint_.name(), token_);
     SOTTO_TRY(connection.write(request));
     http::response_parser<http::buffer_body> parser;
-    parser.body_limit(*sealed_size + 1);
+    parser.body_limit(sealed_size + 1);
     SOTTO_TRY(connection.read_header(parser));
     const auto status = parser.get().result();
     if (status != http::status::ok) return http_error(status, "", "downloading " + file.name);
     const auto declared = parser.content_length();
-    if (declared && *declared != *sealed_size) {
+    if (declared && *declared != sealed_size) {
       return Error(Errc::authentication_failed,
                    "the server's file is " + std::to_string(*declared) + " bytes, not the " +
-                       std::to_string(*sealed_size) + " the message announced: refused");
+                       std::to_string(sealed_size) + " the message announced: refused");
     }
     crypto::Sha256 hash;
     Bytes piece(64 * 1024);
@@ -460,15 +376,15 @@ Result<void> FileClient::download(const FileContent& file, const fs::path& outpu
       SOTTO_TRY(connection.read_some(parser));
       const size_t n = piece.size() - parser.get().body().size;
       received += n;
-      if (received > *sealed_size) {
+      if (received > sealed_size) {
         return Error(Errc::authentication_failed, "the server's file is longer than announced");
       }
       const BytesView got(piece.data(), n);
       hash.update(got);
       SOTTO_TRY(sealed_file.write(got));
-      if (progress && n > 0) progress(received, *sealed_size);
+      if (progress && n > 0) progress(received, sealed_size);
     }
-    if (received != *sealed_size) {
+    if (received != sealed_size) {
       return Error(Errc::authentication_failed, "the server's file is shorter than announced");
     }
     if (!constant_time_equal(hash.finish(), file.ciphertext_sha256)) {
@@ -479,32 +395,7 @@ Result<void> FileClient::download(const FileContent& file, const fs::path& outpu
   }
 
   // 2. Decrypted into a second temporary file, which becomes the output only when whole.
-  SOTTO_TRY_ASSIGN(TempFile plain_file, TempFile::create(dir));
-  if (::lseek(sealed_file.fd(), 0, SEEK_SET) != 0) return io_error("reading " + sealed_file.path());
-  SOTTO_TRY_ASSIGN(auto decryptor, crypto::AttachmentDecryptor::create(file.key));
-  Bytes piece(kReadPiece);
-  Bytes plain;
-  uint64_t written = 0;
-  for (;;) {
-    plain.clear();
-    SOTTO_TRY_ASSIGN(const size_t n,
-                     read_some(sealed_file.fd(), piece.data(), piece.size(), sealed_file.path()));
-    auto opened =
-        n == 0 ? decryptor.finish(plain) : decryptor.update(BytesView(piece.data(), n), plain);
-    if (!opened) {
-      secure_wipe(plain.data(), plain.size());
-      return Error(Errc::authentication_failed,
-                   "the file does not decrypt with the message's key: " + opened.error().message());
-    }
-    written += plain.size();
-    SOTTO_TRY(plain_file.write(plain));
-    secure_wipe(plain.data(), plain.size());
-    if (n == 0) break;
-  }
-  if (written != file.size) {
-    return Error(Errc::authentication_failed, "the decrypted file is not the announced size");
-  }
-  return plain_file.link_to(output);
+  return local::decrypt_into(sealed_file.fd(), sealed_file.path(), file, output);
 }
 
 Result<uint64_t> check_uploadable(const fs::path& path) {

@@ -3,8 +3,10 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <fstream>
 #include <utility>
 
+#include "sotto/client/file_client.h"
 #include "sotto/client/mail_invite.h"
 #include "sotto/core/encoding.h"
 #include "sotto/crypto/primitives.h"
@@ -90,6 +92,39 @@ Result<openpgp::Cert> read_cert(std::string_view text) {
       BytesView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
+// A Message-ID as a header names it ("<id>"), without the brackets.
+std::string bare_message_id(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '<')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '>')) value.remove_suffix(1);
+  return std::string(value);
+}
+
+// The regular file at `path`, whole, when it can go in a mail.
+Result<SecureBytes> read_file_to_send(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) {
+    return Error(Errc::not_found, "no file at " + path.string());
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    return Error(Errc::invalid_argument, path.string() + " is not a regular file");
+  }
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) return Error(Errc::invalid_argument, "cannot read " + path.string());
+  if (size > kMaxMailFileBytes) {
+    return Error(Errc::too_large, path.string() + " is " + std::to_string(size) +
+                                      " bytes: a mail takes files up to " +
+                                      std::to_string(kMaxMailFileBytes >> 20) + " MiB");
+  }
+  std::ifstream in(path, std::ios::binary);
+  SecureBytes data(static_cast<size_t>(size));
+  if (!in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(size)) ||
+      in.peek() != std::ifstream::traits_type::eof()) {
+    return Error(Errc::internal, path.string() + " could not be read whole (did it change?)");
+  }
+  return data;
+}
+
 }  // namespace
 
 Bytes mail_chat_id(const std::string& address) {
@@ -126,19 +161,21 @@ Result<void> MailClient::create(ClientStore& store, const std::string& address,
 }
 
 Result<std::unique_ptr<MailClient>> MailClient::open(ClientStore& store, MailServers servers,
-                                                     Clock clock) {
+                                                     Clock clock, FileVault files) {
   SOTTO_TRY_ASSIGN(auto account, store.mail_account());
   if (!account) return Error(Errc::not_found, "no e-mail account in this profile");
   SOTTO_TRY_ASSIGN(auto key, openpgp::SecretCert::parse(account->secret_key));
   return std::unique_ptr<MailClient>(new MailClient(store, std::move(servers), std::move(clock),
-                                                    *std::move(account), std::move(key)));
+                                                    std::move(files), *std::move(account),
+                                                    std::move(key)));
 }
 
-MailClient::MailClient(ClientStore& store, MailServers servers, Clock clock, MailAccount account,
-                       openpgp::SecretCert key)
+MailClient::MailClient(ClientStore& store, MailServers servers, Clock clock, FileVault files,
+                       MailAccount account, openpgp::SecretCert key)
     : store_(store),
       servers_(std::move(servers)),
       clock_(std::move(clock)),
+      files_(std::move(files)),
       address_(std::move(account.address)),
       password_(std::move(account.password)),
       invite_number_(std::move(account.invite_number)),
@@ -159,11 +196,11 @@ Result<void> MailClient::import_key(const std::string& address, std::string_view
   return store_.apply(batch);
 }
 
-Result<StoredMessage> MailClient::send_text(const std::string& to, const std::string& text) {
-  SOTTO_TRY_ASSIGN(std::string peer_address, normalize_mail_address(to));
+Result<Conversation> MailClient::direct(const std::string& address, bool& is_new) const {
+  SOTTO_TRY_ASSIGN(std::string peer_address, normalize_mail_address(address));
   const Bytes chat = mail_chat_id(peer_address);
   SOTTO_TRY_ASSIGN(auto conversation, store_.conversation(chat));
-  const bool is_new = !conversation;
+  is_new = !conversation;
   if (is_new) {
     conversation.emplace();
     conversation->group_id = chat;
@@ -171,9 +208,46 @@ Result<StoredMessage> MailClient::send_text(const std::string& to, const std::st
     conversation->members = {address_, peer_address};
     conversation->kind = ConversationKind::direct;
   }
+  return *std::move(conversation);
+}
+
+Result<StoredMessage> MailClient::send_text(const std::string& to, const std::string& text) {
+  bool is_new = false;
+  SOTTO_TRY_ASSIGN(Conversation c, direct(to, is_new));
   mail::ChatMail m;
   m.text = text;
-  return queue_message(std::move(m), *conversation, is_new, {peer_address});
+  return queue_message(std::move(m), c, is_new, others(c.members));
+}
+
+namespace {
+
+// A mail with the file at `path` as its attachment and `caption` as its text.
+Result<mail::ChatMail> file_mail(const std::filesystem::path& path, const std::string& caption,
+                                 const std::string& media_type) {
+  SOTTO_TRY_ASSIGN(SecureBytes data, read_file_to_send(path));
+  mail::ChatMail m;
+  m.text = caption;
+  mail::MailAttachment attachment;
+  attachment.filename = sanitize_file_name(path.filename().string());
+  attachment.content_type = media_type.empty() ? media_type_for(path) : media_type;
+  if (!is_valid_media_type(attachment.content_type)) {
+    return Error(Errc::invalid_argument, "not a media type: " + attachment.content_type);
+  }
+  attachment.data.assign(data.begin(), data.end());
+  m.attachments.push_back(std::move(attachment));
+  return m;
+}
+
+}  // namespace
+
+Result<StoredMessage> MailClient::send_file(const std::string& to,
+                                            const std::filesystem::path& path,
+                                            const std::string& caption,
+                                            const std::string& media_type) {
+  bool is_new = false;
+  SOTTO_TRY_ASSIGN(Conversation c, direct(to, is_new));
+  SOTTO_TRY_ASSIGN(mail::ChatMail m, file_mail(path, caption, media_type));
+  return queue_message(std::move(m), c, is_new, others(c.members));
 }
 
 Result<Conversation> MailClient::create_group(const std::string& name,
@@ -214,6 +288,15 @@ Result<StoredMessage> MailClient::send_group_text(BytesView group_id, const std:
   SOTTO_TRY_ASSIGN(Conversation c, group(group_id));
   mail::ChatMail m;
   m.text = text;
+  return queue_message(std::move(m), c, false, others(c.members));
+}
+
+Result<StoredMessage> MailClient::send_group_file(BytesView group_id,
+                                                  const std::filesystem::path& path,
+                                                  const std::string& caption,
+                                                  const std::string& media_type) {
+  SOTTO_TRY_ASSIGN(Conversation c, group(group_id));
+  SOTTO_TRY_ASSIGN(mail::ChatMail m, file_mail(path, caption, media_type));
   return queue_message(std::move(m), c, false, others(c.members));
 }
 
@@ -282,6 +365,11 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
   headers.insert(headers.end(), m.chat_headers.begin(), m.chat_headers.end());
   m.chat_headers = std::move(headers);
   SOTTO_TRY_ASSIGN(std::string sealed, mail::seal(m, key_, certs, mail::SealOptions{seconds(now)}));
+  if (sealed.size() > mail::kMaxMailSize) {
+    return Error(Errc::too_large,
+                 "the mail would be " + std::to_string(sealed.size()) + " bytes, over the " +
+                     std::to_string(mail::kMaxMailSize >> 20) + " MiB a mail takes");
+  }
 
   ClientStoreBatch batch;
   if (store_conversation) batch.put_conversations.push_back(c);
@@ -293,6 +381,12 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
   stored.sent_at = now;
   stored.state = DeliveryState::pending;
   stored.body = m.text;
+  if (!m.attachments.empty()) {
+    // This account's copy of the file, for its history.
+    const mail::MailAttachment& a = m.attachments.front();
+    SOTTO_TRY_ASSIGN(stored.file, files_.keep(a.data, a.filename, a.content_type));
+    stored.file->caption = m.text.empty() ? std::nullopt : std::optional<std::string>(m.text);
+  }
   batch.put_messages.push_back(stored);
   OutboxEntry entry;
   entry.message_id = stored.message_id;
@@ -301,7 +395,10 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
   entry.payload = text_bytes(sealed);
   entry.created_at = now;
   batch.put_outbox.push_back(std::move(entry));
-  SOTTO_TRY(store_.apply(batch));
+  if (auto applied = store_.apply(batch); !applied) {
+    if (stored.file) (void)files_.remove(*stored.file);
+    return applied.error();
+  }
   return stored;
 }
 
@@ -393,15 +490,24 @@ Result<void> MailClient::read_new(MailReceived& out) {
       if (!fetched.body) continue;
       auto taken = take(*fetched.body, batch, out);
       if (!taken.ok()) {
-        if (taken.error().code() == Errc::unavailable) return taken.error();  // the store
+        if (taken.error().code() == Errc::unavailable) {  // the store
+          for (const auto& file : std::exchange(batch_files_, {})) (void)files_.remove(file);
+          return taken.error();
+        }
         ++out.refused;
       } else if (!*taken) {
         ++out.refused;
       }
     }
     batch.mail_cursor = mail::encode(batch_read.cursor);
-    // On failure nothing of the batch is kept, and receive() reports only the error.
-    SOTTO_TRY(store_.apply(batch));
+    // On failure nothing of the batch is kept (its files neither), and receive() reports
+    // only the error.
+    auto applied = store_.apply(batch);
+    std::vector<FileContent> kept = std::exchange(batch_files_, {});
+    if (!applied) {
+      for (const auto& file : kept) (void)files_.remove(file);
+      return applied.error();
+    }
     cursor = batch_read.cursor;
     if (!batch_read.more) return success();
   }
@@ -594,7 +700,6 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     return take_handshake(*step, m, *signer, batch, out);
   }
   if (learned) batch.put_mail_peers.push_back(*learned);
-  if (learned) batch.put_mail_peers.push_back(*learned);
 
   // Which conversation: the group it names, else the 1:1 with the other person.
   Bytes chat;
@@ -638,12 +743,47 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     return true;
   }
 
-  const Bytes id = text_bytes(m.message_id);
-  SOTTO_TRY_ASSIGN(bool seen, store_.has_message(chat, id));
-  for (const auto& pending : batch.put_messages) {
-    seen = seen || (pending.group_id == chat && pending.message_id == id);
+  // Delta Chat's pre-message (the text of a message whose file follows) is stored under the
+  // id of its post-message (the whole message), which then completes it: shown once,
+  // whichever comes first.
+  const std::string* post_id = m.chat_header("Chat-Post-Message-ID");
+  const bool is_post = m.chat_header("Chat-Is-Post-Message") != nullptr;
+  std::string id_text = m.message_id;
+  if (post_id != nullptr && !bare_message_id(*post_id).empty()) {
+    id_text = bare_message_id(*post_id);
   }
-  if (seen) return true;  // read before (a repeat after a crash, or our own copy)
+  const Bytes id = text_bytes(id_text);
+  StoredMessage* pending_earlier = nullptr;
+  for (auto& pending : batch.put_messages) {
+    if (pending.group_id == chat && pending.message_id == id) pending_earlier = &pending;
+  }
+  std::optional<StoredMessage> earlier;
+  if (pending_earlier != nullptr) {
+    earlier = *pending_earlier;
+  } else {
+    SOTTO_TRY_ASSIGN(earlier, store_.message(chat, id));
+  }
+  if (earlier) {
+    // Read before (a repeat after a crash, or our own copy), unless this is the file of a
+    // pre-message read before.
+    if (!is_post || earlier->file || earlier->deleted || m.attachments.empty() ||
+        earlier->sender != m.from_addr) {
+      return true;
+    }
+    SOTTO_TRY(keep_file(m.attachments.front(), *earlier));
+    if (earlier->body.empty()) earlier->body = shown_text(m.text);
+    if (!earlier->body.empty()) earlier->file->caption = earlier->body;
+    if (pending_earlier != nullptr) {
+      *pending_earlier = *earlier;
+    } else {
+      batch.put_messages.push_back(*earlier);
+      out.completed.push_back(*earlier);
+    }
+    for (auto& shown : out.messages) {
+      if (shown.group_id == chat && shown.message_id == id) shown = *earlier;
+    }
+    return true;
+  }
 
   SOTTO_TRY_ASSIGN(auto existing, store_.conversation(chat));
   for (const auto& pending : batch.put_conversations) {
@@ -698,9 +838,37 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   stored.state = own ? DeliveryState::sent : DeliveryState::received;
   stored.body = shown_text(m.text);
   if (!m.in_reply_to.empty()) stored.reply_to = text_bytes(m.in_reply_to);
+  // The first file goes with the text; any further ones follow as messages of their own.
+  std::vector<StoredMessage> more;
+  for (size_t i = 0; i < m.attachments.size(); ++i) {
+    StoredMessage* target = &stored;
+    if (i > 0) {
+      more.push_back(stored);
+      target = &more.back();
+      target->message_id = text_bytes(id_text + "/" + std::to_string(i + 1));
+      target->body.clear();
+    }
+    SOTTO_TRY(keep_file(m.attachments[i], *target));
+  }
   batch.put_messages.push_back(stored);
   out.messages.push_back(std::move(stored));
+  for (auto& extra : more) {
+    batch.put_messages.push_back(extra);
+    out.messages.push_back(std::move(extra));
+  }
   return true;
+}
+
+Result<void> MailClient::keep_file(const mail::MailAttachment& attachment, StoredMessage& stored) {
+  auto kept = files_.keep(attachment.data, attachment.filename, attachment.content_type);
+  // A file that cannot be kept now stops the reading (the mail is read again next time),
+  // rather than counting the mail as refused.
+  if (!kept) return Error(Errc::unavailable, "keeping a received file: " + kept.error().message());
+  FileContent file = *std::move(kept);
+  batch_files_.push_back(file);
+  if (!stored.body.empty()) file.caption = stored.body;
+  stored.file = std::move(file);
+  return success();
 }
 
 }  // namespace sotto::client

@@ -8,7 +8,9 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -331,14 +333,21 @@ class DeltaChatMailClientTest : public DeltaChatInteropTest {
     servers.imap = endpoint(server_->imaps_port(), MailServerEndpoint::Security::implicit_tls);
     servers.smtp = submission();
     servers.login = user + "@sotto.test";
-    auto opened = client::MailClient::open(store, servers, [] {
-      return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
-    });
+    auto opened = client::MailClient::open(
+        store, servers,
+        [] {
+          return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+        },
+        files(user));
     EXPECT_TRUE(opened.ok()) << opened.error().to_string();
     if (!opened.ok()) return nullptr;
     return std::move(opened).value();
+  }
+
+  client::FileVault files(const std::string& user) const {
+    return client::FileVault(work_ / (user + "-files"));
   }
 
   // What the account receives until it has `count` new messages (or a minute passed).
@@ -411,6 +420,84 @@ TEST_F(DeltaChatMailClientTest, TheSottoAccountAndDeltaChatEachWriteFirst) {
   EXPECT_EQ(answer.value("text", ""), "Carol! Got it.");
   EXPECT_TRUE(answer.value("encrypted", false));
   EXPECT_EQ(answer["chat_id"], imported["chat_id"]);
+}
+
+// Files between the Sotto account and Delta Chat, each over Delta Chat's 140,000 bytes: the
+// Sotto account's file arrives whole in Delta Chat; Delta Chat's comes as a pre-message (its
+// text) and a post-message (the file), which the Sotto account shows as one message with
+// the file, kept encrypted on the device and saved byte for byte.
+TEST_F(DeltaChatMailClientTest, FilesGoBothWays) {
+  client::MemoryClientStore alice_store;
+  auto alice = sotto_account(alice_store, "alice");
+  ASSERT_TRUE(alice);
+  auto bob = delta_chat("bob");
+  json bob_key = bob->call({{"op", "public_key"}});
+  ASSERT_TRUE(alice->import_key("bob@sotto.test", bob_key.value("armored", "")).ok());
+
+  auto pattern = [](size_t size, uint8_t seed) {
+    Bytes data(size);
+    for (size_t i = 0; i < size; ++i) data[i] = static_cast<uint8_t>((i * 7 + seed) ^ (i >> 9));
+    return data;
+  };
+  auto write = [](const fs::path& path, const Bytes& data) {
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(data.data()),
+               static_cast<std::streamsize>(data.size()));
+  };
+  auto read = [](const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), {});
+  };
+
+  const Bytes report = pattern(300 * 1024, 1);
+  write(work_ / "report.pdf", report);
+  auto sent = alice->send_file("bob@sotto.test", work_ / "report.pdf", "the report", "");
+  ASSERT_TRUE(sent.ok()) << sent.error().to_string();
+  ASSERT_TRUE(sent->file.has_value());
+  EXPECT_EQ(sent->file->media_type, "application/pdf");
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  EXPECT_EQ(got.value("text", ""), "the report");
+  EXPECT_TRUE(got.value("encrypted", false));
+  EXPECT_EQ(got.value("file_name", ""), "report.pdf");
+  ASSERT_TRUE(got["file"].is_string()) << got.dump();
+  EXPECT_EQ(read(got["file"].get<std::string>()), report);
+
+  const Bytes photo = pattern(200 * 1024, 2);
+  write(work_ / "photo.jpg", photo);
+  json reply = bob->call({{"op", "send"},
+                          {"chat_id", got["chat_id"]},
+                          {"text", "a picture"},
+                          {"file", (work_ / "photo.jpg").string()}});
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump() << "\n" << bob->log();
+  const Bytes chat = client::mail_chat_id("bob@sotto.test");
+  std::optional<client::StoredMessage> with_file;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!with_file && std::chrono::steady_clock::now() < deadline) {
+    auto r = alice->receive(std::chrono::seconds(10));
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    const auto stored = alice_store.messages(chat).value();
+    for (const auto& m : stored) {
+      if (!m.outgoing && m.file) with_file = m;
+    }
+  }
+  ASSERT_TRUE(with_file.has_value()) << bob->log();
+  // One message, not two: the pre-message's text and the post-message's file.
+  auto history = alice_store.messages(chat).value();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(with_file->body, "a picture");
+  EXPECT_EQ(with_file->sender, "bob@sotto.test");
+  EXPECT_EQ(with_file->file->name, "photo.jpg");
+  EXPECT_EQ(with_file->file->size, photo.size());
+  const fs::path saved = work_ / "saved.jpg";
+  ASSERT_TRUE(files("alice").save(*with_file->file, saved).ok());
+  EXPECT_EQ(read(saved), photo);
+  // Kept encrypted: the picture's bytes are nowhere in the vault.
+  for (const auto& entry : fs::directory_iterator(files("alice").dir())) {
+    const Bytes kept = read(entry.path());
+    EXPECT_EQ(std::search(kept.begin(), kept.end(), photo.begin(), photo.begin() + 64), kept.end());
+  }
 }
 
 }  // namespace

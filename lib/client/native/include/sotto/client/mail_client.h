@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "sotto/client/client_store.h"
+#include "sotto/client/file_vault.h"
 #include "sotto/core/bytes.h"
 #include "sotto/core/result.h"
 #include "sotto/mail/imap_connection.h"
@@ -53,8 +55,15 @@ Bytes mail_chat_id(const std::string& address);
 // domain; else Errc::invalid_argument.
 Result<std::string> normalize_mail_address(std::string_view address);
 
+// The largest file sent in one mail: encoded twice (base64 inside, the armor outside), it
+// still fits in kMaxMailSize.
+inline constexpr uint64_t kMaxMailFileBytes = uint64_t{32} << 20;
+
 struct MailReceived {
   std::vector<StoredMessage> messages;  // new ones, in the order read
+  // Messages stored before whose file has come since: Delta Chat sends a file over 140,000
+  // bytes as a pre-message with the text and a post-message with the file, shown as one.
+  std::vector<StoredMessage> completed;
   size_t refused = 0;  // mails not read: plaintext, unknown signer, damaged, not for us
   // SecureJoin: the addresses whose keys were verified by this call (either side's invite),
   // and those a handshake step was answered to.
@@ -71,9 +80,10 @@ class MailClient {
   static Result<void> create(ClientStore& store, const std::string& address, SecureBytes password,
                              uint64_t now_ms);
 
-  // Errc::not_found when the store holds no mail account.
+  // Errc::not_found when the store holds no mail account. Files that come in mail (and
+  // copies of those sent) are kept, encrypted, in `files`.
   static Result<std::unique_ptr<MailClient>> open(ClientStore& store, MailServers servers,
-                                                  Clock clock);
+                                                  Clock clock, FileVault files);
   ~MailClient();
 
   const std::string& address() const { return address_; }
@@ -97,6 +107,12 @@ class MailClient {
   // message; returns the message. Errors: not_found (no key for `to`: import one, or wait for
   // a mail from them), invalid_argument, the store's.
   Result<StoredMessage> send_text(const std::string& to, const std::string& text);
+  // Sends the regular file at `path` (at most kMaxMailFileBytes) as an attachment, with
+  // `caption` as the mail's text, and keeps a copy in the vault for this account's history.
+  // `media_type` empty: guessed from the name. Errors: send_text's, and Errc::not_found (no
+  // such file), invalid_argument (not a regular file), too_large.
+  Result<StoredMessage> send_file(const std::string& to, const std::filesystem::path& path,
+                                  const std::string& caption, const std::string& media_type);
 
   // Groups, as Delta Chat's are: a Chat-Group-ID and name on every mail, the members in To,
   // each member's key gossiped to the others. create_group makes one locally (mail goes out
@@ -105,6 +121,8 @@ class MailClient {
   Result<Conversation> create_group(const std::string& name,
                                     const std::vector<std::string>& members);
   Result<StoredMessage> send_group_text(BytesView group_id, const std::string& text);
+  Result<StoredMessage> send_group_file(BytesView group_id, const std::filesystem::path& path,
+                                        const std::string& caption, const std::string& media_type);
   // Adds or removes a member, telling every member (and the one removed) in a message.
   Result<StoredMessage> change_member(BytesView group_id, const std::string& member, bool add);
 
@@ -118,8 +136,12 @@ class MailClient {
   Result<MailReceived> receive(std::chrono::milliseconds wait);
 
  private:
-  MailClient(ClientStore& store, MailServers servers, Clock clock, MailAccount account,
-             openpgp::SecretCert key);
+  MailClient(ClientStore& store, MailServers servers, Clock clock, FileVault files,
+             MailAccount account, openpgp::SecretCert key);
+  // The 1:1 conversation with `address` as it is, or new (`is_new`).
+  Result<Conversation> direct(const std::string& address, bool& is_new) const;
+  // What one attachment of a received mail makes of `stored`: its file, kept in the vault.
+  Result<void> keep_file(const mail::MailAttachment& attachment, StoredMessage& stored);
   Result<void> connect_imap();
   // Reads what is new, in batches, storing each with the cursor.
   Result<void> read_new(MailReceived& out);
@@ -148,6 +170,9 @@ class MailClient {
   ClientStore& store_;
   MailServers servers_;
   Clock clock_;
+  FileVault files_;
+  // The files kept for the batch of mail being read: deleted again if it is not stored.
+  std::vector<FileContent> batch_files_;
   std::string address_;
   SecureBytes password_;
   std::string invite_number_;
