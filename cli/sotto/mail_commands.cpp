@@ -155,13 +155,14 @@ std::string fingerprint_text(const openpgp::Cert& cert) {
 
 // Prints the incoming messages not shown yet, oldest first, and moves the marks past them.
 Result<size_t> show_new(MailAccountSession& session, const Output& out,
-                        const std::vector<client::StoredMessage>& completed = {}) {
+                        const std::vector<client::StoredMessage>& rewritten = {}) {
   SOTTO_TRY_ASSIGN(auto fresh, take_unshown(*session.store, session.settings.shown));
   for (const auto& p : fresh)
     print_stored_message(out, p.conversation, p.message, false, *session.store);
-  // A message shown before whose file came since (Delta Chat's post-message): shown again.
+  // Messages shown before that changed since (edited, deleted, or completed by their file):
+  // shown again as they are now.
   size_t again = 0;
-  for (const auto& m : completed) {
+  for (const auto& m : rewritten) {
     const bool is_fresh = std::any_of(fresh.begin(), fresh.end(), [&](const Unshown& p) {
       return p.message.group_id == m.group_id && p.message.message_id == m.message_id;
     });
@@ -388,7 +389,7 @@ int run_mail_recv(const CommonOptions& common, uint32_t wait_seconds) {
   if (received) show_verified(out, received->verified);
   // What earlier runs stored is shown all the same.
   auto shown =
-      show_new(session, out, received ? received->completed : std::vector<client::StoredMessage>{});
+      show_new(session, out, received ? received->rewritten : std::vector<client::StoredMessage>{});
   if (!received) return out.fail(exit_for(received.error()), received.error());
   if (!shown) return out.fail(Exit::profile_busy, shown.error());
   if (received->refused > 0 && !out.json()) {
@@ -651,6 +652,77 @@ int run_mail_file_get(const CommonOptions& common, const std::string& message_id
   fs::path target;
   if (int failed = file_output(*found.file, output, out, target)) return failed;
   return report_saved(out, found, target, files_of(session.profile).save(*found.file, target));
+}
+
+namespace {
+
+// The conversation an edit or a delete names (a person's address, or a group), and the
+// message's id from hex.
+int find_message_target(MailAccountSession& session, const Output& out, const std::string& address,
+                        const std::optional<std::string>& group, const std::string& hex,
+                        Bytes& group_id, Bytes& message_id) {
+  if (group) {
+    auto found = find_group(session, *group);
+    if (!found) return out.fail(exit_for(found.error()), found.error());
+    group_id = found->group_id;
+  } else {
+    auto normalized = client::normalize_mail_address(address);
+    if (!normalized) return out.fail(Exit::usage, normalized.error());
+    group_id = client::mail_chat_id(*normalized);
+  }
+  auto id = from_hex(hex);
+  if (!id || id->empty()) {
+    return out.fail(Exit::usage, "a message id is hex digits (as `history` shows it)");
+  }
+  message_id = *std::move(id);
+  return 0;
+}
+
+int report_changed(MailAccountSession& session, const Output& out,
+                   const Result<client::StoredMessage>& changed, const std::string& done) {
+  if (!changed) return out.fail(exit_for(changed.error()), changed.error());
+  if (int failed = send_queued(session, out)) return failed;
+  if (out.json()) {
+    out.object({{"message_id", to_hex(changed->message_id)}, {"done", done}});
+  } else {
+    out.line(done);
+  }
+  return 0;
+}
+
+}  // namespace
+
+namespace {
+
+// An edit (`text` set) or a delete.
+int change_message(const CommonOptions& common, const std::string& address,
+                   const std::optional<std::string>& group, const std::string& message_id,
+                   const std::optional<std::string>& text) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  Bytes group_id, id;
+  if (int failed = find_message_target(session, out, address, group, message_id, group_id, id)) {
+    return failed;
+  }
+  if (text) {
+    return report_changed(session, out, session.client->edit_message(group_id, id, *text),
+                          "edited");
+  }
+  return report_changed(session, out, session.client->delete_message(group_id, id), "deleted");
+}
+
+}  // namespace
+
+int run_mail_edit(const CommonOptions& common, const std::string& address,
+                  const std::optional<std::string>& group, const std::string& message_id,
+                  const std::string& text) {
+  return change_message(common, address, group, message_id, text);
+}
+
+int run_mail_delete(const CommonOptions& common, const std::string& address,
+                    const std::optional<std::string>& group, const std::string& message_id) {
+  return change_message(common, address, group, message_id, std::nullopt);
 }
 
 }  // namespace sotto::cli

@@ -58,6 +58,14 @@ int run_mail_file_send(const CommonOptions& common, const std::string& address,
 int run_mail_file_get(const CommonOptions& common, const std::string& message_id,
                       const std::optional<std::string>& output);
 
+// Edits and deletes (for everyone) a message this account sent, in the conversation with
+// `address` or in `group` when set; MESSAGE_ID in hex, as `history` shows it.
+int run_mail_edit(const CommonOptions& common, const std::string& address,
+                  const std::optional<std::string>& group, const std::string& message_id,
+                  const std::string& text);
+int run_mail_delete(const CommonOptions& common, const std::string& address,
+                    const std::optional<std::string>& group, const std::string& message_id);
+
 // Logs out: deletes this profile's data (store and settings); the mail account and its mail
 // stay as they are on the server. Without `confirmed`, only says what it would do.
 int run_mail_logout(const CommonOptions& common, bool confirmed);

@@ -320,6 +320,18 @@ int main(int argc, char** argv) {
                                                 : "USERNAME and PATH are required (or --group)");
     }
   }
+  if (*edit || *del || *timer) {
+    // The words after the conversation: MESSAGE_ID TEXT, MESSAGE_ID, or DURATION.
+    const size_t rest = *edit ? 2 : 1;
+    const size_t wanted = rest + (group_option ? 0 : 1);
+    if (words.size() != wanted) {
+      const Output out(common.json);
+      return out.fail(Exit::usage, "give " + std::string(group_option ? "" : "USERNAME ") +
+                                       (*edit  ? "MESSAGE_ID TEXT"
+                                        : *del ? "MESSAGE_ID"
+                                               : "DURATION"));
+    }
+  }
   if (is_mail_profile(common)) {
     if (*whoami) return run_mail_whoami(common, public_key);
     if (*contacts_add) return run_mail_contacts_add(common, contact_name, contact_key);
@@ -342,10 +354,17 @@ int main(int argc, char** argv) {
       return run_mail_file_send(common, peer, group_option, file_path, caption, media_type);
     }
     if (*file_get) return run_mail_file_get(common, message_id, output);
+    if (*edit || *del) {
+      const std::string address = group_option ? std::string() : words[0];
+      const size_t at = group_option ? 0 : 1;
+      if (*edit) return run_mail_edit(common, address, group_option, words[at], words[at + 1]);
+      return run_mail_delete(common, address, group_option, words[at]);
+    }
     const Output out(common.json);
     return out.fail(Exit::usage,
                     "an e-mail profile has whoami, invite, join, contacts add/list, send, recv, "
-                    "history, file send/get, group create/add/remove/list and logout for now");
+                    "history, edit, delete, file send/get, group create/add/remove/list and logout "
+                    "for now");
   }
   if (*login) return run_login(common, account);
   if (*link) return run_link(common, account, link_code);
@@ -374,16 +393,6 @@ int main(int argc, char** argv) {
   if (*send) return run_send(common, peer, group_option, text, reply_to);
   if (*receipts) return run_receipts(common, receipts_setting);
   if (*edit || *del || *timer) {
-    // The words after the conversation: MESSAGE_ID TEXT, MESSAGE_ID, or DURATION.
-    const size_t rest = *edit ? 2 : 1;
-    const size_t wanted = rest + (group_option ? 0 : 1);
-    if (words.size() != wanted) {
-      const Output out(common.json);
-      return out.fail(Exit::usage, "give " + std::string(group_option ? "" : "USERNAME ") +
-                                       (*edit  ? "MESSAGE_ID TEXT"
-                                        : *del ? "MESSAGE_ID"
-                                               : "DURATION"));
-    }
     const std::string user = group_option ? std::string() : words[0];
     const size_t at = group_option ? 0 : 1;
     if (*edit) return run_edit(common, user, group_option, words[at], words[at + 1]);

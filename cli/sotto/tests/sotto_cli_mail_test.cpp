@@ -383,6 +383,58 @@ TEST_F(SottoCliMailTest, AFiveMebibyteFileArrivesWholeAndStaysEncryptedOnTheDevi
   EXPECT_EQ(run(bob, {"file", "get", "00ff", "-o", changed.string()}).exit_code, 8);
 }
 
+// Edits and deletes over mail: the reader's `recv` shows the message again as it is now (edited;
+// deleted, its file gone from the reader's device too), and only the sender can do either.
+TEST_F(SottoCliMailTest, ASenderEditsAMessageAndDeletesAFileForEveryone) {
+  Person alice = person("alice");
+  Person bob = person("bob");
+  set_up_pair(alice, bob);
+  auto sent = run(alice, {"send", bob.address(), "meet at 5"});
+  ASSERT_EQ(sent.exit_code, 0) << describe(sent);
+  const std::string id = sent.lines().at(0).at("message_id").get<std::string>();
+  const fs::path plan = alice.work / "plan.txt";
+  std::ofstream(plan) << "the secret plan";
+  auto file = run(alice, {"file", "send", bob.address(), plan.string()});
+  ASSERT_EQ(file.exit_code, 0) << describe(file);
+  const std::string file_id = file.lines().at(0).at("message_id").get<std::string>();
+  auto got = run(bob, {"recv", "--wait", "30"});
+  ASSERT_EQ(got.exit_code, 0) << describe(got);
+  for (int i = 0; i < 5 && got.lines().size() < 2; ++i) {
+    auto more = run(bob, {"recv", "--wait", "10"});
+    got.out += more.out;
+  }
+  ASSERT_EQ(got.lines().size(), 2u) << got.out;
+  EXPECT_FALSE(fs::is_empty(bob.work / "profile" / "files"));
+
+  // Bob cannot change alice's message.
+  EXPECT_EQ(run(bob, {"edit", alice.address(), id, "meet never"}).exit_code, 2);
+  auto edited = run(alice, {"edit", bob.address(), id, "meet at 6"});
+  ASSERT_EQ(edited.exit_code, 0) << describe(edited);
+  auto deleted = run(alice, {"delete", bob.address(), file_id});
+  ASSERT_EQ(deleted.exit_code, 0) << describe(deleted);
+  std::vector<json> changes;
+  for (int i = 0; i < 10 && changes.size() < 2; ++i) {
+    auto r = run(bob, {"recv", "--wait", "10"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    for (auto& line : r.lines()) changes.push_back(std::move(line));
+  }
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].at("message_id"), id);
+  EXPECT_EQ(changes[0].at("text"), "meet at 6");
+  EXPECT_TRUE(changes[0].contains("edited_at"));
+  EXPECT_EQ(changes[1].at("message_id"), file_id);
+  EXPECT_TRUE(changes[1].value("deleted", false));
+  EXPECT_FALSE(changes[1].contains("file"));
+  EXPECT_TRUE(fs::is_empty(bob.work / "profile" / "files"));
+  EXPECT_TRUE(fs::is_empty(alice.work / "profile" / "files"));
+  // The history holds two messages: one edited, one a tombstone; no edit of a deleted one.
+  auto history = run(bob, {"history", alice.address()});
+  ASSERT_EQ(history.lines().size(), 2u) << history.out;
+  EXPECT_EQ(history.lines()[0].at("text"), "meet at 6");
+  EXPECT_TRUE(history.lines()[1].value("deleted", false));
+  EXPECT_EQ(run(alice, {"edit", bob.address(), file_id, "oops"}).exit_code, 2);
+}
+
 // Delta Chat sends a file over 140,000 bytes as two mails: a pre-message with the text, which
 // names the post-message, and the post-message with the file. Read in separate runs, the
 // pre-message is shown at once and the post-message completes it: one message in the

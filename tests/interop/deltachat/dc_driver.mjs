@@ -213,6 +213,14 @@ function need(cmd, field, type) {
   return v;
 }
 
+function needIds(cmd) {
+  const ids = cmd.msg_ids;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === "number")) {
+    throw new Error("msg_ids: expected an array of numbers");
+  }
+  return ids;
+}
+
 function timeoutOf(cmd, fallback) {
   return typeof cmd.timeout_ms === "number" ? cmd.timeout_ms : fallback;
 }
@@ -274,6 +282,7 @@ function messageAnswer(msg, chat) {
     file: msg.file ?? null,
     file_name: msg.file ? (msg.fileName ?? null) : null,
     file_bytes: msg.file ? msg.fileBytes : null,
+    edited: msg.isEdited ?? false,
     // The chat as it was when the message came: a contact request (now accepted), and
     // whether it is an encrypted chat (with a key contact) or one with a plain address.
     contact_request: chat ? chat.isContactRequest : null,
@@ -445,11 +454,27 @@ const ops = {
   // Any core config key (see sys.config_keys), e.g. force_encryption.
   // Marks messages as seen, as opening the chat would: the core sends read receipts for them
   // when their senders asked for one (Chat-Disposition-Notification-To).
+  // A new text for a message this account sent (Delta Chat's edit request, Chat-Edit).
+  async edit(cmd) {
+    await rpc.call("send_edit_request", account, need(cmd, "msg_id", "number"), need(cmd, "text", "string"));
+    return { ok: true };
+  },
+
+  // Deletes messages this account sent, for everyone (Chat-Delete).
+  async delete_for_all(cmd) {
+    const ids = needIds(cmd);
+    await rpc.call("delete_messages_for_all", account, ids);
+    return { ok: true };
+  },
+
+  // Whether a message is still there (a delete for everyone removes it).
+  async message_exists(cmd) {
+    const ids = await rpc.call("get_existing_msg_ids", account, [need(cmd, "msg_id", "number")]);
+    return { ok: true, exists: ids.length > 0 };
+  },
+
   async mark_seen(cmd) {
-    const ids = cmd.msg_ids;
-    if (!Array.isArray(ids) || !ids.every((id) => typeof id === "number")) {
-      throw new Error("msg_ids: expected an array of numbers");
-    }
+    const ids = needIds(cmd);
     await rpc.call("markseen_msgs", account, ids);
     return { ok: true };
   },

@@ -92,6 +92,25 @@ Result<openpgp::Cert> read_cert(std::string_view text) {
       BytesView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
+// Delta Chat's mark before an edit's text, for clients that show the mail as it is.
+constexpr std::string_view kEditedPrefix = "\xE2\x9C\x8F\xEF\xB8\x8F";  // U+270F U+FE0F
+constexpr std::string_view kDeletedText = "\xF0\x9F\x9A\xAE";           // U+1F6AE
+
+// The new text of an edit as Delta Chat writes it: a quote of the old text for other
+// clients ("> ..." lines, then a blank line), then its mark and the text.
+std::string edited_text(std::string_view mail_text) {
+  const std::string shown = shown_text(mail_text);
+  std::string_view text = shown;
+  while (!text.empty() && (text.front() == '>' || text.front() == '\n')) {
+    const size_t end = text.find('\n');
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  }
+  if (text.substr(0, kEditedPrefix.size()) == kEditedPrefix)
+    text.remove_prefix(kEditedPrefix.size());
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  return std::string(text);
+}
+
 // A Message-ID as a header names it ("<id>"), without the brackets.
 std::string bare_message_id(std::string_view value) {
   while (!value.empty() && (value.front() == ' ' || value.front() == '<')) value.remove_prefix(1);
@@ -334,7 +353,8 @@ std::vector<std::string> MailClient::others(const std::vector<std::string>& memb
 
 Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversation& c,
                                                 bool store_conversation,
-                                                const std::vector<std::string>& recipients) {
+                                                const std::vector<std::string>& recipients,
+                                                const StoredMessage* changed) {
   std::vector<openpgp::Cert> certs;
   for (const auto& address : recipients) {
     SOTTO_TRY_ASSIGN(auto peer, store_.mail_peer(address));
@@ -381,7 +401,9 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
   stored.sent_at = now;
   stored.state = DeliveryState::pending;
   stored.body = m.text;
-  if (!m.attachments.empty()) {
+  if (changed != nullptr) {
+    stored = *changed;
+  } else if (!m.attachments.empty()) {
     // This account's copy of the file, for its history.
     const mail::MailAttachment& a = m.attachments.front();
     SOTTO_TRY_ASSIGN(stored.file, files_.keep(a.data, a.filename, a.content_type));
@@ -389,17 +411,67 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
   }
   batch.put_messages.push_back(stored);
   OutboxEntry entry;
-  entry.message_id = stored.message_id;
+  entry.message_id = text_bytes(m.message_id);
   entry.group_id = c.group_id;
   for (const auto& address : recipients) entry.recipients.push_back(text_bytes(address));
   entry.payload = text_bytes(sealed);
   entry.created_at = now;
   batch.put_outbox.push_back(std::move(entry));
   if (auto applied = store_.apply(batch); !applied) {
-    if (stored.file) (void)files_.remove(*stored.file);
+    if (stored.file && changed == nullptr) (void)files_.remove(*stored.file);
     return applied.error();
   }
+  if (changed != nullptr && changed->deleted && changed_file_) {
+    (void)files_.remove(*changed_file_);
+  }
   return stored;
+}
+
+Result<StoredMessage> MailClient::own_message(BytesView group_id, BytesView message_id,
+                                              Conversation& c) {
+  SOTTO_TRY_ASSIGN(auto found, store_.conversation(group_id));
+  if (!found) return Error(Errc::not_found, "no such conversation");
+  if (found->kind == ConversationKind::group) {
+    SOTTO_TRY_ASSIGN(c, group(group_id));
+  } else {
+    c = *std::move(found);
+  }
+  SOTTO_TRY_ASSIGN(auto message, store_.message(group_id, message_id));
+  if (!message) return Error(Errc::not_found, "no such message in the conversation");
+  if (!message->outgoing || message->sender != address_) {
+    return Error(Errc::invalid_argument, "only one's own messages can be edited or deleted");
+  }
+  if (message->deleted) return Error(Errc::invalid_argument, "the message is deleted");
+  return *std::move(message);
+}
+
+Result<StoredMessage> MailClient::edit_message(BytesView group_id, BytesView message_id,
+                                               const std::string& text) {
+  if (text.empty()) return Error(Errc::invalid_argument, "an empty text");
+  Conversation c;
+  SOTTO_TRY_ASSIGN(StoredMessage message, own_message(group_id, message_id, c));
+  mail::ChatMail m;
+  m.text = std::string(kEditedPrefix) + text;
+  m.chat_headers.emplace_back("Chat-Edit", "<" + bytes_text(message_id) + ">");
+  message.body = text;
+  if (message.file) message.file->caption = text;
+  message.edited_at = clock_();
+  return queue_message(std::move(m), c, false, others(c.members), &message);
+}
+
+Result<StoredMessage> MailClient::delete_message(BytesView group_id, BytesView message_id) {
+  Conversation c;
+  SOTTO_TRY_ASSIGN(StoredMessage message, own_message(group_id, message_id, c));
+  mail::ChatMail m;
+  m.text = std::string(kDeletedText);
+  m.chat_headers.emplace_back("Chat-Delete", "<" + bytes_text(message_id) + ">");
+  changed_file_ = message.file;
+  message.deleted = true;
+  message.body.clear();
+  message.file.reset();
+  auto queued = queue_message(std::move(m), c, false, others(c.members), &message);
+  changed_file_.reset();
+  return queued;
 }
 
 Result<size_t> MailClient::flush_outbox() {
@@ -492,6 +564,7 @@ Result<void> MailClient::read_new(MailReceived& out) {
       if (!taken.ok()) {
         if (taken.error().code() == Errc::unavailable) {  // the store
           for (const auto& file : std::exchange(batch_files_, {})) (void)files_.remove(file);
+          deleted_files_.clear();
           return taken.error();
         }
         ++out.refused;
@@ -504,10 +577,12 @@ Result<void> MailClient::read_new(MailReceived& out) {
     // only the error.
     auto applied = store_.apply(batch);
     std::vector<FileContent> kept = std::exchange(batch_files_, {});
+    std::vector<FileContent> deleted = std::exchange(deleted_files_, {});
     if (!applied) {
       for (const auto& file : kept) (void)files_.remove(file);
       return applied.error();
     }
+    for (const auto& file : deleted) (void)files_.remove(file);
     cursor = batch_read.cursor;
     if (!batch_read.more) return success();
   }
@@ -728,6 +803,12 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   }
   c.group_id = chat;
 
+  // An edit or a delete changes messages of this conversation; it is not one itself.
+  if (m.chat_header("Chat-Edit") != nullptr || m.chat_header("Chat-Delete") != nullptr) {
+    SOTTO_TRY(take_change(m, chat, batch, out));
+    return true;
+  }
+
   // A read receipt marks our messages it names as read by its sender.
   if (!m.read_receipt_for.empty()) {
     if (own) return true;  // another device of ours read something: nothing to show here
@@ -777,7 +858,7 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
       *pending_earlier = *earlier;
     } else {
       batch.put_messages.push_back(*earlier);
-      out.completed.push_back(*earlier);
+      out.rewritten.push_back(*earlier);
     }
     for (auto& shown : out.messages) {
       if (shown.group_id == chat && shown.message_id == id) shown = *earlier;
@@ -857,6 +938,70 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     out.messages.push_back(std::move(extra));
   }
   return true;
+}
+
+Result<void> MailClient::take_change(const mail::ChatMail& m, const Bytes& chat,
+                                     ClientStoreBatch& batch, MailReceived& out) {
+  const std::string* edit = m.chat_header("Chat-Edit");
+  std::vector<std::string> ids;
+  if (edit != nullptr) {
+    ids.push_back(bare_message_id(*edit));
+  } else {
+    const std::string& list = *m.chat_header("Chat-Delete");
+    size_t at = 0;
+    while (at < list.size()) {
+      const size_t end = std::min(list.find_first_of(" \t", at), list.size());
+      if (end > at) ids.push_back(bare_message_id(list.substr(at, end - at)));
+      at = end + 1;
+    }
+  }
+  const uint64_t when = m.date > 0 ? static_cast<uint64_t>(m.date) * 1000 : clock_();
+  for (const std::string& id : ids) {
+    if (id.empty()) continue;
+    const Bytes message_id = text_bytes(id);
+    StoredMessage* pending = nullptr;
+    for (auto& p : batch.put_messages) {
+      if (p.group_id == chat && p.message_id == message_id) pending = &p;
+    }
+    std::optional<StoredMessage> message;
+    if (pending != nullptr) {
+      message = *pending;
+    } else {
+      SOTTO_TRY_ASSIGN(message, store_.message(chat, message_id));
+    }
+    // Only its sender changes a message, and a deleted one stays deleted.
+    if (!message || message->sender != m.from_addr || message->deleted) continue;
+    if (edit != nullptr) {
+      message->body = edited_text(m.text);
+      if (message->body.empty()) continue;
+      if (message->file) message->file->caption = message->body;
+      message->edited_at = when;
+    } else {
+      if (message->file) deleted_files_.push_back(*message->file);
+      message->deleted = true;
+      message->body.clear();
+      message->file.reset();
+    }
+    if (pending != nullptr) {
+      *pending = *message;
+    } else {
+      batch.put_messages.push_back(*message);
+    }
+    bool fresh = false;
+    for (auto& shown : out.messages) {
+      if (shown.group_id == chat && shown.message_id == message_id) {
+        shown = *message;
+        fresh = true;
+      }
+    }
+    if (!fresh) {
+      std::erase_if(out.rewritten, [&](const StoredMessage& r) {
+        return r.group_id == chat && r.message_id == message_id;
+      });
+      out.rewritten.push_back(*message);
+    }
+  }
+  return success();
 }
 
 Result<void> MailClient::keep_file(const mail::MailAttachment& attachment, StoredMessage& stored) {

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -346,6 +347,16 @@ class DeltaChatMailClientTest : public DeltaChatInteropTest {
     return std::move(opened).value();
   }
 
+  // The Sotto account alice, who has the key of the Delta Chat user bob.
+  void alice_and_bob(client::ClientStore& store, std::unique_ptr<client::MailClient>& alice,
+                     std::unique_ptr<DeltaChat>& bob) {
+    alice = sotto_account(store, "alice");
+    ASSERT_TRUE(alice);
+    bob = delta_chat("bob");
+    json bob_key = bob->call({{"op", "public_key"}});
+    ASSERT_TRUE(alice->import_key("bob@sotto.test", bob_key.value("armored", "")).ok());
+  }
+
   client::FileVault files(const std::string& user) const {
     return client::FileVault(work_ / (user + "-files"));
   }
@@ -367,11 +378,9 @@ class DeltaChatMailClientTest : public DeltaChatInteropTest {
 TEST_F(DeltaChatMailClientTest, TheSottoAccountAndDeltaChatEachWriteFirst) {
   // Sotto first: alice has bob's key.
   client::MemoryClientStore alice_store;
-  auto alice = sotto_account(alice_store, "alice");
-  ASSERT_TRUE(alice);
-  auto bob = delta_chat("bob");
-  json bob_key = bob->call({{"op", "public_key"}});
-  ASSERT_TRUE(alice->import_key("bob@sotto.test", bob_key.value("armored", "")).ok());
+  std::unique_ptr<client::MailClient> alice;
+  std::unique_ptr<DeltaChat> bob;
+  ASSERT_NO_FATAL_FAILURE(alice_and_bob(alice_store, alice, bob));
   auto queued = alice->send_text("bob@sotto.test", "Hello Bob, from the Sotto client.");
   ASSERT_TRUE(queued.ok()) << queued.error().to_string();
   auto flushed = alice->flush_outbox();
@@ -428,11 +437,9 @@ TEST_F(DeltaChatMailClientTest, TheSottoAccountAndDeltaChatEachWriteFirst) {
 // the file, kept encrypted on the device and saved byte for byte.
 TEST_F(DeltaChatMailClientTest, FilesGoBothWays) {
   client::MemoryClientStore alice_store;
-  auto alice = sotto_account(alice_store, "alice");
-  ASSERT_TRUE(alice);
-  auto bob = delta_chat("bob");
-  json bob_key = bob->call({{"op", "public_key"}});
-  ASSERT_TRUE(alice->import_key("bob@sotto.test", bob_key.value("armored", "")).ok());
+  std::unique_ptr<client::MailClient> alice;
+  std::unique_ptr<DeltaChat> bob;
+  ASSERT_NO_FATAL_FAILURE(alice_and_bob(alice_store, alice, bob));
 
   auto pattern = [](size_t size, uint8_t seed) {
     Bytes data(size);
@@ -498,6 +505,87 @@ TEST_F(DeltaChatMailClientTest, FilesGoBothWays) {
     const Bytes kept = read(entry.path());
     EXPECT_EQ(std::search(kept.begin(), kept.end(), photo.begin(), photo.begin() + 64), kept.end());
   }
+}
+
+// Edits and deletes between the Sotto account and Delta Chat (Chat-Edit, Chat-Delete), each
+// way: the other side shows the new text as edited, and a message deleted for everyone goes.
+TEST_F(DeltaChatMailClientTest, EditsAndDeletesGoBothWays) {
+  client::MemoryClientStore alice_store;
+  std::unique_ptr<client::MailClient> alice;
+  std::unique_ptr<DeltaChat> bob;
+  ASSERT_NO_FATAL_FAILURE(alice_and_bob(alice_store, alice, bob));
+  const Bytes chat = client::mail_chat_id("bob@sotto.test");
+  // Polls Delta Chat until `done` says yes of the answer to `request` (or a minute passed).
+  auto until = [&](const json& request, const std::function<bool(const json&)>& done) {
+    json answer;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      answer = bob->call(request);
+      if (done(answer)) return answer;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ADD_FAILURE() << answer.dump() << "\n" << bob->log();
+    return answer;
+  };
+
+  // Sotto edits, then deletes, a message Delta Chat has.
+  auto sent = alice->send_text("bob@sotto.test", "meet at 5");
+  ASSERT_TRUE(sent.ok());
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  EXPECT_FALSE(got.value("edited", true));
+  auto edited = alice->edit_message(chat, sent->message_id, "meet at 6");
+  ASSERT_TRUE(edited.ok()) << edited.error().to_string();
+  EXPECT_EQ(edited->body, "meet at 6");
+  EXPECT_NE(edited->edited_at, 0u);
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  json now = until({{"op", "get_message"}, {"msg_id", got["msg_id"]}},
+                   [](const json& m) { return m.value("text", "") == "meet at 6"; });
+  EXPECT_TRUE(now.value("edited", false)) << now.dump();
+  // The edit is not a message of its own, here or there.
+  EXPECT_EQ(alice_store.messages(chat).value().size(), 1u);
+  ASSERT_TRUE(alice->delete_message(chat, sent->message_id).ok());
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  until({{"op", "message_exists"}, {"msg_id", got["msg_id"]}},
+        [](const json& m) { return m.value("ok", false) && !m.value("exists", true); });
+  auto tombstone = alice_store.message(chat, sent->message_id).value();
+  ASSERT_TRUE(tombstone.has_value());
+  EXPECT_TRUE(tombstone->deleted);
+  EXPECT_TRUE(tombstone->body.empty());
+  // Deleted is deleted: no edit of it.
+  EXPECT_FALSE(alice->edit_message(chat, sent->message_id, "again").ok());
+
+  // Delta Chat edits, then deletes, a message the Sotto account has.
+  json reply = bob->call({{"op", "send"}, {"chat_id", got["chat_id"]}, {"text", "ok, 5"}});
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+  auto at_alice = receive(*alice, 1);
+  ASSERT_EQ(at_alice.size(), 1u);
+  const Bytes bobs = at_alice[0].message_id;
+  // Waits until the Sotto account reports `bobs` rewritten as `done` wants it.
+  auto rewritten = [&](const std::function<bool(const client::StoredMessage&)>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = alice->receive(std::chrono::seconds(10));
+      EXPECT_TRUE(r.ok()) << r.error().to_string();
+      if (!r.ok()) return false;
+      EXPECT_TRUE(r->messages.empty()) << r->messages[0].body;  // no message of its own
+      for (const auto& m : r->rewritten) {
+        if (m.message_id == bobs && done(m)) return true;
+      }
+    }
+    return false;
+  };
+  json edit = bob->call({{"op", "edit"}, {"msg_id", reply["msg_id"]}, {"text", "ok, 6 then"}});
+  ASSERT_TRUE(edit.value("ok", false)) << edit.dump() << "\n" << bob->log();
+  EXPECT_TRUE(rewritten([](const client::StoredMessage& m) {
+    return m.body == "ok, 6 then" && m.edited_at != 0;
+  })) << bob->log();
+  json del = bob->call({{"op", "delete_for_all"}, {"msg_ids", {reply["msg_id"]}}});
+  ASSERT_TRUE(del.value("ok", false)) << del.dump() << "\n" << bob->log();
+  EXPECT_TRUE(rewritten([](const client::StoredMessage& m) { return m.deleted && m.body.empty(); }))
+      << bob->log();
+  EXPECT_EQ(alice_store.messages(chat).value().size(), 2u);
 }
 
 }  // namespace

@@ -61,9 +61,10 @@ inline constexpr uint64_t kMaxMailFileBytes = uint64_t{32} << 20;
 
 struct MailReceived {
   std::vector<StoredMessage> messages;  // new ones, in the order read
-  // Messages stored before whose file has come since: Delta Chat sends a file over 140,000
-  // bytes as a pre-message with the text and a post-message with the file, shown as one.
-  std::vector<StoredMessage> completed;
+  // Messages stored before that changed since, as they are now: edited or deleted by their
+  // sender, or completed by their file (Delta Chat sends a file over 140,000 bytes as a
+  // pre-message with the text and a post-message with the file, shown as one).
+  std::vector<StoredMessage> rewritten;
   size_t refused = 0;  // mails not read: plaintext, unknown signer, damaged, not for us
   // SecureJoin: the addresses whose keys were verified by this call (either side's invite),
   // and those a handshake step was answered to.
@@ -123,6 +124,15 @@ class MailClient {
   Result<StoredMessage> send_group_text(BytesView group_id, const std::string& text);
   Result<StoredMessage> send_group_file(BytesView group_id, const std::filesystem::path& path,
                                         const std::string& caption, const std::string& media_type);
+  // Edits and deletes, as Delta Chat's (Chat-Edit, Chat-Delete): a new text for a message
+  // this account sent, or the message deleted for everyone (its text and file wiped here, a
+  // tombstone kept). The change is stored at once and its mail goes through the outbox.
+  // Errors: not_found (no such message in the conversation), invalid_argument (not this
+  // account's message, deleted already, an empty text), the store's.
+  Result<StoredMessage> edit_message(BytesView group_id, BytesView message_id,
+                                     const std::string& text);
+  Result<StoredMessage> delete_message(BytesView group_id, BytesView message_id);
+
   // Adds or removes a member, telling every member (and the one removed) in a message.
   Result<StoredMessage> change_member(BytesView group_id, const std::string& member, bool add);
 
@@ -157,10 +167,18 @@ class MailClient {
   std::vector<std::string> others(const std::vector<std::string>& members) const;
   // Seals `m` (From, To, Message-ID, date and the Chat- headers of `c` set here) to
   // `recipients`, and stores it as a pending message of `c` with its outbox entry; `c` too
-  // when `store_conversation`.
+  // when `store_conversation`. With `changed` (an edit or a delete), the mail is not a
+  // message of its own: `changed` is stored instead, and returned.
   Result<StoredMessage> queue_message(mail::ChatMail m, const Conversation& c,
                                       bool store_conversation,
-                                      const std::vector<std::string>& recipients);
+                                      const std::vector<std::string>& recipients,
+                                      const StoredMessage* changed = nullptr);
+  // The conversation of `group_id` (1:1 or a group this account is in) and this account's
+  // message `message_id` in it, for an edit or a delete.
+  Result<StoredMessage> own_message(BytesView group_id, BytesView message_id, Conversation& c);
+  // Applies a received Chat-Edit or Chat-Delete of `m` to the messages of `chat` it names.
+  Result<void> take_change(const mail::ChatMail& m, const Bytes& chat, ClientStoreBatch& batch,
+                           MailReceived& out);
   mail::ChatMail handshake_mail(const std::string& to, const std::string& step) const;
   OutboxEntry outbox_entry(const std::string& to, const std::string& message_id,
                            const std::string& raw, uint64_t now) const;
@@ -173,6 +191,10 @@ class MailClient {
   FileVault files_;
   // The files kept for the batch of mail being read: deleted again if it is not stored.
   std::vector<FileContent> batch_files_;
+  // The files of messages the batch deletes: removed once it is stored.
+  std::vector<FileContent> deleted_files_;
+  // The file of the message delete_message() is deleting: removed once that is stored.
+  std::optional<FileContent> changed_file_;
   std::string address_;
   SecureBytes password_;
   std::string invite_number_;
