@@ -22,6 +22,8 @@ packages=(
   libcurl4-openssl-dev
   # tests: a throw-away Postfix + Dovecot on loopback (scripts/mailserver.sh)
   postfix dovecot-imapd dovecot-lmtpd openssl
+  # ... whose stop ends Dovecot's client processes too (pkill)
+  procps
   # tests and benchmarks
   googletest libgtest-dev libbenchmark-dev tmux
   # bench_mls compares against Megolm

@@ -344,6 +344,9 @@ stop() {
     done
     kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
   done
+  # Dovecot's login and imap processes outlive its master with their connections; a stopped
+  # server leaves none open.
+  pkill -KILL -f "^dovecot-sotto-test-$IMAP/" 2>/dev/null || true
   echo "mailserver stopped"
 }
 

@@ -1212,10 +1212,14 @@ int run_receipts(const CommonOptions& common, const std::string& setting) {
   if (auto saved = account.profile.save(account.settings); !saved) {
     return out.fail(Exit::profile_busy, saved.error());
   }
+  return report_receipts(out, account.settings.read_receipts);
+}
+
+int report_receipts(const Output& out, bool on) {
   if (out.json()) {
-    out.object({{"read_receipts", account.settings.read_receipts}});
+    out.object({{"read_receipts", on}});
   } else {
-    out.line(std::string("read receipts ") + setting);
+    out.line(std::string("read receipts ") + (on ? "on" : "off"));
   }
   return 0;
 }

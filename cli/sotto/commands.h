@@ -118,6 +118,8 @@ int run_delete(const CommonOptions& common, const std::string& username,
                const std::optional<std::string>& group, const std::string& message_id);
 // `receipts on|off`: whether `history` and `chat` tell senders what was read here.
 int run_receipts(const CommonOptions& common, const std::string& setting);
+// Says what the receipts setting is now (both modes).
+int report_receipts(const Output& out, bool on);
 // `timer`: the disappearing-message timer, "30s", "5m", "1h", "1d" or "off".
 int run_timer(const CommonOptions& common, const std::string& username,
               const std::optional<std::string>& group, const std::string& duration);

@@ -31,6 +31,7 @@ struct MailSettings {
   client::MailServers servers;
   std::optional<std::string> key_file;
   std::map<std::string, uint64_t> shown;  // group id (hex) -> messages shown
+  bool read_receipts = true;  // whether `history` tells senders who asked that it was read
 };
 
 fs::path settings_path(const Profile& profile) {
@@ -86,6 +87,7 @@ Result<MailSettings> load_settings(const Profile& profile) {
     SOTTO_TRY_ASSIGN(s.servers.smtp, endpoint_from(j.at("smtp"), ca_file, accept_any));
     s.servers.login = j.at("login").get<std::string>();
     if (j.contains("key_file")) s.key_file = j.at("key_file").get<std::string>();
+    s.read_receipts = j.value("read_receipts", true);
     const json shown = j.value("shown", json::object());
     for (const auto& [group, count] : shown.items()) s.shown[group] = count.get<uint64_t>();
     return s;
@@ -99,7 +101,8 @@ Result<void> save_settings(const Profile& profile, const MailSettings& s) {
             {"imap", endpoint_json(s.servers.imap)},
             {"smtp", endpoint_json(s.servers.smtp)},
             {"login", s.servers.login},
-            {"shown", s.shown}};
+            {"shown", s.shown},
+            {"read_receipts", s.read_receipts}};
   if (!s.servers.imap.ca_file.empty()) j["ca_file"] = s.servers.imap.ca_file;
   if (s.servers.imap.accept_any_certificate) j["accept_invalid_certificates"] = true;
   if (s.key_file) j["key_file"] = *s.key_file;
@@ -190,6 +193,15 @@ void show_verified(const Output& out, const std::vector<std::string>& verified) 
 void flush(MailAccountSession& session, const Output& out) {
   auto flushed = session.client->flush_outbox();
   if (!flushed) out.warn(flushed.error());
+}
+
+// The conversation was shown: its messages are read, and senders who asked hear of it
+// (unless `receipts off`); a receipt that cannot leave now waits in the outbox.
+int mark_read(MailAccountSession& session, const Output& out, BytesView group_id) {
+  auto marked = session.client->mark_read(group_id, session.settings.read_receipts);
+  if (!marked) return out.fail(Exit::profile_busy, marked.error());
+  if (*marked > 0 && session.settings.read_receipts) flush(session, out);
+  return 0;
 }
 
 }  // namespace
@@ -385,7 +397,13 @@ int run_mail_recv(const CommonOptions& common, uint32_t wait_seconds) {
   MailAccountSession session;
   if (int failed = open_mail(common, out, session)) return failed;
   flush(session, out);
-  auto received = session.client->receive(std::chrono::seconds(wait_seconds));
+  // While waiting, a lost connection is made again (with growing pauses) until the wait is
+  // over; without --wait, one try.
+  auto received = session.client->receive_with_reconnect(
+      std::chrono::seconds(wait_seconds), [&](const Error& error, std::chrono::seconds pause) {
+        out.warn(Error(error.code(), error.message() + "; trying again in " +
+                                         std::to_string(pause.count()) + " s"));
+      });
   if (received) show_verified(out, received->verified);
   // What earlier runs stored is shown all the same.
   auto shown =
@@ -415,7 +433,7 @@ int run_mail_history(const CommonOptions& common, const std::string& address) {
   for (const auto& m : *messages) {
     print_stored_message(out, **conversation, m, true, *session.store);
   }
-  return 0;
+  return mark_read(session, out, chat);
 }
 
 int run_mail_invite(const CommonOptions& common, bool qr) {
@@ -541,6 +559,21 @@ int run_mail_group_change(const CommonOptions& common, const std::string& group,
   return 0;
 }
 
+int run_mail_group_rename(const CommonOptions& common, const std::string& group,
+                          const std::string& name) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  auto found = find_group(session, group);
+  if (!found) return out.fail(exit_for(found.error()), found.error());
+  auto renamed = session.client->rename_group(found->group_id, name);
+  if (!renamed) return out.fail(exit_for(renamed.error()), renamed.error());
+  if (int failed = send_queued(session, out)) return failed;
+  auto now = session.store->conversation(found->group_id);
+  if (now && *now) print_group(out, **now);
+  return 0;
+}
+
 int run_mail_group_list(const CommonOptions& common) {
   const Output out(common.json);
   MailAccountSession session;
@@ -582,7 +615,7 @@ int run_mail_group_history(const CommonOptions& common, const std::string& group
   auto messages = session.store->messages(found->group_id);
   if (!messages) return out.fail(Exit::profile_busy, messages.error());
   for (const auto& m : *messages) print_stored_message(out, *found, m, true, *session.store);
-  return 0;
+  return mark_read(session, out, found->group_id);
 }
 
 int run_mail_logout(const CommonOptions& common, bool confirmed) {
@@ -723,6 +756,18 @@ int run_mail_edit(const CommonOptions& common, const std::string& address,
 int run_mail_delete(const CommonOptions& common, const std::string& address,
                     const std::optional<std::string>& group, const std::string& message_id) {
   return change_message(common, address, group, message_id, std::nullopt);
+}
+
+int run_mail_receipts(const CommonOptions& common, const std::string& setting) {
+  const Output out(common.json);
+  if (setting != "on" && setting != "off") return out.fail(Exit::usage, "give on or off");
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  session.settings.read_receipts = setting == "on";
+  if (auto saved = save_settings(session.profile, session.settings); !saved) {
+    return out.fail(Exit::profile_busy, saved.error());
+  }
+  return report_receipts(out, session.settings.read_receipts);
 }
 
 }  // namespace sotto::cli

@@ -44,6 +44,8 @@ int run_mail_group_create(const CommonOptions& common, const std::string& name,
                           const std::vector<std::string>& members);
 int run_mail_group_change(const CommonOptions& common, const std::string& group,
                           const std::vector<std::string>& members, bool add);
+int run_mail_group_rename(const CommonOptions& common, const std::string& group,
+                          const std::string& name);
 int run_mail_group_list(const CommonOptions& common);
 int run_mail_group_send(const CommonOptions& common, const std::string& group,
                         std::optional<std::string> text);
@@ -65,6 +67,9 @@ int run_mail_edit(const CommonOptions& common, const std::string& address,
                   const std::string& text);
 int run_mail_delete(const CommonOptions& common, const std::string& address,
                     const std::optional<std::string>& group, const std::string& message_id);
+
+// `receipts on|off`: whether `history` sends read receipts to senders who asked for them.
+int run_mail_receipts(const CommonOptions& common, const std::string& setting);
 
 // Logs out: deletes this profile's data (store and settings); the mail account and its mail
 // stay as they are on the server. Without `confirmed`, only says what it would do.

@@ -343,6 +343,7 @@ int main(int argc, char** argv) {
     if (*group_create) return run_mail_group_create(common, group_name, group_users);
     if (*group_add) return run_mail_group_change(common, group_name, group_users, true);
     if (*group_remove) return run_mail_group_change(common, group_name, group_users, false);
+    if (*group_rename) return run_mail_group_rename(common, group_name, new_name);
     if (*group_list) return run_mail_group_list(common);
     if (*send && !group_option) return run_mail_send(common, peer, text);
     if (*recv) return run_mail_recv(common, wait_seconds);
@@ -354,6 +355,7 @@ int main(int argc, char** argv) {
       return run_mail_file_send(common, peer, group_option, file_path, caption, media_type);
     }
     if (*file_get) return run_mail_file_get(common, message_id, output);
+    if (*receipts) return run_mail_receipts(common, receipts_setting);
     if (*edit || *del) {
       const std::string address = group_option ? std::string() : words[0];
       const size_t at = group_option ? 0 : 1;
@@ -363,8 +365,8 @@ int main(int argc, char** argv) {
     const Output out(common.json);
     return out.fail(Exit::usage,
                     "an e-mail profile has whoami, invite, join, contacts add/list, send, recv, "
-                    "history, edit, delete, file send/get, group create/add/remove/list and logout "
-                    "for now");
+                    "history, edit, delete, file send/get, receipts, group "
+                    "create/add/remove/rename/list and logout for now");
   }
   if (*login) return run_login(common, account);
   if (*link) return run_link(common, account, link_code);

@@ -108,6 +108,18 @@ std::vector<std::string> MailServer::wait_mails(const std::string& user, std::si
   }
 }
 
+bool MailServer::stop() {
+  if (!started_) return false;
+  started_ = false;
+  return run("stop") == 0;
+}
+
+bool MailServer::start() {
+  if (started_) return true;
+  started_ = run("start") == 0;
+  return started_;
+}
+
 std::string MailServer::logs() const {
   return read_file(state() / "log" / "postfix.log") + read_file(state() / "log" / "dovecot.log");
 }

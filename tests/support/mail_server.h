@@ -41,6 +41,10 @@ class MailServer {
   std::vector<std::string> wait_mails(const std::string& user, std::size_t count,
                                       std::chrono::seconds limit = std::chrono::seconds(30)) const;
   std::string logs() const;
+  // Stops both servers (open connections break) and starts them again on the same ports
+  // with the same mail; whether they came up.
+  bool stop();
+  bool start();
 
  private:
   std::filesystem::path state() const { return dir_ / "mail"; }

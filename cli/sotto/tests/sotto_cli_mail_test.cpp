@@ -435,6 +435,67 @@ TEST_F(SottoCliMailTest, ASenderEditsAMessageAndDeletesAFileForEveryone) {
   EXPECT_EQ(run(alice, {"edit", bob.address(), file_id, "oops"}).exit_code, 2);
 }
 
+// The mail server restarts while `recv --wait` waits in IDLE: the connection breaks, recv
+// connects again after a pause and gets the message written meanwhile, once.
+TEST_F(SottoCliMailTest, RecvWaitingReconnectsWhenTheMailServerRestarts) {
+  Person alice = person("alice");
+  Person bob = person("bob");
+  set_up_pair(alice, bob);
+  SottoProcess waiting(bob.work, {"--json", "recv", "--wait", "90"}, bob.env, std::string());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_TRUE(mail_->stop()) << mail_->output();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_TRUE(mail_->start()) << mail_->output();
+  auto sent = run(alice, {"send", bob.address(), "after the restart"});
+  ASSERT_EQ(sent.exit_code, 0) << describe(sent);
+  auto got = waiting.wait();
+  ASSERT_EQ(got.exit_code, 0) << describe(got);
+  EXPECT_EQ(texts(got), (std::vector<std::string>{"after the restart"}));
+  EXPECT_NE(got.err.find("trying again in"), std::string::npos) << got.err;
+  auto again = run(bob, {"recv"});
+  ASSERT_EQ(again.exit_code, 0) << describe(again);
+  EXPECT_TRUE(again.out.empty()) << again.out;
+}
+
+// Read receipts over mail: reading the conversation (`history`) tells the sender, whose
+// history then shows who read it; with `receipts off`, it stays untold.
+TEST_F(SottoCliMailTest, ReadingAConversationSendsAReadReceiptUnlessTurnedOff) {
+  Person alice = person("alice");
+  Person bob = person("bob");
+  set_up_pair(alice, bob);
+  auto first = run(alice, {"send", bob.address(), "did you read this?"});
+  ASSERT_EQ(first.exit_code, 0) << describe(first);
+  ASSERT_EQ(run(bob, {"recv", "--wait", "30"}).lines().size(), 1u);
+  auto history = run(bob, {"history", alice.address()});
+  ASSERT_EQ(history.exit_code, 0) << describe(history);
+  // Alice reads the receipt (no message is shown for it) and sees who read hers.
+  json mine = json::object();
+  for (int i = 0; i < 10 && mine.value("read_by", json::array()).empty(); ++i) {
+    auto r = run(alice, {"recv", "--wait", "5"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    mine = run(alice, {"history", bob.address()}).lines().at(0);
+  }
+  EXPECT_EQ(mine.at("read_by"), json::array({bob.address()}));
+
+  // Bob turns receipts off: his next reading tells alice nothing.
+  auto off = run(bob, {"receipts", "off"});
+  ASSERT_EQ(off.exit_code, 0) << describe(off);
+  EXPECT_FALSE(off.lines().at(0).at("read_receipts").get<bool>());
+  ASSERT_EQ(run(alice, {"send", bob.address(), "and this?"}).exit_code, 0);
+  // (Alice's own copy of it is read, so that her inbox holds nothing new.)
+  mail_->wait_mails("alice", 1);
+  ASSERT_EQ(run(alice, {"recv"}).exit_code, 0);
+  ASSERT_EQ(run(bob, {"recv", "--wait", "30"}).lines().size(), 1u);
+  ASSERT_EQ(run(bob, {"history", alice.address()}).exit_code, 0);
+  // Bob's history sends nothing: alice's inbox stays empty.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_TRUE(mail_->mails("alice").empty());
+  auto later = run(alice, {"history", bob.address()});
+  ASSERT_EQ(later.lines().size(), 2u);
+  EXPECT_EQ(later.lines()[1].at("read_by"), json::array());
+}
+
 // Delta Chat sends a file over 140,000 bytes as two mails: a pre-message with the text, which
 // names the post-message, and the post-message with the file. Read in separate runs, the
 // pre-message is shown at once and the post-message completes it: one message in the
@@ -667,6 +728,25 @@ TEST_F(SottoCliMailGroupTest, AGroupOfThreeWithRemoveAndAddAgain) {
   auto back = receive(alice, 1);
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].at("text"), "back");
+
+  // Carol renames it: the others' group has the new name.
+  auto renamed = run(carol, {"group", "rename", "Hütte", "Hütte 2027"});
+  ASSERT_EQ(renamed.exit_code, 0) << describe(renamed);
+  EXPECT_EQ(renamed.lines().at(0).at("name"), "Hütte 2027");
+  for (const Person* p : {&alice, &bob}) {
+    // (Bob has not read carol's return yet: the rename comes last.)
+    std::vector<json> heard;
+    for (int i = 0; i < 5; ++i) {
+      for (auto& line : receive(*p, 1)) heard.push_back(std::move(line));
+      if (!heard.empty() &&
+          heard.back().at("text").get<std::string>().find("Hütte 2027") != std::string::npos) {
+        break;
+      }
+    }
+    ASSERT_FALSE(heard.empty()) << p->name;
+    EXPECT_EQ(heard.back().at("group"), "Hütte 2027");
+    EXPECT_EQ(run(*p, {"group", "list"}).lines().at(0).at("name"), "Hütte 2027");
+  }
 }
 
 }  // namespace

@@ -190,6 +190,7 @@ TYPED_TEST_P(ClientStoreContract, AMessageKeepsItsReplyEditReceiptsAndExpiry) {
   StoredMessage incoming = contract_message(1, 3, "");
   incoming.read = true;
   incoming.deleted = true;
+  incoming.receipt_requested = true;
   StoredMessage timer = contract_message(1, 4, "");
   timer.timer_set_s = 0;  // "off" is a system line too, unlike no line at all
   ClientStoreBatch batch;
@@ -206,6 +207,7 @@ TYPED_TEST_P(ClientStoreContract, AMessageKeepsItsReplyEditReceiptsAndExpiry) {
   EXPECT_EQ(found->read_by, (std::vector<std::string>{"bob"}));
   EXPECT_FALSE(found->deleted);
   EXPECT_FALSE(found->read);
+  EXPECT_FALSE(found->receipt_requested);
   EXPECT_FALSE(found->timer_set_s.has_value());
   EXPECT_FALSE(store.message(Bytes(4, 1), Bytes(16, 9)).value().has_value());
   EXPECT_FALSE(store.message(Bytes(4, 2), Bytes(16, 2)).value().has_value());
@@ -215,6 +217,7 @@ TYPED_TEST_P(ClientStoreContract, AMessageKeepsItsReplyEditReceiptsAndExpiry) {
   EXPECT_FALSE(all[0].read);
   EXPECT_TRUE(all[1].read);
   EXPECT_TRUE(all[1].deleted);
+  EXPECT_TRUE(all[1].receipt_requested);
   EXPECT_FALSE(all[1].reply_to.has_value());
   EXPECT_EQ(all[2].timer_set_s, std::optional<uint64_t>(0));
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <thread>
 #include <utility>
 
 #include "sotto/client/file_client.h"
@@ -319,6 +320,16 @@ Result<StoredMessage> MailClient::send_group_file(BytesView group_id,
   return queue_message(std::move(m), c, false, others(c.members));
 }
 
+Result<StoredMessage> MailClient::rename_group(BytesView group_id, const std::string& name) {
+  if (name.empty()) return Error(Errc::invalid_argument, "a group needs a name");
+  SOTTO_TRY_ASSIGN(Conversation c, group(group_id));
+  mail::ChatMail m;
+  m.chat_headers.emplace_back("Chat-Group-Name-Changed", c.name);
+  m.text = "Group name changed from \"" + c.name + "\" to \"" + name + "\" by " + address_ + ".";
+  c.name = name;
+  return queue_message(std::move(m), c, true, others(c.members));
+}
+
 Result<StoredMessage> MailClient::change_member(BytesView group_id, const std::string& member,
                                                 bool add) {
   SOTTO_TRY_ASSIGN(Conversation c, group(group_id));
@@ -381,6 +392,10 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
   if (c.kind == ConversationKind::group) {
     headers.emplace_back("Chat-Group-ID", group_header_id(c.group_id));
     headers.emplace_back("Chat-Group-Name", c.name);
+  } else if (changed == nullptr && m.read_receipt_for.empty()) {
+    // A message to one person asks for a read receipt, as Delta Chat's do; whether one comes
+    // is theirs to say.
+    headers.emplace_back("Chat-Disposition-Notification-To", address_);
   }
   headers.insert(headers.end(), m.chat_headers.begin(), m.chat_headers.end());
   m.chat_headers = std::move(headers);
@@ -425,6 +440,48 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
     (void)files_.remove(*changed_file_);
   }
   return stored;
+}
+
+Result<size_t> MailClient::mark_read(BytesView group_id, bool send_receipts) {
+  SOTTO_TRY_ASSIGN(auto c, store_.conversation(group_id));
+  if (!c) return Error(Errc::not_found, "no such conversation");
+  SOTTO_TRY_ASSIGN(auto messages, store_.messages(group_id));
+  ClientStoreBatch batch;
+  std::vector<std::string> asked;  // the Message-IDs a receipt goes out for
+  std::string sender;
+  for (auto& m : messages) {
+    if (m.outgoing || m.read) continue;
+    m.read = true;
+    if (send_receipts && m.receipt_requested && !m.deleted) {
+      asked.push_back(bytes_text(m.message_id));
+      sender = m.sender;
+    }
+    batch.put_messages.push_back(std::move(m));
+  }
+  if (batch.put_messages.empty()) return size_t{0};
+  // Receipts are asked for in 1:1 conversations only: one sender, the other person.
+  if (!asked.empty() && c->kind == ConversationKind::direct) {
+    SOTTO_TRY_ASSIGN(auto peer, store_.mail_peer(sender));
+    if (peer) {
+      SOTTO_TRY_ASSIGN(auto cert, openpgp::Cert::parse(peer->cert));
+      const uint64_t now = clock_();
+      mail::ChatMail receipt;
+      receipt.from_addr = address_;
+      receipt.to = {sender};
+      receipt.subject = "Receipt Notification";
+      receipt.message_id = new_message_id(address_);
+      receipt.date = static_cast<int64_t>(now / 1000);
+      receipt.chat_headers = {{"Chat-Version", "1.0"}};
+      receipt.text = "This is a receipt notification.";
+      receipt.read_receipt_for = std::move(asked);
+      SOTTO_TRY_ASSIGN(std::string sealed,
+                       mail::seal(receipt, key_, {cert}, mail::SealOptions{seconds(now)}));
+      batch.put_outbox.push_back(outbox_entry(sender, receipt.message_id, sealed, now));
+    }
+  }
+  const size_t marked = batch.put_messages.size();
+  SOTTO_TRY(store_.apply(batch));
+  return marked;
 }
 
 Result<StoredMessage> MailClient::own_message(BytesView group_id, BytesView message_id,
@@ -547,6 +604,32 @@ Result<MailReceived> MailClient::receive(std::chrono::milliseconds wait) {
     if (!flushed.ok() && flushed.error().code() != Errc::unavailable) return flushed.error();
   }
   return out;
+}
+
+Result<MailReceived> MailClient::receive_with_reconnect(std::chrono::milliseconds wait,
+                                                        const Retrying& retrying) {
+  using std::chrono::steady_clock;
+  const auto deadline = steady_clock::now() + wait;
+  std::chrono::seconds pause(1);
+  // IDLE is renewed before servers drop it (RFC 2177: at most every 29 minutes).
+  constexpr std::chrono::milliseconds kIdleSlice = std::chrono::minutes(25);
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
+    auto received = receive(std::clamp(left, std::chrono::milliseconds(0), kIdleSlice));
+    if (received.ok()) {
+      const bool news = !received->messages.empty() || !received->rewritten.empty() ||
+                        !received->verified.empty() || !received->handshakes.empty() ||
+                        received->refused > 0;
+      if (news || steady_clock::now() >= deadline) return received;
+      continue;
+    }
+    if (received.error().code() != Errc::unavailable) return received;
+    if (steady_clock::now() + pause >= deadline) return received;
+    if (retrying) retrying(received.error(), pause);
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::seconds(30));
+  }
 }
 
 Result<void> MailClient::read_new(MailReceived& out) {
@@ -891,6 +974,12 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
       std::erase(c.members, *gone);
       if (*gone == address_) c.membership = Membership::removed;
     }
+    // A member renames the group with the name it now gives.
+    const std::string* name = m.chat_header("Chat-Group-Name");
+    if (member && m.chat_header("Chat-Group-Name-Changed") != nullptr && name != nullptr &&
+        !name->empty()) {
+      c.name = *name;
+    }
     batch.put_conversations.push_back(c);
   } else if (!existing) {
     batch.put_conversations.push_back(c);
@@ -919,6 +1008,8 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   stored.state = own ? DeliveryState::sent : DeliveryState::received;
   stored.body = shown_text(m.text);
   if (!m.in_reply_to.empty()) stored.reply_to = text_bytes(m.in_reply_to);
+  stored.receipt_requested = !own && c.kind == ConversationKind::direct &&
+                             m.chat_header("Chat-Disposition-Notification-To") != nullptr;
   // The first file goes with the text; any further ones follow as messages of their own.
   std::vector<StoredMessage> more;
   for (size_t i = 0; i < m.attachments.size(); ++i) {

@@ -208,6 +208,11 @@ CREATE TABLE mail_cursor (
   cursor TEXT NOT NULL  -- imap-cursor-v1 <uidvalidity> <next uid>
 ) STRICT;
 )sql"},
+    {7, R"sql(
+-- E-mail mode: an incoming message whose sender asked for a read receipt.
+ALTER TABLE messages ADD COLUMN receipt_requested INTEGER NOT NULL DEFAULT 0
+  CHECK (receipt_requested IN (0, 1));
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -215,7 +220,7 @@ constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // What read_message reads, in this order.
 constexpr const char* kMessageColumns =
     "message_id, sender, sender_device, outgoing, sent_at, accepted_at, state, body, file, "
-    "reply_to, edited_at, deleted, expires_at, timer_set_s, read";
+    "reply_to, edited_at, deleted, expires_at, timer_set_s, read, receipt_requested";
 
 enum class UnlockKind : int64_t { passphrase = 1, key_file = 2 };
 
@@ -941,6 +946,7 @@ Result<StoredMessage> read_message(sqlite3* db, const SecureBytes& store_key, By
   m.expires_at = q.u64(12);
   if (q.i64(13) >= 0) m.timer_set_s = q.u64(13);
   m.read = q.i64(14) != 0;
+  m.receipt_requested = q.i64(15) != 0;
   SOTTO_TRY_ASSIGN(auto receipts,
                    Statement::prepare(db,
                                       "SELECT kind, username FROM message_receipts WHERE "
@@ -1212,20 +1218,23 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
       secure_wipe(encoded.data(), encoded.size());
       SOTTO_TRY_ASSIGN(file, std::move(sealed));
     }
-    SOTTO_TRY(run(
-        "INSERT INTO messages (group_id, message_id, sender, sender_device, outgoing, "
-        "sent_at, accepted_at, state, body, file, reply_to, edited_at, deleted, expires_at, "
-        "timer_set_s, read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (group_id, message_id) DO UPDATE SET sender = excluded.sender, "
-        "sender_device = excluded.sender_device, outgoing = excluded.outgoing, "
-        "sent_at = excluded.sent_at, accepted_at = excluded.accepted_at, "
-        "state = excluded.state, body = excluded.body, file = excluded.file, "
-        "reply_to = excluded.reply_to, edited_at = excluded.edited_at, "
-        "deleted = excluded.deleted, expires_at = excluded.expires_at, "
-        "timer_set_s = excluded.timer_set_s, read = excluded.read",
-        m.group_id, m.message_id, m.sender, m.sender_device, m.outgoing, m.sent_at, m.accepted_at,
-        static_cast<int64_t>(m.state), body, file, m.reply_to.value_or(Bytes()), m.edited_at,
-        m.deleted, m.expires_at, m.timer_set_s ? to_sql(*m.timer_set_s) : int64_t{-1}, m.read));
+    SOTTO_TRY(
+        run("INSERT INTO messages (group_id, message_id, sender, sender_device, outgoing, "
+            "sent_at, accepted_at, state, body, file, reply_to, edited_at, deleted, expires_at, "
+            "timer_set_s, read, receipt_requested) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (group_id, message_id) DO UPDATE SET sender = excluded.sender, "
+            "sender_device = excluded.sender_device, outgoing = excluded.outgoing, "
+            "sent_at = excluded.sent_at, accepted_at = excluded.accepted_at, "
+            "state = excluded.state, body = excluded.body, file = excluded.file, "
+            "reply_to = excluded.reply_to, edited_at = excluded.edited_at, "
+            "deleted = excluded.deleted, expires_at = excluded.expires_at, "
+            "timer_set_s = excluded.timer_set_s, read = excluded.read, "
+            "receipt_requested = excluded.receipt_requested",
+            m.group_id, m.message_id, m.sender, m.sender_device, m.outgoing, m.sent_at,
+            m.accepted_at, static_cast<int64_t>(m.state), body, file, m.reply_to.value_or(Bytes()),
+            m.edited_at, m.deleted, m.expires_at,
+            m.timer_set_s ? to_sql(*m.timer_set_s) : int64_t{-1}, m.read, m.receipt_requested));
     SOTTO_TRY(run("DELETE FROM message_receipts WHERE group_id = ? AND message_id = ?", m.group_id,
                   m.message_id));
     for (int64_t kind : {int64_t{1}, int64_t{2}}) {

@@ -311,8 +311,11 @@ class SqliteClientStoreTest : public ::testing::Test {
   const std::string path_ = dir_.file("client.db");
 };
 
+// Migration 7 undone: no read receipts asked for over mail.
+const std::string kUndoMigrationSeven = "ALTER TABLE messages DROP COLUMN receipt_requested; ";
 // Migration 6 undone: no e-mail account.
 const std::string kUndoMigrationSix =
+    kUndoMigrationSeven +
     "DROP TABLE mail_account; DROP TABLE mail_peers; DROP TABLE mail_cursor; "
     "DROP TABLE mail_joins; ";
 // Migration 5 undone: no previous epoch, no record of heads sent, no outbox content.

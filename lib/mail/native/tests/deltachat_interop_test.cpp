@@ -588,6 +588,53 @@ TEST_F(DeltaChatMailClientTest, EditsAndDeletesGoBothWays) {
   EXPECT_EQ(alice_store.messages(chat).value().size(), 2u);
 }
 
+// Read receipts between the Sotto account and Delta Chat: the Sotto account's message asks
+// for one and learns that Delta Chat read it; Delta Chat's message asks for one, and the
+// Sotto account's mark_read sends it, which turns the message to "read" in Delta Chat.
+TEST_F(DeltaChatMailClientTest, ReadReceiptsGoBothWays) {
+  client::MemoryClientStore alice_store;
+  std::unique_ptr<client::MailClient> alice;
+  std::unique_ptr<DeltaChat> bob;
+  ASSERT_NO_FATAL_FAILURE(alice_and_bob(alice_store, alice, bob));
+  const Bytes chat = client::mail_chat_id("bob@sotto.test");
+
+  auto sent = alice->send_text("bob@sotto.test", "tell me when you have read this");
+  ASSERT_TRUE(sent.ok());
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  json seen = bob->call({{"op", "mark_seen"}, {"msg_ids", {got["msg_id"]}}});
+  ASSERT_TRUE(seen.value("ok", false)) << seen.dump();
+  std::vector<std::string> read_by;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (read_by.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto r = alice->receive(std::chrono::seconds(10));
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_TRUE(r->messages.empty());  // a receipt is not a message
+    read_by = alice_store.message(chat, sent->message_id).value()->read_by;
+  }
+  EXPECT_EQ(read_by, std::vector<std::string>{"bob@sotto.test"}) << bob->log();
+
+  json reply = bob->call({{"op", "send"}, {"chat_id", got["chat_id"]}, {"text", "read. yours?"}});
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+  auto at_alice = receive(*alice, 1);
+  ASSERT_EQ(at_alice.size(), 1u);
+  EXPECT_TRUE(at_alice[0].receipt_requested);
+  EXPECT_FALSE(at_alice[0].read);
+  EXPECT_EQ(alice->mark_read(chat, true).value(), 1u);
+  EXPECT_EQ(alice->mark_read(chat, true).value(), 0u);  // once
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  EXPECT_TRUE(alice_store.message(chat, at_alice[0].message_id).value()->read);
+  int state = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (state != 28 && std::chrono::steady_clock::now() < until) {
+    json message = bob->call({{"op", "get_message"}, {"msg_id", reply["msg_id"]}});
+    state = message.value("state", 0);
+    if (state != 28) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(state, 28) << "Delta Chat did not take the receipt\n" << bob->log();
+}
+
 }  // namespace
 }  // namespace sotto::mail
 
@@ -725,6 +772,18 @@ TEST_F(DeltaChatMailClientGroupTest, ASottoGroupWithADeltaChatMember) {
   ASSERT_EQ(told.size(), 1u);
   EXPECT_EQ(carol_store.conversation(carols_group).value()->membership,
             client::Membership::removed);
+
+  // A rename in Sotto renames Delta Chat's group.
+  ASSERT_TRUE(alice->rename_group(group->group_id, "Hut 2027").ok());
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  std::string name;
+  const auto renamed_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (name != "Hut 2027" && std::chrono::steady_clock::now() < renamed_by) {
+    name = bob->call({{"op", "chat_info"}, {"chat_id", got["chat_id"]}}).value("name", "");
+    if (name != "Hut 2027") std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  EXPECT_EQ(name, "Hut 2027") << bob->log();
+  EXPECT_EQ(alice_store.conversation(group->group_id).value()->name, "Hut 2027");
 }
 
 }  // namespace

@@ -119,6 +119,9 @@ struct StoredMessage {
   // An incoming message this account has seen (on any of its devices): a read receipt went
   // out for it, or needs not.
   bool read = false;
+  // E-mail mode: an incoming message whose sender asked for a read receipt (Delta Chat's
+  // Chat-Disposition-Notification-To); one goes out when it is read, if the user allows.
+  bool receipt_requested = false;
   // An outgoing message's receipts: the accounts that have it, and those that have read it
   // (a read implies delivered; each name once, in the order they came).
   std::vector<std::string> delivered_to;

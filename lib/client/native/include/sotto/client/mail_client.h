@@ -133,6 +133,14 @@ class MailClient {
                                      const std::string& text);
   Result<StoredMessage> delete_message(BytesView group_id, BytesView message_id);
 
+  // Marks the conversation's incoming messages as read. With `send_receipts`, a read receipt
+  // (RFC 8098, as Delta Chat sends them) goes through the outbox to each sender who asked for
+  // one, naming the messages read. Returns how many messages were marked.
+  Result<size_t> mark_read(BytesView group_id, bool send_receipts);
+
+  // Renames a group for every member (Chat-Group-Name-Changed, as Delta Chat's), in a
+  // message saying so. Errors: not_found, invalid_argument (an empty name), the store's.
+  Result<StoredMessage> rename_group(BytesView group_id, const std::string& name);
   // Adds or removes a member, telling every member (and the one removed) in a message.
   Result<StoredMessage> change_member(BytesView group_id, const std::string& member, bool add);
 
@@ -144,6 +152,15 @@ class MailClient {
   // Reads the inbox from where the last call got to, storing what it finds; when nothing is
   // new and `wait` is not zero, waits for mail (IMAP IDLE, or polling) up to `wait` once.
   Result<MailReceived> receive(std::chrono::milliseconds wait);
+  // As receive(), for as long as `wait` lasts: a connection that cannot be made or breaks
+  // (Errc::unavailable: the server restarting, the network gone) is made again after 1 s,
+  // then 2, 4, ... up to 30 s, and the reading goes on from the stored cursor, so nothing is
+  // lost or shown twice. `retrying` hears each failure and the pause before the next try.
+  // Other errors (a refused password) end it at once, and so does a failure when `wait` is
+  // over. IDLE is renewed every 25 minutes while nothing comes.
+  using Retrying = std::function<void(const Error& error, std::chrono::seconds pause)>;
+  Result<MailReceived> receive_with_reconnect(std::chrono::milliseconds wait,
+                                              const Retrying& retrying = {});
 
  private:
   MailClient(ClientStore& store, MailServers servers, Clock clock, FileVault files,
