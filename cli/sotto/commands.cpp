@@ -143,11 +143,6 @@ const char* state_name(client::DeliveryState state) {
   return "unknown";
 }
 
-// A file message's description: what `recv` shows and `file get` needs to be told.
-json file_json(const client::FileContent& file) {
-  return {{"name", file.name}, {"size", file.size}, {"media_type", file.media_type}};
-}
-
 // How a conversation is named in a message's line: the other person's name, or the group's.
 struct ConversationLabel {
   std::string name;
@@ -1599,6 +1594,10 @@ Result<client::FileClient> file_client(const Account& account) {
 }
 
 }  // namespace
+
+json file_json(const client::FileContent& file) {
+  return {{"name", file.name}, {"size", file.size}, {"media_type", file.media_type}};
+}
 
 int find_file_message(const client::ClientStore& store, const Output& out, const std::string& hex,
                       client::StoredMessage& found) {

@@ -58,6 +58,8 @@ void print_stored_message(const Output& out, const client::Conversation& convers
                           const client::StoredMessage& m, bool with_state,
                           const client::ClientStore& store);
 
+// A file message's description: what `recv` shows and `file send` and `file get` say.
+nlohmann::json file_json(const client::FileContent& file);
 // `file get`'s steps shared by both modes, each 0 or the exit status after saying why not:
 // the stored message with a file whose id is `hex` (as `recv` prints it), in any
 // conversation; where to write it (`output`, else the file's own name here), which must not

@@ -665,10 +665,7 @@ int run_mail_file_send(const CommonOptions& common, const std::string& address,
   if (int failed = send_queued(session, out)) return failed;
   const client::FileContent& file = *queued->file;
   if (out.json()) {
-    out.object(
-        {{"message_id", to_hex(queued->message_id)},
-         {"to", to},
-         {"file", {{"name", file.name}, {"size", file.size}, {"media_type", file.media_type}}}});
+    out.object({{"message_id", to_hex(queued->message_id)}, {"to", to}, {"file", file_json(file)}});
   } else {
     out.line("sent " + file.name + " (" + std::to_string(file.size) + " bytes) to " + to);
   }

@@ -120,7 +120,7 @@ std::string bare_message_id(std::string_view value) {
 }
 
 // The regular file at `path`, whole, when it can go in a mail.
-Result<SecureBytes> read_file_to_send(const std::filesystem::path& path) {
+Result<Bytes> read_file_to_send(const std::filesystem::path& path) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (!std::filesystem::exists(status)) {
@@ -137,7 +137,7 @@ Result<SecureBytes> read_file_to_send(const std::filesystem::path& path) {
                                       std::to_string(kMaxMailFileBytes >> 20) + " MiB");
   }
   std::ifstream in(path, std::ios::binary);
-  SecureBytes data(static_cast<size_t>(size));
+  Bytes data(static_cast<size_t>(size));
   if (!in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(size)) ||
       in.peek() != std::ifstream::traits_type::eof()) {
     return Error(Errc::internal, path.string() + " could not be read whole (did it change?)");
@@ -244,7 +244,7 @@ namespace {
 // A mail with the file at `path` as its attachment and `caption` as its text.
 Result<mail::ChatMail> file_mail(const std::filesystem::path& path, const std::string& caption,
                                  const std::string& media_type) {
-  SOTTO_TRY_ASSIGN(SecureBytes data, read_file_to_send(path));
+  SOTTO_TRY_ASSIGN(Bytes data, read_file_to_send(path));
   mail::ChatMail m;
   m.text = caption;
   mail::MailAttachment attachment;
@@ -253,7 +253,7 @@ Result<mail::ChatMail> file_mail(const std::filesystem::path& path, const std::s
   if (!is_valid_media_type(attachment.content_type)) {
     return Error(Errc::invalid_argument, "not a media type: " + attachment.content_type);
   }
-  attachment.data.assign(data.begin(), data.end());
+  attachment.data = std::move(data);
   m.attachments.push_back(std::move(attachment));
   return m;
 }
@@ -436,9 +436,6 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
     if (stored.file && changed == nullptr) (void)files_.remove(*stored.file);
     return applied.error();
   }
-  if (changed != nullptr && changed->deleted && changed_file_) {
-    (void)files_.remove(*changed_file_);
-  }
   return stored;
 }
 
@@ -522,12 +519,12 @@ Result<StoredMessage> MailClient::delete_message(BytesView group_id, BytesView m
   mail::ChatMail m;
   m.text = std::string(kDeletedText);
   m.chat_headers.emplace_back("Chat-Delete", "<" + bytes_text(message_id) + ">");
-  changed_file_ = message.file;
+  const std::optional<FileContent> file = std::exchange(message.file, std::nullopt);
   message.deleted = true;
   message.body.clear();
-  message.file.reset();
   auto queued = queue_message(std::move(m), c, false, others(c.members), &message);
-  changed_file_.reset();
+  // The file goes once the delete is stored.
+  if (queued && file) (void)files_.remove(*file);
   return queued;
 }
 
@@ -918,15 +915,7 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   }
   const Bytes id = text_bytes(id_text);
   StoredMessage* pending_earlier = nullptr;
-  for (auto& pending : batch.put_messages) {
-    if (pending.group_id == chat && pending.message_id == id) pending_earlier = &pending;
-  }
-  std::optional<StoredMessage> earlier;
-  if (pending_earlier != nullptr) {
-    earlier = *pending_earlier;
-  } else {
-    SOTTO_TRY_ASSIGN(earlier, store_.message(chat, id));
-  }
+  SOTTO_TRY_ASSIGN(auto earlier, batch_message(batch, chat, id, pending_earlier));
   if (earlier) {
     // Read before (a repeat after a crash, or our own copy), unless this is the file of a
     // pre-message read before.
@@ -1031,6 +1020,17 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   return true;
 }
 
+Result<std::optional<StoredMessage>> MailClient::batch_message(ClientStoreBatch& batch,
+                                                               const Bytes& chat, const Bytes& id,
+                                                               StoredMessage*& pending) const {
+  pending = nullptr;
+  for (auto& p : batch.put_messages) {
+    if (p.group_id == chat && p.message_id == id) pending = &p;
+  }
+  if (pending != nullptr) return std::optional<StoredMessage>(*pending);
+  return store_.message(chat, id);
+}
+
 Result<void> MailClient::take_change(const mail::ChatMail& m, const Bytes& chat,
                                      ClientStoreBatch& batch, MailReceived& out) {
   const std::string* edit = m.chat_header("Chat-Edit");
@@ -1051,15 +1051,7 @@ Result<void> MailClient::take_change(const mail::ChatMail& m, const Bytes& chat,
     if (id.empty()) continue;
     const Bytes message_id = text_bytes(id);
     StoredMessage* pending = nullptr;
-    for (auto& p : batch.put_messages) {
-      if (p.group_id == chat && p.message_id == message_id) pending = &p;
-    }
-    std::optional<StoredMessage> message;
-    if (pending != nullptr) {
-      message = *pending;
-    } else {
-      SOTTO_TRY_ASSIGN(message, store_.message(chat, message_id));
-    }
+    SOTTO_TRY_ASSIGN(auto message, batch_message(batch, chat, message_id, pending));
     // Only its sender changes a message, and a deleted one stays deleted.
     if (!message || message->sender != m.from_addr || message->deleted) continue;
     if (edit != nullptr) {

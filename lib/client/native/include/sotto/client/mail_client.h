@@ -193,6 +193,11 @@ class MailClient {
   // The conversation of `group_id` (1:1 or a group this account is in) and this account's
   // message `message_id` in it, for an edit or a delete.
   Result<StoredMessage> own_message(BytesView group_id, BytesView message_id, Conversation& c);
+  // The message `id` of `chat` as `batch` leaves it: the one it stores already (`pending`
+  // then points at it, to be changed in place), else the store's.
+  Result<std::optional<StoredMessage>> batch_message(ClientStoreBatch& batch, const Bytes& chat,
+                                                     const Bytes& id,
+                                                     StoredMessage*& pending) const;
   // Applies a received Chat-Edit or Chat-Delete of `m` to the messages of `chat` it names.
   Result<void> take_change(const mail::ChatMail& m, const Bytes& chat, ClientStoreBatch& batch,
                            MailReceived& out);
@@ -210,8 +215,6 @@ class MailClient {
   std::vector<FileContent> batch_files_;
   // The files of messages the batch deletes: removed once it is stored.
   std::vector<FileContent> deleted_files_;
-  // The file of the message delete_message() is deleting: removed once that is stored.
-  std::optional<FileContent> changed_file_;
   std::string address_;
   SecureBytes password_;
   std::string invite_number_;
