@@ -24,7 +24,8 @@
 #   submission   14587  AUTH PLAIN/LOGIN, STARTTLS offered
 #   submissions  14465  AUTH PLAIN/LOGIN, implicit TLS
 #   LMTP         14024  Postfix to Dovecot             auth         14026  Postfix SASL to Dovecot
-# TLS uses a self-signed certificate for localhost, 127.0.0.1 and mail.MS_DOMAIN, kept in
+# TLS uses a self-signed certificate for localhost, 127.0.0.1, mail.MS_DOMAIN and
+# autoconfig.MS_DOMAIN (a test may serve an autoconfig file with it), kept in
 # MS_DIR/ssl/cert.pem: clients trust that file or accept any certificate.
 # Delivered mail lands in MS_DIR/vmail/MS_DOMAIN/USER/Maildir/new/.
 set -euo pipefail
@@ -84,7 +85,7 @@ gen_config() {
   done
   if [ ! -f "$D/ssl/cert.pem" ]; then
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mail.$MS_DOMAIN" \
-      -addext "subjectAltName=DNS:mail.$MS_DOMAIN,DNS:localhost,IP:127.0.0.1" \
+      -addext "subjectAltName=DNS:mail.$MS_DOMAIN,DNS:autoconfig.$MS_DOMAIN,DNS:localhost,IP:127.0.0.1" \
       -keyout "$D/ssl/key.pem" -out "$D/ssl/cert.pem" 2>/dev/null
     chmod 644 "$D/ssl/cert.pem"
     chmod 640 "$D/ssl/key.pem"

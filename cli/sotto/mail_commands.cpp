@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include "sotto/client/mail_client.h"
 #include "sotto/client/mail_invite.h"
 #include "sotto/core/encoding.h"
+#include "sotto/mail/discovery.h"
 #include "sotto/openpgp/armor.h"
 
 namespace sotto::cli {
@@ -54,7 +56,12 @@ Result<mail::MailServerEndpoint::Security> parse_security(const std::string& nam
 }
 
 json endpoint_json(const mail::MailServerEndpoint& e) {
-  return {{"host", e.host}, {"port", e.port}, {"security", security_name(e.security)}};
+  json j = {{"host", e.host}, {"port", e.port}, {"security", security_name(e.security)}};
+  if (!e.connect_host.empty()) {
+    j["connect_host"] = e.connect_host;
+    j["connect_port"] = e.connect_port;
+  }
+  return j;
 }
 
 Result<mail::MailServerEndpoint> endpoint_from(const json& j, const std::string& ca_file,
@@ -65,6 +72,10 @@ Result<mail::MailServerEndpoint> endpoint_from(const json& j, const std::string&
   SOTTO_TRY_ASSIGN(e.security, parse_security(j.at("security").get<std::string>(), e.port, 0));
   e.ca_file = ca_file;
   e.accept_any_certificate = accept_any;
+  if (j.contains("connect_host")) {
+    e.connect_host = j.at("connect_host").get<std::string>();
+    e.connect_port = j.at("connect_port").get<uint16_t>();
+  }
   return e;
 }
 
@@ -204,6 +215,54 @@ int mark_read(MailAccountSession& session, const Output& out, BytesView group_id
   return 0;
 }
 
+// The servers given with --imap and --smtp.
+Result<client::MailServers> given_servers(const MailInitOptions& options,
+                                          const std::string& address) {
+  client::MailServers servers;
+  SOTTO_TRY_ASSIGN(auto imap, parse_server(options.imap));
+  SOTTO_TRY_ASSIGN(auto smtp, parse_server(options.smtp));
+  SOTTO_TRY_ASSIGN(servers.imap.security, parse_security(options.imap_security, imap.second, 143));
+  SOTTO_TRY_ASSIGN(servers.smtp.security, parse_security(options.smtp_security, smtp.second, 587));
+  servers.imap.host = imap.first;
+  servers.imap.port = imap.second;
+  servers.smtp.host = smtp.first;
+  servers.smtp.port = smtp.second;
+  servers.login = options.login.empty() ? address : options.login;
+  return servers;
+}
+
+// Finds the servers from the address and logs in to them, saying each try on stderr.
+Result<void> find_mail_servers(const Output& out, const std::string& address,
+                               const std::string& password, const std::string& ca_file,
+                               const MailInitOptions& options,
+                               const std::vector<mail::ConnectTo>& connect_to,
+                               client::MailServers& servers, std::string& found_by) {
+  if (!options.imap_security.empty() || !options.smtp_security.empty() || !options.login.empty()) {
+    return Error(Errc::invalid_argument,
+                 "--imap-security, --smtp-security and --mail-login go with --imap and --smtp");
+  }
+  mail::DiscoveryOptions discovery;
+  discovery.ca_file = ca_file;
+  discovery.accept_any_certificate = options.accept_invalid_certificates;
+  discovery.connect_to = connect_to;
+  if (!out.json()) {
+    discovery.progress = [](const std::string& what) { std::cerr << "sotto: " << what << "\n"; };
+  }
+  SOTTO_TRY_ASSIGN(auto found, mail::discover_servers(address, password, discovery));
+  const mail::MailServerEndpoint defaults;
+  found.imap.step_timeout = defaults.step_timeout;
+  found.smtp.step_timeout = defaults.step_timeout;
+  servers.imap = std::move(found.imap);
+  servers.smtp = std::move(found.smtp);
+  servers.login = std::move(found.login);
+  found_by = std::move(found.found_by);
+  return success();
+}
+
+std::string server_text(const mail::MailServerEndpoint& e) {
+  return e.host + ":" + std::to_string(e.port) + " (" + security_name(e.security) + ")";
+}
+
 }  // namespace
 
 bool is_mail_profile(const CommonOptions& common) {
@@ -214,31 +273,30 @@ int run_mail_init(const CommonOptions& common, const MailInitOptions& options) {
   const Output out(common.json);
   auto address = client::normalize_mail_address(options.email);
   if (!address) return out.fail(Exit::usage, address.error());
-  if (options.imap.empty() || options.smtp.empty()) {
+  if (options.imap.empty() != options.smtp.empty()) {
     return out.fail(Exit::usage,
-                    "give the mail servers: --imap HOST:PORT and --smtp HOST:PORT (finding "
-                    "them from the address is not there yet)");
+                    "give both mail servers (--imap HOST:PORT and --smtp HOST:PORT), or neither "
+                    "to find them from the address");
+  }
+  std::vector<mail::ConnectTo> connect_to;
+  for (const auto& rule : options.connect_to) {
+    auto parsed = mail::parse_connect_to(rule);
+    if (!parsed) return out.fail(Exit::usage, parsed.error());
+    connect_to.push_back(*std::move(parsed));
   }
   MailSettings settings;
-  auto imap = parse_server(options.imap);
-  auto smtp = parse_server(options.smtp);
-  if (!imap) return out.fail(Exit::usage, imap.error());
-  if (!smtp) return out.fail(Exit::usage, smtp.error());
-  auto imap_security = parse_security(options.imap_security, imap->second, 143);
-  auto smtp_security = parse_security(options.smtp_security, smtp->second, 587);
-  if (!imap_security) return out.fail(Exit::usage, imap_security.error());
-  if (!smtp_security) return out.fail(Exit::usage, smtp_security.error());
-  for (auto* e : {&settings.servers.imap, &settings.servers.smtp}) {
-    e->ca_file = options.ca_file.empty() ? "" : fs::absolute(options.ca_file).string();
-    e->accept_any_certificate = options.accept_invalid_certificates;
+  const std::string ca_file = options.ca_file.empty() ? "" : fs::absolute(options.ca_file).string();
+  const bool find_servers = options.imap.empty();
+  if (!find_servers) {
+    auto given = given_servers(options, *address);
+    if (!given) return out.fail(Exit::usage, given.error());
+    settings.servers = *std::move(given);
+    for (auto* e : {&settings.servers.imap, &settings.servers.smtp}) {
+      e->ca_file = ca_file;
+      e->accept_any_certificate = options.accept_invalid_certificates;
+      mail::apply_connect_to(*e, connect_to);
+    }
   }
-  settings.servers.imap.host = imap->first;
-  settings.servers.imap.port = imap->second;
-  settings.servers.imap.security = *imap_security;
-  settings.servers.smtp.host = smtp->first;
-  settings.servers.smtp.port = smtp->second;
-  settings.servers.smtp.security = *smtp_security;
-  settings.servers.login = options.login.empty() ? *address : options.login;
 
   Profile profile = profile_for(common);
   if (fs::exists(settings_path(profile)) || fs::exists(profile.settings_path())) {
@@ -249,13 +307,20 @@ int run_mail_init(const CommonOptions& common, const MailInitOptions& options) {
   if (!password) return out.fail(Exit::usage, password.error());
 
   // The servers and the password are checked before anything is kept.
-  auto connection = mail::ImapConnection::connect(settings.servers.imap);
-  if (!connection) return out.fail(exit_for(connection.error()), connection.error());
-  std::string secret(password->begin(), password->end());
-  auto logged_in = (*connection)->login(settings.servers.login, secret);
-  sodium_memzero(secret.data(), secret.size());
-  (*connection)->logout();
-  if (!logged_in) return out.fail(exit_for(logged_in.error()), logged_in.error());
+  std::string found_by = "given";
+  {
+    std::string secret(password->begin(), password->end());
+    auto checked = find_servers ? find_mail_servers(out, *address, secret, ca_file, options,
+                                                    connect_to, settings.servers, found_by)
+                                : mail::check_imap_login(settings.servers.imap,
+                                                         settings.servers.login, secret);
+    sodium_memzero(secret.data(), secret.size());
+    if (!checked) {
+      const Exit code =
+          checked.error().code() == Errc::not_found ? Exit::offline : exit_for(checked.error());
+      return out.fail(code, checked.error());
+    }
+  }
 
   std::unique_ptr<client::SqliteClientStore> store;
   if (int failed = create_store(common, out, profile, store, settings.key_file)) return failed;
@@ -272,8 +337,17 @@ int run_mail_init(const CommonOptions& common, const MailInitOptions& options) {
   if (out.json()) {
     out.object({{"address", *address},
                 {"fingerprint", fingerprint},
+                {"imap", endpoint_json(settings.servers.imap)},
+                {"smtp", endpoint_json(settings.servers.smtp)},
+                {"login", settings.servers.login},
+                {"servers_from", found_by},
                 {"profile", fs::absolute(profile.dir()).string()}});
   } else {
+    if (find_servers) {
+      out.line("mail servers: IMAP " + server_text(settings.servers.imap) + ", SMTP " +
+               server_text(settings.servers.smtp) +
+               (found_by == "guess" ? " (guessed)" : " (from " + found_by + ")"));
+    }
     out.line("e-mail account " + *address + " set up; key " + fingerprint);
     out.line(
         "Give people your key (`sotto whoami --public-key`) and add theirs with "

@@ -21,6 +21,9 @@ struct MailInitOptions {
   std::string login;          // default: the address
   std::string ca_file;        // trust these certificates instead of the system's
   bool accept_invalid_certificates = false;
+  // "HOST:PORT:TO_HOST:TO_PORT": connections to HOST:PORT go to TO_HOST:TO_PORT (kept for
+  // the servers found or given).
+  std::vector<std::string> connect_to;
 };
 
 // Whether the profile is in e-mail mode.

@@ -73,13 +73,15 @@ int main(int argc, char** argv) {
   AccountOptions account;
   auto* init = app.add_subcommand(
       "init",
-      "register a new account with this device as its first; or, with --email and the mail "
-      "servers but no server or username, chat through that e-mail account (e-mail mode)");
+      "register a new account with this device as its first; or, with --email but no server or "
+      "username, chat through that e-mail account (e-mail mode)");
   add_server_options(*init, account);
   MailInitOptions mail_init;
   init->add_option("--email", account.email, "the account's e-mail address")->required();
   init->add_option("--invite", account.invite_code, "an invite code, when the server asks one");
-  init->add_option("--imap", mail_init.imap, "e-mail mode: the IMAP server, HOST:PORT");
+  init->add_option("--imap", mail_init.imap,
+                   "e-mail mode: the IMAP server, HOST:PORT (without --imap and --smtp, they are "
+                   "found from the address: the provider's autoconfig file, else the usual names)");
   init->add_option("--smtp", mail_init.smtp, "e-mail mode: the SMTP submission server, HOST:PORT");
   init->add_option("--imap-security", mail_init.imap_security,
                    "tls or starttls (default: starttls on port 143, else tls)");
@@ -91,6 +93,9 @@ int main(int argc, char** argv) {
                    "trust the mail servers' certificates in this PEM file (a self-hosted server)");
   init->add_flag("--accept-invalid-certificates", mail_init.accept_invalid_certificates,
                  "accept any certificate from the mail servers (only when you know why)");
+  init->add_option("--connect-to", mail_init.connect_to,
+                   "e-mail mode: HOST:PORT:TO_HOST:TO_PORT, connect there instead (as curl's "
+                   "--connect-to; the certificate is still checked for HOST); repeatable");
   auto* login = app.add_subcommand("login", "add this device to an existing account");
   add_server_options(*login, account);
 

@@ -32,8 +32,10 @@ class MailServer {
   uint16_t imaps_port() const { return ports_[1]; }
   uint16_t submission_port() const { return ports_[3]; }
   uint16_t submissions_port() const { return ports_[4]; }
-  // The servers' self-signed certificate (for localhost, 127.0.0.1 and mail.<domain>).
+  // The servers' self-signed certificate (for localhost, 127.0.0.1, mail.<domain> and
+  // autoconfig.<domain>) and its key.
   std::filesystem::path certificate() const { return state() / "ssl" / "cert.pem"; }
+  std::filesystem::path certificate_key() const { return state() / "ssl" / "key.pem"; }
 
   // The mails delivered to `user`'s inbox and not yet seen by an IMAP client, oldest first.
   std::vector<std::string> mails(const std::string& user) const;

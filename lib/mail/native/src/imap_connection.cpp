@@ -94,7 +94,7 @@ Result<imap::StatusText> ImapConnection::run(const imap::Command& command,
 Result<std::unique_ptr<ImapConnection>> ImapConnection::connect(
     const MailServerEndpoint& endpoint) {
   auto io = std::make_unique<MailStream>("IMAP", endpoint.step_timeout);
-  SOTTO_TRY(io->connect(endpoint.host, endpoint.port));
+  SOTTO_TRY(io->connect(endpoint));
   const bool implicit = endpoint.security == MailServerEndpoint::Security::implicit_tls;
   if (implicit) SOTTO_TRY(io->start_tls(endpoint));
   std::unique_ptr<ImapConnection> c(new ImapConnection(std::move(io)));

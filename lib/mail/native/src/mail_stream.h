@@ -48,6 +48,12 @@ class MailStream {
   bool closed() const { return closed_; }
   bool encrypted() const { return stream_ != nullptr; }
 
+  // Connects to the endpoint's host and port, or where its connect_to rule sends it.
+  Result<void> connect(const MailServerEndpoint& endpoint) {
+    if (endpoint.connect_host.empty()) return connect(endpoint.host, endpoint.port);
+    return connect(endpoint.connect_host, endpoint.connect_port);
+  }
+
   Result<void> connect(const std::string& host, uint16_t port) {
     tcp::resolver resolver(ioc_);
     std::optional<boost::system::error_code> result;

@@ -56,18 +56,10 @@ class SmtpClient {
 // The name this client gives in EHLO: nothing about the user or the machine.
 constexpr const char* kEhlo = "EHLO [127.0.0.1]";
 
-}  // namespace
-
-Result<void> submit(const MailServerEndpoint& endpoint, const std::string& user,
-                    const std::string& password, const Envelope& envelope,
-                    std::string_view message) {
-  SOTTO_TRY(smtp::check_address(envelope.from));
-  if (envelope.to.empty()) return Error(Errc::invalid_argument, "a mail without recipients");
-  for (const auto& to : envelope.to) SOTTO_TRY(smtp::check_address(to));
-  SOTTO_TRY_ASSIGN(std::string body, smtp::data_body(message));
-
-  SmtpClient c(endpoint);
-  SOTTO_TRY(c.stream().connect(endpoint.host, endpoint.port));
+// Connects, starts TLS and logs in: the session then takes MAIL FROM.
+Result<void> log_in(SmtpClient& c, const MailServerEndpoint& endpoint, const std::string& user,
+                    const std::string& password) {
+  SOTTO_TRY(c.stream().connect(endpoint));
   const bool implicit = endpoint.security == MailServerEndpoint::Security::implicit_tls;
   if (implicit) SOTTO_TRY(c.stream().start_tls(endpoint));
   SOTTO_TRY_ASSIGN(smtp::Reply greeting, c.reply());
@@ -89,18 +81,39 @@ Result<void> submit(const MailServerEndpoint& endpoint, const std::string& user,
   if (!ehlo.offers("AUTH", "PLAIN")) {
     return Error(Errc::unsupported, "the SMTP server does not offer AUTH PLAIN");
   }
-  {
-    std::string encoded = sasl_plain(user, password);
-    std::string line = "AUTH PLAIN " + encoded;
-    secure_wipe(encoded.data(), encoded.size());
-    auto auth = c.command(std::move(line), "AUTH PLAIN", 235);
-    if (!auth.ok()) {
-      if (auth.error().code() == Errc::invalid_argument) {
-        return Error(Errc::unauthenticated, auth.error().message());
-      }
-      return std::move(auth).error();
+  std::string encoded = sasl_plain(user, password);
+  std::string line = "AUTH PLAIN " + encoded;
+  secure_wipe(encoded.data(), encoded.size());
+  auto auth = c.command(std::move(line), "AUTH PLAIN", 235);
+  if (!auth.ok()) {
+    if (auth.error().code() == Errc::invalid_argument) {
+      return Error(Errc::unauthenticated, auth.error().message());
     }
+    return std::move(auth).error();
   }
+  return success();
+}
+
+}  // namespace
+
+Result<void> check_login(const MailServerEndpoint& endpoint, const std::string& user,
+                         const std::string& password) {
+  SmtpClient c(endpoint);
+  SOTTO_TRY(log_in(c, endpoint, user, password));
+  (void)c.command("QUIT", "QUIT");
+  return success();
+}
+
+Result<void> submit(const MailServerEndpoint& endpoint, const std::string& user,
+                    const std::string& password, const Envelope& envelope,
+                    std::string_view message) {
+  SOTTO_TRY(smtp::check_address(envelope.from));
+  if (envelope.to.empty()) return Error(Errc::invalid_argument, "a mail without recipients");
+  for (const auto& to : envelope.to) SOTTO_TRY(smtp::check_address(to));
+  SOTTO_TRY_ASSIGN(std::string body, smtp::data_body(message));
+
+  SmtpClient c(endpoint);
+  SOTTO_TRY(log_in(c, endpoint, user, password));
   SOTTO_TRY(c.command("MAIL FROM:<" + envelope.from + ">", "MAIL FROM"));
   for (const auto& to : envelope.to) {
     auto rcpt = c.command("RCPT TO:<" + to + ">", "RCPT TO " + to);

@@ -33,6 +33,11 @@ struct MailServerEndpoint {
   std::string ca_file;
   bool accept_any_certificate = false;
   std::chrono::milliseconds step_timeout{30000};
+  // Where the connection goes instead of host:port, when set (as curl's --connect-to): a
+  // name the system cannot resolve, or a server reached through a tunnel. TLS still checks
+  // the certificate against `host`.
+  std::string connect_host;
+  uint16_t connect_port = 0;
 };
 
 // What SELECT reports of a mailbox.

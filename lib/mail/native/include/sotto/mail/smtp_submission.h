@@ -26,4 +26,9 @@ Result<void> submit(const MailServerEndpoint& endpoint, const std::string& user,
                     const std::string& password, const Envelope& envelope,
                     std::string_view message);
 
+// Connects, starts TLS, logs in and says QUIT, sending nothing: whether the server takes
+// these credentials. Errors: submit()'s.
+Result<void> check_login(const MailServerEndpoint& endpoint, const std::string& user,
+                         const std::string& password);
+
 }  // namespace sotto::mail
