@@ -7,6 +7,10 @@
 //                                           signs with DIR's key, encrypts to each PUBLIC file
 //   openpgp-peer decrypt DIR MESSAGE [PUBLIC...]
 //                                           prints "seipd: N", "signature: STATUS", "text: TEXT"
+//   openpgp-peer encrypt-password DIR OUT TEXT PASSWORD [--unsigned]
+//                                           signs with DIR's key, encrypts under PASSWORD
+//   openpgp-peer decrypt-password MESSAGE PASSWORD [PUBLIC...]
+//                                           as decrypt, with the password
 //
 // Exit 1 on any error (printed to stderr), 2 on usage.
 #include <cstdio>
@@ -29,8 +33,11 @@ using namespace sotto::openpgp;
 
 int usage() {
   std::cerr << "usage: openpgp-peer gen DIR USER_ID [--v1]\n"
-               "       openpgp-peer encrypt DIR OUT TEXT [--compress] [--anonymous] [--unsigned] PUBLIC...\n"
-               "       openpgp-peer decrypt DIR MESSAGE [PUBLIC...]\n";
+               "       openpgp-peer encrypt DIR OUT TEXT [--compress] [--anonymous] [--unsigned] "
+               "PUBLIC...\n"
+               "       openpgp-peer decrypt DIR MESSAGE [PUBLIC...]\n"
+               "       openpgp-peer encrypt-password DIR OUT TEXT PASSWORD [--unsigned]\n"
+               "       openpgp-peer decrypt-password MESSAGE PASSWORD [PUBLIC...]\n";
   return 2;
 }
 
@@ -71,14 +78,20 @@ Result<SecretCert> read_secret(const std::string& dir) {
   return SecretCert::parse(data);
 }
 
-uint32_t now() { return static_cast<uint32_t>(std::time(nullptr)); }
+uint32_t now() {
+  return static_cast<uint32_t>(std::time(nullptr));
+}
 
 const char* status_name(SignatureStatus s) {
   switch (s) {
-    case SignatureStatus::valid: return "valid";
-    case SignatureStatus::invalid: return "invalid";
-    case SignatureStatus::unknown_signer: return "unknown_signer";
-    default: return "unsigned";
+    case SignatureStatus::valid:
+      return "valid";
+    case SignatureStatus::invalid:
+      return "invalid";
+    case SignatureStatus::unknown_signer:
+      return "unknown_signer";
+    default:
+      return "unsigned";
   }
 }
 
@@ -132,19 +145,40 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (args[0] == "decrypt" && args.size() >= 3) {
+  if (args[0] == "encrypt-password" && (args.size() == 5 || args.size() == 6)) {
+    if (args.size() == 6 && args[5] != "--unsigned") return usage();
+    EncryptOptions options;
+    options.now = now();
     auto own = read_secret(args[1]);
     if (!own.ok()) return fail("secret key", own.error());
+    auto message = encrypt_with_password(as_bytes(args[3]), args.size() == 6 ? nullptr : &*own,
+                                         as_bytes(args[4]), options);
+    if (!message.ok()) return fail("encrypt-password", message.error());
+    if (!write_text(args[2], armor("MESSAGE", *message))) {
+      std::cerr << "encrypt-password: cannot write " << args[2] << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  const bool with_password = args[0] == "decrypt-password";
+  if ((args[0] == "decrypt" || with_password) && args.size() >= 3) {
     std::vector<Cert> known;
     for (size_t i = 3; i < args.size(); ++i) {
       auto cert = read_cert(args[i]);
       if (!cert.ok()) return fail(args[i], cert.error());
       known.push_back(std::move(cert).value());
     }
-    auto data = read_armored(args[2]);
+    auto data = read_armored(with_password ? args[1] : args[2]);
     if (!data.ok()) return fail("message", data.error());
-    auto out = decrypt(*data, {*own}, known, now());
-    if (!out.ok()) return fail("decrypt", out.error());
+    Result<Decrypted> out = Error(Errc::invalid_argument, "no key");
+    if (with_password) {
+      out = decrypt_with_password(*data, as_bytes(args[2]), known, now());
+    } else {
+      auto own = read_secret(args[1]);
+      if (!own.ok()) return fail("secret key", own.error());
+      out = decrypt(*data, {*own}, known, now());
+    }
+    if (!out.ok()) return fail(args[0], out.error());
     std::cout << "seipd: " << (out->seipd_v2 ? 2 : 1) << "\n"
               << "signature: " << status_name(out->signature) << "\n"
               << "text: " << std::string(out->plaintext.begin(), out->plaintext.end()) << "\n";

@@ -19,6 +19,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       sotto::fuzz::fail("no From or Message-ID");
     if (inner->chat_headers.size() > kMaxChatHeaders) sotto::fuzz::fail("too many Chat- headers");
   }
+  // A SecureJoin v3 step: opened under a password (any S2K the input names, bounded).
+  if (password_encrypted(input)) {
+    const std::string_view secret = "securejoin/0123/auth";
+    auto opened = open_with_password(
+        input, sotto::BytesView(reinterpret_cast<const uint8_t*>(secret.data()), secret.size()), {},
+        1700000000);
+    if (opened.ok() && opened->mail.from_addr != opened->outer.from_addr)
+      sotto::fuzz::fail("a password-encrypted mail from someone else's From");
+  }
   auto outer = read_outer(input);
   if (outer.ok() && outer->autocrypt && outer->autocrypt->addr != outer->from_addr) {
     sotto::fuzz::fail("an Autocrypt header for another address was kept");

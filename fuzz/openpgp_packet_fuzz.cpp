@@ -1,5 +1,6 @@
 // Arbitrary bytes as OpenPGP: as armor, as a packet sequence whose packets are each decoded by
-// type, as a certificate and a secret key, and as an encrypted message for a fixed recipient.
+// type, as a certificate and a secret key, and as an encrypted message for a fixed recipient
+// and under a fixed password.
 // Nothing may crash or read past its input, and every packet that decodes must encode back to
 // exactly its body (fingerprints and signature hashes are computed over the re-encoding).
 #include <string_view>
@@ -21,6 +22,7 @@ Limits small_limits() {
   limits.max_packet_size = 1 << 20;
   limits.max_decompressed_size = 1 << 20;
   limits.max_packets = 256;
+  limits.max_s2k_bytes = 1 << 16;
   return limits;
 }
 
@@ -40,7 +42,8 @@ void decode_packet(const Packet& p, const Limits& limits) {
       }
       break;
     case PacketTag::signature:
-      if (auto s = Signature::parse(p.body); s.ok() && s->algorithm == PublicKeyAlgorithm::eddsa_legacy) {
+      if (auto s = Signature::parse(p.body);
+          s.ok() && s->algorithm == PublicKeyAlgorithm::eddsa_legacy) {
         fuzz::require_same_encoding("Signature", p.body, s->encode());
         (void)s->issuer_key_id();
         (void)s->features();
@@ -49,6 +52,14 @@ void decode_packet(const Packet& p, const Limits& limits) {
     case PacketTag::pkesk:
       if (auto k = Pkesk::parse(p.body); k.ok()) {
         fuzz::require_same_encoding("Pkesk", p.body, k->encode());
+      }
+      break;
+    case PacketTag::skesk:
+      if (auto k = Skesk::parse(p.body); k.ok()) {
+        fuzz::require_same_encoding("Skesk", p.body, k->encode());
+        if (k->s2k.hashed_bytes(3) <= limits.max_s2k_bytes) {
+          (void)decrypt_session_key_with_password(*k, BytesView(p.body).subspan(0, 3));
+        }
       }
       break;
     case PacketTag::one_pass_signature:
@@ -88,5 +99,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto cert = Cert::parse(input, limits); cert.ok()) (void)validate(*cert, kNow);
   (void)SecretCert::parse(input, limits);
   (void)decrypt(input, {recipient}, {recipient.cert}, kNow, limits);
+  const std::string_view password = "password";  // RFC 9580 A.10's, among the seeds
+  (void)decrypt_with_password(
+      input, BytesView(reinterpret_cast<const uint8_t*>(password.data()), password.size()),
+      {recipient.cert}, kNow, limits);
   return 0;
 }

@@ -582,8 +582,9 @@ class SottoCliSecureJoinTest : public SottoCliMailTest {
 };
 
 // SecureJoin between two sotto profiles: a link whose secret was changed verifies nobody;
-// the real link verifies each side's key on the other, and then they write without any key
-// given by hand.
+// the real link (v3: the first request encrypted under the link's secret) verifies each
+// side's key on the other, and then they write without any key given by hand; a link without
+// v3 runs the classic handshake.
 TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
   Person carol = person("carol");
   Person dave = person("dave");
@@ -610,6 +611,14 @@ TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
   EXPECT_TRUE(none.out.empty()) << none.out;
 
   SottoProcess joiner(dave.work, {"--json", "join", link, "--wait", "60"}, dave.env, std::string());
+  // The link offers SecureJoin v3: dave's request is encrypted under the link's secret and
+  // carries nothing of his but the address it comes from (no key, no chat headers).
+  auto requests = mail_->wait_mails("carol", 1);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_TRUE(mail::password_encrypted(requests[0])) << requests[0];
+  EXPECT_EQ(requests[0].find("Autocrypt"), std::string::npos) << requests[0];
+  EXPECT_EQ(requests[0].find("Secure-Join"), std::string::npos) << requests[0];
+  EXPECT_EQ(requests[0].find("Chat-Version"), std::string::npos) << requests[0];
   SottoRun joined;
   const std::string at_carol = answer_until_done(carol, joiner, joined);
   EXPECT_EQ(joined.exit_code, 0) << describe(joined);
@@ -630,6 +639,30 @@ TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
   auto got = run(carol, {"recv", "--wait", "30"});
   ASSERT_EQ(got.exit_code, 0) << describe(got);
   EXPECT_EQ(texts(got), (std::vector<std::string>{"joined!"}));
+
+  // A link without "v=3" (an older Delta Chat's) runs the classic handshake, whose first
+  // request goes in the clear with the joiner's key; it verifies both sides as well.
+  Person alice = person("alice");
+  ASSERT_EQ(init(alice).exit_code, 0);
+  std::string classic = link;
+  const size_t v = classic.find("&v=3");
+  ASSERT_NE(v, std::string::npos) << classic;
+  classic.erase(v, 4);
+  SottoProcess classic_joiner(alice.work, {"--json", "join", classic, "--wait", "60"}, alice.env,
+                              std::string());
+  auto clear = mail_->wait_mails("carol", 1);
+  ASSERT_EQ(clear.size(), 1u);
+  EXPECT_FALSE(mail::password_encrypted(clear[0]));
+  EXPECT_NE(clear[0].find("Secure-Join: vc-request"), std::string::npos) << clear[0];
+  SottoRun classic_joined;
+  const std::string classic_at_carol = answer_until_done(carol, classic_joiner, classic_joined);
+  EXPECT_EQ(classic_joined.exit_code, 0) << describe(classic_joined);
+  EXPECT_NE(classic_joined.out.find(R"({"address":"carol@sotto.test","event":"verified"})"),
+            std::string::npos)
+      << classic_joined.out;
+  EXPECT_NE(classic_at_carol.find(R"({"address":"alice@sotto.test","event":"verified"})"),
+            std::string::npos)
+      << classic_at_carol;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "sotto/client/mail_invite.h"
 
 #include <cctype>
+#include <charconv>
 
 #include "sotto/core/encoding.h"
 
@@ -71,7 +72,8 @@ std::string format_fingerprint(BytesView fingerprint) {
 std::string format_mail_invite(const MailInvite& invite) {
   return std::string(kHttpsPrefix) + format_fingerprint(invite.fingerprint) +
          "&a=" + percent_encode(invite.address) + "&n=" + percent_encode(invite.name) +
-         "&i=" + percent_encode(invite.invite_number) + "&s=" + percent_encode(invite.auth);
+         "&i=" + percent_encode(invite.invite_number) + "&s=" + percent_encode(invite.auth) +
+         (invite.version > 0 ? "&v=" + std::to_string(invite.version) : "");
 }
 
 Result<MailInvite> parse_mail_invite(std::string_view link) {
@@ -113,6 +115,11 @@ Result<MailInvite> parse_mail_invite(std::string_view link) {
       invite.invite_number = std::move(value);
     } else if (key == "s") {
       invite.auth = std::move(value);
+    } else if (key == "v") {
+      // A version this does not read (not a number) is no version: the classic handshake.
+      unsigned v = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec == std::errc() && ptr == value.data() + value.size() && v < 1000) invite.version = v;
     } else if (key == "x" || key == "g" || key == "b") {
       return Error(Errc::unsupported, "invite link: group and channel invites are not supported");
     }

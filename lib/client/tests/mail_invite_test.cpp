@@ -28,6 +28,13 @@ TEST(MailInvite, ALinkGoesThereAndBack) {
   EXPECT_EQ(back->name, sample().name);
   EXPECT_EQ(back->invite_number, sample().invite_number);
   EXPECT_EQ(back->auth, sample().auth);
+  EXPECT_EQ(back->version, 0u);
+  // A v3 link says so, and is read back as one.
+  MailInvite v3 = sample();
+  v3.version = 3;
+  const std::string v3_link = format_mail_invite(v3);
+  EXPECT_NE(v3_link.find("&v=3"), std::string::npos) << v3_link;
+  EXPECT_EQ(parse_mail_invite(v3_link)->version, 3u);
 }
 
 // As Delta Chat writes them: v=3 and the parameters in another order; and the older QR form.
@@ -38,6 +45,12 @@ TEST(MailInvite, DeltaChatsFormsRead) {
   ASSERT_TRUE(link.ok()) << link.error().to_string();
   EXPECT_EQ(link->address, "bob@sotto.test");
   EXPECT_EQ(link->invite_number, "inv1");
+  EXPECT_EQ(link->version, 3u);
+  // A version that is not a number is none: the classic handshake.
+  EXPECT_EQ(parse_mail_invite("https://i.delta.chat/#0123456789abcdef0123456789ABCDEF01234567"
+                              "&v=3x&i=inv1&s=auth1&a=bob%40sotto.test")
+                ->version,
+            0u);
   EXPECT_EQ(link->auth, "auth1");
   EXPECT_EQ(link->fingerprint.size(), 20u);
   auto qr = parse_mail_invite(

@@ -430,6 +430,10 @@ Result<std::string> write_inner(const ChatMail& mail, int64_t date) {
   for (const auto& [name, value] : mail.chat_headers) {
     g_mime_object_append_header(m, name.c_str(), value.c_str(), "utf-8");
   }
+  if (mail.autocrypt) {
+    g_mime_object_append_header(m, "Autocrypt", autocrypt_value(*mail.autocrypt, false).c_str(),
+                                nullptr);
+  }
   for (const auto& gossip : mail.gossip) {
     g_mime_object_append_header(m, "Autocrypt-Gossip", autocrypt_value(gossip, true).c_str(),
                                 nullptr);
@@ -566,6 +570,99 @@ Result<OuterMail> outer_of(GMimeMessage* message) {
   return outer;
 }
 
+// The outer mail around an armored OpenPGP message (RFC 3156): From, the recipients (or
+// hidden), Subject "[...]", Date, Message-ID; with `autocrypt`, Chat-Version and the sender's
+// Autocrypt header too.
+std::string wrap_encrypted(const ChatMail& mail, int64_t date, const std::string& armored,
+                           bool hide_recipients, const AutocryptHeader* autocrypt) {
+  Owned<GMimeMessage> message(g_mime_message_new(TRUE));
+  GMimeObject* m = GMIME_OBJECT(message.get());
+  g_mime_message_add_mailbox(message.get(), GMIME_ADDRESS_TYPE_FROM, "", mail.from_addr.c_str());
+  if (hide_recipients) {
+    g_mime_object_set_header(m, "To", "hidden-recipients: ;", nullptr);
+  } else {
+    for (const auto& address : mail.to) {
+      g_mime_message_add_mailbox(message.get(), GMIME_ADDRESS_TYPE_TO, "", address.c_str());
+    }
+  }
+  g_mime_message_set_subject(message.get(), "[...]", nullptr);
+  set_date(message.get(), date);
+  g_mime_message_set_message_id(message.get(), mail.message_id.c_str());
+  if (autocrypt != nullptr) {
+    g_mime_object_set_header(m, "Chat-Version", "1.0", nullptr);
+    g_mime_object_set_header(m, "Autocrypt", autocrypt_value(*autocrypt, false).c_str(), nullptr);
+  }
+
+  Owned<GMimeMultipart> encrypted(g_mime_multipart_new_with_subtype("encrypted"));
+  g_mime_object_set_content_type_parameter(GMIME_OBJECT(encrypted.get()), "protocol",
+                                           "application/pgp-encrypted");
+  // RFC 3156 section 4: the version part, then the armored message.
+  auto version =
+      leaf_part("application", "pgp-encrypted", "Version: 1\r\n", GMIME_CONTENT_ENCODING_7BIT);
+  g_mime_object_set_header(GMIME_OBJECT(version.get()), "Content-Description",
+                           "PGP/MIME version identification", nullptr);
+  auto payload = leaf_part("application", "octet-stream", armored, GMIME_CONTENT_ENCODING_7BIT);
+  g_mime_object_set_disposition(GMIME_OBJECT(payload.get()), "inline");
+  g_mime_part_set_filename(payload.get(), "encrypted.asc");
+  g_mime_object_set_header(GMIME_OBJECT(payload.get()), "Content-Description",
+                           "OpenPGP encrypted message", nullptr);
+  g_mime_multipart_add(encrypted.get(), GMIME_OBJECT(version.get()));
+  g_mime_multipart_add(encrypted.get(), GMIME_OBJECT(payload.get()));
+  g_mime_message_set_mime_part(message.get(), GMIME_OBJECT(encrypted.get()));
+  return to_crlf_string(m);
+}
+
+// The OpenPGP message of a PGP/MIME mail (RFC 3156): exactly its two parts, of the right
+// types, version 1, an armored PGP MESSAGE.
+Result<Bytes> encrypted_payload(GMimeMessage* message) {
+  auto* encrypted = GMIME_MULTIPART(g_mime_message_get_mime_part(message));
+  if (g_mime_multipart_get_count(encrypted) != 2) {
+    return invalid("multipart/encrypted needs exactly two parts");
+  }
+  GMimeObject* control = g_mime_multipart_get_part(encrypted, 0);
+  GMimeObject* payload = g_mime_multipart_get_part(encrypted, 1);
+  if (!GMIME_IS_PART(control) || type_of(control) != "application/pgp-encrypted" ||
+      !GMIME_IS_PART(payload) || type_of(payload) != "application/octet-stream") {
+    return invalid("multipart/encrypted parts of the wrong types");
+  }
+  Bytes version = decoded_content(GMIME_PART(control));
+  std::string_view version_text(reinterpret_cast<const char*>(version.data()), version.size());
+  if (version_text.find("Version: 1") == std::string_view::npos) {
+    return invalid("not PGP/MIME version 1");
+  }
+  Bytes armored = decoded_content(GMIME_PART(payload));
+  SOTTO_TRY_ASSIGN(openpgp::Armored block,
+                   openpgp::dearmor(std::string_view(reinterpret_cast<const char*>(armored.data()),
+                                                     armored.size())));
+  if (block.label != "MESSAGE") return invalid("the encrypted part is not a PGP MESSAGE");
+  return std::move(block.data);
+}
+
+// Reads the decrypted inner entity of an encrypted mail whose outer part is `opened.outer`.
+Result<void> read_decrypted(openpgp::Decrypted decrypted, OpenedMail& opened) {
+  SOTTO_TRY_ASSIGN(opened.mail, parse_inner(std::string_view(
+                                    reinterpret_cast<const char*>(decrypted.plaintext.data()),
+                                    decrypted.plaintext.size())));
+  if (opened.mail.from_addr != opened.outer.from_addr) {
+    return invalid("the protected From is not the mail's From");
+  }
+  opened.signature = decrypted.signature;
+  opened.signer_fingerprint = std::move(decrypted.signer_fingerprint);
+  opened.seipd_v2 = decrypted.seipd_v2;
+  return success();
+}
+
+// An encrypted mail's outer part and its OpenPGP message. Errors: unsupported (not encrypted).
+Result<std::pair<OuterMail, Bytes>> encrypted_mail(std::string_view raw) {
+  SOTTO_TRY_ASSIGN(auto message, parse_message(raw));
+  SOTTO_TRY_ASSIGN(OuterMail outer, outer_of(message.get()));
+  if (!outer.encrypted) {
+    return Error(Errc::unsupported, "mail: not encrypted (plaintext is not read)");
+  }
+  SOTTO_TRY_ASSIGN(Bytes data, encrypted_payload(message.get()));
+  return std::make_pair(std::move(outer), std::move(data));
+}
+
 }  // namespace
 
 Result<OuterMail> read_outer(std::string_view raw) {
@@ -587,83 +684,62 @@ Result<std::string> seal(const ChatMail& mail, const openpgp::SecretCert& sender
       Bytes sealed,
       openpgp::encrypt(BytesView(reinterpret_cast<const uint8_t*>(inner.data()), inner.size()),
                        &sender, to, encrypt_options));
-  std::string armored = openpgp::armor("MESSAGE", sealed);
-
-  Owned<GMimeMessage> message(g_mime_message_new(TRUE));
-  GMimeObject* m = GMIME_OBJECT(message.get());
-  g_mime_message_add_mailbox(message.get(), GMIME_ADDRESS_TYPE_FROM, "", mail.from_addr.c_str());
-  if (options.hide_recipients) {
-    g_mime_object_set_header(m, "To", "hidden-recipients: ;", nullptr);
-  } else {
-    for (const auto& address : mail.to) {
-      g_mime_message_add_mailbox(message.get(), GMIME_ADDRESS_TYPE_TO, "", address.c_str());
-    }
-  }
-  g_mime_message_set_subject(message.get(), "[...]", nullptr);
-  set_date(message.get(), date);
-  g_mime_message_set_message_id(message.get(), mail.message_id.c_str());
-  g_mime_object_set_header(m, "Chat-Version", "1.0", nullptr);
   AutocryptHeader own{mail.from_addr, true, sender.cert.encode()};
-  g_mime_object_set_header(m, "Autocrypt", autocrypt_value(own, false).c_str(), nullptr);
-
-  Owned<GMimeMultipart> encrypted(g_mime_multipart_new_with_subtype("encrypted"));
-  g_mime_object_set_content_type_parameter(GMIME_OBJECT(encrypted.get()), "protocol",
-                                           "application/pgp-encrypted");
-  // RFC 3156 section 4: the version part, then the armored message.
-  auto version =
-      leaf_part("application", "pgp-encrypted", "Version: 1\r\n", GMIME_CONTENT_ENCODING_7BIT);
-  g_mime_object_set_header(GMIME_OBJECT(version.get()), "Content-Description",
-                           "PGP/MIME version identification", nullptr);
-  auto payload = leaf_part("application", "octet-stream", armored, GMIME_CONTENT_ENCODING_7BIT);
-  g_mime_object_set_disposition(GMIME_OBJECT(payload.get()), "inline");
-  g_mime_part_set_filename(payload.get(), "encrypted.asc");
-  g_mime_object_set_header(GMIME_OBJECT(payload.get()), "Content-Description",
-                           "OpenPGP encrypted message", nullptr);
-  g_mime_multipart_add(encrypted.get(), GMIME_OBJECT(version.get()));
-  g_mime_multipart_add(encrypted.get(), GMIME_OBJECT(payload.get()));
-  g_mime_message_set_mime_part(message.get(), GMIME_OBJECT(encrypted.get()));
-  return to_crlf_string(m);
+  return wrap_encrypted(mail, date, openpgp::armor("MESSAGE", sealed), options.hide_recipients,
+                        &own);
 }
 
 Result<OpenedMail> open(std::string_view raw, const std::vector<openpgp::SecretCert>& own_keys,
                         const std::vector<openpgp::Cert>& known_keys, uint32_t now) {
-  SOTTO_TRY_ASSIGN(auto message, parse_message(raw));
+  SOTTO_TRY_ASSIGN(auto mail, encrypted_mail(raw));
   OpenedMail opened;
-  SOTTO_TRY_ASSIGN(opened.outer, outer_of(message.get()));
-  if (!opened.outer.encrypted) {
-    return Error(Errc::unsupported, "mail: not encrypted (plaintext is not read)");
-  }
-  auto* encrypted = GMIME_MULTIPART(g_mime_message_get_mime_part(message.get()));
-  if (g_mime_multipart_get_count(encrypted) != 2) {
-    return invalid("multipart/encrypted needs exactly two parts");
-  }
-  GMimeObject* control = g_mime_multipart_get_part(encrypted, 0);
-  GMimeObject* payload = g_mime_multipart_get_part(encrypted, 1);
-  if (!GMIME_IS_PART(control) || type_of(control) != "application/pgp-encrypted" ||
-      !GMIME_IS_PART(payload) || type_of(payload) != "application/octet-stream") {
-    return invalid("multipart/encrypted parts of the wrong types");
-  }
-  Bytes version = decoded_content(GMIME_PART(control));
-  std::string_view version_text(reinterpret_cast<const char*>(version.data()), version.size());
-  if (version_text.find("Version: 1") == std::string_view::npos) {
-    return invalid("not PGP/MIME version 1");
-  }
-  Bytes armored = decoded_content(GMIME_PART(payload));
-  SOTTO_TRY_ASSIGN(openpgp::Armored block,
-                   openpgp::dearmor(std::string_view(reinterpret_cast<const char*>(armored.data()),
-                                                     armored.size())));
-  if (block.label != "MESSAGE") return invalid("the encrypted part is not a PGP MESSAGE");
+  opened.outer = std::move(mail.first);
   SOTTO_TRY_ASSIGN(openpgp::Decrypted decrypted,
-                   openpgp::decrypt(block.data, own_keys, known_keys, now));
-  SOTTO_TRY_ASSIGN(opened.mail, parse_inner(std::string_view(
-                                    reinterpret_cast<const char*>(decrypted.plaintext.data()),
-                                    decrypted.plaintext.size())));
-  if (opened.mail.from_addr != opened.outer.from_addr) {
-    return invalid("the protected From is not the mail's From");
+                   openpgp::decrypt(mail.second, own_keys, known_keys, now));
+  SOTTO_TRY(read_decrypted(std::move(decrypted), opened));
+  return opened;
+}
+
+Result<std::string> seal_with_password(const ChatMail& mail, const openpgp::SecretCert* sender,
+                                       BytesView password, uint32_t now) {
+  const std::string* step = mail.chat_header("Secure-Join");
+  if (step == nullptr || !mail.attachments.empty() || !mail.gossip.empty() ||
+      (sender == nullptr && mail.autocrypt)) {
+    return Error(Errc::invalid_argument,
+                 "mail: only SecureJoin's steps go encrypted under a password, without files, "
+                 "gossip, or a key of an unsigned sender");
   }
-  opened.signature = decrypted.signature;
-  opened.signer_fingerprint = std::move(decrypted.signer_fingerprint);
-  opened.seipd_v2 = decrypted.seipd_v2;
+  const int64_t date = mail.date != 0 ? mail.date : now;
+  SOTTO_TRY_ASSIGN(std::string inner, write_inner(mail, date));
+  openpgp::EncryptOptions options;
+  options.now = now;  // never compressed: no length side channel on the secrets inside
+  auto sealed = openpgp::encrypt_with_password(
+      BytesView(reinterpret_cast<const uint8_t*>(inner.data()), inner.size()), sender, password,
+      options);
+  secure_wipe(inner.data(), inner.size());
+  if (!sealed.ok()) return std::move(sealed).error();
+  return wrap_encrypted(mail, date, openpgp::armor("MESSAGE", *sealed), true, nullptr);
+}
+
+bool password_encrypted(std::string_view raw) {
+  auto mail = encrypted_mail(raw);
+  if (!mail.ok()) return false;
+  auto packets = openpgp::parse_packets(mail->second);
+  return packets.ok() && !packets->empty() && packets->front().tag == openpgp::PacketTag::skesk;
+}
+
+Result<OpenedMail> open_with_password(std::string_view raw, BytesView password,
+                                      const std::vector<openpgp::Cert>& known_keys, uint32_t now) {
+  SOTTO_TRY_ASSIGN(auto mail, encrypted_mail(raw));
+  OpenedMail opened;
+  opened.outer = std::move(mail.first);
+  // SecureJoin's secret is long and random: Delta Chat's salted S2K hashes it once. A mail
+  // from anyone must not make this hash megabytes (an iterated S2K may ask 62 MiB).
+  openpgp::Limits limits;
+  limits.max_s2k_bytes = size_t{1} << 20;
+  SOTTO_TRY_ASSIGN(openpgp::Decrypted decrypted,
+                   openpgp::decrypt_with_password(mail.second, password, known_keys, now, limits));
+  SOTTO_TRY(read_decrypted(std::move(decrypted), opened));
   return opened;
 }
 

@@ -313,6 +313,85 @@ TEST(Mime, TheSendersAutocryptHeaderInsideIsRead) {
   EXPECT_FALSE(parse_inner(entity(own + own)).value().autocrypt.has_value());
 }
 
+// SecureJoin v3's steps, encrypted under the link's secret: the request unsigned and with no
+// key of its sender's, the answer signed with the key inside; nothing of them outside, and
+// nothing opens them but the secret.
+TEST(Mime, SecureJoinStepsGoUnderAPassword) {
+  auto alice = key_for("alice@sotto.test");
+  const std::string secret_text = "securejoin/0123ABCD/the-auth-token";
+  const BytesView secret(reinterpret_cast<const uint8_t*>(secret_text.data()), secret_text.size());
+  ChatMail request;
+  request.from_addr = "bob@sotto.test";
+  request.to = {"alice@sotto.test"};
+  request.subject = "Secure-Join";
+  request.message_id = "Mr.req1.x@sotto.test";
+  request.date = kNow;
+  request.chat_headers = {{"Secure-Join", "vc-request-pubkey"},
+                          {"Secure-Join-Auth", "the-auth-token"}};
+  request.text = "Secure-Join";
+  auto raw = seal_with_password(request, nullptr, secret, kNow);
+  ASSERT_TRUE(raw.ok()) << raw.error().to_string();
+  expect_wire_ready(*raw);
+  EXPECT_TRUE(password_encrypted(*raw));
+  for (std::string hidden :
+       {"the-auth-token", "Secure-Join", "Autocrypt", "Chat-Version", "alice@"}) {
+    EXPECT_EQ(raw->find(hidden), std::string::npos) << hidden << " is in the clear";
+  }
+  auto opened = open_with_password(*raw, secret, {}, kNow);
+  ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+  EXPECT_EQ(opened->signature, openpgp::SignatureStatus::unsigned_message);
+  EXPECT_EQ(opened->mail.chat_headers, request.chat_headers);
+  EXPECT_FALSE(opened->mail.autocrypt.has_value());
+  const std::string wrong_text = "securejoin/0123ABCD/another-token";
+  EXPECT_EQ(
+      open_with_password(
+          *raw, BytesView(reinterpret_cast<const uint8_t*>(wrong_text.data()), wrong_text.size()),
+          {}, kNow)
+          .error()
+          .code(),
+      Errc::authentication_failed);
+  // Not for keys: open() has no PKESK to try.
+  EXPECT_FALSE(open(*raw, {alice}, {}, kNow).ok());
+
+  // The answer: signed, the sender's key inside.
+  ChatMail answer = request;
+  answer.from_addr = "alice@sotto.test";
+  answer.to = {"bob@sotto.test"};
+  answer.message_id = "Mr.ans1.x@sotto.test";
+  answer.chat_headers[0].second = "vc-pubkey";
+  answer.autocrypt = AutocryptHeader{"alice@sotto.test", true, alice.cert.encode()};
+  auto signed_raw = seal_with_password(answer, &alice, secret, kNow);
+  ASSERT_TRUE(signed_raw.ok()) << signed_raw.error().to_string();
+  EXPECT_EQ(signed_raw->find("Autocrypt"), std::string::npos);
+  auto unverified = open_with_password(*signed_raw, secret, {}, kNow);
+  ASSERT_TRUE(unverified.ok());
+  EXPECT_EQ(unverified->signature, openpgp::SignatureStatus::unknown_signer);
+  ASSERT_TRUE(unverified->mail.autocrypt.has_value());
+  EXPECT_EQ(unverified->mail.autocrypt->keydata, alice.cert.encode());
+  auto verified = open_with_password(*signed_raw, secret, {alice.cert}, kNow);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(verified->signature, openpgp::SignatureStatus::valid);
+
+  // Only SecureJoin's steps go so; an unsigned one carries no key; a mail to keys is not one.
+  ChatMail chat = sample_mail();
+  chat.attachments.clear();
+  EXPECT_EQ(seal_with_password(chat, &alice, secret, kNow).error().code(), Errc::invalid_argument);
+  ChatMail keyed = request;
+  keyed.autocrypt = AutocryptHeader{"bob@sotto.test", true, alice.cert.encode()};
+  EXPECT_EQ(seal_with_password(keyed, nullptr, secret, kNow).error().code(),
+            Errc::invalid_argument);
+  auto to_keys = seal(sample_mail(), alice, {}, SealOptions{kNow});
+  ASSERT_TRUE(to_keys.ok());
+  EXPECT_FALSE(password_encrypted(*to_keys));
+  EXPECT_FALSE(password_encrypted("From: a@b\r\n\r\nplain\r\n"));
+  // A forged outer From is refused here as in open().
+  std::string forged = *raw;
+  const size_t from = forged.find("From: bob@sotto.test");
+  ASSERT_NE(from, std::string::npos);
+  forged.replace(from, 20, "From: eve@sotto.test");
+  EXPECT_FALSE(open_with_password(forged, secret, {}, kNow).ok());
+}
+
 TEST(Mime, ReadReceiptsGoOutAndComeBack) {
   ChatMail receipt;
   receipt.from_addr = "bob@sotto.test";

@@ -1,11 +1,12 @@
 // encrypt() and decrypt(): the message grammar of RFC 9580 section 10.3 as Delta Chat uses it.
 #include <algorithm>
+#include <optional>
 #include <string>
 
+#include "buffer.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/openpgp/message.h"
 #include "sotto/openpgp/signature.h"
-#include "buffer.h"
 
 namespace sotto::openpgp {
 
@@ -17,7 +18,9 @@ struct WipeOnExit {
   ~WipeOnExit() { secure_wipe(bytes.data(), bytes.capacity()); }
 };
 
-bool ignorable(PacketTag tag) { return tag == PacketTag::marker || tag == PacketTag::padding; }
+bool ignorable(PacketTag tag) {
+  return tag == PacketTag::marker || tag == PacketTag::padding;
+}
 
 // The signed data of a literal for a signature of `type`.
 Bytes signed_data(SignatureType type, BytesView data) {
@@ -56,7 +59,8 @@ Result<Unpacked> unpack(BytesView data, const Limits& limits, int depth) {
   while (ops < packets.size() && packets[ops].tag == PacketTag::one_pass_signature) ++ops;
   size_t lead_sigs = 0;
   if (ops == 0) {
-    while (lead_sigs < packets.size() && packets[lead_sigs].tag == PacketTag::signature) ++lead_sigs;
+    while (lead_sigs < packets.size() && packets[lead_sigs].tag == PacketTag::signature)
+      ++lead_sigs;
   }
   const size_t lit = ops + lead_sigs;
   const size_t trailing = packets.size() > lit ? packets.size() - lit - 1 : 0;
@@ -104,8 +108,9 @@ void check_signatures(const Unpacked& u, const std::vector<Cert>& known, uint32_
     Bytes data = signed_data(sig.type, u.literal.data);
     // The signer's certificate must itself hold now: self-signed, unexpired, unrevoked.
     auto cert_ok = validate(*signer, now);
-    Result<void> ok = cert_ok.ok() ? verify(sig, signer->primary, data, now)
-                                   : Result<void>(std::move(cert_ok).error().with_context("signer certificate"));
+    Result<void> ok =
+        cert_ok.ok() ? verify(sig, signer->primary, data, now)
+                     : Result<void>(std::move(cert_ok).error().with_context("signer certificate"));
     if (ok.ok() && !intended_for(sig, own_fingerprint)) {
       ok = Error(Errc::bad_signature, "signed for other recipients: the message was forwarded");
     }
@@ -122,25 +127,13 @@ void check_signatures(const Unpacked& u, const std::vector<Cert>& known, uint32_
   }
 }
 
-}  // namespace
-
-Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
-                      const std::vector<Cert>& recipients, const EncryptOptions& options) {
-  if (recipients.empty()) return Error(Errc::invalid_argument, "no recipients");
-  std::vector<PublicKey> keys;
-  bool all_v2 = true;
-  for (const Cert& c : recipients) {
-    auto valid = validate(c, options.now);
-    if (!valid.ok()) return std::move(valid).error().with_context("recipient certificate");
-    all_v2 = all_v2 && valid->supports_seipd_v2();
-    for (const PublicKey& k : valid->encryption_keys) keys.push_back(k);
-  }
-
-  // The signed message: OPS, Literal, Signature (RFC 9580 section 10.3).
+// The signed message: OPS, Literal, Signature (RFC 9580 section 10.3), compressed when asked;
+// the signature names `recipients` as intended recipients.
+Result<Bytes> signed_message(BytesView plaintext, const SecretCert* signer,
+                             const std::vector<Cert>& recipients, const EncryptOptions& options) {
   Bytes inner;
   Bytes literal = encode_literal('b', options.filename, options.now, plaintext);
-  inner.reserve(literal.size() + 512);  // one buffer for the plaintext's copy, wiped at exit
-  const WipeOnExit wipe_inner{inner};
+  inner.reserve(literal.size() + 512);  // one buffer for the plaintext's copy
   const WipeOnExit wipe_literal{literal};
   if (signer != nullptr) {
     OnePassSignature ops;
@@ -155,27 +148,123 @@ Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
       body.insert(body.end(), fpr.begin(), fpr.end());
       intended.push_back(subpacket_bytes(SubpacketType::intended_recipient, body));
     }
-    SOTTO_TRY_ASSIGN(Signature sig, sign(SignatureType::binary, signer->primary, plaintext,
-                                         std::move(intended), options.now));
-    append_packet(inner, PacketTag::signature, sig.encode());
+    auto sig =
+        sign(SignatureType::binary, signer->primary, plaintext, std::move(intended), options.now);
+    if (!sig.ok()) {
+      secure_wipe(inner.data(), inner.size());
+      return std::move(sig).error();
+    }
+    append_packet(inner, PacketTag::signature, sig->encode());
   } else {
     append_packet(inner, PacketTag::literal_data, literal);
   }
   if (options.compress) {
-    SOTTO_TRY_ASSIGN(Bytes compressed, compress(CompressionAlgorithm::zlib, inner));
-    const WipeOnExit wipe_compressed{compressed};
+    auto compressed = compress(CompressionAlgorithm::zlib, inner);
     secure_wipe(inner.data(), inner.size());
-    inner.clear();
-    append_packet(inner, PacketTag::compressed_data, compressed);
+    if (!compressed.ok()) return std::move(compressed).error();
+    const WipeOnExit wipe_compressed{*compressed};
+    Bytes packet;
+    append_packet(packet, PacketTag::compressed_data, *compressed);
+    return packet;
   }
+  return inner;
+}
+
+// What an encrypted message holds: its session keys and the encrypted data packet.
+struct EncryptedParts {
+  std::vector<Pkesk> pkesks;
+  std::vector<Skesk> skesks;
+  std::optional<Error> unsupported_skesk;  // why the first SKESK this cannot read is not read
+  const Packet* encrypted = nullptr;
+};
+
+Result<EncryptedParts> split_message(const std::vector<Packet>& packets) {
+  EncryptedParts parts;
+  for (const Packet& p : packets) {
+    if (parts.encrypted != nullptr) {
+      if (ignorable(p.tag)) continue;
+      return Error(Errc::invalid_value, "packets after the encrypted data");
+    }
+    switch (p.tag) {
+      case PacketTag::pkesk: {
+        auto pkesk = Pkesk::parse(p.body);
+        if (pkesk.ok()) {
+          parts.pkesks.push_back(std::move(pkesk).value());
+        } else if (pkesk.error().code() != Errc::unsupported) {
+          return std::move(pkesk).error().with_context("PKESK");
+        }
+        break;
+      }
+      case PacketTag::skesk: {
+        auto skesk = Skesk::parse(p.body);
+        if (skesk.ok()) {
+          parts.skesks.push_back(std::move(skesk).value());
+        } else if (skesk.error().code() != Errc::unsupported) {
+          return std::move(skesk).error().with_context("SKESK");
+        } else if (!parts.unsupported_skesk) {
+          parts.unsupported_skesk = std::move(skesk).error();
+        }
+        break;
+      }
+      case PacketTag::marker:
+      case PacketTag::padding:
+        break;
+      case PacketTag::seipd:
+        parts.encrypted = &p;
+        break;
+      case PacketTag::symmetrically_encrypted_data:
+        return Error(Errc::unsupported, "encrypted data without integrity protection is refused");
+      case PacketTag::aead_encrypted:
+        return Error(Errc::unsupported,
+                     "the AEAD Encrypted Data packet (type 20) is not supported");
+      default:
+        return Error(Errc::invalid_value, "not an encrypted message: packet type " +
+                                              std::to_string(static_cast<int>(p.tag)));
+    }
+  }
+  if (parts.encrypted == nullptr) return Error(Errc::invalid_value, "no encrypted data packet");
+  if (parts.encrypted->body.empty()) return Error(Errc::truncated, "an empty SEIPD packet");
+  return parts;
+}
+
+// Decrypts the data with `session`, unpacks it and checks its signatures.
+Result<Decrypted> open_data(const SessionKey& session, const Packet& encrypted,
+                            const std::vector<Cert>& known_keys, uint32_t now,
+                            BytesView own_fingerprint, const Limits& limits) {
+  SOTTO_TRY_ASSIGN(SecureBytes inner, seipd_decrypt(session, encrypted.body, limits));
+  SOTTO_TRY_ASSIGN(Unpacked u, unpack(inner, limits, 1));
+  Decrypted out;
+  out.seipd_v2 = encrypted.body[0] == 2;
+  out.filename = u.literal.filename;
+  check_signatures(u, known_keys, now, own_fingerprint, out);
+  out.plaintext = std::move(u.literal.data);
+  return out;
+}
+
+}  // namespace
+
+Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
+                      const std::vector<Cert>& recipients, const EncryptOptions& options) {
+  if (recipients.empty()) return Error(Errc::invalid_argument, "no recipients");
+  std::vector<PublicKey> keys;
+  bool all_v2 = true;
+  for (const Cert& c : recipients) {
+    auto valid = validate(c, options.now);
+    if (!valid.ok()) return std::move(valid).error().with_context("recipient certificate");
+    all_v2 = all_v2 && valid->supports_seipd_v2();
+    for (const PublicKey& k : valid->encryption_keys) keys.push_back(k);
+  }
+
+  SOTTO_TRY_ASSIGN(Bytes inner, signed_message(plaintext, signer, recipients, options));
+  const WipeOnExit wipe_inner{inner};
 
   SessionKey session;
   session.cipher = static_cast<uint8_t>(SymmetricAlgorithm::aes128);
   session.key = crypto::random_secret(16);
   Bytes out;
   for (const PublicKey& k : keys) {
-    SOTTO_TRY_ASSIGN(Pkesk p, encrypt_session_key(all_v2 ? 6 : 3, k, session,
-                                                  options.anonymous_recipients));
+    SOTTO_TRY_ASSIGN(Pkesk p,
+                     encrypt_session_key(all_v2 ? 6 : 3, k, session, options.anonymous_recipients));
     append_packet(out, PacketTag::pkesk, p.encode());
   }
   auto body = all_v2 ? seipd_v2_encrypt(SymmetricAlgorithm::aes128, session.key, inner,
@@ -187,50 +276,15 @@ Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
 }
 
 Result<Decrypted> decrypt(BytesView message, const std::vector<SecretCert>& own_keys,
-                          const std::vector<Cert>& known_keys, uint32_t now,
-                          const Limits& limits) {
+                          const std::vector<Cert>& known_keys, uint32_t now, const Limits& limits) {
   SOTTO_TRY_ASSIGN(auto packets, parse_packets(message, limits));
-  std::vector<Pkesk> pkesks;
-  const Packet* encrypted = nullptr;
-  for (const Packet& p : packets) {
-    if (encrypted != nullptr) {
-      if (ignorable(p.tag)) continue;
-      return Error(Errc::invalid_value, "packets after the encrypted data");
-    }
-    switch (p.tag) {
-      case PacketTag::pkesk: {
-        auto pkesk = Pkesk::parse(p.body);
-        if (pkesk.ok()) {
-          pkesks.push_back(std::move(pkesk).value());
-        } else if (pkesk.error().code() != Errc::unsupported) {
-          return std::move(pkesk).error().with_context("PKESK");
-        }
-        break;
-      }
-      case PacketTag::skesk:
-      case PacketTag::marker:
-      case PacketTag::padding:
-        break;
-      case PacketTag::seipd:
-        encrypted = &p;
-        break;
-      case PacketTag::symmetrically_encrypted_data:
-        return Error(Errc::unsupported, "encrypted data without integrity protection is refused");
-      case PacketTag::aead_encrypted:
-        return Error(Errc::unsupported, "the AEAD Encrypted Data packet (type 20) is not supported");
-      default:
-        return Error(Errc::invalid_value, "not an encrypted message: packet type " +
-                                              std::to_string(static_cast<int>(p.tag)));
-    }
-  }
-  if (encrypted == nullptr) return Error(Errc::invalid_value, "no encrypted data packet");
-  if (encrypted->body.empty()) return Error(Errc::truncated, "an empty SEIPD packet");
-  const uint8_t seipd_version = encrypted->body[0];
+  SOTTO_TRY_ASSIGN(EncryptedParts parts, split_message(packets));
+  const uint8_t seipd_version = parts.encrypted->body[0];
   const uint8_t pkesk_version = seipd_version == 2 ? 6 : 3;
 
   bool tried = false;
   size_t attempts = 0;
-  for (const Pkesk& p : pkesks) {
+  for (const Pkesk& p : parts.pkesks) {
     if (p.version != pkesk_version || p.algorithm != 18) continue;
     for (const SecretCert& own : own_keys) {
       for (const SecretKey& sub : own.subkeys) {
@@ -241,19 +295,57 @@ Result<Decrypted> decrypt(BytesView message, const std::vector<SecretCert>& own_
         tried = true;
         auto session = decrypt_session_key(p, sub);
         if (!session.ok()) continue;  // anonymous PKESKs: another key may fit
-        SOTTO_TRY_ASSIGN(SecureBytes inner, seipd_decrypt(*session, encrypted->body, limits));
-        SOTTO_TRY_ASSIGN(Unpacked u, unpack(inner, limits, 1));
-        Decrypted out;
-        out.seipd_v2 = seipd_version == 2;
-        out.filename = u.literal.filename;
-        check_signatures(u, known_keys, now, own.cert.fingerprint(), out);
-        out.plaintext = std::move(u.literal.data);
-        return out;
+        return open_data(*session, *parts.encrypted, known_keys, now, own.cert.fingerprint(),
+                         limits);
       }
     }
   }
   return Error(tried ? Errc::authentication_failed : Errc::not_found,
                tried ? "no session key opened with our keys" : "the message is not for our keys");
+}
+
+Result<Bytes> encrypt_with_password(BytesView plaintext, const SecretCert* signer,
+                                    BytesView password, const EncryptOptions& options) {
+  SOTTO_TRY_ASSIGN(Bytes inner, signed_message(plaintext, signer, {}, options));
+  const WipeOnExit wipe_inner{inner};
+  SessionKey session;
+  session.cipher = static_cast<uint8_t>(SymmetricAlgorithm::aes128);
+  session.key = crypto::random_secret(16);
+  SOTTO_TRY_ASSIGN(Skesk skesk, encrypt_session_key_with_password(password, session));
+  Bytes out;
+  append_packet(out, PacketTag::skesk, skesk.encode());
+  SOTTO_TRY_ASSIGN(Bytes body, seipd_v2_encrypt(SymmetricAlgorithm::aes128, session.key, inner,
+                                                options.chunk_size_octet));
+  append_packet(out, PacketTag::seipd, body);
+  return out;
+}
+
+Result<Decrypted> decrypt_with_password(BytesView message, BytesView password,
+                                        const std::vector<Cert>& known_keys, uint32_t now,
+                                        const Limits& limits) {
+  SOTTO_TRY_ASSIGN(auto packets, parse_packets(message, limits));
+  SOTTO_TRY_ASSIGN(EncryptedParts parts, split_message(packets));
+  if (parts.encrypted->body[0] != 2) {
+    return Error(Errc::unsupported, "a password-encrypted message without SEIPD v2");
+  }
+  if (parts.skesks.empty()) {
+    if (parts.unsupported_skesk) return std::move(*parts.unsupported_skesk).with_context("SKESK");
+    return Error(Errc::not_found, "the message has no SKESK to open");
+  }
+  if (parts.skesks.size() > limits.max_session_key_attempts) {
+    return Error(Errc::length_limit, "too many session keys to try");
+  }
+  size_t hashed = 0;
+  for (const Skesk& s : parts.skesks) {
+    hashed += s.s2k.hashed_bytes(password.size());
+    if (hashed > limits.max_s2k_bytes) {
+      return Error(Errc::length_limit, "the SKESKs ask for more hashing than allowed");
+    }
+    auto session = decrypt_session_key_with_password(s, password);
+    if (!session.ok()) continue;
+    return open_data(*session, *parts.encrypted, known_keys, now, {}, limits);
+  }
+  return Error(Errc::authentication_failed, "the password opens no session key");
 }
 
 }  // namespace sotto::openpgp

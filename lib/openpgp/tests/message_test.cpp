@@ -1,12 +1,15 @@
 // Messages: the RFC 9580 SEIPD v2 samples, sign-then-encrypt and decrypt-then-verify in both
 // SEIPD versions, anonymous recipients, and the tampered, truncated and oversized inputs that
 // must fail with a clear error.
+#include "sotto/openpgp/message.h"
+
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "sotto/core/encoding.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/openpgp/armor.h"
-#include "sotto/openpgp/message.h"
 #include "sotto/openpgp/signature.h"
 #include "vectors.h"
 
@@ -69,22 +72,26 @@ TEST(Rfc9580, SeipdV2OcbSamplesDecrypt) {
     key.key = SecureBytes(testing::hex_field(c, "session_key"));
     auto plain = seipd_decrypt(key, seipd.body);
     ASSERT_TRUE(plain.ok()) << name << ": " << plain.error().to_string();
-    const bool packets_match = testing::same(plain->reveal(), testing::hex_field(c, "plaintext_packets"), name);
+    const bool packets_match =
+        testing::same(plain->reveal(), testing::hex_field(c, "plaintext_packets"), name);
     auto inner = parse_packets(*plain);
     ASSERT_TRUE(inner.ok());
     ASSERT_EQ(inner->size(), 2u);
     EXPECT_EQ((*inner)[1].tag, PacketTag::padding);
     auto literal = parse_literal((*inner)[0].body);
     ASSERT_TRUE(literal.ok());
-    const bool literal_matches = literal->data.reveal() == to_bytes(c["literal"].get<std::string>());
+    const bool literal_matches =
+        literal->data.reveal() == to_bytes(c["literal"].get<std::string>());
     EXPECT_TRUE(literal_matches) << name;
     tally.count(packets_match && literal_matches);
 
     // Any flipped byte after the header fails the whole packet.
-    for (size_t at : {size_t{4}, size_t{36}, size_t{40}, seipd.body.size() - 17, seipd.body.size() - 1}) {
+    for (size_t at :
+         {size_t{4}, size_t{36}, size_t{40}, seipd.body.size() - 17, seipd.body.size() - 1}) {
       Bytes bad = seipd.body;
       bad[at] ^= 0x01;
-      EXPECT_EQ(seipd_decrypt(key, bad).error().code(), Errc::authentication_failed) << name << " " << at;
+      EXPECT_EQ(seipd_decrypt(key, bad).error().code(), Errc::authentication_failed)
+          << name << " " << at;
     }
     // Dropping the final tag, or the last chunk, is detected.
     EXPECT_FALSE(seipd_decrypt(key, BytesView(seipd.body).subspan(0, seipd.body.size() - 16)).ok());
@@ -262,7 +269,8 @@ TEST_F(MessageTest, SessionKeyTrialsAreBounded) {
   SessionKey decoy;
   decoy.cipher = 7;
   decoy.key = crypto::random_secret(16);
-  const Bytes decoy_pkesk = encrypt_session_key(6, alice.subkeys[0].public_key, decoy, true)->encode();
+  const Bytes decoy_pkesk =
+      encrypt_session_key(6, alice.subkeys[0].public_key, decoy, true)->encode();
   Bytes flood;
   for (int i = 0; i < 100; ++i) append_packet(flood, PacketTag::pkesk, decoy_pkesk);
   flood.insert(flood.end(), real->begin(), real->end());
@@ -359,8 +367,9 @@ TEST_F(MessageTest, RefusesTamperedAndMalformedMessages) {
   Bytes sed;
   append_packet(sed, PacketTag::symmetrically_encrypted_data, Bytes(40));
   EXPECT_EQ(decrypt(sed, {bob}, {}, kNow).error().code(), Errc::unsupported);
-  EXPECT_EQ(decrypt(encode_packet(PacketTag::literal_data, Bytes(4)), {bob}, {}, kNow).error().code(),
-            Errc::invalid_value);
+  EXPECT_EQ(
+      decrypt(encode_packet(PacketTag::literal_data, Bytes(4)), {bob}, {}, kNow).error().code(),
+      Errc::invalid_value);
   EXPECT_EQ(decrypt({}, {bob}, {}, kNow).error().code(), Errc::invalid_value);
 }
 
@@ -368,7 +377,8 @@ TEST_F(MessageTest, MessageGrammar) {
   // Signatures ahead of the literal (the older form), a text signature over CRLF-canonical
   // text, and padding packets: all accepted.
   const std::string text = "line one\nline two\n";
-  auto text_sig = sign(SignatureType::text, alice.primary, canonical_text(as_bytes(text)), {}, kNow);
+  auto text_sig =
+      sign(SignatureType::text, alice.primary, canonical_text(as_bytes(text)), {}, kNow);
   ASSERT_TRUE(text_sig.ok());
   Bytes prefixed = encode_packet(PacketTag::signature, text_sig->encode());
   const Bytes lit = literal_packet(text, 'u');
@@ -380,7 +390,8 @@ TEST_F(MessageTest, MessageGrammar) {
   EXPECT_EQ(out->plaintext.reveal(), to_bytes(text));
 
   // The same signature over text with LF endings only (not canonical) does not verify.
-  auto lf_sig = sign(SignatureType::binary, alice.primary, canonical_text(as_bytes(text)), {}, kNow);
+  auto lf_sig =
+      sign(SignatureType::binary, alice.primary, canonical_text(as_bytes(text)), {}, kNow);
   ASSERT_TRUE(lf_sig.ok());
   Bytes wrong = encode_packet(PacketTag::signature, lf_sig->encode());
   wrong.insert(wrong.end(), lit.begin(), lit.end());
@@ -410,10 +421,10 @@ TEST_F(MessageTest, PkeskAndSeipdVersionsMustMatch) {
 }
 
 TEST_F(MessageTest, CompressionBombInsideTheMessageStopsAtTheLimit) {
-  const Bytes lit = encode_packet(PacketTag::literal_data,
-                                  encode_literal('b', "", 0, Bytes(size_t{4} << 20, 0)));
-  const Bytes inner = encode_packet(PacketTag::compressed_data,
-                                    compress(CompressionAlgorithm::zlib, lit).value());
+  const Bytes lit =
+      encode_packet(PacketTag::literal_data, encode_literal('b', "", 0, Bytes(size_t{4} << 20, 0)));
+  const Bytes inner =
+      encode_packet(PacketTag::compressed_data, compress(CompressionAlgorithm::zlib, lit).value());
   EXPECT_LT(inner.size(), size_t{16} << 10);  // 4 MiB of zeros in a few KiB
   Limits limits;
   limits.max_decompressed_size = size_t{1} << 20;
@@ -470,7 +481,8 @@ TEST(Compression, RoundTripAndBombLimit) {
 
 TEST(Compression, NestedCompressionIsBoundedInDepth) {
   // Literal data wrapped in ten layers of Compressed Data, then encrypted: over max_nesting.
-  Bytes inner = encode_packet(PacketTag::literal_data, encode_literal('b', "", 0, to_bytes("deep")));
+  Bytes inner =
+      encode_packet(PacketTag::literal_data, encode_literal('b', "", 0, to_bytes("deep")));
   for (int i = 0; i < 10; ++i) {
     inner = encode_packet(PacketTag::compressed_data,
                           compress(CompressionAlgorithm::zip, inner).value());
@@ -505,6 +517,153 @@ TEST(OnePassSignature, RoundTrip) {
   Bytes flag = ops.encode();
   flag.back() = 2;  // found by the fuzz target: only 0 and 1 re-encode to themselves
   EXPECT_EQ(OnePassSignature::parse(flag).error().code(), Errc::invalid_value);
+}
+
+// A.10's message opens with its password (RFC 9580 Appendix A.10: a v6 SKESK with an iterated
+// and salted S2K, then SEIPD v2 AES-128-OCB): the SKESK's session key is the sample's, and
+// the message is the literal "Hello, world!".
+TEST(Rfc9580, TheSkeskSampleOpensWithItsPassword) {
+  const auto doc = testing::load_vectors("openpgp/rfc9580_appendix_a.json");
+  ASSERT_TRUE(doc);
+  testing::VectorTally tally("openpgp/rfc9580_appendix_a.json SKESK");
+  for (const auto& c : (*doc)["seipd_v2_ocb"]) {
+    if (!c.contains("password")) continue;
+    const Bytes password = to_bytes(c["password"].get<std::string>());
+    auto armored = dearmor(c["armored"].get<std::string>());
+    ASSERT_TRUE(armored.ok());
+    auto packets = parse_packets(armored->data);
+    ASSERT_TRUE(packets.ok());
+    ASSERT_EQ((*packets)[0].tag, PacketTag::skesk);
+    auto skesk = Skesk::parse((*packets)[0].body);
+    ASSERT_TRUE(skesk.ok()) << skesk.error().to_string();
+    EXPECT_EQ(skesk->s2k.type, 3);
+    EXPECT_EQ(skesk->encode(), (*packets)[0].body);
+    auto session = decrypt_session_key_with_password(*skesk, password);
+    ASSERT_TRUE(session.ok()) << session.error().to_string();
+    const bool key_matches =
+        testing::same(session->key.reveal(), testing::hex_field(c, "session_key"), "session key");
+    auto opened = decrypt_with_password(armored->data, password, {}, kNow);
+    ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+    const bool text_matches =
+        opened->plaintext.reveal() == to_bytes(c["literal"].get<std::string>());
+    EXPECT_TRUE(text_matches);
+    EXPECT_TRUE(opened->seipd_v2);
+    EXPECT_EQ(opened->signature, SignatureStatus::unsigned_message);
+    tally.count(key_matches && text_matches);
+    // Its iterated S2K hashes 65,011,712 octets: more than a smaller budget allows.
+    Limits tight;
+    tight.max_s2k_bytes = 1 << 20;
+    EXPECT_EQ(decrypt_with_password(armored->data, password, {}, kNow, tight).error().code(),
+              Errc::length_limit);
+    EXPECT_EQ(decrypt_with_password(armored->data, as_bytes(std::string_view("Password")), {}, kNow)
+                  .error()
+                  .code(),
+              Errc::authentication_failed);
+  }
+}
+
+// What encrypt_with_password writes, as Delta Chat's SecureJoin v3 messages are: one v6 SKESK
+// (salted S2K, SHA-256, AES-128-OCB) and SEIPD v2, signed without intended recipients.
+TEST(PasswordMessage, SignedRoundTripAndEveryWrongInputRefused) {
+  const SecretCert alice = make_cert("<alice@example.org>");
+  const Bytes password = to_bytes(std::string_view("securejoin/ABCDEF/auth-token-1234"));
+  const std::string text = "Secure-Join: vc-pubkey";
+  EncryptOptions options;
+  options.now = kNow;
+  auto sealed = encrypt_with_password(as_bytes(text), &alice, password, options);
+  ASSERT_TRUE(sealed.ok()) << sealed.error().to_string();
+  auto packets = parse_packets(*sealed);
+  ASSERT_TRUE(packets.ok());
+  ASSERT_EQ(packets->size(), 2u);
+  ASSERT_EQ((*packets)[0].tag, PacketTag::skesk);
+  auto skesk = Skesk::parse((*packets)[0].body);
+  ASSERT_TRUE(skesk.ok());
+  EXPECT_EQ(skesk->version, 6);
+  EXPECT_EQ(skesk->s2k.type, 1);
+  EXPECT_EQ(skesk->s2k.hash, 8);
+  EXPECT_EQ(skesk->cipher, 7);
+  EXPECT_EQ(skesk->aead, 2);
+  EXPECT_EQ(std::search(sealed->begin(), sealed->end(), text.begin(), text.end()), sealed->end());
+
+  auto opened = decrypt_with_password(*sealed, password, {alice.cert}, kNow);
+  ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+  EXPECT_EQ(opened->plaintext.reveal(), to_bytes(text));
+  EXPECT_EQ(opened->signature, SignatureStatus::valid);
+  EXPECT_EQ(opened->signer_fingerprint, alice.cert.fingerprint());
+  // Without the signer's key: read, signed by someone unknown.
+  EXPECT_EQ(decrypt_with_password(*sealed, password, {}, kNow)->signature,
+            SignatureStatus::unknown_signer);
+  // Unsigned.
+  auto plain = encrypt_with_password(as_bytes(text), nullptr, password, options);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(decrypt_with_password(*plain, password, {}, kNow)->signature,
+            SignatureStatus::unsigned_message);
+
+  // A wrong password, any changed byte, a cut message: refused, nothing returned.
+  EXPECT_EQ(
+      decrypt_with_password(*sealed, as_bytes(std::string_view("securejoin/ABCDEF/x")), {}, kNow)
+          .error()
+          .code(),
+      Errc::authentication_failed);
+  for (size_t at = 2; at < sealed->size(); at += 7) {
+    Bytes bad = *sealed;
+    bad[at] ^= 0x20;
+    auto r = decrypt_with_password(bad, password, {alice.cert}, kNow);
+    EXPECT_TRUE(!r.ok() || r->signature != SignatureStatus::valid) << at;
+    if (r.ok()) {
+      EXPECT_NE(r->plaintext.reveal(), to_bytes(text)) << at;
+    }
+  }
+  for (size_t n = 0; n < sealed->size(); n += 5) {
+    EXPECT_FALSE(decrypt_with_password(BytesView(*sealed).subspan(0, n), password, {}, kNow).ok())
+        << n;
+  }
+  // An SKESK in a mode this does not read (GCM, as OpenPGP.js writes by default) says so.
+  Bytes gcm = *sealed;
+  ASSERT_EQ(gcm[0], 0xc3);
+  gcm[2 + 3] = 3;
+  EXPECT_EQ(decrypt_with_password(gcm, password, {}, kNow).error().code(), Errc::unsupported);
+  // A message encrypted to public keys has no SKESK to open.
+  auto to_key = encrypt(as_bytes(text), &alice, {alice.cert}, options);
+  ASSERT_TRUE(to_key.ok());
+  EXPECT_EQ(decrypt_with_password(*to_key, password, {}, kNow).error().code(), Errc::not_found);
+}
+
+TEST(PasswordMessage, SkeskParsingIsStrict) {
+  SessionKey session;
+  session.cipher = 7;
+  session.key = crypto::random_secret(16);
+  const Bytes password = to_bytes(std::string_view("pw"));
+  auto skesk = encrypt_session_key_with_password(password, session);
+  ASSERT_TRUE(skesk.ok());
+  const Bytes body = skesk->encode();
+  ASSERT_TRUE(Skesk::parse(body).ok());
+  for (size_t n = 0; n < body.size(); ++n) {
+    EXPECT_FALSE(Skesk::parse(BytesView(body).subspan(0, n)).ok()) << n;
+  }
+  auto with = [&](size_t at, uint8_t value) {
+    Bytes b = body;
+    b[at] = value;
+    return Skesk::parse(b);
+  };
+  EXPECT_EQ(with(0, 4).error().code(), Errc::unsupported);  // v4 SKESK
+  EXPECT_EQ(with(3, 1).error().code(), Errc::unsupported);  // EAX
+  EXPECT_EQ(with(5, 0).error().code(), Errc::unsupported);  // simple S2K
+  EXPECT_EQ(with(5, 4).error().code(), Errc::unsupported);  // Argon2
+  EXPECT_FALSE(with(1, 200).ok());                          // a count past the body
+  // An unsupported hash is refused when the key is derived.
+  Skesk sha1 = *skesk;
+  sha1.s2k.hash = 2;
+  EXPECT_EQ(decrypt_session_key_with_password(sha1, password).error().code(), Errc::unsupported);
+  // A changed IV or key: the AEAD tag does not check.
+  Skesk changed = *skesk;
+  changed.iv[0] ^= 1;
+  EXPECT_EQ(decrypt_session_key_with_password(changed, password).error().code(),
+            Errc::authentication_failed);
+  auto opened = decrypt_session_key_with_password(*skesk, password);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(opened->key.reveal(), session.key.reveal());
+  EXPECT_EQ(opened->cipher, 7);
 }
 
 }  // namespace

@@ -6,8 +6,9 @@
 # (OpenPGP.js, SEIPD v1 only). Messages, each signed by its sender and checked by the reader
 # against the sender's public key: openpgp-peer to bob (SEIPD v2) and to carol (SEIPD v1,
 # compressed); OpenPGP.js to alice (SEIPD v2; from carol, compressed), to alice and carol
-# together (SEIPD v1), with anonymous recipients both ways, and 40 KiB texts. A message with one byte
-# changed must be refused by both. Any difference is a fatal error.
+# together (SEIPD v1), with anonymous recipients both ways, and 40 KiB texts; and messages
+# under a password both ways. A message with one byte changed, or a wrong password, must be
+# refused by both. Any difference is a fatal error.
 set(here ${CMAKE_CURRENT_LIST_DIR})
 set(js_peer ${here}/openpgpjs_peer.mjs)
 
@@ -77,6 +78,26 @@ string(REPEAT "0123456789abcdef" 2560 long)
 round(sotto js bob 2 "${long}" alice long-to-bob.asc bob/public.asc)
 round(js sotto alice 2 "${long}" bob long-to-alice.asc alice/public.asc)
 round(js sotto alice 1 "${long}" bob long-to-both.asc alice/public.asc carol/public.asc)
+
+# Under a password (SecureJoin v3's symmetric steps): a v6 SKESK and SEIPD v2 each way, signed
+# (lib/openpgp's salted S2K, OpenPGP.js's iterated one), and unsigned; a wrong password is
+# refused by both.
+set(secret "securejoin/0123456789ABCDEF0123456789ABCDEF01234567/sQ8-x_9")
+# password_round(WRITER READER STATUS TEXT SENDER_DIR FILE [--unsigned])
+function(password_round writer reader status text sender_dir file)
+  side(${writer} 0 ignored encrypt-password ${sender_dir} ${file} "${text}" "${secret}" ${ARGN})
+  side(${reader} 0 out decrypt-password ${file} "${secret}" ${sender_dir}/public.asc)
+  set(want "seipd: 2\nsignature: ${status}\ntext: ${text}\n")
+  if(NOT out STREQUAL want)
+    message(FATAL_ERROR "${reader} read ${file} as\n${out}\nwant\n${want}")
+  endif()
+  side(${reader} 1 ignored decrypt-password ${file} "${secret}x" ${sender_dir}/public.asc)
+endfunction()
+password_round(sotto js valid "Secure-Join: vc-pubkey" alice password-from-alice.asc)
+password_round(js sotto valid "Secure-Join: vc-pubkey" bob password-from-bob.asc)
+password_round(sotto js unsigned "Secure-Join: vc-request-pubkey" alice password-unsigned.asc
+               --unsigned)
+password_round(js sotto valid "${long}" bob password-long.asc)
 
 # One changed base64 character near the end of the encrypted data must be refused by both readers.
 foreach(pair "js;bob;to-bob.asc" "sotto;alice;from-bob.asc")

@@ -4,6 +4,8 @@
 //   node openpgpjs_peer.mjs gen DIR USER_ID [--v1]
 //   node openpgpjs_peer.mjs encrypt DIR OUT TEXT [--compress] [--anonymous] [--unsigned] PUBLIC...
 //   node openpgpjs_peer.mjs decrypt DIR MESSAGE [PUBLIC...]
+//   node openpgpjs_peer.mjs encrypt-password DIR OUT TEXT PASSWORD [--unsigned]
+//   node openpgpjs_peer.mjs decrypt-password MESSAGE PASSWORD [PUBLIC...]
 //
 // Keys are v4: an Ed25519Legacy primary key and a Curve25519Legacy ECDH subkey, as Delta Chat
 // makes them. Without --v1 the key advertises SEIPD v2 (aeadProtect), and encryption uses
@@ -59,14 +61,33 @@ async function encrypt(dir, out, text, rest) {
   writeFileSync(out, message);
 }
 
-async function decrypt(dir, path, files) {
-  const decryptionKeys = await readSecret(dir);
+async function encryptPassword(dir, out, text, password, flags) {
+  const signingKeys = flags.includes("--unsigned") ? undefined : await readSecret(dir);
+  const message = await openpgp.encrypt({
+    message: await openpgp.createMessage({ text }),
+    passwords: [password],
+    signingKeys,
+    // As Delta Chat encrypts under a password: AES-128 and OCB (OpenPGP.js would take
+    // AES-256 and GCM).
+    config: {
+      aeadProtect: true,
+      preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes128,
+      preferredAEADAlgorithm: openpgp.enums.aead.ocb,
+    },
+  });
+  writeFileSync(out, message);
+}
+
+async function decrypt(dir, path, files, password) {
+  const decryptionKeys = password === undefined ? await readSecret(dir) : undefined;
+  const passwords = password === undefined ? undefined : [password];
   const verificationKeys = await Promise.all(files.map(readPublic));
   const message = await openpgp.readMessage({ armoredMessage: readFileSync(path, "utf8") });
   const seipd = message.packets.filterByTag(openpgp.enums.packet.symEncryptedIntegrityProtectedData);
   const { data, signatures } = await openpgp.decrypt({
     message,
     decryptionKeys,
+    passwords,
     verificationKeys,
     config: { allowUnauthenticatedMessages: false },
   });
@@ -89,6 +110,10 @@ try {
   if (command === "gen" && args.length >= 2) await gen(args[0], args[1], args.slice(2));
   else if (command === "encrypt" && args.length >= 4) await encrypt(args[0], args[1], args[2], args.slice(3));
   else if (command === "decrypt" && args.length >= 2) await decrypt(args[0], args[1], args.slice(2));
+  else if (command === "encrypt-password" && args.length >= 4)
+    await encryptPassword(args[0], args[1], args[2], args[3], args.slice(4));
+  else if (command === "decrypt-password" && args.length >= 2)
+    await decrypt(undefined, args[0], args.slice(2), args[1]);
   else usage();
 } catch (e) {
   process.stderr.write(`${command}: ${e && e.message ? e.message : e}\n`);

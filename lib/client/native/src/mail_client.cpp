@@ -37,6 +37,18 @@ uint32_t seconds(uint64_t ms) {
   return static_cast<uint32_t>(ms / 1000);
 }
 
+// SecureJoin v3's shared secret, as Delta Chat forms it: "securejoin/<the inviter's
+// fingerprint in upper-case hex>/<AUTH>". The steps before the keys are known go encrypted
+// under it.
+SecureBytes securejoin_secret(BytesView inviter_fingerprint, BytesView auth) {
+  const std::string head = "securejoin/" + format_fingerprint(inviter_fingerprint) + "/";
+  Bytes secret(head.begin(), head.end());
+  secret.insert(secret.end(), auth.begin(), auth.end());
+  SecureBytes out{BytesView(secret)};
+  secure_wipe(secret.data(), secret.size());
+  return out;
+}
+
 // "Mr.<random>.<random>@<domain>", as Delta Chat forms its Message-IDs.
 std::string new_message_id(const std::string& address) {
   const std::string domain = address.substr(address.find('@') + 1);
@@ -675,6 +687,7 @@ std::string MailClient::invite_link() const {
   invite.name = address_.substr(0, address_.find('@'));
   invite.invite_number = invite_number_;
   invite.auth = std::string(invite_auth_.begin(), invite_auth_.end());
+  invite.version = 3;
   return format_mail_invite(invite);
 }
 
@@ -683,12 +696,22 @@ Result<void> MailClient::join(std::string_view link) {
   SOTTO_TRY_ASSIGN(std::string inviter, normalize_mail_address(invite.address));
   if (inviter == address_) return Error(Errc::invalid_argument, "that is this account's invite");
   const uint64_t now = clock_();
-  // Step 1 (Setup-Contact): the invite number and this account's key, in the clear: the
-  // inviter has no key of ours to encrypt to, nor we of theirs.
-  mail::ChatMail request = handshake_mail(inviter, "vc-request");
-  request.chat_headers.emplace_back("Secure-Join-Invitenumber", invite.invite_number);
-  SOTTO_TRY_ASSIGN(std::string raw,
-                   mail::compose_handshake_request(request, key_.cert, seconds(now)));
+  std::string raw;
+  mail::ChatMail request;
+  if (invite.version >= 3) {
+    // Step 1 of SecureJoin v3: the link's secret, encrypted under the secret itself and not
+    // signed, so that nothing in it tells who asks (not even to someone who learned the
+    // link); the inviter answers with its key.
+    request = password_step(inviter, "vc-request-pubkey", invite.auth);
+    const SecureBytes secret = securejoin_secret(invite.fingerprint, as_bytes(invite.auth));
+    SOTTO_TRY_ASSIGN(raw, mail::seal_with_password(request, nullptr, secret.view(), seconds(now)));
+  } else {
+    // Step 1 of the classic handshake: the invite number and this account's key, in the
+    // clear: the inviter has no key of ours to encrypt to, nor we of theirs.
+    request = handshake_mail(inviter, "vc-request");
+    request.chat_headers.emplace_back("Secure-Join-Invitenumber", invite.invite_number);
+    SOTTO_TRY_ASSIGN(raw, mail::compose_handshake_request(request, key_.cert, seconds(now)));
+  }
   ClientStoreBatch batch;
   batch.put_mail_joins.push_back(MailJoin{inviter, invite.fingerprint, invite.invite_number,
                                           SecureBytes(as_bytes(invite.auth)), now});
@@ -706,6 +729,79 @@ mail::ChatMail MailClient::handshake_mail(const std::string& to, const std::stri
   m.chat_headers = {{"Chat-Version", "1.0"}, {"Secure-Join", step}};
   m.text = "Secure-Join: " + step;
   return m;
+}
+
+mail::ChatMail MailClient::password_step(const std::string& to, const std::string& step,
+                                         const std::string& auth) const {
+  mail::ChatMail m;
+  m.from_addr = address_;
+  m.to = {to};
+  m.subject = "Secure-Join";
+  m.message_id = new_message_id(address_);
+  m.date = static_cast<int64_t>(clock_() / 1000);
+  m.chat_headers = {{"Secure-Join", step}, {"Secure-Join-Auth", auth}};
+  m.text = "Secure-Join";
+  return m;
+}
+
+Result<bool> MailClient::take_password_step(const std::string& raw, const mail::OuterMail& outer,
+                                            ClientStoreBatch& batch, MailReceived& out) {
+  if (outer.from_addr == address_) return true;  // our own step to someone else
+  const uint64_t now = clock_();
+  // The inviter's side: someone with our link asks for our key (v3's first step).
+  {
+    const SecureBytes secret = securejoin_secret(key_.cert.fingerprint(), invite_auth_.view());
+    auto opened = mail::open_with_password(raw, secret.view(), {}, seconds(now));
+    if (opened.ok()) {
+      const mail::ChatMail& m = opened->mail;
+      const std::string* step = m.chat_header("Secure-Join");
+      const std::string* auth = m.chat_header("Secure-Join-Auth");
+      if (step == nullptr || *step != "vc-request-pubkey" || auth == nullptr ||
+          !constant_time_equal(as_bytes(*auth), invite_auth_.view())) {
+        return false;
+      }
+      // Step 2: our key, inside, signed, under the same secret.
+      mail::ChatMail answer = password_step(m.from_addr, "vc-pubkey", *auth);
+      answer.autocrypt = mail::AutocryptHeader{address_, true, key_.cert.encode()};
+      SOTTO_TRY_ASSIGN(std::string sealed,
+                       mail::seal_with_password(answer, &key_, secret.view(), seconds(now)));
+      batch.put_outbox.push_back(outbox_entry(m.from_addr, answer.message_id, sealed, now));
+      out.handshakes.push_back(m.from_addr);
+      return true;
+    }
+  }
+  // The joiner's side: the inviter's key, under the secret of the link we joined through,
+  // signed by the key whose fingerprint the link named.
+  SOTTO_TRY_ASSIGN(auto join, store_.mail_join(outer.from_addr));
+  if (!join) return false;
+  const SecureBytes secret = securejoin_secret(join->fingerprint, join->auth.view());
+  auto unverified = mail::open_with_password(raw, secret.view(), {}, seconds(now));
+  if (!unverified.ok()) return false;
+  const std::string* step = unverified->mail.chat_header("Secure-Join");
+  const auto& offered = unverified->mail.autocrypt;
+  if (step == nullptr || *step != "vc-pubkey" || !offered ||
+      !mail::autocrypt_key(*offered, seconds(now)).ok()) {
+    return false;
+  }
+  auto cert = openpgp::Cert::parse(offered->keydata);
+  if (!cert.ok() || cert->fingerprint() != join->fingerprint) return false;
+  auto opened = mail::open_with_password(raw, secret.view(), {*cert}, seconds(now));
+  if (!opened.ok() || opened->signature != openpgp::SignatureStatus::valid) return false;
+  batch.put_mail_peers.push_back(
+      MailPeer{outer.from_addr, cert->encode(), MailKeySource::autocrypt, now, true});
+  SOTTO_TRY(send_request_with_auth(*join, *cert, batch, out));
+  return true;
+}
+
+Result<void> MailClient::send_request_with_auth(const MailJoin& join, const openpgp::Cert& inviter,
+                                                ClientStoreBatch& batch, MailReceived& out) {
+  // Step 3: the secret from the link and our fingerprint, encrypted and signed.
+  mail::ChatMail answer = handshake_mail(join.address, "vc-request-with-auth");
+  answer.chat_headers.emplace_back("Secure-Join-Auth",
+                                   std::string(join.auth.begin(), join.auth.end()));
+  answer.chat_headers.emplace_back("Secure-Join-Fingerprint",
+                                   format_fingerprint(key_.cert.fingerprint()));
+  return queue_handshake(std::move(answer), inviter, batch, out);
 }
 
 OutboxEntry MailClient::outbox_entry(const std::string& to, const std::string& message_id,
@@ -776,13 +872,7 @@ Result<bool> MailClient::take_handshake(const std::string& step, const mail::Cha
       out.verified.push_back(m.from_addr);
       return true;
     }
-    // Step 3: the secret from the link and our fingerprint, encrypted and signed.
-    mail::ChatMail answer = handshake_mail(m.from_addr, "vc-request-with-auth");
-    answer.chat_headers.emplace_back("Secure-Join-Auth",
-                                     std::string(join->auth.begin(), join->auth.end()));
-    answer.chat_headers.emplace_back("Secure-Join-Fingerprint",
-                                     format_fingerprint(key_.cert.fingerprint()));
-    SOTTO_TRY(queue_handshake(std::move(answer), signer, batch, out));
+    SOTTO_TRY(send_request_with_auth(*join, signer, batch, out));
     return true;
   }
   if (step == "vc-request-with-auth") {
@@ -812,6 +902,8 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   if (!outer.ok()) return false;
   // Plaintext is not read, but for SecureJoin's first request.
   if (!outer->encrypted) return take_join_request(*outer, batch, out);
+  // Encrypted under a password: SecureJoin v3's steps before the keys are known.
+  if (mail::password_encrypted(raw)) return take_password_step(raw, *outer, batch, out);
 
   // The key the mail must be signed with: ours for our own copies, the one known for the
   // sender, or, from an address without one, the key its Autocrypt header brings (outside,

@@ -658,19 +658,31 @@ class DeltaChatSecureJoinTest : public DeltaChatMailClientTest {
   }
 };
 
-// SecureJoin (Setup-Contact) with the real Delta Chat core, both ways round: Delta Chat joins
-// through the Sotto account's invite link, and the Sotto account joins through Delta Chat's;
-// each side ends with the other's key verified, and a message goes through.
+// SecureJoin (Setup-Contact, v3) with the real Delta Chat core, both ways round: Delta Chat
+// joins through the Sotto account's invite link, and the Sotto account joins through Delta
+// Chat's; the first request goes encrypted under the link's secret; each side ends with the
+// other's key verified, and a message goes through.
 TEST_F(DeltaChatSecureJoinTest, EachSideJoinsThroughTheOthersInvite) {
   client::MemoryClientStore alice_store;
   auto alice = sotto_account(alice_store, "alice");
   ASSERT_TRUE(alice);
   auto bob = delta_chat("bob");
+  // The Sotto account's link offers SecureJoin v3: Delta Chat's first request comes encrypted
+  // under the link's secret, unsigned and without Delta Chat's key.
+  const std::string link = alice->invite_link();
+  ASSERT_NE(link.find("&v=3"), std::string::npos) << link;
+  json joined;
+  std::thread joiner_thread([&] {
+    joined = bob->call({{"op", "secure_join"}, {"qr", link}, {"timeout_ms", 60000}});
+  });
+  auto requests = server_->wait_mails("alice", 1);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_TRUE(password_encrypted(requests[0])) << requests[0];
+  EXPECT_EQ(requests[0].find("Autocrypt"), std::string::npos) << requests[0];
   bool alice_verified_bob = false;
   std::thread inviter = verify_in_background(*alice, "bob@sotto.test", alice_verified_bob);
-  json joined =
-      bob->call({{"op", "secure_join"}, {"qr", alice->invite_link()}, {"timeout_ms", 60000}});
   inviter.join();
+  joiner_thread.join();
   ASSERT_TRUE(joined.value("ok", false)) << joined.dump() << "\n" << bob->log();
   EXPECT_TRUE(joined.value("verified", false));
   EXPECT_EQ(joined.value("addr", ""), "alice@sotto.test");
@@ -691,7 +703,14 @@ TEST_F(DeltaChatSecureJoinTest, EachSideJoinsThroughTheOthersInvite) {
   auto carol = delta_chat("carol");
   json qr = carol->call({{"op", "secure_join_qr"}});
   ASSERT_TRUE(qr.value("ok", false)) << qr.dump();
+  // Delta Chat's link offers v3 too: the Sotto account's request goes under its secret, and
+  // Delta Chat's answer (its key, signed, under the same secret) is what verifies it.
+  ASSERT_NE(qr.value("qr", "").find("v=3"), std::string::npos) << qr.dump();
   ASSERT_TRUE(dave->join(qr.value("qr", "")).ok());
+  auto pending = dave_store.outbox().value();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_TRUE(
+      password_encrypted(std::string(pending[0].payload.begin(), pending[0].payload.end())));
   ASSERT_EQ(dave->flush_outbox().value(), 1u);
   bool dave_verified_carol = false;
   std::thread joiner = verify_in_background(*dave, "carol@sotto.test", dave_verified_carol);

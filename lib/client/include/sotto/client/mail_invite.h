@@ -1,11 +1,12 @@
 // SecureJoin invite links of e-mail mode, in Delta Chat's form (its URI schemes):
-//   https://i.delta.chat/#FINGERPRINT&a=ADDRESS&n=NAME&i=INVITENUMBER&s=AUTH
+//   https://i.delta.chat/#FINGERPRINT&a=ADDRESS&n=NAME&i=INVITENUMBER&s=AUTH[&v=3]
 // and the older OPENPGP4FPR:FINGERPRINT#a=...&n=...&i=...&s=... that its QR codes carried.
 // FINGERPRINT is the inviter's OpenPGP v4 fingerprint (40 hex digits); the values are
 // percent-encoded. Whoever has the link can verify the inviter's key: AUTH is the secret that
 // proves to the inviter that the joiner saw the link (docs/mail.md, "SecureJoin").
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,9 @@ struct MailInvite {
   std::string name;
   std::string invite_number;
   std::string auth;
+  // The SecureJoin version the link offers ("v="): 3 lets the joiner's first step go
+  // encrypted under the link's secret (vc-request-pubkey) instead of in the clear.
+  uint32_t version = 0;
 };
 
 // A fingerprint as Delta Chat writes it, in links and in Secure-Join-Fingerprint: upper-case

@@ -52,7 +52,7 @@ struct ChatMail {
   std::vector<AutocryptHeader> gossip;  // Autocrypt-Gossip, one per other member
   // The sender's own Autocrypt header inside the encryption, as Delta Chat puts it there (it
   // leaves none outside): read when there is exactly one that parses and names from_addr;
-  // compose_inner does not write it (seal puts the sender's outside).
+  // written inside when set (seal puts the sender's outside as well).
   std::optional<AutocryptHeader> autocrypt;
   // A read receipt (RFC 8098, as Delta Chat sends them): the Message-IDs its sender reports
   // as displayed. Such a mail is a multipart/report of the text and a
@@ -129,5 +129,25 @@ struct OpenedMail {
 // unsupported (not encrypted: plaintext is not read here), openpgp::decrypt's, parse_inner's.
 Result<OpenedMail> open(std::string_view raw, const std::vector<openpgp::SecretCert>& own_keys,
                         const std::vector<openpgp::Cert>& known_keys, uint32_t now);
+
+// SecureJoin v3's steps, as Delta Chat sends them: the inner entity encrypted under
+// `password` alone (openpgp::encrypt_with_password; Delta Chat's shared secret is
+// "securejoin/<inviter's fingerprint>/<AUTH>"), signed by `sender` unless it is null, never
+// compressed; outside only From, hidden recipients, Subject "[...]", Date and Message-ID. An
+// unsigned step (vc-request-pubkey) carries no key of the sender's; a signed one may carry
+// it inside (mail.autocrypt). Errors: invalid_argument (not a Secure-Join step, files, gossip,
+// a key without a signature), compose_inner's.
+Result<std::string> seal_with_password(const ChatMail& mail, const openpgp::SecretCert* sender,
+                                       BytesView password, uint32_t now);
+
+// Whether a mail is PGP/MIME whose message is encrypted under a password (it starts with a
+// symmetric-key encrypted session key) rather than to keys.
+bool password_encrypted(std::string_view raw);
+
+// Opens a mail sealed with seal_with_password (or by Delta Chat) as open() does, with the
+// password instead of keys; its S2Ks may hash 1 MiB at most (a link's secret needs no
+// stretching). Errors: openpgp::decrypt_with_password's, and open()'s.
+Result<OpenedMail> open_with_password(std::string_view raw, BytesView password,
+                                      const std::vector<openpgp::Cert>& known_keys, uint32_t now);
 
 }  // namespace sotto::mail

@@ -26,14 +26,14 @@ struct SessionKey {
 // ---- public-key encrypted session keys -------------------------------------------------
 
 struct Pkesk {
-  uint8_t version = 3;          // 3 or 6
-  Bytes key_id;                 // v3: 8 bytes, all zero for an anonymous recipient
-  uint8_t key_version = 0;      // v6: 0 for an anonymous recipient, else 4 or 6
-  Bytes fingerprint;            // v6: empty for an anonymous recipient
+  uint8_t version = 3;      // 3 or 6
+  Bytes key_id;             // v3: 8 bytes, all zero for an anonymous recipient
+  uint8_t key_version = 0;  // v6: 0 for an anonymous recipient, else 4 or 6
+  Bytes fingerprint;        // v6: empty for an anonymous recipient
   uint8_t algorithm = 18;
-  Bytes ephemeral;              // ECDH: 0x40 || 32-byte X25519 public key
-  Bytes wrapped;                // ECDH: the AES-key-wrapped, padded session key
-  Bytes other_fields;           // another algorithm's fields, kept as read
+  Bytes ephemeral;     // ECDH: 0x40 || 32-byte X25519 public key
+  Bytes wrapped;       // ECDH: the AES-key-wrapped, padded session key
+  Bytes other_fields;  // another algorithm's fields, kept as read
 
   bool anonymous() const;
   // True when the packet names `key` (by key ID or fingerprint), or names no key.
@@ -49,6 +49,43 @@ Result<Pkesk> encrypt_session_key(uint8_t version, const PublicKey& recipient,
                                   const SessionKey& session_key, bool anonymous);
 // Errc::authentication_failed when the key does not open it (wrong key, tampered packet).
 Result<SessionKey> decrypt_session_key(const Pkesk& pkesk, const SecretKey& key);
+
+// ---- symmetric-key encrypted session keys (section 5.3, version 6 only) ------------------
+
+// A string-to-key specifier (section 3.7): salted (type 1) or iterated and salted (type 3),
+// with SHA-256. Simple S2K (no salt) and Argon2 are not read.
+struct S2k {
+  uint8_t type = 1;
+  uint8_t hash = 8;         // SHA-256
+  Bytes salt;               // 8 octets
+  uint8_t coded_count = 0;  // type 3 only
+
+  Bytes encode() const;
+  // How many octets deriving a key from a password of `password_size` octets hashes.
+  size_t hashed_bytes(size_t password_size) const;
+  // The key of `size` octets `password` gives. Errc::unsupported for other types or hashes.
+  Result<SecureBytes> derive(BytesView password, size_t size) const;
+};
+
+struct Skesk {
+  uint8_t version = 6;
+  uint8_t cipher = 7;  // AES-128
+  uint8_t aead = 2;    // OCB
+  S2k s2k;
+  Bytes iv;             // the AEAD nonce: 15 octets for OCB
+  Bytes encrypted_key;  // the session key, then the AEAD tag
+
+  Bytes encode() const;
+  // Errc::unsupported for versions other than 6 (a v4 SKESK goes with SEIPD v1, which this
+  // does not write), other AEAD modes and other S2K types.
+  static Result<Skesk> parse(BytesView body);
+};
+
+// Encrypts `session_key` (its cipher set) under `password`: salted S2K with SHA-256, then
+// HKDF-SHA256 and AES-OCB as section 5.3.2 says, as Delta Chat's SecureJoin v3 does.
+Result<Skesk> encrypt_session_key_with_password(BytesView password, const SessionKey& session_key);
+// Errc::authentication_failed when the password does not open it (or the packet was changed).
+Result<SessionKey> decrypt_session_key_with_password(const Skesk& skesk, BytesView password);
 
 // ---- encrypted data ----------------------------------------------------------------------
 
@@ -94,9 +131,9 @@ struct OnePassSignature {
 // ---- sign-then-encrypt and decrypt-then-verify --------------------------------------------
 
 struct EncryptOptions {
-  uint32_t now = 0;                     // signature creation time, literal date
-  bool compress = false;                // wrap the signed message in ZLIB Compressed Data
-  bool anonymous_recipients = false;    // PKESKs without key IDs / fingerprints
+  uint32_t now = 0;                   // signature creation time, literal date
+  bool compress = false;              // wrap the signed message in ZLIB Compressed Data
+  bool anonymous_recipients = false;  // PKESKs without key IDs / fingerprints
   uint8_t chunk_size_octet = kDefaultChunkSizeOctet;  // SEIPD v2
   std::string filename;
 };
@@ -107,6 +144,12 @@ struct EncryptOptions {
 // SEIPD v1 (AES-128-CFB with the MDC). Returns the binary message (see armor()).
 Result<Bytes> encrypt(BytesView plaintext, const SecretCert* signer,
                       const std::vector<Cert>& recipients, const EncryptOptions& options);
+
+// Signs `plaintext` with `signer` (if not null) and encrypts it under `password` alone: one
+// v6 SKESK and SEIPD v2 (AES-128-OCB), as Delta Chat's symmetric messages (SecureJoin v3,
+// broadcast channels). The signature names no intended recipient.
+Result<Bytes> encrypt_with_password(BytesView plaintext, const SecretCert* signer,
+                                    BytesView password, const EncryptOptions& options);
 
 enum class SignatureStatus {
   unsigned_message,  // no signature
@@ -133,5 +176,13 @@ struct Decrypted {
 Result<Decrypted> decrypt(BytesView message, const std::vector<SecretCert>& own_keys,
                           const std::vector<Cert>& known_keys, uint32_t now,
                           const Limits& limits = {});
+
+// Decrypts a message encrypted under `password` (a v6 SKESK and SEIPD v2), then checks
+// signatures as decrypt() does. Errors: not_found (no SKESK this reads), authentication_failed
+// (a wrong password, tampered data), length_limit (the SKESKs' S2Ks would hash more than
+// limits.max_s2k_bytes), and decrypt()'s.
+Result<Decrypted> decrypt_with_password(BytesView message, BytesView password,
+                                        const std::vector<Cert>& known_keys, uint32_t now,
+                                        const Limits& limits = {});
 
 }  // namespace sotto::openpgp

@@ -37,11 +37,14 @@ enum class PacketTag : uint8_t {
 
 // Hard limits on what a reader accepts; anything over one is Errc::length_limit.
 struct Limits {
-  size_t max_packet_size = size_t{64} << 20;       // one packet's body, all partial pieces
-  size_t max_packets = 4096;                       // packets in one sequence
+  size_t max_packet_size = size_t{64} << 20;        // one packet's body, all partial pieces
+  size_t max_packets = 4096;                        // packets in one sequence
   size_t max_decompressed_size = size_t{64} << 20;  // what one Compressed Data packet yields
-  int max_nesting = 8;                             // compressed and encrypted containers
+  int max_nesting = 8;                              // compressed and encrypted containers
   size_t max_session_key_attempts = 64;  // PKESK x own key trials (anonymous PKESKs try all)
+  // What S2K may hash to open one message under a password, all its SKESKs together: an
+  // iterated S2K hashes up to 65,011,712 octets for each.
+  size_t max_s2k_bytes = size_t{64} << 20;
 };
 
 struct Packet {

@@ -98,8 +98,9 @@ class MailClient {
   // This account's SecureJoin invite link (mail_invite.h): whoever has it can verify this
   // account's key, and this account theirs, as the handshake runs in receive().
   std::string invite_link() const;
-  // Starts SecureJoin as the joiner with someone's invite link: sends the request (in the
-  // clear, as the protocol's first step is) through the outbox; receive() does the rest, and
+  // Starts SecureJoin as the joiner with someone's invite link: sends the request through
+  // the outbox (a v3 link's encrypted under its secret; an older link's in the clear, as
+  // that protocol's first step is); receive() does the rest, and
   // reports the inviter in `verified` once their key matched the link. Errors:
   // parse_mail_invite's, invalid_argument (this account's own link), the store's.
   Result<void> join(std::string_view link);
@@ -180,6 +181,14 @@ class MailClient {
   Result<bool> take_handshake(const std::string& step, const mail::ChatMail& m,
                               const openpgp::Cert& signer, ClientStoreBatch& batch,
                               MailReceived& out);
+  // SecureJoin v3's steps under the link's secret: vc-request-pubkey (to us as the inviter)
+  // and vc-pubkey (to us as the joiner).
+  Result<bool> take_password_step(const std::string& raw, const mail::OuterMail& outer,
+                                  ClientStoreBatch& batch, MailReceived& out);
+  Result<void> send_request_with_auth(const MailJoin& join, const openpgp::Cert& inviter,
+                                      ClientStoreBatch& batch, MailReceived& out);
+  mail::ChatMail password_step(const std::string& to, const std::string& step,
+                               const std::string& auth) const;
   Result<Conversation> group(BytesView group_id) const;
   std::vector<std::string> others(const std::vector<std::string>& members) const;
   // Seals `m` (From, To, Message-ID, date and the Chat- headers of `c` set here) to
