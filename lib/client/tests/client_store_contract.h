@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -176,6 +177,28 @@ TYPED_TEST_P(ClientStoreContract, AGroupKeepsItsKindAndMembership) {
   EXPECT_EQ(all[0].kind, ConversationKind::group);
   EXPECT_EQ(all[0].membership, Membership::removed);
   EXPECT_EQ(all[0].name, "team");
+
+  // An e-mail group's member timestamps and past members, kept and replaced whole.
+  group.members_added_at = {100, 0, 300};
+  group.past_members = {PastMember{"dave", 250}, PastMember{"erin", 260}};
+  ClientStoreBatch timed;
+  timed.put_conversations.push_back(group);
+  ASSERT_TRUE(store.apply(timed).ok());
+  auto kept = store.conversation(Bytes(4, 7)).value();
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->members, group.members);
+  EXPECT_EQ(kept->members_added_at, (std::vector<uint64_t>{100, 0, 300}));
+  EXPECT_EQ(kept->past_members, group.past_members);
+  group.past_members = {PastMember{"erin", 270}};
+  group.members_added_at.clear();
+  ClientStoreBatch replaced;
+  replaced.put_conversations.push_back(group);
+  ASSERT_TRUE(store.apply(replaced).ok());
+  kept = store.conversation(Bytes(4, 7)).value();
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_TRUE(std::all_of(kept->members_added_at.begin(), kept->members_added_at.end(),
+                          [](uint64_t t) { return t == 0; }));
+  EXPECT_EQ(kept->past_members, (std::vector<PastMember>{PastMember{"erin", 270}}));
 }
 
 TYPED_TEST_P(ClientStoreContract, AMessageKeepsItsReplyEditReceiptsAndExpiry) {

@@ -665,6 +665,17 @@ Result<std::pair<OuterMail, Bytes>> encrypted_mail(std::string_view raw) {
 
 }  // namespace
 
+std::vector<std::string> parse_address_list(std::string_view value) {
+  init_gmime();
+  std::vector<std::string> out;
+  if (value.size() > kMaxAutocryptValue) return out;
+  const std::string text(value);
+  InternetAddressList* list = internet_address_list_parse(nullptr, text.c_str());
+  collect_addresses(list, out);
+  if (list != nullptr) g_object_unref(list);
+  return out;
+}
+
 Result<OuterMail> read_outer(std::string_view raw) {
   SOTTO_TRY_ASSIGN(auto message, parse_message(raw));
   return outer_of(message.get());

@@ -9,6 +9,7 @@
 
 #include "sotto/client/file_client.h"
 #include "sotto/client/mail_invite.h"
+#include "sotto/client/mail_members.h"
 #include "sotto/core/encoding.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/mail/autocrypt.h"
@@ -288,14 +289,13 @@ Result<Conversation> MailClient::create_group(const std::string& name,
   Conversation c;
   c.name = name;
   c.kind = ConversationKind::group;
-  c.members = {address_};
+  const uint64_t now = seconds(clock_());
+  add_member(c, address_, now);
   for (const auto& member : members) {
     SOTTO_TRY_ASSIGN(std::string address, normalize_mail_address(member));
     SOTTO_TRY_ASSIGN(auto peer, store_.mail_peer(address));
     if (!peer) return Error(Errc::not_found, "no key for " + address);
-    if (std::find(c.members.begin(), c.members.end(), address) == c.members.end()) {
-      c.members.push_back(address);
-    }
+    add_member(c, address, now);
   }
   // Delta Chat's group ids: random, a dozen characters safe in a header.
   c.group_id = group_chat_id(to_base64url(crypto::random_bytes(9)));
@@ -349,9 +349,10 @@ Result<StoredMessage> MailClient::change_member(BytesView group_id, const std::s
   const auto at = std::find(c.members.begin(), c.members.end(), address);
   mail::ChatMail m;
   std::vector<std::string> recipients;
+  const uint64_t now = next_member_time(c, seconds(clock_()));
   if (add) {
     if (at != c.members.end()) return Error(Errc::already_exists, address + " is in the group");
-    c.members.push_back(address);
+    add_member(c, address, now);
     recipients = others(c.members);
     m.chat_headers.emplace_back("Chat-Group-Member-Added", address);
     m.text = "Member " + address + " added by " + address_ + ".";
@@ -359,7 +360,7 @@ Result<StoredMessage> MailClient::change_member(BytesView group_id, const std::s
     if (at == c.members.end()) return Error(Errc::not_found, address + " is not in the group");
     // The one removed hears of it too, and then nothing more.
     recipients = others(c.members);
-    c.members.erase(std::find(c.members.begin(), c.members.end(), address));
+    remove_member(c, address, now);
     m.chat_headers.emplace_back("Chat-Group-Member-Removed", address);
     m.text = "Member " + address + " removed by " + address_ + ".";
   }
@@ -404,6 +405,18 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
   if (c.kind == ConversationKind::group) {
     headers.emplace_back("Chat-Group-ID", group_header_id(c.group_id));
     headers.emplace_back("Chat-Group-Name", c.name);
+    // Who is in the group and since when, and who left lately (the one just removed, who
+    // still gets this mail, among them): To names the members only.
+    MemberHeaders members = member_headers(c, address_, seconds(now));
+    m.to = std::move(members.to);
+    if (!members.past.empty()) {
+      std::string past;
+      for (const auto& address : members.past) past += (past.empty() ? "" : ", ") + address;
+      headers.emplace_back("Chat-Group-Past-Members", past);
+    }
+    if (!members.timestamps.empty()) {
+      headers.emplace_back("Chat-Group-Member-Timestamps", members.timestamps);
+    }
   } else if (changed == nullptr && m.read_receipt_for.empty()) {
     // A message to one person asks for a read receipt, as Delta Chat's do; whether one comes
     // is theirs to say.
@@ -744,6 +757,15 @@ mail::ChatMail MailClient::password_step(const std::string& to, const std::strin
   return m;
 }
 
+Result<bool> MailClient::take_unopened(const std::string& raw, const mail::OuterMail& outer,
+                                       const Error& why, ClientStoreBatch& batch,
+                                       MailReceived& out) {
+  // Not for our keys: perhaps encrypted under a password, as SecureJoin v3's steps before the
+  // keys are known are (looked at only now, so that other mail is not read twice).
+  if (why.code() != Errc::not_found || !mail::password_encrypted(raw)) return false;
+  return take_password_step(raw, outer, batch, out);
+}
+
 Result<bool> MailClient::take_password_step(const std::string& raw, const mail::OuterMail& outer,
                                             ClientStoreBatch& batch, MailReceived& out) {
   if (outer.from_addr == address_) return true;  // our own step to someone else
@@ -902,8 +924,6 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   if (!outer.ok()) return false;
   // Plaintext is not read, but for SecureJoin's first request.
   if (!outer->encrypted) return take_join_request(*outer, batch, out);
-  // Encrypted under a password: SecureJoin v3's steps before the keys are known.
-  if (mail::password_encrypted(raw)) return take_password_step(raw, *outer, batch, out);
 
   // The key the mail must be signed with: ours for our own copies, the one known for the
   // sender, or, from an address without one, the key its Autocrypt header brings (outside,
@@ -928,7 +948,7 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     std::optional<mail::AutocryptHeader> offered = outer->autocrypt;
     if (!offered) {
       auto unverified = mail::open(raw, {key_}, {}, seconds(now));
-      if (!unverified.ok()) return false;
+      if (!unverified.ok()) return take_unopened(raw, *outer, unverified.error(), batch, out);
       offered = unverified->mail.autocrypt;
     }
     if (!offered || !mail::autocrypt_key(*offered, seconds(now)).ok()) return false;
@@ -939,7 +959,8 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   }
 
   auto opened = mail::open(raw, {key_}, {*signer}, seconds(now));
-  if (!opened.ok() || opened->signature != openpgp::SignatureStatus::valid) return false;
+  if (!opened.ok()) return take_unopened(raw, *outer, opened.error(), batch, out);
+  if (opened->signature != openpgp::SignatureStatus::valid) return false;
   const mail::ChatMail& m = opened->mail;
   if (const std::string* step = m.chat_header("Secure-Join")) {
     // One's own copies of the handshake are nothing to act on.
@@ -948,6 +969,10 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   }
   if (learned) batch.put_mail_peers.push_back(*learned);
 
+  // When the mail says it was sent (not later than now and a little).
+  const uint64_t sent_s =
+      std::min<uint64_t>(m.date > 0 ? static_cast<uint64_t>(m.date) : seconds(now),
+                         seconds(now) + kMemberClockTolerance);
   // Which conversation: the group it names, else the 1:1 with the other person.
   Bytes chat;
   Conversation c;
@@ -956,11 +981,26 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     const std::string* name = m.chat_header("Chat-Group-Name");
     c.name = name ? *name : *group;
     c.kind = ConversationKind::group;
-    c.members.push_back(m.from_addr);
-    for (const auto& to : m.to) {
-      if (std::find(c.members.begin(), c.members.end(), to) == c.members.end()) {
-        c.members.push_back(to);
+    // A group first heard of: its sender and the mail's To, with the mail's timestamps when
+    // it has them (Delta Chat's), else with none known.
+    add_member(c, m.from_addr, sent_s);
+    bool timed = false;
+    if (const std::string* stamps = m.chat_header("Chat-Group-Member-Timestamps")) {
+      const std::string* past = m.chat_header("Chat-Group-Past-Members");
+      bool changed = false;
+      timed = apply_member_timestamps(
+          c, m.to, past ? mail::parse_address_list(*past) : std::vector<std::string>{}, *stamps,
+          m.from_addr, seconds(now), changed);
+    }
+    if (!timed) {
+      for (const auto& to : m.to) {
+        if (std::find(c.members.begin(), c.members.end(), to) == c.members.end()) {
+          add_member(c, to, 0);
+        }
       }
+    }
+    if (std::find(c.members.begin(), c.members.end(), address_) == c.members.end()) {
+      c.membership = Membership::removed;
     }
   } else {
     std::string other = m.from_addr;
@@ -1035,25 +1075,39 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     if (pending.group_id == chat) existing = pending;
   }
   if (existing && c.kind == ConversationKind::group) {
-    // A known group changes only by what a member's mail says was changed.
+    // A known group changes only by what a member's mail says: its members' timestamps when
+    // it has them (the later change wins, whatever order mail comes in), else its explicit
+    // addition or removal.
     c = *existing;
     const bool member =
         own || std::find(c.members.begin(), c.members.end(), m.from_addr) != c.members.end();
+    bool by_timestamps = false;
+    if (const std::string* stamps = m.chat_header("Chat-Group-Member-Timestamps");
+        member && stamps != nullptr) {
+      const std::string* past = m.chat_header("Chat-Group-Past-Members");
+      bool changed = false;
+      by_timestamps = apply_member_timestamps(
+          c, m.to, past ? mail::parse_address_list(*past) : std::vector<std::string>{}, *stamps,
+          m.from_addr, seconds(now), changed);
+    }
     const std::string* added = m.chat_header("Chat-Group-Member-Added");
     const std::string* removed = m.chat_header("Chat-Group-Member-Removed");
     auto normalized = [](const std::string* value) {
       return value ? normalize_mail_address(*value) : Result<std::string>(std::string());
     };
-    auto in = normalized(member ? added : nullptr);
-    auto gone = normalized(member ? removed : nullptr);
+    const bool explicit_change = member && !by_timestamps;
+    auto in = normalized(explicit_change ? added : nullptr);
+    auto gone = normalized(explicit_change ? removed : nullptr);
     if (in.ok() && !in->empty() &&
         std::find(c.members.begin(), c.members.end(), *in) == c.members.end()) {
-      c.members.push_back(*in);
-      if (*in == address_) c.membership = Membership::member;
+      add_member(c, *in, sent_s);
     }
-    if (gone.ok() && !gone->empty()) {
-      std::erase(c.members, *gone);
-      if (*gone == address_) c.membership = Membership::removed;
+    if (gone.ok() && !gone->empty()) remove_member(c, *gone, sent_s);
+    if (member) {
+      const bool in_group =
+          std::find(c.members.begin(), c.members.end(), address_) != c.members.end();
+      if (in_group && c.membership == Membership::removed) c.membership = Membership::member;
+      if (!in_group && c.membership == Membership::member) c.membership = Membership::removed;
     }
     // A member renames the group with the name it now gives.
     const std::string* name = m.chat_header("Chat-Group-Name");

@@ -213,6 +213,18 @@ CREATE TABLE mail_cursor (
 ALTER TABLE messages ADD COLUMN receipt_requested INTEGER NOT NULL DEFAULT 0
   CHECK (receipt_requested IN (0, 1));
 )sql"},
+    {8, R"sql(
+-- E-mail groups: when each member was added (s, 0: not known), and former members with when
+-- they were removed (Delta Chat's Chat-Group-Member-Timestamps).
+ALTER TABLE conversation_members ADD COLUMN added_at INTEGER NOT NULL DEFAULT 0
+  CHECK (added_at >= 0);
+CREATE TABLE conversation_past_members (
+  group_id BLOB NOT NULL REFERENCES conversations (group_id) ON DELETE CASCADE,
+  address TEXT NOT NULL,
+  removed_at INTEGER NOT NULL CHECK (removed_at >= 0),
+  PRIMARY KEY (group_id, address)
+) STRICT;
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -866,14 +878,29 @@ Result<void> SqliteClientStore::complete_conversation(Conversation& c, BytesView
         c.previous_group_state,
         unseal(store_key_, "conversations", "previous_group_state", {c.group_id}, sealed_previous));
   }
-  SOTTO_TRY_ASSIGN(auto members, Statement::prepare(db_,
-                                                    "SELECT username FROM conversation_members "
-                                                    "WHERE group_id = ? ORDER BY position"));
+  SOTTO_TRY_ASSIGN(auto members,
+                   Statement::prepare(db_,
+                                      "SELECT username, added_at FROM conversation_members "
+                                      "WHERE group_id = ? ORDER BY position"));
   members.bind(c.group_id);
+  bool any_time = false;
   for (;;) {
     SOTTO_TRY_ASSIGN(bool more, members.step());
     if (!more) break;
     c.members.push_back(members.text(0));
+    c.members_added_at.push_back(members.u64(1));
+    any_time = any_time || c.members_added_at.back() != 0;
+  }
+  if (!any_time) c.members_added_at.clear();  // as stored: none known
+  SOTTO_TRY_ASSIGN(auto past, Statement::prepare(db_,
+                                                 "SELECT address, removed_at FROM "
+                                                 "conversation_past_members WHERE group_id = ? "
+                                                 "ORDER BY rowid"));
+  past.bind(c.group_id);
+  for (;;) {
+    SOTTO_TRY_ASSIGN(bool more, past.step());
+    if (!more) break;
+    c.past_members.push_back(PastMember{past.text(0), past.u64(1)});
   }
   return success();
 }
@@ -1202,10 +1229,19 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
             c.previous_epoch_until, c.head_sent_size, c.head_sent_at));
     SOTTO_TRY(run("DELETE FROM conversation_members WHERE group_id = ?", c.group_id));
     for (size_t i = 0; i < c.members.size(); ++i) {
+      const uint64_t added = i < c.members_added_at.size() ? c.members_added_at[i] : 0;
       SOTTO_TRY(
-          run("INSERT INTO conversation_members (group_id, position, username) "
-              "VALUES (?, ?, ?)",
-              c.group_id, static_cast<int64_t>(i), c.members[i]));
+          run("INSERT INTO conversation_members (group_id, position, username, added_at) "
+              "VALUES (?, ?, ?, ?)",
+              c.group_id, static_cast<int64_t>(i), c.members[i], added));
+    }
+    SOTTO_TRY(run("DELETE FROM conversation_past_members WHERE group_id = ?", c.group_id));
+    for (const auto& p : c.past_members) {
+      SOTTO_TRY(
+          run("INSERT INTO conversation_past_members (group_id, address, removed_at) "
+              "VALUES (?, ?, ?) ON CONFLICT (group_id, address) DO UPDATE SET "
+              "removed_at = excluded.removed_at",
+              c.group_id, p.address, p.removed_at));
     }
   }
   for (const auto& m : batch.put_messages) {

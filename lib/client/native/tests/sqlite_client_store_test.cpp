@@ -311,8 +311,13 @@ class SqliteClientStoreTest : public ::testing::Test {
   const std::string path_ = dir_.file("client.db");
 };
 
+// Migration 8 undone: no member timestamps, no past members of e-mail groups.
+const std::string kUndoMigrationEight =
+    "DROP TABLE conversation_past_members; "
+    "ALTER TABLE conversation_members DROP COLUMN added_at; ";
 // Migration 7 undone: no read receipts asked for over mail.
-const std::string kUndoMigrationSeven = "ALTER TABLE messages DROP COLUMN receipt_requested; ";
+const std::string kUndoMigrationSeven =
+    kUndoMigrationEight + "ALTER TABLE messages DROP COLUMN receipt_requested; ";
 // Migration 6 undone: no e-mail account.
 const std::string kUndoMigrationSix =
     kUndoMigrationSeven +
@@ -663,6 +668,31 @@ TEST_F(SqliteClientStoreTest, ATruncatedFileIsAClearError) {
   const Error damaged = refusal(passphrase(kPassphrase));
   EXPECT_EQ(damaged.code(), Errc::invalid_value) << damaged.to_string();
   EXPECT_NE(damaged.message().find("damaged"), std::string::npos) << damaged.message();
+}
+
+TEST_F(SqliteClientStoreTest, AVersionSevenStoreGainsMemberTimestampsOnOpening) {
+  ASSERT_NO_FATAL_FAILURE(store_everything(passphrase(kPassphrase)));
+  raw_sql(path_, kUndoMigrationEight + "PRAGMA user_version = 7");
+  auto store = reopen();
+  ASSERT_TRUE(store);
+  expect_everything(*store, true);
+  auto c = store->conversation(kGroup).value();
+  ASSERT_TRUE(c.has_value());
+  EXPECT_FALSE(c->members.empty());
+  EXPECT_TRUE(c->members_added_at.empty());
+  EXPECT_TRUE(c->past_members.empty());
+  c->members_added_at.assign(c->members.size(), 42);
+  c->past_members = {PastMember{"gone@example.org", 41}};
+  ClientStoreBatch batch;
+  batch.put_conversations.push_back(*c);
+  ASSERT_TRUE(store->apply(batch).ok());
+  store.reset();
+  store = reopen();
+  ASSERT_TRUE(store);
+  auto again = store->conversation(kGroup).value();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->members_added_at, std::vector<uint64_t>(again->members.size(), 42));
+  EXPECT_EQ(again->past_members, c->past_members);
 }
 
 TEST_F(SqliteClientStoreTest, AVersionThreeStoreGainsMessageFeaturesOnOpening) {

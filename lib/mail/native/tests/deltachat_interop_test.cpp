@@ -803,6 +803,43 @@ TEST_F(DeltaChatMailClientGroupTest, ASottoGroupWithADeltaChatMember) {
   }
   EXPECT_EQ(name, "Hut 2027") << bob->log();
   EXPECT_EQ(alice_store.conversation(group->group_id).value()->name, "Hut 2027");
+
+  // Delta Chat took the members' timestamps: its next group mail names alice in To, carol as
+  // a past member, with one timestamp each; the Sotto account reads that list and keeps its
+  // members as they are.
+  json after = bob->call({{"op", "send"}, {"chat_id", got["chat_id"]}, {"text", "Just us."}});
+  ASSERT_TRUE(after.value("ok", false)) << after.dump();
+  std::string from_bob;
+  const auto mailed_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (from_bob.empty() && std::chrono::steady_clock::now() < mailed_by) {
+    for (const auto& raw : server_->mails("alice")) {
+      auto outer = read_outer(raw);
+      if (outer.ok() && outer->from_addr == "bob@sotto.test") from_bob = raw;
+    }
+    if (from_bob.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_FALSE(from_bob.empty());
+  auto account = alice_store.mail_account().value();
+  ASSERT_TRUE(account.has_value());
+  auto alice_secret = openpgp::SecretCert::parse(account->secret_key);
+  ASSERT_TRUE(alice_secret.ok());
+  auto opened = open(from_bob, {*alice_secret}, {}, static_cast<uint32_t>(std::time(nullptr)));
+  ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+  const std::string* stamps = opened->mail.chat_header("Chat-Group-Member-Timestamps");
+  const std::string* past = opened->mail.chat_header("Chat-Group-Past-Members");
+  ASSERT_NE(stamps, nullptr);
+  ASSERT_NE(past, nullptr);
+  EXPECT_EQ(opened->mail.to, std::vector<std::string>{"alice@sotto.test"});
+  EXPECT_EQ(parse_address_list(*past), std::vector<std::string>{"carol@sotto.test"});
+  EXPECT_EQ(std::count(stamps->begin(), stamps->end(), ' '), 1) << *stamps;
+  auto last = receive(*alice, 1);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].body, "Just us.");
+  auto at_alice = alice_store.conversation(group->group_id).value();
+  ASSERT_TRUE(at_alice.has_value());
+  EXPECT_EQ(at_alice->members, (std::vector<std::string>{"alice@sotto.test", "bob@sotto.test"}));
+  ASSERT_EQ(at_alice->past_members.size(), 1u);
+  EXPECT_EQ(at_alice->past_members[0].address, "carol@sotto.test");
 }
 
 }  // namespace

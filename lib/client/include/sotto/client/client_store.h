@@ -65,6 +65,14 @@ enum class Membership : uint8_t {
   removed = 3,  // another member committed this device's removal
 };
 
+// A former member of an e-mail group, kept for a while (Chat-Group-Past-Members).
+struct PastMember {
+  std::string address;
+  uint64_t removed_at = 0;  // s since 1970
+
+  bool operator==(const PastMember&) const = default;
+};
+
 struct Conversation {
   Bytes group_id;
   std::string name;
@@ -88,6 +96,11 @@ struct Conversation {
   // (ms, 0: never): heads are exchanged inside conversations (docs/key-transparency.md).
   uint64_t head_sent_size = 0;
   uint64_t head_sent_at = 0;
+  // E-mail groups, as Delta Chat keeps them (Chat-Group-Member-Timestamps): when each of
+  // `members` was last added (s since 1970; 0 when not known), in the same order (missing
+  // entries are 0), and the members removed since, with when (sotto/client/mail_members.h).
+  std::vector<uint64_t> members_added_at{};
+  std::vector<PastMember> past_members{};
 };
 
 enum class DeliveryState : uint8_t {

@@ -94,6 +94,10 @@ struct OuterMail {
 
 Result<OuterMail> read_outer(std::string_view raw);
 
+// The addresses of an address-list header value (Chat-Group-Past-Members), lower case, in
+// order; what does not parse is left out.
+std::vector<std::string> parse_address_list(std::string_view value);
+
 // SecureJoin's first request (Secure-Join: vc-request or vg-request), the one mail that goes
 // unencrypted because the joiner has no key of the inviter's yet: the entity compose_inner
 // writes, as a mail of its own with the sender's Autocrypt header. It carries only the

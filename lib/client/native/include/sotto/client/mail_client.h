@@ -181,6 +181,9 @@ class MailClient {
   Result<bool> take_handshake(const std::string& step, const mail::ChatMail& m,
                               const openpgp::Cert& signer, ClientStoreBatch& batch,
                               MailReceived& out);
+  // A mail that did not open with our keys (`why`): a SecureJoin v3 step, or nothing.
+  Result<bool> take_unopened(const std::string& raw, const mail::OuterMail& outer, const Error& why,
+                             ClientStoreBatch& batch, MailReceived& out);
   // SecureJoin v3's steps under the link's secret: vc-request-pubkey (to us as the inviter)
   // and vc-pubkey (to us as the joiner).
   Result<bool> take_password_step(const std::string& raw, const mail::OuterMail& outer,
