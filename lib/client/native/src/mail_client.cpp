@@ -999,7 +999,9 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
         }
       }
     }
-    if (std::find(c.members.begin(), c.members.end(), address_) == c.members.end()) {
+    // A group that says this account was removed from it is not one to write to.
+    if (std::any_of(c.past_members.begin(), c.past_members.end(),
+                    [&](const PastMember& p) { return p.address == address_; })) {
       c.membership = Membership::removed;
     }
   } else {
@@ -1106,8 +1108,13 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     if (member) {
       const bool in_group =
           std::find(c.members.begin(), c.members.end(), address_) != c.members.end();
+      const bool removed_from_group =
+          std::any_of(c.past_members.begin(), c.past_members.end(),
+                      [&](const PastMember& p) { return p.address == address_; });
       if (in_group && c.membership == Membership::removed) c.membership = Membership::member;
-      if (!in_group && c.membership == Membership::member) c.membership = Membership::removed;
+      if (removed_from_group && c.membership == Membership::member) {
+        c.membership = Membership::removed;
+      }
     }
     // A member renames the group with the name it now gives.
     const std::string* name = m.chat_header("Chat-Group-Name");
