@@ -973,6 +973,16 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   const uint64_t sent_s =
       std::min<uint64_t>(m.date > 0 ? static_cast<uint64_t>(m.date) : seconds(now),
                          seconds(now) + kMemberClockTolerance);
+  // The mail's member timestamps (Delta Chat's) applied to `c`; false when it has none that fit.
+  auto take_member_timestamps = [&](Conversation& group) {
+    const std::string* stamps = m.chat_header("Chat-Group-Member-Timestamps");
+    if (stamps == nullptr) return false;
+    const std::string* past = m.chat_header("Chat-Group-Past-Members");
+    bool changed = false;
+    return apply_member_timestamps(
+        group, m.to, past ? mail::parse_address_list(*past) : std::vector<std::string>{}, *stamps,
+        m.from_addr, seconds(now), changed);
+  };
   // Which conversation: the group it names, else the 1:1 with the other person.
   Bytes chat;
   Conversation c;
@@ -984,15 +994,7 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     // A group first heard of: its sender and the mail's To, with the mail's timestamps when
     // it has them (Delta Chat's), else with none known.
     add_member(c, m.from_addr, sent_s);
-    bool timed = false;
-    if (const std::string* stamps = m.chat_header("Chat-Group-Member-Timestamps")) {
-      const std::string* past = m.chat_header("Chat-Group-Past-Members");
-      bool changed = false;
-      timed = apply_member_timestamps(
-          c, m.to, past ? mail::parse_address_list(*past) : std::vector<std::string>{}, *stamps,
-          m.from_addr, seconds(now), changed);
-    }
-    if (!timed) {
+    if (!take_member_timestamps(c)) {
       for (const auto& to : m.to) {
         if (std::find(c.members.begin(), c.members.end(), to) == c.members.end()) {
           add_member(c, to, 0);
@@ -1083,15 +1085,7 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     c = *existing;
     const bool member =
         own || std::find(c.members.begin(), c.members.end(), m.from_addr) != c.members.end();
-    bool by_timestamps = false;
-    if (const std::string* stamps = m.chat_header("Chat-Group-Member-Timestamps");
-        member && stamps != nullptr) {
-      const std::string* past = m.chat_header("Chat-Group-Past-Members");
-      bool changed = false;
-      by_timestamps = apply_member_timestamps(
-          c, m.to, past ? mail::parse_address_list(*past) : std::vector<std::string>{}, *stamps,
-          m.from_addr, seconds(now), changed);
-    }
+    const bool by_timestamps = member && take_member_timestamps(c);
     const std::string* added = m.chat_header("Chat-Group-Member-Added");
     const std::string* removed = m.chat_header("Chat-Group-Member-Removed");
     auto normalized = [](const std::string* value) {
