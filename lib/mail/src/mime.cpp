@@ -385,6 +385,52 @@ const std::string* OuterMail::secure_join_header(std::string_view name) const {
 
 namespace {
 
+// `text` as a JSON string, quotes included.
+std::string json_string(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+bool needs_pre_message(const ChatMail& mail) {
+  return !mail.attachments.empty() && mail.attachments.front().data.size() > kPreMessageFileSize;
+}
+
+SplitMail split_for_pre_message(ChatMail mail, std::string pre_message_id) {
+  SplitMail out;
+  std::vector<MailAttachment> files = std::move(mail.attachments);
+  out.pre = mail;
+  const MailAttachment& file = files.front();
+  out.pre.message_id = std::move(pre_message_id);
+  out.pre.chat_headers.emplace_back("Chat-Post-Message-ID", "<" + mail.message_id + ">");
+  out.pre.chat_headers.emplace_back(
+      "Chat-Post-Message-Metadata",
+      "{\"size\":" + std::to_string(file.data.size()) +
+          ",\"viewtype\":\"File\",\"filename\":" + json_string(file.filename) + "}");
+  out.post = std::move(mail);
+  out.post.attachments = std::move(files);
+  out.post.text.clear();
+  out.post.chat_headers.emplace_back("Chat-Is-Post-Message", "1");
+  return out;
+}
+
+namespace {
+
 // The inner entity of `mail`, dated `date` (seal dates a mail that has none without copying it).
 Result<std::string> write_inner(const ChatMail& mail, int64_t date) {
   SOTTO_TRY(smtp::check_address(mail.from_addr));
@@ -591,6 +637,11 @@ std::string wrap_encrypted(const ChatMail& mail, int64_t date, const std::string
   if (autocrypt != nullptr) {
     g_mime_object_set_header(m, "Chat-Version", "1.0", nullptr);
     g_mime_object_set_header(m, "Autocrypt", autocrypt_value(*autocrypt, false).c_str(), nullptr);
+  }
+  // A post-message (a large file that follows its pre-message) says so outside too, as Delta
+  // Chat's do: a receiver may leave it on the server until the file is wanted.
+  if (mail.chat_header("Chat-Is-Post-Message") != nullptr) {
+    g_mime_object_set_header(m, "Chat-Is-Post-Message", "1", nullptr);
   }
 
   Owned<GMimeMultipart> encrypted(g_mime_multipart_new_with_subtype("encrypted"));

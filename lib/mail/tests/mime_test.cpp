@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "sotto/mail/smtp.h"
@@ -429,6 +430,64 @@ TEST(Mime, ReadReceiptsGoOutAndComeBack) {
   auto deleted = parse_inner(report("manual-action/MDN-sent-manually; deleted"));
   ASSERT_TRUE(deleted.ok());
   EXPECT_TRUE(deleted->read_receipt_for.empty());
+}
+
+// A large file goes as Delta Chat sends it: a pre-message with the text that names the
+// post-message and says what file follows, then the post-message with the file, marked
+// inside and outside; a file up to the limit goes in one mail.
+TEST(Mime, ALargeFileGoesAfterAPreMessage) {
+  auto alice = key_for("alice@sotto.test");
+  auto bob = key_for("bob@sotto.test");
+  ChatMail m = sample_mail();
+  m.attachments.resize(1);
+  m.attachments[0].data.resize(kPreMessageFileSize);
+  EXPECT_FALSE(needs_pre_message(m));
+  m.attachments[0].data.push_back(0x42);
+  // A name with what JSON must escape, and more than ASCII.
+  m.attachments[0].filename = "Gipfel \"Süd\"\\\x01.jpg";
+  ASSERT_TRUE(needs_pre_message(m));
+
+  SplitMail split = split_for_pre_message(m, "Mr.pre1.x@sotto.test");
+  EXPECT_EQ(split.pre.message_id, "Mr.pre1.x@sotto.test");
+  EXPECT_EQ(split.pre.text, m.text);
+  EXPECT_TRUE(split.pre.attachments.empty());
+  ASSERT_NE(split.pre.chat_header("Chat-Post-Message-ID"), nullptr);
+  EXPECT_EQ(*split.pre.chat_header("Chat-Post-Message-ID"), "<" + m.message_id + ">");
+  EXPECT_EQ(split.pre.chat_header("Chat-Is-Post-Message"), nullptr);
+  EXPECT_EQ(split.post.message_id, m.message_id);
+  EXPECT_TRUE(split.post.text.empty());
+  ASSERT_EQ(split.post.attachments.size(), 1u);
+  EXPECT_EQ(split.post.attachments[0].data, m.attachments[0].data);
+  EXPECT_EQ(split.post.chat_header("Chat-Post-Message-ID"), nullptr);
+  for (const ChatMail* part : {&split.pre, &split.post}) {
+    EXPECT_EQ(*part->chat_header("Chat-Group-ID"), "a1b2c3d4e5f6g7h8");
+    EXPECT_EQ(part->to, m.to);
+  }
+
+  auto pre = seal(split.pre, alice, {bob.cert}, SealOptions{kNow});
+  auto post = seal(split.post, alice, {bob.cert}, SealOptions{kNow});
+  ASSERT_TRUE(pre.ok() && post.ok());
+  auto outer_headers = [](const std::string& raw) { return raw.substr(0, raw.find("\r\n\r\n")); };
+  EXPECT_EQ(outer_headers(*pre).find("Chat-Is-Post-Message"), std::string::npos);
+  EXPECT_NE(outer_headers(*post).find("\r\nChat-Is-Post-Message: 1\r\n"), std::string::npos);
+  EXPECT_EQ(pre->find("Chat-Post-Message"), std::string::npos);  // inside only
+  EXPECT_LT(pre->size(), size_t{16} << 10);
+
+  auto opened_pre = open(*pre, {bob}, {alice.cert}, kNow + 5);
+  ASSERT_TRUE(opened_pre.ok()) << opened_pre.error().to_string();
+  EXPECT_EQ(opened_pre->signature, openpgp::SignatureStatus::valid);
+  const std::string* metadata = opened_pre->mail.chat_header("Chat-Post-Message-Metadata");
+  ASSERT_NE(metadata, nullptr);
+  const auto json = nlohmann::json::parse(*metadata, nullptr, false);
+  ASSERT_TRUE(json.is_object()) << *metadata;
+  EXPECT_EQ(json.value("size", 0u), kPreMessageFileSize + 1);
+  EXPECT_EQ(json.value("viewtype", ""), "File");
+  EXPECT_EQ(json.value("filename", ""), m.attachments[0].filename);
+  auto opened_post = open(*post, {bob}, {alice.cert}, kNow + 5);
+  ASSERT_TRUE(opened_post.ok()) << opened_post.error().to_string();
+  ASSERT_EQ(opened_post->mail.attachments.size(), 1u);
+  EXPECT_EQ(opened_post->mail.attachments[0].data, m.attachments[0].data);
+  EXPECT_EQ(*opened_post->mail.chat_header("Chat-Is-Post-Message"), "1");
 }
 
 }  // namespace

@@ -468,6 +468,16 @@ const ops = {
   },
 
   // Whether a message is still there (a delete for everyone removes it).
+  async chat_messages(cmd) {
+    const ids = await rpc.call("get_message_ids", account, need(cmd, "chat_id", "number"), false, false);
+    const out = [];
+    for (const id of ids) {
+      const msg = await rpc.call("get_message", account, id);
+      if (!msg.isInfo) out.push(id);
+    }
+    return { ok: true, msg_ids: out };
+  },
+
   async message_exists(cmd) {
     const ids = await rpc.call("get_existing_msg_ids", account, [need(cmd, "msg_id", "number")]);
     return { ok: true, exists: ids.length > 0 };

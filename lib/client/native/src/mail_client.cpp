@@ -424,39 +424,58 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
   }
   headers.insert(headers.end(), m.chat_headers.begin(), m.chat_headers.end());
   m.chat_headers = std::move(headers);
-  SOTTO_TRY_ASSIGN(std::string sealed, mail::seal(m, key_, certs, mail::SealOptions{seconds(now)}));
-  if (sealed.size() > mail::kMaxMailSize) {
-    return Error(Errc::too_large,
-                 "the mail would be " + std::to_string(sealed.size()) + " bytes, over the " +
-                     std::to_string(mail::kMaxMailSize >> 20) + " MiB a mail takes");
+  const std::string text = m.text;
+  // The mails that carry the message, in the order they go: a large file after a
+  // pre-message with the text, as Delta Chat sends it. The message is known by the id of the
+  // mail with the file.
+  std::vector<mail::ChatMail> mails;
+  if (changed == nullptr && mail::needs_pre_message(m)) {
+    mail::SplitMail split = mail::split_for_pre_message(std::move(m), new_message_id(address_));
+    mails.push_back(std::move(split.pre));
+    m = std::move(split.post);
   }
+  mails.push_back(std::move(m));
+  std::vector<std::string> sealed;
+  for (const mail::ChatMail& one : mails) {
+    SOTTO_TRY_ASSIGN(std::string raw,
+                     mail::seal(one, key_, certs, mail::SealOptions{seconds(now)}));
+    if (raw.size() > mail::kMaxMailSize) {
+      return Error(Errc::too_large,
+                   "the mail would be " + std::to_string(raw.size()) + " bytes, over the " +
+                       std::to_string(mail::kMaxMailSize >> 20) + " MiB a mail takes");
+    }
+    sealed.push_back(std::move(raw));
+  }
+  const mail::ChatMail& whole = mails.back();
 
   ClientStoreBatch batch;
   if (store_conversation) batch.put_conversations.push_back(c);
   StoredMessage stored;
   stored.group_id = c.group_id;
-  stored.message_id = text_bytes(m.message_id);
+  stored.message_id = text_bytes(whole.message_id);
   stored.sender = address_;
   stored.outgoing = true;
   stored.sent_at = now;
   stored.state = DeliveryState::pending;
-  stored.body = m.text;
+  stored.body = text;
   if (changed != nullptr) {
     stored = *changed;
-  } else if (!m.attachments.empty()) {
+  } else if (!whole.attachments.empty()) {
     // This account's copy of the file, for its history.
-    const mail::MailAttachment& a = m.attachments.front();
+    const mail::MailAttachment& a = whole.attachments.front();
     SOTTO_TRY_ASSIGN(stored.file, files_.keep(a.data, a.filename, a.content_type));
-    stored.file->caption = m.text.empty() ? std::nullopt : std::optional<std::string>(m.text);
+    stored.file->caption = text.empty() ? std::nullopt : std::optional<std::string>(text);
   }
   batch.put_messages.push_back(stored);
-  OutboxEntry entry;
-  entry.message_id = text_bytes(m.message_id);
-  entry.group_id = c.group_id;
-  for (const auto& address : recipients) entry.recipients.push_back(text_bytes(address));
-  entry.payload = text_bytes(sealed);
-  entry.created_at = now;
-  batch.put_outbox.push_back(std::move(entry));
+  for (size_t i = 0; i < mails.size(); ++i) {
+    OutboxEntry entry;
+    entry.message_id = text_bytes(mails[i].message_id);
+    entry.group_id = c.group_id;
+    for (const auto& address : recipients) entry.recipients.push_back(text_bytes(address));
+    entry.payload = text_bytes(sealed[i]);
+    entry.created_at = now;
+    batch.put_outbox.push_back(std::move(entry));
+  }
   if (auto applied = store_.apply(batch); !applied) {
     if (stored.file && changed == nullptr) (void)files_.remove(*stored.file);
     return applied.error();

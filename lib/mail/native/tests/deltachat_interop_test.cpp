@@ -431,10 +431,11 @@ TEST_F(DeltaChatMailClientTest, TheSottoAccountAndDeltaChatEachWriteFirst) {
   EXPECT_EQ(answer["chat_id"], imported["chat_id"]);
 }
 
-// Files between the Sotto account and Delta Chat, each over Delta Chat's 140,000 bytes: the
-// Sotto account's file arrives whole in Delta Chat; Delta Chat's comes as a pre-message (its
-// text) and a post-message (the file), which the Sotto account shows as one message with
-// the file, kept encrypted on the device and saved byte for byte.
+// Files between the Sotto account and Delta Chat, each over Delta Chat's 140,000 bytes, so
+// each comes as a pre-message (its text) and a post-message (the file): Delta Chat shows the
+// Sotto account's as one message with its text and the whole file; the Sotto account shows
+// Delta Chat's as one message with the file, kept encrypted on the device and saved byte
+// for byte.
 TEST_F(DeltaChatMailClientTest, FilesGoBothWays) {
   client::MemoryClientStore alice_store;
   std::unique_ptr<client::MailClient> alice;
@@ -462,7 +463,7 @@ TEST_F(DeltaChatMailClientTest, FilesGoBothWays) {
   ASSERT_TRUE(sent.ok()) << sent.error().to_string();
   ASSERT_TRUE(sent->file.has_value());
   EXPECT_EQ(sent->file->media_type, "application/pdf");
-  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  ASSERT_EQ(alice->flush_outbox().value(), 2u);  // the pre-message, then the file
   json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
   ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
   EXPECT_EQ(got.value("text", ""), "the report");
@@ -470,6 +471,10 @@ TEST_F(DeltaChatMailClientTest, FilesGoBothWays) {
   EXPECT_EQ(got.value("file_name", ""), "report.pdf");
   ASSERT_TRUE(got["file"].is_string()) << got.dump();
   EXPECT_EQ(read(got["file"].get<std::string>()), report);
+  // One message in Delta Chat's chat, not a text and a file.
+  json in_chat = bob->call({{"op", "chat_messages"}, {"chat_id", got["chat_id"]}});
+  ASSERT_TRUE(in_chat.value("ok", false)) << in_chat.dump();
+  EXPECT_EQ(in_chat["msg_ids"], json::array({got["msg_id"]})) << in_chat.dump();
 
   const Bytes photo = pattern(200 * 1024, 2);
   write(work_ / "photo.jpg", photo);

@@ -63,6 +63,22 @@ struct ChatMail {
   const std::string* chat_header(std::string_view name) const;
 };
 
+// Delta Chat's split of a large file: a mail whose first attachment is over
+// kPreMessageFileSize bytes goes as a pre-message with the text, which names the
+// post-message (Chat-Post-Message-ID) and says what file follows
+// (Chat-Post-Message-Metadata: its size, "File" and its name, as JSON), and then the
+// post-message with the file and no text (Chat-Is-Post-Message, which seal also writes
+// outside, so that a receiver may leave the large mail on the server for later). The text
+// shows at once; the message is known by the post-message's id, mail.message_id.
+inline constexpr size_t kPreMessageFileSize = 140'000;
+bool needs_pre_message(const ChatMail& mail);
+struct SplitMail {
+  ChatMail pre;
+  ChatMail post;
+};
+// Requires needs_pre_message(mail); the pre-message gets the id `pre_message_id`.
+SplitMail split_for_pre_message(ChatMail mail, std::string pre_message_id);
+
 // The inner entity: the protected headers, then the text as text/plain, a multipart/mixed
 // of the text and the attachments, or a read receipt's multipart/report. CRLF line ends; no
 // line over 998 characters. Errors: invalid_argument (an address that check_address refuses,
