@@ -1,5 +1,6 @@
 #include "sotto/client/mail_invite.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -70,10 +71,15 @@ std::string format_fingerprint(BytesView fingerprint) {
 }
 
 std::string format_mail_invite(const MailInvite& invite) {
-  return std::string(kHttpsPrefix) + format_fingerprint(invite.fingerprint) +
-         "&a=" + percent_encode(invite.address) + "&n=" + percent_encode(invite.name) +
-         "&i=" + percent_encode(invite.invite_number) + "&s=" + percent_encode(invite.auth) +
-         (invite.version > 0 ? "&v=" + std::to_string(invite.version) : "");
+  std::string link = std::string(kHttpsPrefix) + format_fingerprint(invite.fingerprint) +
+                     "&a=" + percent_encode(invite.address) + "&n=" + percent_encode(invite.name) +
+                     "&i=" + percent_encode(invite.invite_number) +
+                     "&s=" + percent_encode(invite.auth) +
+                     (invite.version > 0 ? "&v=" + std::to_string(invite.version) : "");
+  if (!invite.group_id.empty()) {
+    link += "&x=" + percent_encode(invite.group_id) + "&g=" + percent_encode(invite.group_name);
+  }
+  return link;
 }
 
 Result<MailInvite> parse_mail_invite(std::string_view link) {
@@ -98,6 +104,7 @@ Result<MailInvite> parse_mail_invite(std::string_view link) {
   }
   MailInvite invite;
   invite.fingerprint = *std::move(fingerprint);
+  bool has_group_id = false;
   std::string_view params = rest.substr(end + 1);
   while (!params.empty()) {
     const size_t amp = params.find('&');
@@ -120,13 +127,26 @@ Result<MailInvite> parse_mail_invite(std::string_view link) {
       unsigned v = 0;
       auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
       if (ec == std::errc() && ptr == value.data() + value.size() && v < 1000) invite.version = v;
-    } else if (key == "x" || key == "g" || key == "b") {
-      return Error(Errc::unsupported, "invite link: group and channel invites are not supported");
+    } else if (key == "x") {
+      invite.group_id = std::move(value);
+      has_group_id = true;
+    } else if (key == "g") {
+      invite.group_name = std::move(value);
+    } else if (key == "b") {
+      return Error(Errc::unsupported, "invite link: channel invites are not supported");
     }
   }
   if (invite.address.empty() || invite.invite_number.empty() || invite.auth.empty()) {
     return Error(Errc::invalid_argument,
                  "invite link: the address, invite number or auth is missing");
+  }
+  // A group's id goes into a header: the characters Delta Chat's ids are made of.
+  if (has_group_id &&
+      (invite.group_id.empty() || invite.group_id.size() > 64 ||
+       !std::all_of(invite.group_id.begin(), invite.group_id.end(), [](unsigned char c) {
+         return std::isalnum(c) != 0 || c == '-' || c == '_';
+       }))) {
+    return Error(Errc::invalid_argument, "invite link: not a group id");
   }
   return invite;
 }

@@ -368,14 +368,24 @@ TYPED_TEST_P(ClientStoreContract, AMailAccountItsPeersAndCursorAreKept) {
   ClientStoreBatch joined;
   MailPeer verified{"carol@example.org", Bytes{7}, MailKeySource::imported, 9, true};
   joined.put_mail_peers = {verified};
-  joined.put_mail_joins = {MailJoin{"dave@example.org", Bytes{1, 2}, "n", SecureBytes{3}, 4}};
+  joined.put_mail_joins = {MailJoin{"dave@example.org", Bytes{1, 2}, "n", SecureBytes{3}, 4, ""}};
   EXPECT_FALSE(joined.empty());
   ASSERT_TRUE(store.apply(joined).ok());
   EXPECT_TRUE(store.mail_peer("carol@example.org").value()->verified);
   EXPECT_FALSE(store.mail_peer("bob@example.org").value()->verified);
   EXPECT_EQ(store.mail_join("dave@example.org").value()->auth, SecureBytes{3});
+  EXPECT_TRUE(store.mail_join("dave@example.org").value()->group_id.empty());
+  // A join into a group keeps the group's id; a later join to the same inviter replaces it.
+  ClientStoreBatch into_group;
+  into_group.put_mail_joins = {
+      MailJoin{"erin@example.org", Bytes{5}, "m", SecureBytes{6}, 7, "Gr-1_x"}};
+  ASSERT_TRUE(store.apply(into_group).ok());
+  EXPECT_EQ(store.mail_join("erin@example.org").value()->group_id, "Gr-1_x");
+  into_group.put_mail_joins.back().group_id.clear();
+  ASSERT_TRUE(store.apply(into_group).ok());
+  EXPECT_TRUE(store.mail_join("erin@example.org").value()->group_id.empty());
   ClientStoreBatch done;
-  done.remove_mail_joins = {"dave@example.org", "nobody@example.org"};
+  done.remove_mail_joins = {"dave@example.org", "erin@example.org", "nobody@example.org"};
   EXPECT_FALSE(done.empty());
   ASSERT_TRUE(store.apply(done).ok());
   EXPECT_FALSE(store.mail_join("dave@example.org").value().has_value());

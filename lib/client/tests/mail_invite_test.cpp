@@ -73,9 +73,41 @@ TEST(MailInvite, WhatIsNotAnInviteIsRefused) {
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code(), Errc::invalid_argument) << bad;
   }
-  auto group = parse_mail_invite("https://i.delta.chat/#" + fpr + "&a=x%40y&g=G&x=id&i=1&s=2");
-  ASSERT_FALSE(group.ok());
-  EXPECT_EQ(group.error().code(), Errc::unsupported);
+  for (const std::string& bad_group :
+       {std::string("&x="), std::string("&x=a%20b"), std::string("&x=a%0d%0aBcc:%20x"),
+        "&x=" + std::string(65, 'a')}) {
+    auto r = parse_mail_invite("https://i.delta.chat/#" + fpr + "&a=x%40y&i=1&s=2" + bad_group);
+    ASSERT_FALSE(r.ok()) << bad_group;
+    EXPECT_EQ(r.error().code(), Errc::invalid_argument) << bad_group;
+  }
+  auto channel = parse_mail_invite("https://i.delta.chat/#" + fpr + "&a=x%40y&b=C&x=id&i=1&s=2");
+  ASSERT_FALSE(channel.ok());
+  EXPECT_EQ(channel.error().code(), Errc::unsupported);
+}
+
+// A group's invite, as Delta Chat writes it (its name form-encoded), and as Sotto does.
+TEST(MailInvite, AGroupsInviteNamesTheGroup) {
+  auto link = parse_mail_invite(
+      "https://i.delta.chat/#9EFE89622BA270BBA9BB2F92BE9981DDEC0B5855&v=3"
+      "&x=DLjVnOZFsWMhWB8YAXw3IgE3&i=j80Ppd1IVvOX28tKjTpCazh4&s=ljbniWrxUjuy65XB_kv28XZm"
+      "&a=carol%40sotto.test&n=&g=Hiking+club");
+  ASSERT_TRUE(link.ok()) << link.error().to_string();
+  EXPECT_EQ(link->group_id, "DLjVnOZFsWMhWB8YAXw3IgE3");
+  EXPECT_EQ(link->group_name, "Hiking club");
+  EXPECT_EQ(link->version, 3u);
+  EXPECT_EQ(link->address, "carol@sotto.test");
+  // A contact's invite names no group.
+  EXPECT_TRUE(parse_mail_invite(format_mail_invite(sample()))->group_id.empty());
+
+  MailInvite group = sample();
+  group.version = 3;
+  group.group_id = "Gr-1_x";
+  group.group_name = "Wandern & Grillen 🔥";
+  auto back = parse_mail_invite(format_mail_invite(group));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->group_id, group.group_id);
+  EXPECT_EQ(back->group_name, group.group_name);
+  EXPECT_EQ(back->auth, group.auth);
 }
 
 }  // namespace

@@ -412,8 +412,14 @@ const ops = {
     return { ok: true, msg_id: msgId };
   },
 
-  async secure_join_qr() {
-    return { ok: true, qr: await rpc.call("get_chat_securejoin_qr_code", account, null) };
+  async secure_join_qr(cmd) {
+    const chatId = typeof cmd.chat_id === "number" ? cmd.chat_id : null;
+    return { ok: true, qr: await rpc.call("get_chat_securejoin_qr_code", account, chatId) };
+  },
+
+  // A new group with only this account in it; others join through its invite link.
+  async create_group(cmd) {
+    return { ok: true, chat_id: await rpc.call("create_group_chat", account, need(cmd, "name", "string"), false) };
   },
 
   // Joiner side of SecureJoin (Setup-Contact): answers once the inviter confirmed the contact

@@ -740,13 +740,14 @@ Result<void> MailClient::join(std::string_view link) {
   } else {
     // Step 1 of the classic handshake: the invite number and this account's key, in the
     // clear: the inviter has no key of ours to encrypt to, nor we of theirs.
-    request = handshake_mail(inviter, "vc-request");
+    request = handshake_mail(inviter, invite.group_id.empty() ? "vc-request" : "vg-request");
     request.chat_headers.emplace_back("Secure-Join-Invitenumber", invite.invite_number);
     SOTTO_TRY_ASSIGN(raw, mail::compose_handshake_request(request, key_.cert, seconds(now)));
   }
   ClientStoreBatch batch;
   batch.put_mail_joins.push_back(MailJoin{inviter, invite.fingerprint, invite.invite_number,
-                                          SecureBytes(as_bytes(invite.auth)), now});
+                                          SecureBytes(as_bytes(invite.auth)), now,
+                                          invite.group_id});
   batch.put_outbox.push_back(outbox_entry(inviter, request.message_id, raw, now));
   return store_.apply(batch);
 }
@@ -836,12 +837,16 @@ Result<bool> MailClient::take_password_step(const std::string& raw, const mail::
 
 Result<void> MailClient::send_request_with_auth(const MailJoin& join, const openpgp::Cert& inviter,
                                                 ClientStoreBatch& batch, MailReceived& out) {
-  // Step 3: the secret from the link and our fingerprint, encrypted and signed.
-  mail::ChatMail answer = handshake_mail(join.address, "vc-request-with-auth");
+  // Step 3: the secret from the link and our fingerprint, encrypted and signed; into a
+  // group, the group's id too.
+  const bool group = !join.group_id.empty();
+  mail::ChatMail answer =
+      handshake_mail(join.address, group ? "vg-request-with-auth" : "vc-request-with-auth");
   answer.chat_headers.emplace_back("Secure-Join-Auth",
                                    std::string(join.auth.begin(), join.auth.end()));
   answer.chat_headers.emplace_back("Secure-Join-Fingerprint",
                                    format_fingerprint(key_.cert.fingerprint()));
+  if (group) answer.chat_headers.emplace_back("Secure-Join-Group", join.group_id);
   return queue_handshake(std::move(answer), inviter, batch, out);
 }
 
@@ -903,7 +908,7 @@ Result<bool> MailClient::take_handshake(const std::string& step, const mail::Cha
   if (!for_us) return false;
   const Bytes fingerprint = signer.fingerprint();
   const MailPeer verified{m.from_addr, signer.encode(), MailKeySource::autocrypt, clock_(), true};
-  if (step == "vc-auth-required" || step == "vc-contact-confirm") {
+  if (step == "vc-auth-required" || step == "vg-auth-required" || step == "vc-contact-confirm") {
     // The joiner's side: the inviter's key must be the one the link named.
     SOTTO_TRY_ASSIGN(auto join, store_.mail_join(m.from_addr));
     if (!join || join->fingerprint != fingerprint) return false;
@@ -935,6 +940,27 @@ Result<bool> MailClient::take_handshake(const std::string& step, const mail::Cha
     return true;
   }
   return true;  // another step (a group's, a newer version's): not shown, nothing done
+}
+
+Result<void> MailClient::take_member_added(const mail::ChatMail& m, const openpgp::Cert& signer,
+                                           ClientStoreBatch& batch, MailReceived& out) {
+  // Our join ends when the inviter, signing with the key the link named, adds us to the
+  // group the link was to.
+  const std::string* added = m.chat_header("Chat-Group-Member-Added");
+  const std::string* group = m.chat_header("Chat-Group-ID");
+  if (added == nullptr || group == nullptr) return success();
+  auto address = normalize_mail_address(*added);
+  if (!address.ok() || *address != address_) return success();
+  SOTTO_TRY_ASSIGN(auto join, store_.mail_join(m.from_addr));
+  if (!join || join->group_id.empty() || join->group_id != *group ||
+      join->fingerprint != signer.fingerprint()) {
+    return success();
+  }
+  batch.put_mail_peers.push_back(
+      MailPeer{m.from_addr, signer.encode(), MailKeySource::autocrypt, clock_(), true});
+  batch.remove_mail_joins.push_back(m.from_addr);
+  out.verified.push_back(m.from_addr);
+  return success();
 }
 
 Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, MailReceived& out) {
@@ -981,7 +1007,12 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   if (!opened.ok()) return take_unopened(raw, *outer, opened.error(), batch, out);
   if (opened->signature != openpgp::SignatureStatus::valid) return false;
   const mail::ChatMail& m = opened->mail;
-  if (const std::string* step = m.chat_header("Secure-Join")) {
+  const std::string* step = m.chat_header("Secure-Join");
+  if (step != nullptr && *step == "vg-member-added") {
+    // A group's member added through its invite: a group mail like any other, and for the
+    // one who joined, the end of the handshake.
+    if (!own) SOTTO_TRY(take_member_added(m, *signer, batch, out));
+  } else if (step != nullptr) {
     // One's own copies of the handshake are nothing to act on.
     if (own) return true;
     return take_handshake(*step, m, *signer, batch, out);

@@ -225,6 +225,10 @@ CREATE TABLE conversation_past_members (
   PRIMARY KEY (group_id, address)
 ) STRICT;
 )sql"},
+    {9, R"sql(
+-- E-mail mode: a SecureJoin into a group (its Chat-Group-ID; empty: a contact's invite).
+ALTER TABLE mail_joins ADD COLUMN group_id TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -1118,7 +1122,8 @@ Result<std::vector<MailPeer>> SqliteClientStore::mail_peers() const {
 Result<std::optional<MailJoin>> SqliteClientStore::mail_join(const std::string& address) const {
   SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
                                               "SELECT fingerprint, invite_number, auth, "
-                                              "started_at FROM mail_joins WHERE address = ?"));
+                                              "started_at, group_id FROM mail_joins "
+                                              "WHERE address = ?"));
   q.bind(address);
   SOTTO_TRY_ASSIGN(bool row, q.step());
   if (!row) return std::optional<MailJoin>();
@@ -1129,6 +1134,7 @@ Result<std::optional<MailJoin>> SqliteClientStore::mail_join(const std::string& 
   SOTTO_TRY_ASSIGN(j.auth,
                    unseal(store_key_, "mail_joins", "auth", {as_bytes(address)}, q.view(2)));
   j.started_at = q.u64(3);
+  j.group_id = q.text(4);
   return std::optional<MailJoin>(std::move(j));
 }
 
@@ -1354,11 +1360,12 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
     SOTTO_TRY_ASSIGN(Bytes auth,
                      seal(store_key_, "mail_joins", "auth", {as_bytes(j.address)}, j.auth));
     SOTTO_TRY(
-        run("INSERT INTO mail_joins (address, fingerprint, invite_number, auth, started_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
+        run("INSERT INTO mail_joins (address, fingerprint, invite_number, auth, started_at, "
+            "group_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
             "fingerprint = excluded.fingerprint, invite_number = excluded.invite_number, "
-            "auth = excluded.auth, started_at = excluded.started_at",
-            j.address, j.fingerprint, j.invite_number, auth, j.started_at));
+            "auth = excluded.auth, started_at = excluded.started_at, "
+            "group_id = excluded.group_id",
+            j.address, j.fingerprint, j.invite_number, auth, j.started_at, j.group_id));
   }
   for (const auto& address : batch.remove_mail_joins) {
     SOTTO_TRY(run("DELETE FROM mail_joins WHERE address = ?", address));

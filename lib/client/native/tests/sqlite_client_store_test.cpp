@@ -129,7 +129,7 @@ ClientStoreBatch everything() {
                                SecureBytes(as_bytes(kMailSecretKey)), "inv-number",
                                SecureBytes(as_bytes(kInviteAuth))};
   b.put_mail_joins.push_back(MailJoin{"carol@example.org", Bytes(20, 0xca), "carols-number",
-                                      SecureBytes(as_bytes(kJoinAuth)), 99});
+                                      SecureBytes(as_bytes(kJoinAuth)), 99, ""});
   b.put_mail_peers.push_back(
       MailPeer{"bob@example.org", Bytes{0xc6, 1, 2}, MailKeySource::autocrypt, 1234, true});
   b.mail_cursor = "imap-cursor-v1 7 12";
@@ -311,10 +311,12 @@ class SqliteClientStoreTest : public ::testing::Test {
   const std::string path_ = dir_.file("client.db");
 };
 
+// Migration 9 undone: no SecureJoin into a group.
+const std::string kUndoMigrationNine = "ALTER TABLE mail_joins DROP COLUMN group_id; ";
 // Migration 8 undone: no member timestamps, no past members of e-mail groups.
-const std::string kUndoMigrationEight =
-    "DROP TABLE conversation_past_members; "
-    "ALTER TABLE conversation_members DROP COLUMN added_at; ";
+const std::string kUndoMigrationEight = kUndoMigrationNine +
+                                        "DROP TABLE conversation_past_members; "
+                                        "ALTER TABLE conversation_members DROP COLUMN added_at; ";
 // Migration 7 undone: no read receipts asked for over mail.
 const std::string kUndoMigrationSeven =
     kUndoMigrationEight + "ALTER TABLE messages DROP COLUMN receipt_requested; ";
@@ -668,6 +670,26 @@ TEST_F(SqliteClientStoreTest, ATruncatedFileIsAClearError) {
   const Error damaged = refusal(passphrase(kPassphrase));
   EXPECT_EQ(damaged.code(), Errc::invalid_value) << damaged.to_string();
   EXPECT_NE(damaged.message().find("damaged"), std::string::npos) << damaged.message();
+}
+
+TEST_F(SqliteClientStoreTest, AVersionEightStoreGainsGroupJoinsOnOpening) {
+  ASSERT_NO_FATAL_FAILURE(store_everything(passphrase(kPassphrase)));
+  raw_sql(path_, kUndoMigrationNine + "PRAGMA user_version = 8");
+  auto store = reopen();
+  ASSERT_TRUE(store);
+  expect_everything(*store, true);
+  auto join = store->mail_join("carol@example.org").value();
+  ASSERT_TRUE(join.has_value());
+  EXPECT_TRUE(join->group_id.empty());
+  join->group_id = "DLjVnOZFsWMhWB8YAXw3IgE3";
+  ClientStoreBatch batch;
+  batch.put_mail_joins.push_back(*join);
+  ASSERT_TRUE(store->apply(batch).ok());
+  store.reset();
+  store = reopen();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->mail_join("carol@example.org").value()->group_id, "DLjVnOZFsWMhWB8YAXw3IgE3");
+  EXPECT_EQ(store->mail_join("carol@example.org").value()->auth, SecureBytes(as_bytes(kJoinAuth)));
 }
 
 TEST_F(SqliteClientStoreTest, AVersionSevenStoreGainsMemberTimestampsOnOpening) {

@@ -19,6 +19,7 @@
 #include "deltachat_driver.h"
 #include "mail_suite.h"
 #include "sotto/client/mail_client.h"
+#include "sotto/client/mail_invite.h"
 #include "sotto/client/memory_client_store.h"
 #include "sotto/core/encoding.h"
 #include "sotto/mail/mime.h"
@@ -648,6 +649,30 @@ namespace {
 
 class DeltaChatSecureJoinTest : public DeltaChatMailClientTest {
  protected:
+  // dave@ (a Sotto account) joins carol@ (Delta Chat) through her link `qr`, its request
+  // encrypted under the link's secret; both end with the other verified and the join done.
+  static void dave_joins_carol(client::MailClient& dave, client::ClientStore& dave_store,
+                               DeltaChat& carol, const std::string& qr) {
+    ASSERT_TRUE(dave.join(qr).ok());
+    auto pending = dave_store.outbox().value();
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_TRUE(
+        password_encrypted(std::string(pending[0].payload.begin(), pending[0].payload.end())));
+    ASSERT_EQ(dave.flush_outbox().value(), 1u);
+    bool dave_verified_carol = false;
+    std::thread joiner = verify_in_background(dave, "carol@sotto.test", dave_verified_carol);
+    json invited = carol.call({{"op", "wait_secure_join"}, {"timeout_ms", 60000}});
+    joiner.join();
+    ASSERT_TRUE(invited.value("ok", false)) << invited.dump() << "\n" << carol.log();
+    EXPECT_EQ(invited.value("addr", ""), "dave@sotto.test");
+    EXPECT_TRUE(invited.value("verified", false));
+    EXPECT_TRUE(dave_verified_carol) << carol.log();
+    auto carol_at_dave = dave_store.mail_peer("carol@sotto.test").value();
+    ASSERT_TRUE(carol_at_dave.has_value());
+    EXPECT_TRUE(carol_at_dave->verified);
+    EXPECT_FALSE(dave_store.mail_join("carol@sotto.test").value().has_value());
+  }
+
   // Runs `account`'s receive() on a thread of its own until it reports `who` verified (or a
   // minute passed), while the test talks to Delta Chat.
   static std::thread verify_in_background(client::MailClient& account, std::string who,
@@ -711,24 +736,65 @@ TEST_F(DeltaChatSecureJoinTest, EachSideJoinsThroughTheOthersInvite) {
   // Delta Chat's link offers v3 too: the Sotto account's request goes under its secret, and
   // Delta Chat's answer (its key, signed, under the same secret) is what verifies it.
   ASSERT_NE(qr.value("qr", "").find("v=3"), std::string::npos) << qr.dump();
-  ASSERT_TRUE(dave->join(qr.value("qr", "")).ok());
-  auto pending = dave_store.outbox().value();
-  ASSERT_EQ(pending.size(), 1u);
-  EXPECT_TRUE(
-      password_encrypted(std::string(pending[0].payload.begin(), pending[0].payload.end())));
+  ASSERT_NO_FATAL_FAILURE(dave_joins_carol(*dave, dave_store, *carol, qr.value("qr", "")));
+}
+
+// SecureJoin into a group (v3) with the real Delta Chat core: the Sotto account joins a Delta
+// Chat group through the group's invite link; Delta Chat adds it, the Sotto account ends with
+// the inviter verified and the group, by its id and name, with both in it; messages go both
+// ways in the group.
+TEST_F(DeltaChatSecureJoinTest, TheSottoAccountJoinsADeltaChatGroupThroughItsInvite) {
+  client::MemoryClientStore dave_store;
+  auto dave = sotto_account(dave_store, "dave");
+  ASSERT_TRUE(dave);
+  auto carol = delta_chat("carol");
+  json group = carol->call({{"op", "create_group"}, {"name", "Hiking club"}});
+  ASSERT_TRUE(group.value("ok", false)) << group.dump();
+  json qr = carol->call({{"op", "secure_join_qr"}, {"chat_id", group["chat_id"]}});
+  ASSERT_TRUE(qr.value("ok", false)) << qr.dump();
+  auto invite = client::parse_mail_invite(qr.value("qr", ""));
+  ASSERT_TRUE(invite.ok()) << qr.dump();
+  ASSERT_FALSE(invite->group_id.empty()) << qr.dump();
+  EXPECT_EQ(invite->group_name, "Hiking club");
+  EXPECT_EQ(invite->version, 3u);
+
+  // The join ends with the mail that adds the Sotto account to the group.
+  ASSERT_NO_FATAL_FAILURE(dave_joins_carol(*dave, dave_store, *carol, qr.value("qr", "")));
+
+  // The group, as Delta Chat has it: its id, its name, both members.
+  std::optional<client::Conversation> hiking;
+  const auto conversations = dave_store.conversations().value();
+  for (const auto& c : conversations) {
+    if (c.kind == client::ConversationKind::group) hiking = c;
+  }
+  ASSERT_TRUE(hiking.has_value());
+  EXPECT_EQ(hiking->name, "Hiking club");
+  EXPECT_EQ(hiking->membership, client::Membership::member);
+  std::vector<std::string> members = hiking->members;
+  std::sort(members.begin(), members.end());
+  EXPECT_EQ(members, (std::vector<std::string>{"carol@sotto.test", "dave@sotto.test"}));
+
+  // Messages both ways, in the group.
+  ASSERT_TRUE(dave->send_group_text(hiking->group_id, "glad to be in").ok());
   ASSERT_EQ(dave->flush_outbox().value(), 1u);
-  bool dave_verified_carol = false;
-  std::thread joiner = verify_in_background(*dave, "carol@sotto.test", dave_verified_carol);
-  json invited = carol->call({{"op", "wait_secure_join"}, {"timeout_ms", 60000}});
-  joiner.join();
-  ASSERT_TRUE(invited.value("ok", false)) << invited.dump() << "\n" << carol->log();
-  EXPECT_EQ(invited.value("addr", ""), "dave@sotto.test");
-  EXPECT_TRUE(invited.value("verified", false));
-  EXPECT_TRUE(dave_verified_carol);
-  auto carol_at_dave = dave_store.mail_peer("carol@sotto.test").value();
-  ASSERT_TRUE(carol_at_dave.has_value());
-  EXPECT_TRUE(carol_at_dave->verified);
-  EXPECT_FALSE(dave_store.mail_join("carol@sotto.test").value().has_value());
+  json got = carol->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << carol->log();
+  EXPECT_EQ(got.value("text", ""), "glad to be in");
+  EXPECT_EQ(got["chat_id"], group["chat_id"]);
+  EXPECT_TRUE(got.value("encrypted", false));
+  json sent = carol->call({{"op", "send"}, {"chat_id", group["chat_id"]}, {"text", "welcome!"}});
+  ASSERT_TRUE(sent.value("ok", false)) << sent.dump();
+  std::vector<client::StoredMessage> in_group;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (in_group.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto r = dave->receive(std::chrono::seconds(10));
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    for (const auto& m : r->messages) {
+      if (m.group_id == hiking->group_id && m.body == "welcome!") in_group.push_back(m);
+    }
+  }
+  ASSERT_EQ(in_group.size(), 1u) << carol->log();
+  EXPECT_EQ(in_group[0].sender, "carol@sotto.test");
 }
 
 }  // namespace

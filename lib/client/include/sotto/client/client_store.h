@@ -202,6 +202,8 @@ struct MailJoin {
   std::string invite_number;
   SecureBytes auth;
   uint64_t started_at = 0;  // ms
+  // The group the invite was to (its Chat-Group-ID), or empty for a contact's invite.
+  std::string group_id;
 };
 
 struct MessageKey {

@@ -1,5 +1,6 @@
 // SecureJoin invite links of e-mail mode, in Delta Chat's form (its URI schemes):
 //   https://i.delta.chat/#FINGERPRINT&a=ADDRESS&n=NAME&i=INVITENUMBER&s=AUTH[&v=3]
+//       [&x=GROUP_ID&g=GROUP_NAME]
 // and the older OPENPGP4FPR:FINGERPRINT#a=...&n=...&i=...&s=... that its QR codes carried.
 // FINGERPRINT is the inviter's OpenPGP v4 fingerprint (40 hex digits); the values are
 // percent-encoded. Whoever has the link can verify the inviter's key: AUTH is the secret that
@@ -24,6 +25,11 @@ struct MailInvite {
   // The SecureJoin version the link offers ("v="): 3 lets the joiner's first step go
   // encrypted under the link's secret (vc-request-pubkey) instead of in the clear.
   uint32_t version = 0;
+  // A group's invite (Delta Chat's "x=" and "g="): the joiner is added to this group (its
+  // Chat-Group-ID) once the inviter has checked the link's secret. Empty: an invite to a
+  // contact.
+  std::string group_id;
+  std::string group_name;
 };
 
 // A fingerprint as Delta Chat writes it, in links and in Secure-Join-Fingerprint: upper-case
@@ -35,7 +41,8 @@ std::string format_mail_invite(const MailInvite& invite);
 
 // Either form, parameters in any order, unknown ones skipped. Errors: invalid_argument (not an
 // invite link, a fingerprint that is not 40 hex digits, a missing address, invite number or
-// auth, a bad percent escape), unsupported (a group or channel invite: x=, g=, b=).
+// auth, a bad percent escape, a group id of other than letters, digits, '-' and '_' or over
+// 64 of them), unsupported (a channel invite: b=).
 Result<MailInvite> parse_mail_invite(std::string_view link);
 
 }  // namespace sotto::client

@@ -101,7 +101,9 @@ class MailClient {
   // Starts SecureJoin as the joiner with someone's invite link: sends the request through
   // the outbox (a v3 link's encrypted under its secret; an older link's in the clear, as
   // that protocol's first step is); receive() does the rest, and
-  // reports the inviter in `verified` once their key matched the link. Errors:
+  // reports the inviter in `verified` once their key matched the link. A group's link (one
+  // with a group id) asks to join the group: the join ends when the inviter's mail that adds
+  // this account (Secure-Join: vg-member-added) comes, and the group with it. Errors:
   // parse_mail_invite's, invalid_argument (this account's own link), the store's.
   Result<void> join(std::string_view link);
 
@@ -178,6 +180,8 @@ class MailClient {
   // SecureJoin (docs/mail.md): the request in the clear, and the encrypted steps.
   Result<bool> take_join_request(const mail::OuterMail& outer, ClientStoreBatch& batch,
                                  MailReceived& out);
+  Result<void> take_member_added(const mail::ChatMail& m, const openpgp::Cert& signer,
+                                 ClientStoreBatch& batch, MailReceived& out);
   Result<bool> take_handshake(const std::string& step, const mail::ChatMail& m,
                               const openpgp::Cert& signer, ClientStoreBatch& batch,
                               MailReceived& out);
