@@ -510,11 +510,23 @@ int run_mail_history(const CommonOptions& common, const std::string& address) {
   return mark_read(session, out, chat);
 }
 
-int run_mail_invite(const CommonOptions& common, bool qr) {
+namespace {
+Result<client::Conversation> find_group(const MailAccountSession& session,
+                                        const std::string& group);
+}  // namespace
+
+int run_mail_invite(const CommonOptions& common, bool qr, const std::string& group) {
   const Output out(common.json);
   MailAccountSession session;
   if (int failed = open_mail(common, out, session)) return failed;
-  const std::string link = session.client->invite_link();
+  std::string link = session.client->invite_link();
+  if (!group.empty()) {
+    auto c = find_group(session, group);
+    if (!c) return out.fail(exit_for(c.error()), c.error());
+    auto group_link = session.client->group_invite_link(c->group_id);
+    if (!group_link) return out.fail(exit_for(group_link.error()), group_link.error());
+    link = *std::move(group_link);
+  }
   if (out.json()) {
     out.object({{"link", link}});
     return 0;

@@ -40,7 +40,7 @@ int run_mail_send(const CommonOptions& common, const std::string& address,
 int run_mail_recv(const CommonOptions& common, uint32_t wait_seconds);
 int run_mail_history(const CommonOptions& common, const std::string& address);
 // SecureJoin: this account's invite link (and QR code), and joining through someone's.
-int run_mail_invite(const CommonOptions& common, bool qr);
+int run_mail_invite(const CommonOptions& common, bool qr, const std::string& group);
 int run_mail_join(const CommonOptions& common, const std::string& link, uint32_t wait_seconds);
 // Groups of an e-mail profile (GROUP: its name, or its id in hex as `group list` shows it).
 int run_mail_group_create(const CommonOptions& common, const std::string& name,

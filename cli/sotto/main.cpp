@@ -115,6 +115,10 @@ int main(int argc, char** argv) {
       "invite",
       "print a link that lets someone add you, or join your server, without typing its keys");
   invite->add_flag("--qr", qr, "also draw it as a QR code");
+  std::string invite_group;
+  invite->add_option("--group", invite_group,
+                     "e-mail mode: a link to join this group (its name or id) instead; whoever "
+                     "joins through it is added, verified");
 
   bool confirmed = false;
   std::string join_link;
@@ -353,7 +357,7 @@ int main(int argc, char** argv) {
     if (*send && !group_option) return run_mail_send(common, peer, text);
     if (*recv) return run_mail_recv(common, wait_seconds);
     if (*history && !group_option) return run_mail_history(common, peer);
-    if (*invite) return run_mail_invite(common, qr);
+    if (*invite) return run_mail_invite(common, qr, invite_group);
     if (*join) return run_mail_join(common, join_link, join_wait);
     if (*logout) return run_mail_logout(common, confirmed);
     if (*file_send) {
@@ -381,6 +385,12 @@ int main(int argc, char** argv) {
   if (*devices_revoke) return run_devices_revoke(common, device_prefix);
   if (*contacts_add) return run_contacts_add(common, contact_name);
   if (*contacts_import) return run_contacts_import(common, vcard_path, dry_run);
+  if (*invite && !invite_group.empty()) {
+    const Output out(common.json);
+    return out.fail(Exit::usage,
+                    "invite --group is for e-mail profiles; a server group adds members with "
+                    "`group add`");
+  }
   if (*invite) return run_invite(common, qr);
   if (*join || *logout) {
     const Output out(common.json);

@@ -589,7 +589,98 @@ class SottoCliSecureJoinTest : public SottoCliMailTest {
     }
     return printed;
   }
+  // Runs `recv` as `inviter` until `joiner`'s `join` ends, and expects it to end well with
+  // each side reporting the other verified.
+  void expect_join_verifies(const Person& inviter, const Person& joiner, SottoProcess& process) {
+    SottoRun joined;
+    const std::string at_inviter = answer_until_done(inviter, process, joined);
+    EXPECT_EQ(joined.exit_code, 0) << describe(joined);
+    const auto verified = [](const Person& p) {
+      return R"({"address":")" + p.address() + R"(","event":"verified"})";
+    };
+    EXPECT_NE(joined.out.find(verified(inviter)), std::string::npos) << joined.out;
+    EXPECT_NE(at_inviter.find(verified(joiner)), std::string::npos) << at_inviter;
+  }
 };
+
+// A group's invite link between sotto profiles: whoever joins through it is verified and
+// added to the group, and every member hears of it; the joiner then writes to the group and
+// both members read it. The link's secrets are the group's own: a contact's link with the
+// group's id added adds nobody. A link without v3 runs the classic steps (vg-request).
+TEST_F(SottoCliSecureJoinTest, AGroupsInviteLinkAddsWhoeverJoinsVerified) {
+  Person carol = person("carol");
+  Person alice = person("alice");
+  Person dave = person("dave");
+  Person bob = person("bob");
+  for (const Person* p : {&carol, &alice, &dave, &bob}) ASSERT_EQ(init(*p).exit_code, 0);
+  give_key(alice, carol);
+  ASSERT_EQ(run(carol, {"group", "create", "Hiking club", alice.address()}).exit_code, 0);
+  auto invite = run(carol, {"invite", "--group", "Hiking club"});
+  ASSERT_EQ(invite.exit_code, 0) << describe(invite);
+  const std::string link = invite.lines().at(0).at("link").get<std::string>();
+  EXPECT_NE(link.find("&x="), std::string::npos) << link;
+  EXPECT_NE(link.find("&g=Hiking%20club"), std::string::npos) << link;
+  // Asked again: the same link.
+  EXPECT_EQ(run(carol, {"invite", "--group", "Hiking club"}).lines().at(0).at("link"), link);
+  EXPECT_EQ(run(carol, {"invite", "--group", "no such group"}).exit_code, 8);
+
+  // The contact link's secrets with the group's id: not the group's, so nobody is added.
+  auto contact = run(carol, {"invite"});
+  ASSERT_EQ(contact.exit_code, 0);
+  const std::string contact_link = contact.lines().at(0).at("link").get<std::string>();
+  const std::string forged = contact_link + link.substr(link.find("&x="));
+  {
+    SottoProcess joiner(bob.work, {"--json", "join", forged, "--wait", "15"}, bob.env,
+                        std::string());
+    SottoRun joined;
+    answer_until_done(carol, joiner, joined);
+    EXPECT_EQ(joined.exit_code, 6) << describe(joined);
+  }
+
+  SottoProcess joiner(dave.work, {"--json", "join", link, "--wait", "60"}, dave.env, std::string());
+  auto requests = mail_->wait_mails("carol", 1);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_TRUE(mail::password_encrypted(requests[0])) << requests[0];
+  expect_join_verifies(carol, dave, joiner);
+  // All three have the group with all three in it.
+  for (const Person* p : {&carol, &dave, &alice}) {
+    if (p == &alice) {
+      auto told = run(alice, {"recv", "--wait", "30"});
+      ASSERT_EQ(told.exit_code, 0) << describe(told);
+      EXPECT_EQ(texts(told), (std::vector<std::string>{"Member dave@sotto.test added by "
+                                                       "carol@sotto.test."}));
+    }
+    auto groups = run(*p, {"group", "list"});
+    ASSERT_EQ(groups.exit_code, 0) << describe(groups);
+    ASSERT_EQ(groups.lines().size(), 1u) << p->name << ": " << groups.out;
+    EXPECT_EQ(groups.lines()[0].at("name"), "Hiking club");
+    auto members = groups.lines()[0].at("members").get<std::vector<std::string>>();
+    std::sort(members.begin(), members.end());
+    EXPECT_EQ(members,
+              (std::vector<std::string>{"alice@sotto.test", "carol@sotto.test", "dave@sotto.test"}))
+        << p->name;
+  }
+  // Dave writes to the group: carol and alice (who has his key from the group's gossip) read it.
+  ASSERT_EQ(run(dave, {"send", "--group", "Hiking club", "thanks for having me"}).exit_code, 0);
+  for (const Person* p : {&carol, &alice}) {
+    auto got = run(*p, {"recv", "--wait", "30"});
+    ASSERT_EQ(got.exit_code, 0) << describe(got);
+    EXPECT_EQ(texts(got), (std::vector<std::string>{"thanks for having me"})) << p->name;
+  }
+
+  // The classic steps, for a link without v=3.
+  std::string classic = link;
+  classic.erase(classic.find("&v=3"), 4);
+  SottoProcess classic_joiner(bob.work, {"--json", "join", classic, "--wait", "60"}, bob.env,
+                              std::string());
+  auto clear = mail_->wait_mails("carol", 1);
+  ASSERT_EQ(clear.size(), 1u);
+  EXPECT_NE(clear[0].find("Secure-Join: vg-request"), std::string::npos) << clear[0];
+  expect_join_verifies(carol, bob, classic_joiner);
+  auto bob_groups = run(bob, {"group", "list"});
+  ASSERT_EQ(bob_groups.lines().size(), 1u) << bob_groups.out;
+  EXPECT_EQ(bob_groups.lines()[0].at("members").size(), 4u) << bob_groups.out;
+}
 
 // SecureJoin between two sotto profiles: a link whose secret was changed verifies nobody;
 // the real link (v3: the first request encrypted under the link's secret) verifies each
@@ -629,14 +720,7 @@ TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
   EXPECT_EQ(requests[0].find("Autocrypt"), std::string::npos) << requests[0];
   EXPECT_EQ(requests[0].find("Secure-Join"), std::string::npos) << requests[0];
   EXPECT_EQ(requests[0].find("Chat-Version"), std::string::npos) << requests[0];
-  SottoRun joined;
-  const std::string at_carol = answer_until_done(carol, joiner, joined);
-  EXPECT_EQ(joined.exit_code, 0) << describe(joined);
-  EXPECT_NE(joined.out.find(R"({"address":"carol@sotto.test","event":"verified"})"),
-            std::string::npos)
-      << joined.out;
-  EXPECT_NE(at_carol.find(R"({"address":"dave@sotto.test","event":"verified"})"), std::string::npos)
-      << at_carol;
+  expect_join_verifies(carol, dave, joiner);
   for (const auto& [who, other] :
        {std::pair{&carol, "dave@sotto.test"}, std::pair{&dave, "carol@sotto.test"}}) {
     auto list = run(*who, {"contacts", "list"});
@@ -664,15 +748,7 @@ TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
   ASSERT_EQ(clear.size(), 1u);
   EXPECT_FALSE(mail::password_encrypted(clear[0]));
   EXPECT_NE(clear[0].find("Secure-Join: vc-request"), std::string::npos) << clear[0];
-  SottoRun classic_joined;
-  const std::string classic_at_carol = answer_until_done(carol, classic_joiner, classic_joined);
-  EXPECT_EQ(classic_joined.exit_code, 0) << describe(classic_joined);
-  EXPECT_NE(classic_joined.out.find(R"({"address":"carol@sotto.test","event":"verified"})"),
-            std::string::npos)
-      << classic_joined.out;
-  EXPECT_NE(classic_at_carol.find(R"({"address":"alice@sotto.test","event":"verified"})"),
-            std::string::npos)
-      << classic_at_carol;
+  expect_join_verifies(carol, alice, classic_joiner);
 }
 
 }  // namespace

@@ -8,7 +8,8 @@ bool ClientStoreBatch::empty() const {
          delivery_updates.empty() && remove_messages.empty() && put_outbox.empty() &&
          remove_outbox.empty() && add_processed.empty() && remove_processed.empty() &&
          !mail_account && put_mail_peers.empty() && put_mail_joins.empty() &&
-         remove_mail_joins.empty() && !mail_cursor;
+         remove_mail_joins.empty() && put_mail_group_invites.empty() &&
+         remove_mail_group_invites.empty() && !mail_cursor;
 }
 
 }  // namespace sotto::client

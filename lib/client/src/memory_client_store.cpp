@@ -107,6 +107,12 @@ Result<std::vector<MailPeer>> MemoryClientStore::mail_peers() const {
   return out;
 }
 
+Result<std::vector<MailGroupInvite>> MemoryClientStore::mail_group_invites() const {
+  std::vector<MailGroupInvite> out;
+  for (const auto& [group_id, invite] : mail_group_invites_) out.push_back(invite);
+  return out;
+}
+
 Result<std::optional<MailJoin>> MemoryClientStore::mail_join(const std::string& address) const {
   auto it = mail_joins_.find(address);
   if (it == mail_joins_.end()) return std::optional<MailJoin>();
@@ -178,6 +184,12 @@ Result<void> MemoryClientStore::apply(const ClientStoreBatch& batch) {
   for (const auto& p : batch.put_mail_peers) mail_peers_[p.address] = p;
   for (const auto& j : batch.put_mail_joins) mail_joins_[j.address] = j;
   for (const auto& address : batch.remove_mail_joins) mail_joins_.erase(address);
+  for (const auto& invite : batch.put_mail_group_invites) {
+    mail_group_invites_[invite.group_id] = invite;
+  }
+  for (const auto& group_id : batch.remove_mail_group_invites) {
+    mail_group_invites_.erase(group_id);
+  }
   if (batch.mail_cursor) mail_cursor_ = batch.mail_cursor;
   ++batches_applied_;
   return success();

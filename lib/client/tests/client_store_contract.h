@@ -390,6 +390,35 @@ TYPED_TEST_P(ClientStoreContract, AMailAccountItsPeersAndCursorAreKept) {
   ASSERT_TRUE(store.apply(done).ok());
   EXPECT_FALSE(store.mail_join("dave@example.org").value().has_value());
 
+  // A group's invite link: its secrets kept by group id, replaced, then withdrawn.
+  EXPECT_TRUE(store.mail_group_invites().value().empty());
+  ClientStoreBatch invites;
+  invites.put_mail_group_invites = {MailGroupInvite{Bytes{0x20}, "g2", SecureBytes{2}, 20},
+                                    MailGroupInvite{Bytes{0x10}, "g1", SecureBytes{1}, 10}};
+  EXPECT_FALSE(invites.empty());
+  ASSERT_TRUE(store.apply(invites).ok());
+  auto kept = store.mail_group_invites().value();
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].group_id, Bytes{0x10});  // by group id
+  EXPECT_EQ(kept[0].invite_number, "g1");
+  EXPECT_EQ(kept[0].auth, SecureBytes{1});
+  EXPECT_EQ(kept[0].created_at, 10u);
+  EXPECT_EQ(kept[1].auth, SecureBytes{2});
+  ClientStoreBatch renewed;
+  renewed.put_mail_group_invites = {MailGroupInvite{Bytes{0x20}, "g3", SecureBytes{3}, 30}};
+  ASSERT_TRUE(store.apply(renewed).ok());
+  kept = store.mail_group_invites().value();
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[1].invite_number, "g3");
+  EXPECT_EQ(kept[1].auth, SecureBytes{3});
+  ClientStoreBatch withdrawn;
+  withdrawn.remove_mail_group_invites = {Bytes{0x10}, Bytes{0x99}};
+  EXPECT_FALSE(withdrawn.empty());
+  ASSERT_TRUE(store.apply(withdrawn).ok());
+  kept = store.mail_group_invites().value();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].group_id, Bytes{0x20});
+
   // A refused batch moves no cursor.
   ClientStoreBatch refused;
   refused.mail_cursor = "imap-cursor-v1 1 9";

@@ -427,7 +427,9 @@ const ops = {
   async secure_join(cmd) {
     const qr = need(cmd, "qr", "string");
     const checked = await rpc.call("check_qr", account, qr);
-    if (checked.kind !== "askVerifyContact") throw new Error(`not a contact invite: ${checked.kind}`);
+    if (checked.kind !== "askVerifyContact" && checked.kind !== "askVerifyGroup") {
+      throw new Error(`not a contact or group invite: ${checked.kind}`);
+    }
     const contactId = checked.contact_id;
     state.joinerProgress.delete(contactId);
     const chatId = await rpc.call("secure_join", account, qr);

@@ -379,9 +379,27 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
                                                 bool store_conversation,
                                                 const std::vector<std::string>& recipients,
                                                 const StoredMessage* changed) {
+  ClientStoreBatch batch;
+  SOTTO_TRY_ASSIGN(StoredMessage stored,
+                   add_message(batch, std::move(m), c, store_conversation, recipients, changed));
+  if (auto applied = store_.apply(batch); !applied) {
+    if (stored.file && changed == nullptr) (void)files_.remove(*stored.file);
+    return applied.error();
+  }
+  return stored;
+}
+
+Result<StoredMessage> MailClient::add_message(ClientStoreBatch& batch, mail::ChatMail m,
+                                              const Conversation& c, bool store_conversation,
+                                              const std::vector<std::string>& recipients,
+                                              const StoredMessage* changed) {
   std::vector<openpgp::Cert> certs;
   for (const auto& address : recipients) {
+    // A key this batch learns (the one who just joined) counts as known.
     SOTTO_TRY_ASSIGN(auto peer, store_.mail_peer(address));
+    for (const auto& pending : batch.put_mail_peers) {
+      if (pending.address == address) peer = pending;
+    }
     if (!peer) {
       return Error(Errc::not_found, "no key for " + address +
                                         ": import theirs, join through their invite, or "
@@ -448,7 +466,6 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
   }
   const mail::ChatMail& whole = mails.back();
 
-  ClientStoreBatch batch;
   if (store_conversation) batch.put_conversations.push_back(c);
   StoredMessage stored;
   stored.group_id = c.group_id;
@@ -475,10 +492,6 @@ Result<StoredMessage> MailClient::queue_message(mail::ChatMail m, const Conversa
     entry.payload = text_bytes(sealed[i]);
     entry.created_at = now;
     batch.put_outbox.push_back(std::move(entry));
-  }
-  if (auto applied = store_.apply(batch); !applied) {
-    if (stored.file && changed == nullptr) (void)files_.remove(*stored.file);
-    return applied.error();
   }
   return stored;
 }
@@ -723,6 +736,34 @@ std::string MailClient::invite_link() const {
   return format_mail_invite(invite);
 }
 
+Result<std::string> MailClient::group_invite_link(BytesView group_id) {
+  SOTTO_TRY_ASSIGN(Conversation c, group(group_id));
+  SOTTO_TRY_ASSIGN(auto invites, store_.mail_group_invites());
+  std::optional<MailGroupInvite> made;
+  for (auto& invite : invites) {
+    if (invite.group_id == c.group_id) made = std::move(invite);
+  }
+  if (!made) {
+    // The group's own tokens, made as the account's are: a contact's link cannot add anyone
+    // to a group, nor one group's link to another.
+    made = MailGroupInvite{c.group_id, to_base64url(crypto::random_bytes(18)),
+                           SecureBytes(as_bytes(to_base64url(crypto::random_bytes(18)))), clock_()};
+    ClientStoreBatch batch;
+    batch.put_mail_group_invites.push_back(*made);
+    SOTTO_TRY(store_.apply(batch));
+  }
+  MailInvite invite;
+  invite.fingerprint = key_.cert.fingerprint();
+  invite.address = address_;
+  invite.name = address_.substr(0, address_.find('@'));
+  invite.invite_number = made->invite_number;
+  invite.auth = std::string(made->auth.begin(), made->auth.end());
+  invite.version = 3;
+  invite.group_id = group_header_id(c.group_id);
+  invite.group_name = c.name;
+  return format_mail_invite(invite);
+}
+
 Result<void> MailClient::join(std::string_view link) {
   SOTTO_TRY_ASSIGN(MailInvite invite, parse_mail_invite(link));
   SOTTO_TRY_ASSIGN(std::string inviter, normalize_mail_address(invite.address));
@@ -790,16 +831,21 @@ Result<bool> MailClient::take_password_step(const std::string& raw, const mail::
                                             ClientStoreBatch& batch, MailReceived& out) {
   if (outer.from_addr == address_) return true;  // our own step to someone else
   const uint64_t now = clock_();
-  // The inviter's side: someone with our link asks for our key (v3's first step).
-  {
-    const SecureBytes secret = securejoin_secret(key_.cert.fingerprint(), invite_auth_.view());
+  // The inviter's side: someone with one of our links (the contact's, or a group's) asks
+  // for our key (v3's first step).
+  std::vector<SecureBytes> our_auths;
+  our_auths.push_back(invite_auth_);
+  SOTTO_TRY_ASSIGN(auto group_invites, store_.mail_group_invites());
+  for (auto& invite : group_invites) our_auths.push_back(std::move(invite.auth));
+  for (const SecureBytes& our_auth : our_auths) {
+    const SecureBytes secret = securejoin_secret(key_.cert.fingerprint(), our_auth.view());
     auto opened = mail::open_with_password(raw, secret.view(), {}, seconds(now));
     if (opened.ok()) {
       const mail::ChatMail& m = opened->mail;
       const std::string* step = m.chat_header("Secure-Join");
       const std::string* auth = m.chat_header("Secure-Join-Auth");
       if (step == nullptr || *step != "vc-request-pubkey" || auth == nullptr ||
-          !constant_time_equal(as_bytes(*auth), invite_auth_.view())) {
+          !constant_time_equal(as_bytes(*auth), our_auth.view())) {
         return false;
       }
       // Step 2: our key, inside, signed, under the same secret.
@@ -879,18 +925,25 @@ Result<bool> MailClient::take_join_request(const mail::OuterMail& outer, ClientS
   if (step == nullptr) return false;
   if (outer.from_addr == address_) return true;  // our own request to someone else
   const std::string* number = outer.secure_join_header("Secure-Join-Invitenumber");
-  if (*step != "vc-request" || number == nullptr || !outer.autocrypt ||
-      !constant_time_equal(as_bytes(*number), as_bytes(invite_number_))) {
-    return false;
+  if (number == nullptr || !outer.autocrypt) return false;
+  bool ours = false;
+  if (*step == "vc-request") {
+    ours = constant_time_equal(as_bytes(*number), as_bytes(invite_number_));
+  } else if (*step == "vg-request") {
+    SOTTO_TRY_ASSIGN(auto group_invites, store_.mail_group_invites());
+    for (const auto& invite : group_invites) {
+      ours = ours || constant_time_equal(as_bytes(*number), as_bytes(invite.invite_number));
+    }
   }
+  if (!ours) return false;
   if (!mail::autocrypt_key(*outer.autocrypt, seconds(clock_())).ok()) return false;
   SOTTO_TRY_ASSIGN(auto offered, openpgp::Cert::parse(outer.autocrypt->keydata));
   // A known address keeps its key: a request in the clear cannot replace it.
   SOTTO_TRY_ASSIGN(auto known, store_.mail_peer(outer.from_addr));
   if (known && known->cert != outer.autocrypt->keydata) return false;
   // Step 2: encrypted to the key the request brought, signed, with ours in Autocrypt.
-  SOTTO_TRY(
-      queue_handshake(handshake_mail(outer.from_addr, "vc-auth-required"), offered, batch, out));
+  const std::string answer = *step == "vc-request" ? "vc-auth-required" : "vg-auth-required";
+  SOTTO_TRY(queue_handshake(handshake_mail(outer.from_addr, answer), offered, batch, out));
   return true;
 }
 
@@ -939,7 +992,52 @@ Result<bool> MailClient::take_handshake(const std::string& step, const mail::Cha
         queue_handshake(handshake_mail(m.from_addr, "vc-contact-confirm"), signer, batch, out));
     return true;
   }
-  return true;  // another step (a group's, a newer version's): not shown, nothing done
+  if (step == "vg-request-with-auth") {
+    // The inviter's side of a group's invite: the secret of one of our groups' links, and
+    // the signer's fingerprint named.
+    const std::string* auth = m.chat_header("Secure-Join-Auth");
+    const std::string* named = m.chat_header("Secure-Join-Fingerprint");
+    if (auth == nullptr || named == nullptr) return false;
+    auto named_bytes = from_hex(without_spaces(*named));
+    if (!named_bytes.ok() || *named_bytes != fingerprint) return false;
+    SOTTO_TRY_ASSIGN(auto group_invites, store_.mail_group_invites());
+    const MailGroupInvite* invite = nullptr;
+    for (const auto& candidate : group_invites) {
+      if (constant_time_equal(as_bytes(*auth), candidate.auth.view())) invite = &candidate;
+    }
+    if (invite == nullptr) return false;
+    // A request that names a group names this one.
+    const std::string* named_group = m.chat_header("Secure-Join-Group");
+    if (named_group != nullptr && *named_group != group_header_id(invite->group_id)) return false;
+    batch.put_mail_peers.push_back(verified);
+    out.verified.push_back(m.from_addr);
+    SOTTO_TRY(add_joiner(invite->group_id, m.from_addr, batch));
+    return true;
+  }
+  return true;  // another step (a newer version's): not shown, nothing done
+}
+
+Result<void> MailClient::add_joiner(const Bytes& group_id, const std::string& joiner,
+                                    ClientStoreBatch& batch) {
+  // The group as this batch leaves it; one we are no longer in adds nobody.
+  SOTTO_TRY_ASSIGN(auto c, store_.conversation(group_id));
+  for (const auto& pending : batch.put_conversations) {
+    if (pending.group_id == group_id) c = pending;
+  }
+  if (!c || c->membership != Membership::member) return success();
+  if (std::find(c->members.begin(), c->members.end(), joiner) != c->members.end()) {
+    return success();  // a repeated request: added already
+  }
+  // Every member (the one who joined too) hears of it, in a group mail that also ends the
+  // joiner's handshake (vg-member-added).
+  add_member(*c, joiner, next_member_time(*c, seconds(clock_())));
+  mail::ChatMail m;
+  m.chat_headers.emplace_back("Chat-Group-Member-Added", joiner);
+  m.chat_headers.emplace_back("Secure-Join", "vg-member-added");
+  m.text = "Member " + joiner + " added by " + address_ + ".";
+  SOTTO_TRY_ASSIGN(auto stored, add_message(batch, std::move(m), *c, true, others(c->members)));
+  (void)stored;
+  return success();
 }
 
 Result<void> MailClient::take_member_added(const mail::ChatMail& m, const openpgp::Cert& signer,

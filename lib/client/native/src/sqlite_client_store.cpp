@@ -229,6 +229,15 @@ CREATE TABLE conversation_past_members (
 -- E-mail mode: a SecureJoin into a group (its Chat-Group-ID; empty: a contact's invite).
 ALTER TABLE mail_joins ADD COLUMN group_id TEXT NOT NULL DEFAULT '';
 )sql"},
+    {10, R"sql(
+-- E-mail mode: invite links to this account's groups, and their secrets.
+CREATE TABLE mail_group_invites (
+  group_id BLOB NOT NULL PRIMARY KEY,
+  invite_number TEXT NOT NULL,
+  auth BLOB NOT NULL,  -- sealed
+  created_at INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -1138,6 +1147,24 @@ Result<std::optional<MailJoin>> SqliteClientStore::mail_join(const std::string& 
   return std::optional<MailJoin>(std::move(j));
 }
 
+Result<std::vector<MailGroupInvite>> SqliteClientStore::mail_group_invites() const {
+  SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_,
+                                              "SELECT group_id, invite_number, auth, created_at "
+                                              "FROM mail_group_invites ORDER BY group_id"));
+  std::vector<MailGroupInvite> out;
+  for (;;) {
+    SOTTO_TRY_ASSIGN(bool row, q.step());
+    if (!row) return out;
+    MailGroupInvite invite;
+    invite.group_id = q.blob(0);
+    invite.invite_number = q.text(1);
+    SOTTO_TRY_ASSIGN(invite.auth, unseal(store_key_, "mail_group_invites", "auth",
+                                         {invite.group_id}, q.view(2)));
+    invite.created_at = q.u64(3);
+    out.push_back(std::move(invite));
+  }
+}
+
 Result<std::optional<std::string>> SqliteClientStore::mail_cursor() const {
   SOTTO_TRY_ASSIGN(auto q, Statement::prepare(db_, "SELECT cursor FROM mail_cursor WHERE id = 1"));
   SOTTO_TRY_ASSIGN(bool row, q.step());
@@ -1369,6 +1396,19 @@ Result<void> SqliteClientStore::apply_in_transaction(const ClientStoreBatch& bat
   }
   for (const auto& address : batch.remove_mail_joins) {
     SOTTO_TRY(run("DELETE FROM mail_joins WHERE address = ?", address));
+  }
+  for (const auto& invite : batch.put_mail_group_invites) {
+    SOTTO_TRY_ASSIGN(
+        Bytes auth, seal(store_key_, "mail_group_invites", "auth", {invite.group_id}, invite.auth));
+    SOTTO_TRY(
+        run("INSERT INTO mail_group_invites (group_id, invite_number, auth, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET "
+            "invite_number = excluded.invite_number, auth = excluded.auth, "
+            "created_at = excluded.created_at",
+            invite.group_id, invite.invite_number, auth, invite.created_at));
+  }
+  for (const auto& group_id : batch.remove_mail_group_invites) {
+    SOTTO_TRY(run("DELETE FROM mail_group_invites WHERE group_id = ?", group_id));
   }
   if (batch.mail_cursor) {
     SOTTO_TRY(

@@ -87,6 +87,7 @@ constexpr std::string_view kMailPassword = "MAILPASS:the-imap-and-smtp-password"
 constexpr std::string_view kMailSecretKey = "PGPSECRET:the-openpgp-secret-key";
 constexpr std::string_view kInviteAuth = "INVITEAUTH:proof-of-having-seen-the-link";
 constexpr std::string_view kJoinAuth = "JOINAUTH:the-inviters-secret";
+constexpr std::string_view kGroupInviteAuth = "GROUPAUTH:the-group-links-secret";
 
 const Bytes kGroup(8, 0x61);
 const Bytes kOtherGroup(8, 0x62);
@@ -130,6 +131,8 @@ ClientStoreBatch everything() {
                                SecureBytes(as_bytes(kInviteAuth))};
   b.put_mail_joins.push_back(MailJoin{"carol@example.org", Bytes(20, 0xca), "carols-number",
                                       SecureBytes(as_bytes(kJoinAuth)), 99, ""});
+  b.put_mail_group_invites.push_back(
+      MailGroupInvite{kGroup, "group-number", SecureBytes(as_bytes(kGroupInviteAuth)), 98});
   b.put_mail_peers.push_back(
       MailPeer{"bob@example.org", Bytes{0xc6, 1, 2}, MailKeySource::autocrypt, 1234, true});
   b.mail_cursor = "imap-cursor-v1 7 12";
@@ -139,8 +142,10 @@ ClientStoreBatch everything() {
 void expect_everything_but_mail(const ClientStore& store);
 
 // `with_mail`: also the e-mail account (not there in a store from before migration 6, which
-// has the account's tables, empty, once opened).
-void expect_everything(const ClientStore& store, bool with_mail = true) {
+// has the account's tables, empty, once opened); `with_group_invites`: also the invite link to
+// a group (not there in a store from before migration 10).
+void expect_everything(const ClientStore& store, bool with_mail = true,
+                       bool with_group_invites = true) {
   auto mail = store.mail_account().value();
   if (!with_mail) {
     EXPECT_FALSE(mail.has_value());
@@ -160,6 +165,14 @@ void expect_everything(const ClientStore& store, bool with_mail = true) {
   EXPECT_EQ(join->invite_number, "carols-number");
   EXPECT_EQ(join->auth, SecureBytes(as_bytes(kJoinAuth)));
   EXPECT_EQ(join->started_at, 99u);
+  auto group_invites = store.mail_group_invites().value();
+  ASSERT_EQ(group_invites.size(), with_group_invites ? 1u : 0u);
+  if (with_group_invites) {
+    EXPECT_EQ(group_invites[0].group_id, kGroup);
+    EXPECT_EQ(group_invites[0].invite_number, "group-number");
+    EXPECT_EQ(group_invites[0].auth, SecureBytes(as_bytes(kGroupInviteAuth)));
+    EXPECT_EQ(group_invites[0].created_at, 98u);
+  }
   auto peer = store.mail_peer("bob@example.org").value();
   ASSERT_TRUE(peer.has_value());
   EXPECT_EQ(peer->cert, (Bytes{0xc6, 1, 2}));
@@ -311,8 +324,11 @@ class SqliteClientStoreTest : public ::testing::Test {
   const std::string path_ = dir_.file("client.db");
 };
 
+// Migration 10 undone: no invite links to this account's groups.
+const std::string kUndoMigrationTen = "DROP TABLE mail_group_invites; ";
 // Migration 9 undone: no SecureJoin into a group.
-const std::string kUndoMigrationNine = "ALTER TABLE mail_joins DROP COLUMN group_id; ";
+const std::string kUndoMigrationNine =
+    kUndoMigrationTen + "ALTER TABLE mail_joins DROP COLUMN group_id; ";
 // Migration 8 undone: no member timestamps, no past members of e-mail groups.
 const std::string kUndoMigrationEight = kUndoMigrationNine +
                                         "DROP TABLE conversation_past_members; "
@@ -672,12 +688,28 @@ TEST_F(SqliteClientStoreTest, ATruncatedFileIsAClearError) {
   EXPECT_NE(damaged.message().find("damaged"), std::string::npos) << damaged.message();
 }
 
+TEST_F(SqliteClientStoreTest, AVersionNineStoreGainsGroupInvitesOnOpening) {
+  ASSERT_NO_FATAL_FAILURE(store_everything(passphrase(kPassphrase)));
+  raw_sql(path_, kUndoMigrationTen + "PRAGMA user_version = 9");
+  auto store = reopen();
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(store->mail_group_invites().value().empty());
+  ClientStoreBatch batch;
+  batch.put_mail_group_invites.push_back(
+      MailGroupInvite{kGroup, "group-number", SecureBytes(as_bytes(kGroupInviteAuth)), 98});
+  ASSERT_TRUE(store->apply(batch).ok());
+  store.reset();
+  store = reopen();
+  ASSERT_TRUE(store);
+  expect_everything(*store, true);
+}
+
 TEST_F(SqliteClientStoreTest, AVersionEightStoreGainsGroupJoinsOnOpening) {
   ASSERT_NO_FATAL_FAILURE(store_everything(passphrase(kPassphrase)));
   raw_sql(path_, kUndoMigrationNine + "PRAGMA user_version = 8");
   auto store = reopen();
   ASSERT_TRUE(store);
-  expect_everything(*store, true);
+  expect_everything(*store, true, false);
   auto join = store->mail_join("carol@example.org").value();
   ASSERT_TRUE(join.has_value());
   EXPECT_TRUE(join->group_id.empty());
@@ -697,7 +729,7 @@ TEST_F(SqliteClientStoreTest, AVersionSevenStoreGainsMemberTimestampsOnOpening) 
   raw_sql(path_, kUndoMigrationEight + "PRAGMA user_version = 7");
   auto store = reopen();
   ASSERT_TRUE(store);
-  expect_everything(*store, true);
+  expect_everything(*store, true, false);
   auto c = store->conversation(kGroup).value();
   ASSERT_TRUE(c.has_value());
   EXPECT_FALSE(c->members.empty());

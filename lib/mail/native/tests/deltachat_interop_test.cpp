@@ -739,6 +739,71 @@ TEST_F(DeltaChatSecureJoinTest, EachSideJoinsThroughTheOthersInvite) {
   ASSERT_NO_FATAL_FAILURE(dave_joins_carol(*dave, dave_store, *carol, qr.value("qr", "")));
 }
 
+// A Sotto account's group invite link, used by the real Delta Chat core: Delta Chat's request
+// goes under the group link's secret; the Sotto account verifies it, adds it to the group and
+// tells the group (vg-member-added), which ends Delta Chat's join: Delta Chat has the group by
+// its name with both members, and messages go both ways in it.
+TEST_F(DeltaChatSecureJoinTest, DeltaChatJoinsASottoGroupThroughItsInvite) {
+  client::MemoryClientStore alice_store;
+  auto alice = sotto_account(alice_store, "alice");
+  ASSERT_TRUE(alice);
+  auto bob = delta_chat("bob");
+  auto group = alice->create_group("Book club", {});
+  ASSERT_TRUE(group.ok()) << group.error().to_string();
+  auto link = alice->group_invite_link(group->group_id);
+  ASSERT_TRUE(link.ok()) << link.error().to_string();
+  // (An earlier test of the suite may have left mail for alice unread.)
+  const size_t unread = server_->mails("alice").size();
+  json joined;
+  std::jthread joiner_thread([&] {
+    joined = bob->call({{"op", "secure_join"}, {"qr", *link}, {"timeout_ms", 60000}});
+  });
+  auto requests = server_->wait_mails("alice", unread + 1);
+  ASSERT_EQ(requests.size(), unread + 1);
+  EXPECT_TRUE(password_encrypted(requests.back())) << requests.back();
+  bool alice_verified_bob = false;
+  std::thread inviter = verify_in_background(*alice, "bob@sotto.test", alice_verified_bob);
+  inviter.join();
+  // What Alice queued on verifying Bob (the mail that adds him) goes out.
+  ASSERT_TRUE(alice->flush_outbox().ok());
+  joiner_thread.join();
+  ASSERT_TRUE(joined.value("ok", false)) << joined.dump() << "\n" << bob->log();
+  EXPECT_TRUE(alice_verified_bob);
+  EXPECT_EQ(joined.value("addr", ""), "alice@sotto.test");
+  json info = bob->call({{"op", "chat_info"}, {"chat_id", joined["chat_id"]}});
+  ASSERT_TRUE(info.value("ok", false)) << info.dump();
+  EXPECT_EQ(info.value("name", ""), "Book club");
+  EXPECT_EQ(info.value("type", ""), "Group") << info.dump();
+  std::vector<std::string> in_dc;
+  for (const auto& contact : info["contacts"]) in_dc.push_back(contact.value("addr", ""));
+  std::sort(in_dc.begin(), in_dc.end());
+  EXPECT_EQ(in_dc, (std::vector<std::string>{"alice@sotto.test", "bob@sotto.test"})) << info.dump();
+  const auto in_sotto = alice_store.conversation(group->group_id).value();
+  ASSERT_TRUE(in_sotto.has_value());
+  EXPECT_EQ(in_sotto->members, (std::vector<std::string>{"alice@sotto.test", "bob@sotto.test"}));
+  EXPECT_TRUE(alice_store.mail_peer("bob@sotto.test").value()->verified);
+
+  json sent = bob->call({{"op", "send"}, {"chat_id", joined["chat_id"]}, {"text", "hello club"}});
+  ASSERT_TRUE(sent.value("ok", false)) << sent.dump();
+  std::vector<client::StoredMessage> got;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (got.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto r = alice->receive(std::chrono::seconds(10));
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    for (const auto& m : r->messages) {
+      if (!m.outgoing && m.body == "hello club") got.push_back(m);
+    }
+  }
+  ASSERT_EQ(got.size(), 1u) << bob->log();
+  EXPECT_EQ(got[0].group_id, group->group_id);
+  ASSERT_TRUE(alice->send_group_text(group->group_id, "welcome, bob").ok());
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  json answer = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(answer.value("ok", false)) << answer.dump() << "\n" << bob->log();
+  EXPECT_EQ(answer.value("text", ""), "welcome, bob");
+  EXPECT_EQ(answer["chat_id"], joined["chat_id"]);
+}
+
 // SecureJoin into a group (v3) with the real Delta Chat core: the Sotto account joins a Delta
 // Chat group through the group's invite link; Delta Chat adds it, the Sotto account ends with
 // the inviter verified and the group, by its id and name, with both in it; messages go both

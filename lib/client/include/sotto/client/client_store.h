@@ -206,6 +206,16 @@ struct MailJoin {
   std::string group_id;
 };
 
+// The secrets of an invite link to one of this account's e-mail groups (SecureJoin's
+// Secure-Join-Group): whoever shows them is added to the group. Made when a link is first
+// asked for, kept until withdrawn.
+struct MailGroupInvite {
+  Bytes group_id;  // the conversation's
+  std::string invite_number;
+  SecureBytes auth;
+  uint64_t created_at = 0;  // ms
+};
+
 struct MessageKey {
   Bytes group_id;
   Bytes message_id;
@@ -230,6 +240,8 @@ struct ClientStoreBatch {
   std::vector<MailPeer> put_mail_peers;  // by address
   std::vector<MailJoin> put_mail_joins;  // by address
   std::vector<std::string> remove_mail_joins;
+  std::vector<MailGroupInvite> put_mail_group_invites;  // by group id
+  std::vector<Bytes> remove_mail_group_invites;         // by group id
   // Where the inbox was read to (sotto/mail/mailbox_cursor.h's text), stored with the
   // messages read, so that a crash can neither lose nor repeat one.
   std::optional<std::string> mail_cursor;
@@ -261,6 +273,7 @@ class ClientStore {
   virtual Result<std::optional<MailPeer>> mail_peer(const std::string& address) const = 0;
   virtual Result<std::vector<MailPeer>> mail_peers() const = 0;  // by address
   virtual Result<std::optional<MailJoin>> mail_join(const std::string& address) const = 0;
+  virtual Result<std::vector<MailGroupInvite>> mail_group_invites() const = 0;  // by group id
   virtual Result<std::optional<std::string>> mail_cursor() const = 0;
 
   // The one write. Errc::not_found for a delivery update of a message that is not stored

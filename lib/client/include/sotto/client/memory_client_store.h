@@ -30,6 +30,7 @@ class MemoryClientStore final : public ClientStore {
   Result<std::optional<MailPeer>> mail_peer(const std::string& address) const override;
   Result<std::vector<MailPeer>> mail_peers() const override;
   Result<std::optional<MailJoin>> mail_join(const std::string& address) const override;
+  Result<std::vector<MailGroupInvite>> mail_group_invites() const override;
   Result<std::optional<std::string>> mail_cursor() const override;
   Result<void> apply(const ClientStoreBatch& batch) override;
 
@@ -50,6 +51,7 @@ class MemoryClientStore final : public ClientStore {
   std::optional<MailAccount> mail_account_;
   std::map<std::string, MailPeer> mail_peers_;
   std::map<std::string, MailJoin> mail_joins_;
+  std::map<Bytes, MailGroupInvite> mail_group_invites_;
   std::optional<std::string> mail_cursor_;
   size_t batches_applied_ = 0;
 };

@@ -98,6 +98,11 @@ class MailClient {
   // This account's SecureJoin invite link (mail_invite.h): whoever has it can verify this
   // account's key, and this account theirs, as the handshake runs in receive().
   std::string invite_link() const;
+  // The invite link to one of this account's groups (mail_invite.h, with the group's id and
+  // name): whoever joins through it is added to the group, verified, and every member told
+  // (Secure-Join: vg-member-added). Its secrets are the group's own, made the first time and
+  // kept. Errors: not_found (no such group, or one this account left), the store's.
+  Result<std::string> group_invite_link(BytesView group_id);
   // Starts SecureJoin as the joiner with someone's invite link: sends the request through
   // the outbox (a v3 link's encrypted under its secret; an older link's in the clear, as
   // that protocol's first step is); receive() does the rest, and
@@ -202,6 +207,13 @@ class MailClient {
   // `recipients`, and stores it as a pending message of `c` with its outbox entry; `c` too
   // when `store_conversation`. With `changed` (an edit or a delete), the mail is not a
   // message of its own: `changed` is stored instead, and returned.
+  // What queue_message stores, added to `batch` (its file kept already) instead.
+  Result<StoredMessage> add_message(ClientStoreBatch& batch, mail::ChatMail m,
+                                    const Conversation& c, bool store_conversation,
+                                    const std::vector<std::string>& recipients,
+                                    const StoredMessage* changed = nullptr);
+  Result<void> add_joiner(const Bytes& group_id, const std::string& joiner,
+                          ClientStoreBatch& batch);
   Result<StoredMessage> queue_message(mail::ChatMail m, const Conversation& c,
                                       bool store_conversation,
                                       const std::vector<std::string>& recipients,

@@ -80,6 +80,7 @@ class SqliteClientStore final : public ClientStore {
   Result<std::optional<MailPeer>> mail_peer(const std::string& address) const override;
   Result<std::vector<MailPeer>> mail_peers() const override;
   Result<std::optional<MailJoin>> mail_join(const std::string& address) const override;
+  Result<std::vector<MailGroupInvite>> mail_group_invites() const override;
   Result<std::optional<std::string>> mail_cursor() const override;
   Result<void> apply(const ClientStoreBatch& batch) override;
 
