@@ -685,7 +685,7 @@ TEST_F(SottoCliSecureJoinTest, AGroupsInviteLinkAddsWhoeverJoinsVerified) {
 // SecureJoin between two sotto profiles: a link whose secret was changed verifies nobody;
 // the real link (v3: the first request encrypted under the link's secret) verifies each
 // side's key on the other, and then they write without any key given by hand; a link without
-// v3 runs the classic handshake.
+// v3 runs the classic handshake; a joiner who has the inviter's key skips to the third step.
 TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
   Person carol = person("carol");
   Person dave = person("dave");
@@ -749,6 +749,20 @@ TEST_F(SottoCliSecureJoinTest, TwoPeopleVerifyEachOtherThroughAnInviteLink) {
   EXPECT_FALSE(mail::password_encrypted(clear[0]));
   EXPECT_NE(clear[0].find("Secure-Join: vc-request"), std::string::npos) << clear[0];
   expect_join_verifies(carol, alice, classic_joiner);
+
+  // Someone who has carol's key already (given by hand) skips to the third step: the first
+  // mail carol gets is encrypted to her key and signed, and both end verified.
+  Person bob = person("bob");
+  ASSERT_EQ(init(bob).exit_code, 0);
+  give_key(carol, bob);
+  SottoProcess knowing_joiner(bob.work, {"--json", "join", link, "--wait", "60"}, bob.env,
+                              std::string());
+  auto third = mail_->wait_mails("carol", 1);
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_FALSE(mail::password_encrypted(third[0])) << third[0];
+  EXPECT_NE(third[0].find("multipart/encrypted"), std::string::npos) << third[0];
+  EXPECT_EQ(third[0].find("Secure-Join"), std::string::npos) << third[0];
+  expect_join_verifies(carol, bob, knowing_joiner);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <thread>
 #include <utility>
 
@@ -130,6 +131,16 @@ std::string bare_message_id(std::string_view value) {
   while (!value.empty() && (value.front() == ' ' || value.front() == '<')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == ' ' || value.back() == '>')) value.remove_suffix(1);
   return std::string(value);
+}
+
+// A group's change (a member added or removed, a new name) or a handshake step: told, not
+// written by someone, so no read receipt is asked for or sent, as in Delta Chat.
+bool system_mail(const mail::ChatMail& m) {
+  for (const char* header : {"Chat-Group-Member-Added", "Chat-Group-Member-Removed",
+                             "Chat-Group-Name-Changed", "Secure-Join"}) {
+    if (m.chat_header(header) != nullptr) return true;
+  }
+  return false;
 }
 
 // The regular file at `path`, whole, when it can go in a mail.
@@ -435,9 +446,10 @@ Result<StoredMessage> MailClient::add_message(ClientStoreBatch& batch, mail::Cha
     if (!members.timestamps.empty()) {
       headers.emplace_back("Chat-Group-Member-Timestamps", members.timestamps);
     }
-  } else if (changed == nullptr && m.read_receipt_for.empty()) {
-    // A message to one person asks for a read receipt, as Delta Chat's do; whether one comes
-    // is theirs to say.
+  }
+  if (changed == nullptr && m.read_receipt_for.empty() && !system_mail(m)) {
+    // A message asks for read receipts, as Delta Chat's do (in a group, one from each member
+    // who reads it); whether one comes is theirs to say.
     headers.emplace_back("Chat-Disposition-Notification-To", address_);
   }
   headers.insert(headers.end(), m.chat_headers.begin(), m.chat_headers.end());
@@ -501,37 +513,35 @@ Result<size_t> MailClient::mark_read(BytesView group_id, bool send_receipts) {
   if (!c) return Error(Errc::not_found, "no such conversation");
   SOTTO_TRY_ASSIGN(auto messages, store_.messages(group_id));
   ClientStoreBatch batch;
-  std::vector<std::string> asked;  // the Message-IDs a receipt goes out for
-  std::string sender;
+  // The Message-IDs a receipt goes out for, by sender: each sender gets its own receipt, to
+  // it alone (in a group too: the others do not learn who read what).
+  std::map<std::string, std::vector<std::string>> asked;
   for (auto& m : messages) {
     if (m.outgoing || m.read) continue;
     m.read = true;
     if (send_receipts && m.receipt_requested && !m.deleted) {
-      asked.push_back(bytes_text(m.message_id));
-      sender = m.sender;
+      asked[m.sender].push_back(bytes_text(m.message_id));
     }
     batch.put_messages.push_back(std::move(m));
   }
   if (batch.put_messages.empty()) return size_t{0};
-  // Receipts are asked for in 1:1 conversations only: one sender, the other person.
-  if (!asked.empty() && c->kind == ConversationKind::direct) {
+  const uint64_t now = clock_();
+  for (auto& [sender, ids] : asked) {
     SOTTO_TRY_ASSIGN(auto peer, store_.mail_peer(sender));
-    if (peer) {
-      SOTTO_TRY_ASSIGN(auto cert, openpgp::Cert::parse(peer->cert));
-      const uint64_t now = clock_();
-      mail::ChatMail receipt;
-      receipt.from_addr = address_;
-      receipt.to = {sender};
-      receipt.subject = "Receipt Notification";
-      receipt.message_id = new_message_id(address_);
-      receipt.date = static_cast<int64_t>(now / 1000);
-      receipt.chat_headers = {{"Chat-Version", "1.0"}};
-      receipt.text = "This is a receipt notification.";
-      receipt.read_receipt_for = std::move(asked);
-      SOTTO_TRY_ASSIGN(std::string sealed,
-                       mail::seal(receipt, key_, {cert}, mail::SealOptions{seconds(now)}));
-      batch.put_outbox.push_back(outbox_entry(sender, receipt.message_id, sealed, now));
-    }
+    if (!peer) continue;
+    SOTTO_TRY_ASSIGN(auto cert, openpgp::Cert::parse(peer->cert));
+    mail::ChatMail receipt;
+    receipt.from_addr = address_;
+    receipt.to = {sender};
+    receipt.subject = "Receipt Notification";
+    receipt.message_id = new_message_id(address_);
+    receipt.date = static_cast<int64_t>(now / 1000);
+    receipt.chat_headers = {{"Chat-Version", "1.0"}};
+    receipt.text = "This is a receipt notification.";
+    receipt.read_receipt_for = std::move(ids);
+    SOTTO_TRY_ASSIGN(std::string sealed,
+                     mail::seal(receipt, key_, {cert}, mail::SealOptions{seconds(now)}));
+    batch.put_outbox.push_back(outbox_entry(sender, receipt.message_id, sealed, now));
   }
   const size_t marked = batch.put_messages.size();
   SOTTO_TRY(store_.apply(batch));
@@ -769,6 +779,23 @@ Result<void> MailClient::join(std::string_view link) {
   SOTTO_TRY_ASSIGN(std::string inviter, normalize_mail_address(invite.address));
   if (inviter == address_) return Error(Errc::invalid_argument, "that is this account's invite");
   const uint64_t now = clock_();
+  const MailJoin join{
+      inviter, invite.fingerprint, invite.invite_number, SecureBytes(as_bytes(invite.auth)),
+      now,     invite.group_id};
+  ClientStoreBatch batch;
+  batch.put_mail_joins.push_back(join);
+  // The inviter's key already known, and the one the link names: the first two steps would
+  // only bring it again, so the third goes at once, encrypted to it and signed (as Delta
+  // Chat does). The inviter is verified when it confirms, as in the full handshake.
+  SOTTO_TRY_ASSIGN(auto known, store_.mail_peer(inviter));
+  if (known) {
+    auto cert = openpgp::Cert::parse(known->cert);
+    if (cert.ok() && cert->fingerprint() == invite.fingerprint) {
+      MailReceived unused;
+      SOTTO_TRY(send_request_with_auth(join, *cert, batch, unused));
+      return store_.apply(batch);
+    }
+  }
   std::string raw;
   mail::ChatMail request;
   if (invite.version >= 3) {
@@ -785,10 +812,6 @@ Result<void> MailClient::join(std::string_view link) {
     request.chat_headers.emplace_back("Secure-Join-Invitenumber", invite.invite_number);
     SOTTO_TRY_ASSIGN(raw, mail::compose_handshake_request(request, key_.cert, seconds(now)));
   }
-  ClientStoreBatch batch;
-  batch.put_mail_joins.push_back(MailJoin{inviter, invite.fingerprint, invite.invite_number,
-                                          SecureBytes(as_bytes(invite.auth)), now,
-                                          invite.group_id});
   batch.put_outbox.push_back(outbox_entry(inviter, request.message_id, raw, now));
   return store_.apply(batch);
 }
@@ -1173,11 +1196,26 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     return true;
   }
 
-  // A read receipt marks our messages it names as read by its sender.
+  // A read receipt marks our messages it names as read by its sender: in the 1:1 with the
+  // sender, or in a group the sender is a member of (a receipt names no group).
   if (!m.read_receipt_for.empty()) {
     if (own) return true;  // another device of ours read something: nothing to show here
+    std::optional<std::vector<Conversation>> groups;  // read when first needed
     for (const std::string& id : m.read_receipt_for) {
       SOTTO_TRY_ASSIGN(auto message, store_.message(chat, text_bytes(id)));
+      if (!message) {
+        if (!groups) {
+          SOTTO_TRY_ASSIGN(groups, store_.conversations());
+        }
+        for (const auto& group : *groups) {
+          if (message || group.kind != ConversationKind::group ||
+              std::find(group.members.begin(), group.members.end(), m.from_addr) ==
+                  group.members.end()) {
+            continue;
+          }
+          SOTTO_TRY_ASSIGN(message, store_.message(group.group_id, text_bytes(id)));
+        }
+      }
       if (!message || !message->outgoing) continue;
       if (std::find(message->read_by.begin(), message->read_by.end(), m.from_addr) ==
           message->read_by.end()) {
@@ -1292,8 +1330,12 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
   stored.state = own ? DeliveryState::sent : DeliveryState::received;
   stored.body = shown_text(m.text);
   if (!m.in_reply_to.empty()) stored.reply_to = text_bytes(m.in_reply_to);
-  stored.receipt_requested = !own && c.kind == ConversationKind::direct &&
-                             m.chat_header("Chat-Disposition-Notification-To") != nullptr;
+  // A receipt is asked for by the sender, to the sender (not to a third address).
+  if (const std::string* to = m.chat_header("Chat-Disposition-Notification-To");
+      to != nullptr && !own && !system_mail(m)) {
+    const auto asked_to = mail::parse_address_list(*to);
+    stored.receipt_requested = asked_to.size() == 1 && asked_to[0] == m.from_addr;
+  }
   // The first file goes with the text; any further ones follow as messages of their own.
   std::vector<StoredMessage> more;
   for (size_t i = 0; i < m.attachments.size(); ++i) {

@@ -374,6 +374,34 @@ class DeltaChatMailClientTest : public DeltaChatInteropTest {
     }
     return got;
   }
+  // Who has read `account`'s message `id` of `chat` once `count` have (or after 60 s), the
+  // receipts read from the inbox meanwhile; no message comes with them.
+  static std::vector<std::string> read_by(client::MailClient& account,
+                                          const client::ClientStore& store, const Bytes& chat,
+                                          const Bytes& id, size_t count) {
+    std::vector<std::string> readers;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (readers.size() < count && std::chrono::steady_clock::now() < deadline) {
+      auto r = account.receive(std::chrono::seconds(10));
+      EXPECT_TRUE(r.ok()) << r.error().to_string();
+      if (!r.ok()) break;
+      EXPECT_TRUE(r->messages.empty());  // a receipt is not a message
+      readers = store.message(chat, id).value()->read_by;
+    }
+    std::sort(readers.begin(), readers.end());
+    return readers;
+  }
+  // Delta Chat's state of its message `msg_id` once it is `wanted` (or after 60 s).
+  static int message_state(DeltaChat& dc, const json& msg_id, int wanted) {
+    int state = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (state != wanted && std::chrono::steady_clock::now() < deadline) {
+      state = dc.call({{"op", "get_message"}, {"msg_id", msg_id}}).value("state", 0);
+      if (state != wanted) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return state;
+  }
+  static constexpr int kDeltaChatReadState = 28;  // DC_STATE_OUT_MDN_RCVD
 };
 
 TEST_F(DeltaChatMailClientTest, TheSottoAccountAndDeltaChatEachWriteFirst) {
@@ -611,15 +639,9 @@ TEST_F(DeltaChatMailClientTest, ReadReceiptsGoBothWays) {
   ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
   json seen = bob->call({{"op", "mark_seen"}, {"msg_ids", {got["msg_id"]}}});
   ASSERT_TRUE(seen.value("ok", false)) << seen.dump();
-  std::vector<std::string> read_by;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (read_by.empty() && std::chrono::steady_clock::now() < deadline) {
-    auto r = alice->receive(std::chrono::seconds(10));
-    ASSERT_TRUE(r.ok()) << r.error().to_string();
-    EXPECT_TRUE(r->messages.empty());  // a receipt is not a message
-    read_by = alice_store.message(chat, sent->message_id).value()->read_by;
-  }
-  EXPECT_EQ(read_by, std::vector<std::string>{"bob@sotto.test"}) << bob->log();
+  EXPECT_EQ(read_by(*alice, alice_store, chat, sent->message_id, 1),
+            std::vector<std::string>{"bob@sotto.test"})
+      << bob->log();
 
   json reply = bob->call({{"op", "send"}, {"chat_id", got["chat_id"]}, {"text", "read. yours?"}});
   ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
@@ -631,14 +653,9 @@ TEST_F(DeltaChatMailClientTest, ReadReceiptsGoBothWays) {
   EXPECT_EQ(alice->mark_read(chat, true).value(), 0u);  // once
   ASSERT_EQ(alice->flush_outbox().value(), 1u);
   EXPECT_TRUE(alice_store.message(chat, at_alice[0].message_id).value()->read);
-  int state = 0;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (state != 28 && std::chrono::steady_clock::now() < until) {
-    json message = bob->call({{"op", "get_message"}, {"msg_id", reply["msg_id"]}});
-    state = message.value("state", 0);
-    if (state != 28) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  EXPECT_EQ(state, 28) << "Delta Chat did not take the receipt\n" << bob->log();
+  EXPECT_EQ(message_state(*bob, reply["msg_id"], kDeltaChatReadState), kDeltaChatReadState)
+      << "Delta Chat did not take the receipt\n"
+      << bob->log();
 }
 
 }  // namespace
@@ -650,14 +667,17 @@ namespace {
 class DeltaChatSecureJoinTest : public DeltaChatMailClientTest {
  protected:
   // dave@ (a Sotto account) joins carol@ (Delta Chat) through her link `qr`, its request
-  // encrypted under the link's secret; both end with the other verified and the join done.
+  // encrypted under the link's secret (or, when dave already has carol's key, the third step
+  // at once, encrypted to that key); both end with the other verified and the join done.
   static void dave_joins_carol(client::MailClient& dave, client::ClientStore& dave_store,
-                               DeltaChat& carol, const std::string& qr) {
+                               DeltaChat& carol, const std::string& qr,
+                               bool knows_carols_key = false) {
     ASSERT_TRUE(dave.join(qr).ok());
     auto pending = dave_store.outbox().value();
     ASSERT_EQ(pending.size(), 1u);
-    EXPECT_TRUE(
-        password_encrypted(std::string(pending[0].payload.begin(), pending[0].payload.end())));
+    const std::string first(pending[0].payload.begin(), pending[0].payload.end());
+    EXPECT_NE(password_encrypted(first), knows_carols_key) << first;
+    EXPECT_NE(first.find("multipart/encrypted"), std::string::npos) << first;
     ASSERT_EQ(dave.flush_outbox().value(), 1u);
     bool dave_verified_carol = false;
     std::thread joiner = verify_in_background(dave, "carol@sotto.test", dave_verified_carol);
@@ -808,6 +828,23 @@ TEST_F(DeltaChatSecureJoinTest, DeltaChatJoinsASottoGroupThroughItsInvite) {
 // Chat group through the group's invite link; Delta Chat adds it, the Sotto account ends with
 // the inviter verified and the group, by its id and name, with both in it; messages go both
 // ways in the group.
+// When the Sotto account already has the inviter's key (imported here), the one the link
+// names, it skips the steps that would bring that key and sends the third at once, encrypted
+// to it and signed, as Delta Chat does; the real Delta Chat core takes it and both end
+// verified.
+TEST_F(DeltaChatSecureJoinTest, KnowingTheInvitersKeyTheJoinerGoesStraightToTheThirdStep) {
+  client::MemoryClientStore dave_store;
+  auto dave = sotto_account(dave_store, "dave");
+  ASSERT_TRUE(dave);
+  auto carol = delta_chat("carol");
+  json carol_key = carol->call({{"op", "public_key"}});
+  ASSERT_TRUE(dave->import_key("carol@sotto.test", carol_key.value("armored", "")).ok());
+  EXPECT_FALSE(dave_store.mail_peer("carol@sotto.test").value()->verified);
+  json qr = carol->call({{"op", "secure_join_qr"}});
+  ASSERT_TRUE(qr.value("ok", false)) << qr.dump();
+  ASSERT_NO_FATAL_FAILURE(dave_joins_carol(*dave, dave_store, *carol, qr.value("qr", ""), true));
+}
+
 TEST_F(DeltaChatSecureJoinTest, TheSottoAccountJoinsADeltaChatGroupThroughItsInvite) {
   client::MemoryClientStore dave_store;
   auto dave = sotto_account(dave_store, "dave");
@@ -868,7 +905,16 @@ TEST_F(DeltaChatSecureJoinTest, TheSottoAccountJoinsADeltaChatGroupThroughItsInv
 namespace sotto::mail {
 namespace {
 
-class DeltaChatMailClientGroupTest : public DeltaChatMailClientTest {};  // its own mail server
+class DeltaChatMailClientGroupTest : public DeltaChatMailClientTest {  // its own mail server
+ protected:
+  // Gives `alice` the keys of `bob` (Delta Chat) and `carol` (a Sotto account), by hand.
+  static void give_keys(client::MailClient& alice, DeltaChat& bob, client::MailClient& carol) {
+    json bob_key = bob.call({{"op", "public_key"}});
+    ASSERT_TRUE(alice.import_key("bob@sotto.test", bob_key.value("armored", "")).ok());
+    const std::string carol_key = openpgp::armor("PUBLIC KEY BLOCK", carol.public_cert().encode());
+    ASSERT_TRUE(alice.import_key("carol@sotto.test", carol_key).ok());
+  }
+};
 
 // A group made by a Sotto account with a Delta Chat member and another Sotto member: Delta
 // Chat shows it as the group, by its name, with all three; its answer reaches the other Sotto
@@ -881,10 +927,7 @@ TEST_F(DeltaChatMailClientGroupTest, ASottoGroupWithADeltaChatMember) {
   auto carol = sotto_account(carol_store, "carol");
   ASSERT_TRUE(alice && carol);
   auto bob = delta_chat("bob");
-  json bob_key = bob->call({{"op", "public_key"}});
-  ASSERT_TRUE(alice->import_key("bob@sotto.test", bob_key.value("armored", "")).ok());
-  const std::string carol_key = openpgp::armor("PUBLIC KEY BLOCK", carol->public_cert().encode());
-  ASSERT_TRUE(alice->import_key("carol@sotto.test", carol_key).ok());
+  ASSERT_NO_FATAL_FAILURE(give_keys(*alice, *bob, *carol));
   auto group = alice->create_group("Bergtour", {"bob@sotto.test", "carol@sotto.test"});
   ASSERT_TRUE(group.ok()) << group.error().to_string();
   ASSERT_TRUE(alice->send_group_text(group->group_id, "Saturday, 7:00 at the station.").ok());
@@ -976,6 +1019,65 @@ TEST_F(DeltaChatMailClientGroupTest, ASottoGroupWithADeltaChatMember) {
   EXPECT_EQ(at_alice->members, (std::vector<std::string>{"alice@sotto.test", "bob@sotto.test"}));
   ASSERT_EQ(at_alice->past_members.size(), 1u);
   EXPECT_EQ(at_alice->past_members[0].address, "carol@sotto.test");
+}
+
+class DeltaChatGroupReceiptTest : public DeltaChatMailClientGroupTest {};  // its own mail server
+
+// Read receipts in a group of two Sotto accounts and Delta Chat: each member who reads a
+// message tells its sender, and only its sender (one receipt each, to it alone); the sender
+// sees who read it. A group's change (a rename) asks for none.
+TEST_F(DeltaChatGroupReceiptTest, EachMemberWhoReadsTellsTheSender) {
+  client::MemoryClientStore alice_store;
+  client::MemoryClientStore carol_store;
+  auto alice = sotto_account(alice_store, "alice");
+  auto carol = sotto_account(carol_store, "carol");
+  ASSERT_TRUE(alice && carol);
+  auto bob = delta_chat("bob");
+  ASSERT_NO_FATAL_FAILURE(give_keys(*alice, *bob, *carol));
+  auto group = alice->create_group("Choir", {"bob@sotto.test", "carol@sotto.test"});
+  ASSERT_TRUE(group.ok()) << group.error().to_string();
+  auto sent = alice->send_group_text(group->group_id, "Rehearsal moves to Thursday.");
+  ASSERT_TRUE(sent.ok());
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+
+  json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
+  ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  json seen = bob->call({{"op", "mark_seen"}, {"msg_ids", {got["msg_id"]}}});
+  ASSERT_TRUE(seen.value("ok", false)) << seen.dump();
+  auto at_carol = receive(*carol, 1);
+  ASSERT_EQ(at_carol.size(), 1u);
+  EXPECT_TRUE(at_carol[0].receipt_requested);
+  EXPECT_EQ(carol->mark_read(group->group_id, true).value(), 1u);
+  ASSERT_EQ(carol->flush_outbox().value(), 1u);  // to alice alone
+  EXPECT_EQ(read_by(*alice, alice_store, group->group_id, sent->message_id, 2),
+            (std::vector<std::string>{"bob@sotto.test", "carol@sotto.test"}))
+      << bob->log();
+
+  // Delta Chat's message to the group asks for receipts too; alice's goes to bob alone.
+  json reply = bob->call({{"op", "send"}, {"chat_id", got["chat_id"]}, {"text", "Fine by me."}});
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+  auto at_alice = receive(*alice, 1);
+  ASSERT_EQ(at_alice.size(), 1u);
+  EXPECT_EQ(at_alice[0].group_id, group->group_id);
+  EXPECT_TRUE(at_alice[0].receipt_requested);
+  EXPECT_EQ(alice->mark_read(group->group_id, true).value(), 1u);
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  EXPECT_EQ(message_state(*bob, reply["msg_id"], kDeltaChatReadState), kDeltaChatReadState)
+      << "Delta Chat did not take the receipt\n"
+      << bob->log();
+  // Carol reads bob's message with receipts off: nothing goes out.
+  ASSERT_EQ(receive(*carol, 1).size(), 1u);
+  EXPECT_EQ(carol->mark_read(group->group_id, false).value(), 1u);
+  EXPECT_EQ(carol->flush_outbox().value(), 0u);
+
+  // A rename is told, not written: no receipt asked for, none sent.
+  ASSERT_TRUE(alice->rename_group(group->group_id, "Chamber choir").ok());
+  ASSERT_EQ(alice->flush_outbox().value(), 1u);
+  auto renamed = receive(*carol, 1);
+  ASSERT_EQ(renamed.size(), 1u);
+  EXPECT_FALSE(renamed[0].receipt_requested);
+  EXPECT_EQ(carol->mark_read(group->group_id, true).value(), 1u);
+  EXPECT_EQ(carol->flush_outbox().value(), 0u);
 }
 
 }  // namespace
