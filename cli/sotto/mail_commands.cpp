@@ -1,6 +1,8 @@
 #include "mail_commands.h"
 
+#include <poll.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "qr.h"
 #include "sotto/client/mail_client.h"
@@ -851,6 +854,111 @@ int run_mail_receipts(const CommonOptions& common, const std::string& setting) {
     return out.fail(Exit::profile_busy, saved.error());
   }
   return report_receipts(out, session.settings.read_receipts);
+}
+
+// `chat`: a conversation kept open. Lines typed are sent as they come (`/quit` or the end of
+// input ends it), and mail that comes is shown at once: the inbox is watched with IDLE in
+// slices of a second, between which typed lines are taken. A lost connection is made again
+// with growing pauses, lines typed meanwhile waiting in the outbox.
+int run_mail_chat(const CommonOptions& common, const std::string& address,
+                  const std::optional<std::string>& group) {
+  const Output out(common.json);
+  MailAccountSession session;
+  if (int failed = open_mail(common, out, session)) return failed;
+  Bytes chat;
+  std::string name;
+  if (group) {
+    auto found = find_group(session, *group);
+    if (found && found->membership != client::Membership::member) {
+      found = Error(Errc::not_found, "this account is no longer in the group " + found->name);
+    }
+    if (!found) return out.fail(exit_for(found.error()), found.error());
+    chat = found->group_id;
+    name = found->name;
+  } else {
+    auto normalized = client::normalize_mail_address(address);
+    if (!normalized) return out.fail(Exit::usage, normalized.error());
+    chat = client::mail_chat_id(*normalized);
+    name = *normalized;
+  }
+  const int input = ::dup(STDIN_FILENO);
+  if (input < 0) return out.fail(Exit::usage, "chat reads lines from a terminal or a pipe");
+  if (!out.json()) {
+    out.line((group ? "chat in the group " : "chat with ") + name +
+             ": type a message and Enter; /quit ends");
+  }
+  flush(session, out);
+  std::string typed;  // what was read of a line not yet ended
+  bool quit = false;
+  std::chrono::seconds pause(0);  // after a lost connection, before the next try
+  auto last_try = std::chrono::steady_clock::now();
+  int status = 0;
+  while (!quit) {
+    // Lines typed meanwhile.
+    pollfd ready{input, POLLIN, 0};
+    while (!quit && ::poll(&ready, 1, 0) > 0) {
+      char buffer[4096];
+      const ssize_t got = ::read(input, buffer, sizeof buffer);
+      if (got <= 0) {
+        quit = true;  // end of input (a last line without its end is sent all the same)
+        if (!typed.empty()) typed += '\n';
+      } else {
+        typed.append(buffer, static_cast<size_t>(got));
+      }
+      for (size_t end = typed.find('\n'); end != std::string::npos; end = typed.find('\n')) {
+        std::string line = typed.substr(0, end);
+        typed.erase(0, end + 1);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line == "/quit") {
+          quit = true;
+          break;
+        }
+        if (line.empty()) continue;
+        auto queued = group ? session.client->send_group_text(chat, line)
+                            : session.client->send_text(name, line);
+        if (!queued) out.warn(std::move(queued).error().with_context("not sent"));
+      }
+    }
+    if (pause.count() == 0 || std::chrono::steady_clock::now() - last_try >= pause) {
+      flush(session, out);
+      last_try = std::chrono::steady_clock::now();
+      auto received = session.client->receive(quit ? 0ms : 1000ms);
+      if (!received) {
+        if (received.error().code() != Errc::unavailable) {
+          status = out.fail(exit_for(received.error()), received.error());
+          break;
+        }
+        pause = std::min<std::chrono::seconds>(std::max(pause * 2, std::chrono::seconds(1)),
+                                               std::chrono::seconds(30));
+        out.warn(Error(received.error().code(), received.error().message() + "; trying again in " +
+                                                    std::to_string(pause.count()) + " s"));
+        continue;
+      }
+      pause = std::chrono::seconds(0);
+      show_verified(out, received->verified);
+      auto shown = show_new(session, out, received->rewritten);
+      if (!shown) {
+        status = out.fail(Exit::profile_busy, shown.error());
+        break;
+      }
+      auto here = session.store->conversation(chat);
+      if (*shown > 0 && here && *here) {
+        if (int failed = mark_read(session, out, chat)) {
+          status = failed;
+          break;
+        }
+      }
+    } else {
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  ::close(input);
+  if (status == 0) {
+    // What was typed last leaves now, or waits in the outbox for the next run.
+    auto flushed = session.client->flush_outbox();
+    if (!flushed) return out.fail(exit_for(flushed.error()), flushed.error());
+  }
+  return status;
 }
 
 }  // namespace sotto::cli

@@ -39,6 +39,9 @@ int run_mail_send(const CommonOptions& common, const std::string& address,
                   std::optional<std::string> text);
 int run_mail_recv(const CommonOptions& common, uint32_t wait_seconds);
 int run_mail_history(const CommonOptions& common, const std::string& address);
+// `chat`: with `address`, or in `group` when set, until /quit or the end of input.
+int run_mail_chat(const CommonOptions& common, const std::string& address,
+                  const std::optional<std::string>& group);
 // SecureJoin: this account's invite link (and QR code), and joining through someone's.
 int run_mail_invite(const CommonOptions& common, bool qr, const std::string& group);
 int run_mail_join(const CommonOptions& common, const std::string& link, uint32_t wait_seconds);

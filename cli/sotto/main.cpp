@@ -365,6 +365,14 @@ int main(int argc, char** argv) {
     }
     if (*file_get) return run_mail_file_get(common, message_id, output);
     if (*receipts) return run_mail_receipts(common, receipts_setting);
+    if (*chat) {
+      if (peer.empty() == !group_option.has_value()) {
+        const Output out(common.json);
+        return out.fail(Exit::usage, group_option ? "give either --group or an ADDRESS, not both"
+                                                  : "ADDRESS is required (or --group)");
+      }
+      return run_mail_chat(common, peer, group_option);
+    }
     if (*edit || *del) {
       const std::string address = group_option ? std::string() : words[0];
       const size_t at = group_option ? 0 : 1;
@@ -374,7 +382,7 @@ int main(int argc, char** argv) {
     const Output out(common.json);
     return out.fail(Exit::usage,
                     "an e-mail profile has whoami, invite, join, contacts add/list, send, recv, "
-                    "history, edit, delete, file send/get, receipts, group "
+                    "history, chat, edit, delete, file send/get, receipts, group "
                     "create/add/remove/rename/list and logout for now");
   }
   if (*login) return run_login(common, account);

@@ -573,6 +573,50 @@ TEST_F(SottoCliMailTest, ADeltaChatPreMessageIsCompletedByItsPostMessage) {
   EXPECT_EQ(slurp(saved), picture);
 }
 
+// `chat` over mail: kept open, it shows what comes at once (and tells the sender it was
+// read), and sends each line typed; /quit ends it, and so does the end of input. In a group
+// too.
+TEST_F(SottoCliMailTest, AChatShowsWhatComesAndSendsWhatIsTyped) {
+  Person alice = person("alice");
+  Person bob = person("bob");
+  set_up_pair(alice, bob);
+  give_key(alice, bob);
+  SottoProcess chat(alice.work, {"chat", bob.address()}, alice.env, std::nullopt);
+  ASSERT_TRUE(chat.wait_output("/quit ends")) << describe(chat.wait());
+  ASSERT_EQ(run(bob, {"send", alice.address(), "are you there?"}).exit_code, 0);
+  ASSERT_TRUE(chat.wait_output("are you there?\n")) << describe(chat.wait());
+  chat.write("yes, live\n");
+  auto heard = run(bob, {"recv", "--wait", "30"});
+  ASSERT_EQ(heard.exit_code, 0) << describe(heard);
+  EXPECT_EQ(texts(heard), std::vector<std::string>{"yes, live"});
+  chat.write("still here\n/quit\nnot sent\n");
+  auto chatted = chat.wait();
+  EXPECT_EQ(chatted.exit_code, 0) << describe(chatted);
+  // What alice read in the chat was read: bob's history says so, once the receipt is in.
+  json mine = json::object();
+  for (int i = 0; i < 10 && mine.value("read_by", json::array()).empty(); ++i) {
+    auto r = run(bob, {"recv", "--wait", "5"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(texts(r),
+              (i == 0 ? std::vector<std::string>{"still here"} : std::vector<std::string>{}));
+    mine = run(bob, {"history", alice.address()}).lines().at(0);
+  }
+  EXPECT_EQ(mine.at("read_by"), json::array({alice.address()}));
+
+  // In a group, the end of input ends the chat, the last line sent all the same.
+  ASSERT_EQ(run(alice, {"group", "create", "Pair", bob.address()}).exit_code, 0);
+  SottoProcess in_group(alice.work, {"chat", "--group", "Pair"}, alice.env, std::nullopt);
+  ASSERT_TRUE(in_group.wait_output("/quit ends")) << describe(in_group.wait());
+  in_group.write("to the group");
+  auto ended = in_group.wait();  // closes the input
+  EXPECT_EQ(ended.exit_code, 0) << describe(ended);
+  auto in_bobs = run(bob, {"recv", "--wait", "30"});
+  ASSERT_EQ(in_bobs.exit_code, 0) << describe(in_bobs);
+  EXPECT_EQ(texts(in_bobs), std::vector<std::string>{"to the group"});
+  EXPECT_EQ(run(alice, {"chat", "--group", "Nowhere"}).exit_code, 8);
+  EXPECT_EQ(run(alice, {"chat"}).exit_code, 2);
+}
+
 class SottoCliSecureJoinTest : public SottoCliMailTest {
  protected:
   // Runs `recv` as `inviter` until `joiner` (a running `join`) ends; what recv printed.
