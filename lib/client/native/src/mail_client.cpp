@@ -1202,7 +1202,9 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
     if (own) return true;  // another device of ours read something: nothing to show here
     std::optional<std::vector<Conversation>> groups;  // read when first needed
     for (const std::string& id : m.read_receipt_for) {
-      SOTTO_TRY_ASSIGN(auto message, store_.message(chat, text_bytes(id)));
+      // As this batch leaves it: another member's receipt for it may be in the same batch.
+      StoredMessage* pending = nullptr;
+      SOTTO_TRY_ASSIGN(auto message, batch_message(batch, chat, text_bytes(id), pending));
       if (!message) {
         if (!groups) {
           SOTTO_TRY_ASSIGN(groups, store_.conversations());
@@ -1213,7 +1215,7 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
                   group.members.end()) {
             continue;
           }
-          SOTTO_TRY_ASSIGN(message, store_.message(group.group_id, text_bytes(id)));
+          SOTTO_TRY_ASSIGN(message, batch_message(batch, group.group_id, text_bytes(id), pending));
         }
       }
       if (!message || !message->outgoing) continue;
@@ -1221,7 +1223,11 @@ Result<bool> MailClient::take(const std::string& raw, ClientStoreBatch& batch, M
           message->read_by.end()) {
         message->read_by.push_back(m.from_addr);
       }
-      batch.put_messages.push_back(*std::move(message));
+      if (pending != nullptr) {
+        *pending = *std::move(message);
+      } else {
+        batch.put_messages.push_back(*std::move(message));
+      }
     }
     return true;
   }

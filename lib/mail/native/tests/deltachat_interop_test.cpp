@@ -1042,6 +1042,7 @@ TEST_F(DeltaChatGroupReceiptTest, EachMemberWhoReadsTellsTheSender) {
 
   json got = bob->call({{"op", "wait_message"}, {"timeout_ms", 60000}});
   ASSERT_TRUE(got.value("ok", false)) << got.dump() << "\n" << bob->log();
+  const size_t unread = server_->mails("alice").size();
   json seen = bob->call({{"op", "mark_seen"}, {"msg_ids", {got["msg_id"]}}});
   ASSERT_TRUE(seen.value("ok", false)) << seen.dump();
   auto at_carol = receive(*carol, 1);
@@ -1049,6 +1050,8 @@ TEST_F(DeltaChatGroupReceiptTest, EachMemberWhoReadsTellsTheSender) {
   EXPECT_TRUE(at_carol[0].receipt_requested);
   EXPECT_EQ(carol->mark_read(group->group_id, true).value(), 1u);
   ASSERT_EQ(carol->flush_outbox().value(), 1u);  // to alice alone
+  // Both receipts are in before alice reads: one read takes both, and neither is lost.
+  ASSERT_EQ(server_->wait_mails("alice", unread + 2).size(), unread + 2);
   EXPECT_EQ(read_by(*alice, alice_store, group->group_id, sent->message_id, 2),
             (std::vector<std::string>{"bob@sotto.test", "carol@sotto.test"}))
       << bob->log();
