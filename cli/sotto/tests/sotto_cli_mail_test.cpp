@@ -650,7 +650,9 @@ class SottoCliSecureJoinTest : public SottoCliMailTest {
 // A group's invite link between sotto profiles: whoever joins through it is verified and
 // added to the group, and every member hears of it; the joiner then writes to the group and
 // both members read it. The link's secrets are the group's own: a contact's link with the
-// group's id added adds nobody. A link without v3 runs the classic steps (vg-request).
+// group's id added adds nobody. Who learned the inviter's key that way joins through the
+// group's link with the third step first; a link without v3 runs the classic steps
+// (vg-request).
 TEST_F(SottoCliSecureJoinTest, AGroupsInviteLinkAddsWhoeverJoinsVerified) {
   Person carol = person("carol");
   Person alice = person("alice");
@@ -674,17 +676,20 @@ TEST_F(SottoCliSecureJoinTest, AGroupsInviteLinkAddsWhoeverJoinsVerified) {
   const std::string contact_link = contact.lines().at(0).at("link").get<std::string>();
   const std::string forged = contact_link + link.substr(link.find("&x="));
   {
-    SottoProcess joiner(bob.work, {"--json", "join", forged, "--wait", "15"}, bob.env,
+    SottoProcess joiner(dave.work, {"--json", "join", forged, "--wait", "15"}, dave.env,
                         std::string());
     SottoRun joined;
     answer_until_done(carol, joiner, joined);
     EXPECT_EQ(joined.exit_code, 6) << describe(joined);
   }
 
+  // Dave has carol's key now (the contact link's step brought it): his request is the third
+  // step, encrypted to that key, not one under the link's secret.
   SottoProcess joiner(dave.work, {"--json", "join", link, "--wait", "60"}, dave.env, std::string());
   auto requests = mail_->wait_mails("carol", 1);
   ASSERT_EQ(requests.size(), 1u);
-  EXPECT_TRUE(mail::password_encrypted(requests[0])) << requests[0];
+  EXPECT_FALSE(mail::password_encrypted(requests[0])) << requests[0];
+  EXPECT_NE(requests[0].find("multipart/encrypted"), std::string::npos) << requests[0];
   expect_join_verifies(carol, dave, joiner);
   // All three have the group with all three in it.
   for (const Person* p : {&carol, &dave, &alice}) {
