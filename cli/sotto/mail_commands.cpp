@@ -514,8 +514,22 @@ int run_mail_history(const CommonOptions& common, const std::string& address) {
 }
 
 namespace {
+
+// The group GROUP names: its id in hex, or its name when one group has it.
 Result<client::Conversation> find_group(const MailAccountSession& session,
-                                        const std::string& group);
+                                        const std::string& group) {
+  SOTTO_TRY_ASSIGN(auto conversations, session.store->conversations());
+  std::vector<client::Conversation> named;
+  for (auto& c : conversations) {
+    if (c.kind != client::ConversationKind::group) continue;
+    if (to_hex(c.group_id) == group) return std::move(c);
+    if (c.name == group) named.push_back(std::move(c));
+  }
+  if (named.size() == 1) return std::move(named[0]);
+  if (named.empty()) return Error(Errc::not_found, "no group " + group);
+  return Error(Errc::invalid_argument, "several groups are called " + group + ": give its id");
+}
+
 }  // namespace
 
 int run_mail_invite(const CommonOptions& common, bool qr, const std::string& group) {
@@ -580,21 +594,6 @@ int run_mail_join(const CommonOptions& common, const std::string& link, uint32_t
 }
 
 namespace {
-
-// The group GROUP names: its id in hex, or its name when one group has it.
-Result<client::Conversation> find_group(const MailAccountSession& session,
-                                        const std::string& group) {
-  SOTTO_TRY_ASSIGN(auto conversations, session.store->conversations());
-  std::vector<client::Conversation> named;
-  for (auto& c : conversations) {
-    if (c.kind != client::ConversationKind::group) continue;
-    if (to_hex(c.group_id) == group) return std::move(c);
-    if (c.name == group) named.push_back(std::move(c));
-  }
-  if (named.size() == 1) return std::move(named[0]);
-  if (named.empty()) return Error(Errc::not_found, "no group " + group);
-  return Error(Errc::invalid_argument, "several groups are called " + group + ": give its id");
-}
 
 void print_group(const Output& out, const client::Conversation& c) {
   const char* membership = c.membership == client::Membership::member ? "member" : "removed";
@@ -941,11 +940,14 @@ int run_mail_chat(const CommonOptions& common, const std::string& address,
         status = out.fail(Exit::profile_busy, shown.error());
         break;
       }
-      auto here = session.store->conversation(chat);
-      if (*shown > 0 && here && *here) {
-        if (int failed = mark_read(session, out, chat)) {
-          status = failed;
-          break;
+      if (*shown > 0) {
+        // (A 1:1 conversation nobody has written in yet has nothing to mark.)
+        auto here = session.store->conversation(chat);
+        if (here && *here) {
+          if (int failed = mark_read(session, out, chat)) {
+            status = failed;
+            break;
+          }
         }
       }
     } else {

@@ -329,6 +329,13 @@ int main(int argc, char** argv) {
                                                 : "USERNAME and PATH are required (or --group)");
     }
   }
+  if (*chat && peer.empty() == !group_option.has_value()) {
+    const Output out(common.json);
+    return out.fail(Exit::usage,
+                    group_option ? "give either --group or a USERNAME (in e-mail mode an ADDRESS), "
+                                   "not both"
+                                 : "USERNAME (in e-mail mode an ADDRESS) is required (or --group)");
+  }
   if (*edit || *del || *timer) {
     // The words after the conversation: MESSAGE_ID TEXT, MESSAGE_ID, or DURATION.
     const size_t rest = *edit ? 2 : 1;
@@ -365,14 +372,7 @@ int main(int argc, char** argv) {
     }
     if (*file_get) return run_mail_file_get(common, message_id, output);
     if (*receipts) return run_mail_receipts(common, receipts_setting);
-    if (*chat) {
-      if (peer.empty() == !group_option.has_value()) {
-        const Output out(common.json);
-        return out.fail(Exit::usage, group_option ? "give either --group or an ADDRESS, not both"
-                                                  : "ADDRESS is required (or --group)");
-      }
-      return run_mail_chat(common, peer, group_option);
-    }
+    if (*chat) return run_mail_chat(common, peer, group_option);
     if (*edit || *del) {
       const std::string address = group_option ? std::string() : words[0];
       const size_t at = group_option ? 0 : 1;
@@ -432,14 +432,7 @@ int main(int argc, char** argv) {
   if (*group_leave) return run_group_leave(common, group_name);
   if (*group_rename) return run_group_rename(common, group_name, new_name);
   if (*group_list) return run_group_list(common);
-  if (*chat) {
-    if (peer.empty() == !group_option.has_value()) {
-      const Output out(common.json);
-      return out.fail(Exit::usage, group_option ? "give either --group or a USERNAME, not both"
-                                                : "USERNAME is required (or --group)");
-    }
-    return run_chat(common, peer, group_option);
-  }
+  if (*chat) return run_chat(common, peer, group_option);
   if (*file_send) {
     return run_file_send(common, peer, group_option, file_path, caption, media_type);
   }

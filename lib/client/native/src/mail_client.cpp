@@ -735,15 +735,19 @@ Result<void> MailClient::read_new(MailReceived& out) {
   }
 }
 
-std::string MailClient::invite_link() const {
+MailInvite MailClient::own_invite(const std::string& invite_number, const SecureBytes& auth) const {
   MailInvite invite;
   invite.fingerprint = key_.cert.fingerprint();
   invite.address = address_;
   invite.name = address_.substr(0, address_.find('@'));
-  invite.invite_number = invite_number_;
-  invite.auth = std::string(invite_auth_.begin(), invite_auth_.end());
+  invite.invite_number = invite_number;
+  invite.auth = std::string(auth.begin(), auth.end());
   invite.version = 3;
-  return format_mail_invite(invite);
+  return invite;
+}
+
+std::string MailClient::invite_link() const {
+  return format_mail_invite(own_invite(invite_number_, invite_auth_));
 }
 
 Result<std::string> MailClient::group_invite_link(BytesView group_id) {
@@ -762,13 +766,7 @@ Result<std::string> MailClient::group_invite_link(BytesView group_id) {
     batch.put_mail_group_invites.push_back(*made);
     SOTTO_TRY(store_.apply(batch));
   }
-  MailInvite invite;
-  invite.fingerprint = key_.cert.fingerprint();
-  invite.address = address_;
-  invite.name = address_.substr(0, address_.find('@'));
-  invite.invite_number = made->invite_number;
-  invite.auth = std::string(made->auth.begin(), made->auth.end());
-  invite.version = 3;
+  MailInvite invite = own_invite(made->invite_number, made->auth);
   invite.group_id = group_header_id(c.group_id);
   invite.group_name = c.name;
   return format_mail_invite(invite);

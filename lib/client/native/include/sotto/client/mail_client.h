@@ -29,6 +29,7 @@
 
 #include "sotto/client/client_store.h"
 #include "sotto/client/file_vault.h"
+#include "sotto/client/mail_invite.h"
 #include "sotto/core/bytes.h"
 #include "sotto/core/result.h"
 #include "sotto/mail/imap_connection.h"
@@ -229,6 +230,8 @@ class MailClient {
   // Applies a received Chat-Edit or Chat-Delete of `m` to the messages of `chat` it names.
   Result<void> take_change(const mail::ChatMail& m, const Bytes& chat, ClientStoreBatch& batch,
                            MailReceived& out);
+  // A link of this account's (v3) with these secrets: its contact link's, or a group's.
+  MailInvite own_invite(const std::string& invite_number, const SecureBytes& auth) const;
   mail::ChatMail handshake_mail(const std::string& to, const std::string& step) const;
   OutboxEntry outbox_entry(const std::string& to, const std::string& message_id,
                            const std::string& raw, uint64_t now) const;
