@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "https_client.h"
 #include "protocol_client.h"
 #include "sotto/crypto/primitives.h"
 #include "sottod_process.h"
@@ -47,6 +48,7 @@ using Clock = std::chrono::steady_clock;
 
 using sotto::testing::TempDir;
 using Sottod = sotto::testing::SottodProcess;
+using sotto::testing::https_request;
 using sotto::testing::ProtocolClient;
 namespace proto = sotto::proto;
 
@@ -86,23 +88,8 @@ std::unique_ptr<TlsSocket> connect_tls(asio::io_context& ioc, ssl::context& ctx,
   return s;
 }
 
-http::response<http::string_body> request(uint16_t port, http::request<http::string_body> req) {
-  asio::io_context ioc;
-  auto ctx = client_context();
-  auto s = connect_tls(ioc, ctx, port);
-  req.set(http::field::host, "localhost");
-  req.prepare_payload();
-  http::write(*s, req);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(*s, buffer, res);
-  beast::error_code ignored;
-  s->shutdown(ignored);
-  return res;
-}
-
 http::response<http::string_body> get(uint16_t port, const std::string& target) {
-  return request(port, http::request<http::string_body>(http::verb::get, target, 11));
+  return https_request(port, http::request<http::string_body>(http::verb::get, target, 11));
 }
 
 // The value of an unlabelled (or exactly labelled) Prometheus sample; -1 if absent.
@@ -245,7 +232,8 @@ TEST_F(SottodTest, HealthzMetricsAndNotFound) {
   auto missing = get(port(), "/nope");
   EXPECT_EQ(missing.result(), http::status::not_found);
   EXPECT_EQ(get(port(), "/").result(), http::status::not_found);
-  auto post = request(port(), http::request<http::string_body>(http::verb::post, "/healthz", 11));
+  auto post =
+      https_request(port(), http::request<http::string_body>(http::verb::post, "/healthz", 11));
   EXPECT_EQ(post.result(), http::status::method_not_allowed);
 
   {
@@ -311,19 +299,19 @@ TEST_F(SottodTest, WebSocketWithoutTheSubprotocolIsRefused) {
   req.set(http::field::connection, "upgrade");
   req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
   req.set(http::field::sec_websocket_version, "13");
-  auto res = request(port(), req);
+  auto res = https_request(port(), req);
   EXPECT_EQ(res.result(), http::status::bad_request);
   EXPECT_NE(res.body().find("sotto.v1"), std::string::npos) << res.body();
 
   req.set(http::field::sec_websocket_protocol, "chat, superchat");
-  EXPECT_EQ(request(port(), req).result(), http::status::bad_request);
+  EXPECT_EQ(https_request(port(), req).result(), http::status::bad_request);
 
   req.set(http::field::sec_websocket_protocol, "other, sotto.v1");
-  EXPECT_EQ(request(port(), req).result(), http::status::switching_protocols);
+  EXPECT_EQ(https_request(port(), req).result(), http::status::switching_protocols);
 
   // The right subprotocol at the wrong path.
   req.target("/v2/ws");
-  EXPECT_EQ(request(port(), req).result(), http::status::not_found);
+  EXPECT_EQ(https_request(port(), req).result(), http::status::not_found);
 }
 
 TEST_F(SottodTest, TextFramesAreAPolicyViolation) {
@@ -571,14 +559,8 @@ TEST(Sottod, PlainListenerServesHttpAndTheProtocolOnLoopback) {
 
   asio::io_context ioc;
   {
-    beast::tcp_stream stream(ioc);
-    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), *plain_port));
-    http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
-    req.set(http::field::host, "localhost");
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
+    auto res = sotto::testing::plain_http_request(
+        *plain_port, http::request<http::string_body>(http::verb::get, "/healthz", 11));
     EXPECT_EQ(res.result(), http::status::ok);
     EXPECT_EQ(res.body(), "ok\n");
   }
