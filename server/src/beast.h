@@ -28,6 +28,22 @@ inline constexpr const char* kSubprotocol = "sotto.v1";
 inline constexpr const char* kWebSocketPath = "/v1/ws";
 inline constexpr const char* kServerHeader = "sottod";
 
+// Whether an item of a comma-separated header list (white space around items ignored)
+// satisfies `matches`.
+template <class Predicate>
+bool any_list_item(beast::string_view list, Predicate matches) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (matches(item)) return true;
+    if (comma == beast::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 // Errors that end a connection in the ordinary way (peer left, shutdown, timeout): not worth
 // more than a debug line.
 inline bool is_ordinary_end(const beast::error_code& ec) {

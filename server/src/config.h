@@ -75,6 +75,11 @@ struct KtSettings {
   std::chrono::seconds epoch_interval{3600};
 };
 
+// The web client: its built files, served from memory at / (http_web.h).
+struct WebSettings {
+  std::string root;  // the directory, read once at start; empty: no web client
+};
+
 // Tests only: sottod behaves as a malicious server would, so that tests can show clients
 // catch it. Never set in production; sottod warns at start when any is.
 struct TestingSettings {
@@ -115,6 +120,7 @@ struct Config {
   SmtpSettings smtp;
   PushSettings push;
   KtSettings kt;
+  WebSettings web;
   RateLimits rate_limits;
   TestingSettings testing;
 };

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "files/http_files.h"
+#include "http_web.h"
 #include "websocket_session.h"
 
 namespace sotto::server {
@@ -13,9 +14,10 @@ namespace {
 
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 
-http::response<http::string_body> text_response(
-    http::status status, unsigned version, std::string body,
-    const char* content_type = "text/plain; charset=utf-8") {
+}  // namespace
+
+http::response<http::string_body> text_response(http::status status, unsigned version,
+                                                std::string body, const char* content_type) {
   http::response<http::string_body> res{status, version};
   res.set(http::field::server, kServerHeader);
   res.set(http::field::content_type, content_type);
@@ -25,28 +27,13 @@ http::response<http::string_body> text_response(
   return res;
 }
 
-// Whether the comma-separated Sec-WebSocket-Protocol list offers `wanted`.
-bool offers_subprotocol(beast::string_view header, beast::string_view wanted) {
-  while (!header.empty()) {
-    auto comma = header.find(',');
-    auto token = header.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-      token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-    if (token == wanted) return true;
-    if (comma == beast::string_view::npos) break;
-    header.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-}  // namespace
-
-http::response<http::string_body> route(const http::request<http::string_body>& req,
-                                        ServerState& state) {
+WebResponse route(const http::request<http::string_body>& req, ServerState& state, bool over_tls) {
   beast::string_view target = req.target();
   auto query = target.find('?');
   beast::string_view path = target.substr(0, query);
+  if (path != "/healthz" && path != "/metrics" && path != kWebSocketPath) {
+    return web_route(req, state, over_tls);
+  }
   bool get = req.method() == http::verb::get || req.method() == http::verb::head;
   http::response<http::string_body> res;
   if (path == "/healthz") {
@@ -60,8 +47,6 @@ http::response<http::string_body> route(const http::request<http::string_body>& 
     res = text_response(http::status::upgrade_required, req.version(),
                         "this endpoint is a WebSocket: upgrade with subprotocol sotto.v1\n");
     res.set(http::field::upgrade, "websocket");
-  } else {
-    res = text_response(http::status::not_found, req.version(), "not found\n");
   }
   if (req.method() == http::verb::head) {
     res.body().clear();
@@ -203,7 +188,8 @@ void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
         },
         files::handle_file_request(state_, req));
   }
-  respond(route(req, state_));
+  std::visit([&](auto&& res) { respond(std::move(res)); },
+             route(req, state_, std::is_same_v<Stream, TlsStream>));
 }
 
 template <class Stream>
@@ -299,7 +285,8 @@ void HttpSession<Stream>::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
-  if (!offers_subprotocol(req[http::field::sec_websocket_protocol], kSubprotocol)) {
+  if (!any_list_item(req[http::field::sec_websocket_protocol],
+                     [](beast::string_view offered) { return offered == kSubprotocol; })) {
     auto res = text_response(http::status::bad_request, req.version(),
                              "WebSocket subprotocol required: send "
                              "\"Sec-WebSocket-Protocol: sotto.v1\"\n");

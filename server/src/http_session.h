@@ -1,7 +1,7 @@
 // One connection before (or without) a WebSocket upgrade: the TLS handshake (none on the
 // plain listener), then HTTP/1.1 requests with keep-alive. Routes: GET /healthz, GET /metrics, the
 // file API under /v1/files (files/http_files.h), and the WebSocket upgrade at /v1/ws; anything else
-// is 404.
+// is the web client's (http_web.h): its files, its config, or 404.
 //
 // A request's header is read first; an upload (POST /v1/files) then streams its body to disk
 // chunk by chunk under the file limit, every other request reads its body whole under the
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "beast.h"
+#include "http_web.h"
 #include "server_state.h"
 
 namespace sotto::server {
@@ -66,8 +67,14 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   std::shared_ptr<void> response_;  // the response being written
 };
 
-// The response to a request that is not a WebSocket upgrade.
-http::response<http::string_body> route(const http::request<http::string_body>& request,
-                                        ServerState& state);
+// A plain answer (Cache-Control: no-store), with its Content-Length.
+http::response<http::string_body> text_response(
+    http::status status, unsigned version, std::string body,
+    const char* content_type = "text/plain; charset=utf-8");
+
+// The response to a request that is neither a WebSocket upgrade nor for the file API: the
+// server's own routes, then the web client's. `over_tls` as for web_route.
+WebResponse route(const http::request<http::string_body>& request, ServerState& state,
+                  bool over_tls);
 
 }  // namespace sotto::server

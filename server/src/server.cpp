@@ -22,6 +22,7 @@
 #include "server_state.h"
 #include "services/directory.h"
 #include "sotto/store/store.h"
+#include "web_root.h"
 
 namespace sotto::server {
 
@@ -169,10 +170,19 @@ Result<void> Server::open() {
   if (configured_certificate) {
     SOTTO_TRY_ASSIGN(impl_->identity, load_or_create_identity(impl_->config));
   }
+  // Likewise the web root, read once: afterwards no request touches it.
+  std::unique_ptr<const WebRoot> web_root;
+  if (!impl_->config.web.root.empty()) {
+    SOTTO_TRY_ASSIGN(auto loaded, WebRoot::load(impl_->config.web.root));
+    spdlog::info("web client: {} files, {} bytes, from {}", loaded.file_count(),
+                 loaded.total_bytes(), impl_->config.web.root);
+    web_root = std::make_unique<const WebRoot>(std::move(loaded));
+  }
   SOTTO_TRY_ASSIGN(auto lock, DataDirLock::acquire(impl_->config.data_dir));
   impl_->lock.emplace(std::move(lock));
   SOTTO_TRY_ASSIGN(auto store, open_store(impl_->config));
   impl_->state = std::make_shared<ServerState>(impl_->config, std::move(store));
+  impl_->state->set_web_root(std::move(web_root));
   SOTTO_TRY_ASSIGN(auto directory,
                    KeyDirectory::open(impl_->config.data_dir, impl_->state->store()));
   impl_->state->set_directory(std::move(directory));

@@ -6,6 +6,7 @@
 #include "services/delivery_internal.h"
 #include "services/directory.h"
 #include "sotto/store/store.h"
+#include "web_root.h"
 
 namespace sotto::server {
 
@@ -117,6 +118,10 @@ ServerState::~ServerState() {
 
 void ServerState::set_directory(std::unique_ptr<KeyDirectory> directory) {
   directory_ = std::move(directory);
+}
+
+void ServerState::set_web_root(std::unique_ptr<const WebRoot> web_root) {
+  web_root_ = std::move(web_root);
 }
 
 void ServerState::add(Session* raw, std::weak_ptr<Session> session) {

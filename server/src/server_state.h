@@ -29,6 +29,7 @@ class Store;
 namespace sotto::server {
 
 class KeyDirectory;
+class WebRoot;
 
 // Requests by type and outcome, and how long they took (from decoding to the encoded answer).
 class RequestMetrics {
@@ -102,6 +103,9 @@ class ServerState {
   // The key directory; null until set (tests of single services run without one).
   KeyDirectory* directory() { return directory_.get(); }
   void set_directory(std::unique_ptr<KeyDirectory> directory);
+  // The web client's files; null when web.root is not set.
+  const WebRoot* web_root() const { return web_root_.get(); }
+  void set_web_root(std::unique_ptr<const WebRoot> web_root);
   RateLimiter& rate_limiter() { return rate_limiter_; }
   LinkSlots& link_slots() { return link_slots_; }
   Mailer& mailer() { return *mailer_; }
@@ -129,6 +133,7 @@ class ServerState {
   std::unique_ptr<store::Store> owned_store_;
   store::Store* store_ = nullptr;
   std::unique_ptr<KeyDirectory> directory_;
+  std::unique_ptr<const WebRoot> web_root_;
   RateLimiter rate_limiter_;
   LinkSlots link_slots_;
   std::unique_ptr<Mailer> mailer_;

@@ -211,6 +211,30 @@ TEST(Config, KtEpochInterval) {
   EXPECT_FALSE(apply_toml(config, "[kt]\nepoch_intervall = 60", "t").ok());
 }
 
+TEST(Config, WebRoot) {
+  auto defaults = load({});
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message();
+  EXPECT_EQ((*defaults)->web.root, "");  // no web client
+  Config config;
+  ASSERT_TRUE(apply_toml(config, "[web]\nroot = \"/srv/sotto/web\"", "t").ok());
+  EXPECT_EQ(config.web.root, "/srv/sotto/web");
+  auto env = load({}, {{"SOTTOD_WEB_ROOT", "/from/env"}});
+  ASSERT_TRUE(env.ok()) << env.error().message();
+  EXPECT_EQ((*env)->web.root, "/from/env");
+  auto flag = load({"--web-root", "/from/flag"}, {{"SOTTOD_WEB_ROOT", "/from/env"}});
+  ASSERT_TRUE(flag.ok()) << flag.error().message();
+  EXPECT_EQ((*flag)->web.root, "/from/flag");
+  EXPECT_FALSE(apply_toml(config, "[web]\nroot = 1", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "[web]\nrooot = \"/srv\"", "t").ok());
+  EXPECT_FALSE(apply_toml(config, "web = \"/srv\"", "t").ok());
+
+  std::ostringstream help;
+  std::vector<const char*> args = {"sottod", "--help"};
+  ASSERT_TRUE(load_config(2, args.data(), env_of({}), help).ok());
+  EXPECT_NE(help.str().find("--web-root"), std::string::npos) << help.str();
+  EXPECT_NE(help.str().find("SOTTOD_WEB_ROOT"), std::string::npos) << help.str();
+}
+
 TEST(Config, HelpYieldsNoConfig) {
   auto c = load({"--help"});
   ASSERT_TRUE(c.ok());
