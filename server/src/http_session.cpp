@@ -285,6 +285,15 @@ void HttpSession<Stream>::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
+  // A browser names the page that opens the socket; another site's page must not use the
+  // user's browser to reach this server. Native clients send no Origin.
+  if (auto origin = req.find(http::field::origin);
+      origin != req.end() && !origin_matches_host(origin->value(), req[http::field::host])) {
+    auto res = text_response(http::status::forbidden, req.version(),
+                             "WebSocket upgrades from another origin are refused\n");
+    res.keep_alive(false);
+    return respond(std::move(res));
+  }
   if (!any_list_item(req[http::field::sec_websocket_protocol],
                      [](beast::string_view offered) { return offered == kSubprotocol; })) {
     auto res = text_response(http::status::bad_request, req.version(),

@@ -109,4 +109,23 @@ WebResponse web_route(const http::request<http::string_body>& req, ServerState& 
   return out;
 }
 
+bool origin_matches_host(std::string_view origin, std::string_view host) {
+  auto scheme_end = origin.find("://");
+  if (scheme_end == std::string_view::npos) return false;  // "null", or not an origin at all
+  std::string_view scheme = origin.substr(0, scheme_end);
+  std::string_view authority = origin.substr(scheme_end + 3);
+  if (authority.empty() || host.empty() || authority.find('/') != std::string_view::npos) {
+    return false;
+  }
+  std::string_view default_port = beast::iequals(scheme, "https")  ? ":443"
+                                  : beast::iequals(scheme, "http") ? ":80"
+                                                                   : "";
+  auto without_default_port = [&](std::string_view a) {
+    bool has = !default_port.empty() && a.size() > default_port.size() &&
+               a.substr(a.size() - default_port.size()) == default_port;
+    return has ? a.substr(0, a.size() - default_port.size()) : a;
+  };
+  return beast::iequals(without_default_port(authority), without_default_port(host));
+}
+
 }  // namespace sotto::server

@@ -1,6 +1,7 @@
 // The web client over HTTPS: its files from the web root (web_root.h), GET /api/web-config
-// (the key directory's public keys, which the page pins as the CLI does), and the headers that
-// confine the page.
+// (the key directory's public keys, which the page pins as the CLI does), the headers that
+// confine the page, and the Origin check that keeps other sites from opening the protocol's
+// WebSocket with a user's browser.
 #pragma once
 
 #include <string_view>
@@ -23,5 +24,10 @@ using WebResponse = std::variant<http::response<http::string_body>, StaticRespon
 // plain listener behind a proxy), so Strict-Transport-Security is sent.
 WebResponse web_route(const http::request<http::string_body>& request, ServerState& state,
                       bool over_tls);
+
+// Whether a WebSocket upgrade's Origin ("https://host:port") names the authority the request
+// was sent to (its Host header). The scheme is not compared; a default port (":443" for https,
+// ":80" for http) is the same as none; host names compare without regard to case.
+bool origin_matches_host(std::string_view origin, std::string_view host);
 
 }  // namespace sotto::server

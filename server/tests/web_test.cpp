@@ -1,10 +1,14 @@
 // The web client's files and config as the real sottod serves them (web.root): headers,
-// caching, methods, and paths that try to leave the web root; and the loading rules (links
-// skipped, a size cap, a missing root refused).
+// caching, methods, and paths that try to leave the web root; the Origin check of WebSocket
+// upgrades; and the loading rules (links skipped, a size cap, a missing root refused).
 #include <gtest/gtest.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -15,6 +19,7 @@
 #include "https_client.h"
 #include "sotto/core/encoding.h"
 #include "sotto/crypto/primitives.h"
+#include "sotto/proto/protocol.h"
 #include "sottod_process.h"
 #include "web_root.h"
 
@@ -88,6 +93,19 @@ void expect_page_headers(const HttpResponse& res, bool over_tls = true) {
     EXPECT_EQ(res.find(http::field::strict_transport_security), res.end());
   }
   EXPECT_EQ(res.find(http::field::set_cookie), res.end());
+}
+
+// A WebSocket upgrade as a browser sends it, with `origin` unless empty.
+HttpRequest upgrade_request(const std::string& host, const std::string& origin) {
+  HttpRequest req = make_request(http::verb::get, "/v1/ws");
+  req.set(http::field::host, host);
+  req.set(http::field::upgrade, "websocket");
+  req.set(http::field::connection, "upgrade");
+  req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  req.set(http::field::sec_websocket_version, "13");
+  req.set(http::field::sec_websocket_protocol, "sotto.v1");
+  if (!origin.empty()) req.set(http::field::origin, origin);
+  return req;
 }
 
 class WebRootTest : public ::testing::Test {
@@ -252,6 +270,46 @@ TEST_F(WebRootTest, WebConfigGivesThePrintedKeys) {
   expect_page_headers(res);
 }
 
+TEST_F(WebRootTest, WebSocketFromAnotherOriginIsRefused) {
+  std::string host = "127.0.0.1:" + std::to_string(port());
+  for (const std::string& origin :
+       {std::string("https://evil.example"), "https://127.0.0.1:" + std::to_string(port() + 1),
+        std::string("https://127.0.0.1"), "https://" + host + ".evil.example", std::string("null"),
+        host}) {
+    auto res = https_request(port(), upgrade_request(host, origin));
+    EXPECT_EQ(res.result(), http::status::forbidden) << origin;
+  }
+  EXPECT_EQ(https_request(port(), upgrade_request(host, "https://" + host)).result(),
+            http::status::switching_protocols);
+  // Native clients send no Origin.
+  EXPECT_EQ(https_request(port(), upgrade_request(host, "")).result(),
+            http::status::switching_protocols);
+
+  // A page of this server opens the protocol and is answered.
+  asio::io_context ioc;
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_verify_mode(ssl::verify_none);
+  websocket::stream<ssl::stream<tcp::socket>> ws(ioc, ctx);
+  beast::get_lowest_layer(ws).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port()));
+  ws.next_layer().handshake(ssl::stream_base::client);
+  ws.set_option(websocket::stream_base::decorator([&](websocket::request_type& req) {
+    req.set(http::field::sec_websocket_protocol, "sotto.v1");
+    req.set(http::field::origin, "https://" + host);
+  }));
+  ws.handshake(host, "/v1/ws");
+  ws.binary(true);
+  Bytes frame = proto::encode(proto::ClientFrame{proto::kVersion, 1, proto::AuthChallenge{}});
+  ws.write(asio::buffer(frame.data(), frame.size()));
+  beast::flat_buffer buffer;
+  ws.read(buffer);
+  std::string text = beast::buffers_to_string(buffer.data());
+  auto answer = proto::decode_server_frame(Bytes(text.begin(), text.end()), 1 << 20);
+  ASSERT_TRUE(answer.ok());
+  auto* response = std::get_if<proto::Response>(&answer->content);
+  ASSERT_NE(response, nullptr);
+  EXPECT_TRUE(std::holds_alternative<proto::ChallengeResponse>(response->body));
+}
+
 TEST(WebRoot, WithoutOneTheRootSaysSoAndTheConfigIsServed) {
   TempDir dir;
   Sottod server(Sottod::args_for(dir.path() / "data"));
@@ -331,6 +389,26 @@ TEST(WebRoot, ContentTypesByExtension) {
   for (const char* other : {"a.map", "LICENSE", "a.js.gz", "html", "dir.js/file"}) {
     EXPECT_EQ(content_type_for(other), "application/octet-stream") << other;
   }
+}
+
+TEST(WebRoot, OriginMatchesHost) {
+  EXPECT_TRUE(origin_matches_host("https://chat.example.org", "chat.example.org"));
+  EXPECT_TRUE(origin_matches_host("https://chat.example.org:8443", "chat.example.org:8443"));
+  EXPECT_TRUE(origin_matches_host("https://Chat.Example.org", "chat.example.ORG"));
+  EXPECT_TRUE(origin_matches_host("https://chat.example.org", "chat.example.org:443"));
+  EXPECT_TRUE(origin_matches_host("https://chat.example.org:443", "chat.example.org"));
+  EXPECT_TRUE(origin_matches_host("http://127.0.0.1:8080", "127.0.0.1:8080"));
+  EXPECT_TRUE(origin_matches_host("https://[::1]:8443", "[::1]:8443"));
+  EXPECT_FALSE(origin_matches_host("https://evil.example", "chat.example.org"));
+  EXPECT_FALSE(origin_matches_host("https://chat.example.org:8443", "chat.example.org"));
+  EXPECT_FALSE(origin_matches_host("https://chat.example.org", "chat.example.org:8443"));
+  EXPECT_FALSE(origin_matches_host("http://chat.example.org", "chat.example.org:443"));
+  EXPECT_FALSE(origin_matches_host("https://chat.example.org.evil", "chat.example.org"));
+  EXPECT_FALSE(origin_matches_host("https://chat.example.org/", "chat.example.org"));
+  EXPECT_FALSE(origin_matches_host("null", "chat.example.org"));
+  EXPECT_FALSE(origin_matches_host("chat.example.org", "chat.example.org"));
+  EXPECT_FALSE(origin_matches_host("https://", ""));
+  EXPECT_FALSE(origin_matches_host("https://chat.example.org", ""));
 }
 
 }  // namespace
