@@ -104,13 +104,6 @@ std::set<std::string> known_people(const Account& account,
   return names;
 }
 
-client::SafetyNumberSide side_of(const std::string& username,
-                                 const std::vector<client::ContactDevice>& devices) {
-  client::SafetyNumberSide side{username, {}};
-  for (const auto& d : devices) side.device_keys.push_back(d.signature_key);
-  return side;
-}
-
 // 0 when messages may go to `name`; else the exit status after saying why not: the user
 // confirmed their safety number (`verify --matches`) and their keys have changed since.
 int refuse_if_keys_changed(const Account& account, const std::string& name, const Output& out) {
@@ -118,8 +111,8 @@ int refuse_if_keys_changed(const Account& account, const std::string& name, cons
   if (confirmed == account.settings.verified.end()) return 0;
   auto contact = account.store->contact(name);
   if (!contact) return out.fail(Exit::profile_busy, contact.error());
-  if (*contact &&
-      client::safety_number_side(side_of(name, (*contact)->devices)) == confirmed->second) {
+  if (*contact && client::safety_number_side(client::safety_side(name, (*contact)->devices)) ==
+                      confirmed->second) {
     return 0;
   }
   return out.fail(Exit::untrusted,
@@ -127,20 +120,6 @@ int refuse_if_keys_changed(const Account& account, const std::string& name, cons
                       "'s keys have changed since you verified your safety number with them; "
                       "nothing was sent. Compare the new number with " +
                       name + " (`sotto verify " + name + "`) before writing again");
-}
-
-const char* state_name(client::DeliveryState state) {
-  switch (state) {
-    case client::DeliveryState::pending:
-      return "pending";
-    case client::DeliveryState::sent:
-      return "sent";
-    case client::DeliveryState::received:
-      return "received";
-    case client::DeliveryState::failed:
-      return "failed";
-  }
-  return "unknown";
 }
 
 // How a conversation is named in a message's line: the other person's name, or the group's.
@@ -159,7 +138,7 @@ json message_json(const ConversationLabel& conversation, const client::StoredMes
             {"message_id", to_hex(m.message_id)},
             {"from", m.sender},
             {"outgoing", m.outgoing},
-            {"state", state_name(m.state)},
+            {"state", client::delivery_state_name(m.state)},
             {"sent_at", m.sent_at},
             {"accepted_at", m.accepted_at},
             {"text", m.body}};
@@ -239,7 +218,7 @@ void print_message(const Output& out, const ConversationLabel& conversation,
   if (m.edited_at != 0 && !m.deleted) line += " (edited)";
   if (conversation.group) line = "[" + conversation.name + "] " + line;
   if (with_state && m.outgoing && m.state != client::DeliveryState::sent) {
-    line += std::string(" [") + state_name(m.state) + "]";
+    line += std::string(" [") + client::delivery_state_name(m.state) + "]";
   }
   if (with_state) line += receipt_marks(m, conversation.group);
   out.line(line);
@@ -773,7 +752,7 @@ int report_sent(Online& online, Account& account, const std::string& name, const
     more[to_group ? "group" : "to"] = name;
     more["group_id"] = to_hex(group);
     more["message_id"] = to_hex(*id);
-    more["state"] = state_name(state);
+    more["state"] = client::delivery_state_name(state);
     out.object(more);
   } else if (state == client::DeliveryState::sent) {
     out.line(done_line);
@@ -1543,9 +1522,9 @@ int run_verify(const CommonOptions& common, const std::string& username, bool ma
   if (!contact) return out.fail(exit_for(contact.error()), contact.error());
   if (!self) return out.fail(exit_for(self.error()), self.error());
 
-  const auto their_side = side_of(name, contact->devices);
+  const auto their_side = client::safety_side(name, contact->devices);
   const std::string number =
-      client::safety_number(side_of(self->username, self->devices), their_side);
+      client::safety_number(client::safety_side(self->username, self->devices), their_side);
   const std::string their_digits = client::safety_number_side(their_side);
   auto confirmed = account.settings.verified.find(name);
   const bool was_verified =

@@ -2,6 +2,20 @@
 
 namespace sotto::client {
 
+const char* delivery_state_name(DeliveryState state) {
+  switch (state) {
+    case DeliveryState::pending:
+      return "pending";
+    case DeliveryState::sent:
+      return "sent";
+    case DeliveryState::received:
+      return "received";
+    case DeliveryState::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
 bool ClientStoreBatch::empty() const {
   return !identity && !directory_state && put_key_packages.empty() && remove_key_packages.empty() &&
          put_contacts.empty() && put_conversations.empty() && put_messages.empty() &&

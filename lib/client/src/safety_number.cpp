@@ -8,6 +8,14 @@
 #include "sotto/crypto/primitives.h"
 
 namespace sotto::client {
+
+SafetyNumberSide safety_side(const std::string& username,
+                             const std::vector<ContactDevice>& devices) {
+  SafetyNumberSide side{username, {}};
+  for (const auto& d : devices) side.device_keys.push_back(d.signature_key);
+  return side;
+}
+
 namespace {
 
 constexpr std::string_view kLabel = "sotto safety number v1";

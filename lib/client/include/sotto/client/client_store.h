@@ -110,6 +110,9 @@ enum class DeliveryState : uint8_t {
   failed = 4,    // the server refused it for good
 };
 
+// "pending", "sent", "received" or "failed", as front ends show it.
+const char* delivery_state_name(DeliveryState state);
+
 struct StoredMessage {
   Bytes group_id;
   Bytes message_id;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "sotto/client/client_store.h"
 #include "sotto/core/bytes.h"
 
 namespace sotto::client {
@@ -23,6 +24,10 @@ struct SafetyNumberSide {
   std::string username;
   std::vector<Bytes> device_keys;  // Ed25519 public keys, in any order
 };
+
+// The side of `username` whose verified devices are `devices`.
+SafetyNumberSide safety_side(const std::string& username,
+                             const std::vector<ContactDevice>& devices);
 
 // One account's half: 30 digits in six groups of five, separated by spaces.
 std::string safety_number_side(const SafetyNumberSide& side);
