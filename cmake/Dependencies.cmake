@@ -7,10 +7,11 @@ if(SOTTO_WASM)
   # load the .wasm next to the .js.
   find_program(NODE_JS_EXECUTABLE NAMES node nodejs REQUIRED)
   set(CMAKE_CROSSCOMPILING_EMULATOR "${NODE_JS_EXECUTABLE};--no-experimental-fetch")
-  # Exceptions stay out of our APIs, but the tests' JSON parsing and GoogleTest use them;
-  # without -fexceptions a throw aborts instead of being caught.
-  add_compile_options(-fexceptions)
-  add_link_options(-fexceptions -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1)
+  # Exceptions stay out of our libraries (and so out of the web client's core, which is
+  # smaller without them); GoogleTest and JSON parsing use them, so test programs
+  # (sotto_wasm_test_flags), GoogleTest and whatever parses JSON (sotto_json) are built with
+  # -fexceptions: without it a throw aborts instead of being caught.
+  add_link_options(-sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1)
   if(NOT SOTTO_SODIUM_WASM_PREFIX)
     message(FATAL_ERROR "SOTTO_SODIUM_WASM_PREFIX: run scripts/build-libsodium-wasm.sh and pass its prefix")
   endif()
@@ -32,6 +33,8 @@ if(SOTTO_TESTS)
     set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
     set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
     add_subdirectory(/usr/src/googletest ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
+    target_compile_options(gtest PRIVATE -fexceptions)
+    target_compile_options(gtest_main PRIVATE -fexceptions)
     add_library(sotto_gtest INTERFACE)
     target_link_libraries(sotto_gtest INTERFACE gtest gtest_main)
     # nlohmann-json is header-only; expose only its own folder, not all of /usr/include.
@@ -39,6 +42,8 @@ if(SOTTO_TESTS)
     file(CREATE_LINK /usr/include/nlohmann ${CMAKE_BINARY_DIR}/third_party_include/nlohmann SYMBOLIC)
     add_library(sotto_json INTERFACE)
     target_include_directories(sotto_json SYSTEM INTERFACE ${CMAKE_BINARY_DIR}/third_party_include)
+    # Whatever parses JSON catches the library's exceptions (the vector checks among them).
+    target_compile_options(sotto_json INTERFACE -fexceptions)
   else()
     find_package(GTest REQUIRED)
     add_library(sotto_gtest INTERFACE)
@@ -53,6 +58,7 @@ endif()
 # passed through to ctest.
 function(sotto_wasm_test_flags target)
   if(SOTTO_WASM)
-    target_link_options(${target} PRIVATE -sNODERAWFS=1 -sTOTAL_STACK=4194304)
+    target_compile_options(${target} PRIVATE -fexceptions)
+    target_link_options(${target} PRIVATE -fexceptions -sNODERAWFS=1 -sTOTAL_STACK=4194304)
   endif()
 endfunction()
