@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 30
 LINES := -DCMAKE_C_FLAGS_DEBUG="-O0 -g1" -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 
-.PHONY: all deps native asan wasm run demo test test-native test-asan test-wasm fuzz bench format clean
+.PHONY: all deps native asan wasm web run demo test test-native test-asan test-wasm fuzz bench format clean
 
 all: native
 
@@ -31,10 +31,15 @@ asan: deps
 wasm: deps
 	@scripts/build-wasm.sh $(WASM)
 
+# The web client sottod serves at / (the core in wasm, the UI bundled by Vite).
+web: deps
+	@scripts/build-web.sh $(WASM) build/web/dist
+
 # Builds and starts the server in the foreground (Ctrl-C stops it); it prints where to connect
-# and the fingerprint of its self-signed certificate, kept in build/run-data.
-run: native
-	@$(NATIVE)/server/sottod --listen 127.0.0.1:8443 --data-dir build/run-data
+# (the web client at https://127.0.0.1:8443/) and the fingerprint of its self-signed
+# certificate, kept in build/run-data.
+run: native web
+	@$(NATIVE)/server/sottod --listen 127.0.0.1:8443 --data-dir build/run-data --web-root build/web/dist
 
 # A demo of the core and crypto libraries: an HPKE-sealed, signed message from Alice to Bob.
 demo: native
@@ -45,7 +50,8 @@ demo: native
 # sanitizer build of the server's tests alone takes gigabytes.
 prune = if [ "$${SOTTO_PRUNE_BUILDS:-}" = 1 ]; then rm -rf $(1); fi
 
-test-native: native
+# The native tests include the browser's (web/tests), which need the web client built.
+test-native: native web
 	@scripts/run-ctest.sh $(NATIVE) native
 	@$(call prune,$(NATIVE))
 
@@ -64,10 +70,12 @@ fuzz: deps
 test: test-native test-asan test-wasm fuzz
 	@scripts/run-ctest.sh --summary native asan+ubsan wasm
 
-bench: deps
+bench: deps web
 	@cmake -S . -B build/release $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DSOTTO_TESTS=OFF >/dev/null
 	@cmake --build build/release
 	@for b in build/release/bench/bench_*; do echo "== $$(basename $$b)"; $$b; done
+	@echo "== web_bench"; SOTTO_SOTTOD=build/release/server/sottod SOTTO_CLI=build/release/cli/sotto/sotto \
+	  SOTTO_WEB_DIST=build/web/dist node bench/web_bench.mjs
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -30,6 +30,8 @@ packages=(
   libolm-dev
   # the browser build: emscripten and what rebuilding libsodium for it takes
   emscripten nodejs dpkg-dev autoconf automake libtool
+  # the web client's tests drive a headless Chromium (web/tests, through playwright-core)
+  chromium
 )
 
 missing=()
@@ -63,10 +65,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # tests/interop/mls (ts-mls), tests/interop/openpgp (OpenPGP.js) and tests/interop/deltachat
-# (the Delta Chat core): the implementations the interop tests run against, at the versions of their package-lock.json; when node_modules is
-# there, nothing is asked.
+# (the Delta Chat core): the implementations the interop tests run against; web/: Vite,
+# TypeScript and playwright-core. Each at the versions of its package-lock.json; when
+# node_modules is there, nothing is asked.
 root="$(cd "$(dirname "$0")/.." && pwd)"
-for interop in "$root"/tests/interop/{mls,openpgp,deltachat}; do
+for interop in "$root"/tests/interop/{mls,openpgp,deltachat} "$root"/web; do
   if [ ! -d "$interop/node_modules" ]; then
     if ! command -v npm >/dev/null; then
       # Debian's nodejs comes without npm (NodeSource's has it).

@@ -1,0 +1,343 @@
+// The browser's face of the client engine (lib/client), for the web UI. The page owns the
+// WebSocket and calls connected / disconnected / frame; the engine's outgoing frames go to
+// host.send(Uint8Array). Whatever the engine tells its observer goes to host.event(object).
+// Operations take a callback `done(error, value)`: error is null or {code, message}, never
+// plaintext. Conversations are named by their group id in hex.
+//
+// Everything here runs on the page's one thread, as the engine wants: JavaScript calls in,
+// the engine calls out, no call is reentered from another thread.
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sotto/client/engine.h"
+#include "sotto/client/memory_client_store.h"
+#include "sotto/client/safety_number.h"
+#include "sotto/core/encoding.h"
+
+namespace sotto::web {
+namespace {
+
+using emscripten::val;
+
+// A Uint8Array's bytes, copied once into the wasm heap.
+Bytes bytes_of(const val& array) {
+  Bytes out(array["length"].as<size_t>());
+  val(emscripten::typed_memory_view(out.size(), out.data())).call<void>("set", array);
+  return out;
+}
+
+val uint8_array(BytesView bytes) {
+  val view(emscripten::typed_memory_view(bytes.size(), bytes.data()));
+  return val::global("Uint8Array").new_(view);  // a copy that outlives the wasm heap's growth
+}
+
+val error_value(const Error& error) {
+  val e = val::object();
+  e.set("code", std::string(errc_name(error.code())));
+  e.set("message", error.message());
+  return e;
+}
+
+val strings(const std::vector<std::string>& list) {
+  val out = val::array();
+  for (const auto& s : list) out.call<void>("push", s);
+  return out;
+}
+
+val message_value(const client::StoredMessage& m) {
+  val v = val::object();
+  v.set("conversation", to_hex(m.group_id));
+  v.set("id", to_hex(m.message_id));
+  v.set("sender", m.sender);
+  v.set("outgoing", m.outgoing);
+  v.set("sentAt", static_cast<double>(m.sent_at));
+  v.set("acceptedAt", static_cast<double>(m.accepted_at));
+  v.set("state", std::string(client::delivery_state_name(m.state)));
+  v.set("body", m.body);
+  v.set("deleted", m.deleted);
+  v.set("edited", m.edited_at != 0);
+  v.set("read", m.read);
+  v.set("deliveredTo", strings(m.delivered_to));
+  v.set("readBy", strings(m.read_by));
+  if (m.reply_to) v.set("replyTo", to_hex(*m.reply_to));
+  if (m.timer_set_s) v.set("timerSet", static_cast<double>(*m.timer_set_s));
+  if (m.file) {
+    val f = val::object();
+    f.set("name", m.file->name);
+    f.set("type", m.file->media_type);
+    f.set("size", static_cast<double>(m.file->size));
+    v.set("file", f);
+  }
+  return v;
+}
+
+val conversation_value(const client::Conversation& c) {
+  val v = val::object();
+  v.set("id", to_hex(c.group_id));
+  v.set("name", c.name);
+  v.set("kind", std::string(c.kind == client::ConversationKind::group ? "group" : "direct"));
+  v.set("members", strings(c.members));
+  v.set("verified", c.members_verified);
+  v.set("member", c.membership == client::Membership::member);
+  return v;
+}
+
+class WebClient final : public client::Transport, public client::EngineObserver {
+ public:
+  WebClient(val host, const std::string& directory_key, const std::string& vrf_key)
+      : host_(std::move(host)) {
+    client::EngineConfig config;
+    auto signing = from_hex(directory_key);
+    auto vrf = from_hex(vrf_key);
+    if (signing && signing->size() == 32 && vrf && vrf->size() == 32) {
+      config.directory_keys.signing_public_key = std::move(signing).value();
+      config.directory_keys.vrf_public_key = std::move(vrf).value();
+    } else {
+      // An engine without directory keys verifies no contact: every lookup fails, loudly.
+      keys_ok_ = false;
+    }
+    config.device_name = "browser";
+    engine_ = std::make_unique<client::Engine>(std::move(config), store_, *this, env_, *this);
+  }
+
+  bool keys_ok() const { return keys_ok_; }
+  bool has_identity() const { return engine_->has_identity(); }
+  bool ready() const { return engine_->state() == client::ConnectionState::ready; }
+  std::string username() const {
+    auto id = store_.identity();
+    return id && *id ? (*id)->username : std::string();
+  }
+
+  // ---- the page's WebSocket ----------------------------------------------------------
+  void connected() { engine_->on_connected(); }
+  void disconnected() { engine_->on_disconnected(); }
+  void frame(const val& bytes) {
+    Bytes data = bytes_of(bytes);
+    engine_->on_frame(data);
+  }
+
+  // ---- operations --------------------------------------------------------------------
+  void register_account(std::string username, std::string email, std::string password,
+                        std::string invite_code, val done) {
+    client::Registration r;
+    r.username = std::move(username);
+    r.email = std::move(email);
+    r.password = std::move(password);
+    r.invite_code = std::move(invite_code);
+    engine_->register_account(std::move(r), finish(std::move(done)));
+  }
+  void login(std::string username, std::string password, val done) {
+    engine_->login(std::move(username), std::move(password), finish(std::move(done)));
+  }
+  void start_conversation(std::string username, val done) {
+    engine_->start_conversation(std::move(username), finish_id(std::move(done)));
+  }
+  void create_group(std::string name, const val& usernames, val done) {
+    auto names = emscripten::vecFromJSArray<std::string>(usernames);
+    engine_->create_group(std::move(name), std::move(names), finish_id(std::move(done)));
+  }
+  void send_text(const std::string& conversation, std::string text, val done) {
+    auto id = group_id(conversation, done);
+    if (!id) return;
+    engine_->send_text(*id, std::move(text), finish_id(std::move(done)));
+  }
+  void mark_read(const std::string& conversation, val done) {
+    auto id = group_id(conversation, done);
+    if (!id) return;
+    engine_->mark_read(*id, finish(std::move(done)));
+  }
+  void fetch(val done) { engine_->fetch(finish(std::move(done))); }
+  void export_account(val done) {
+    engine_->export_account(
+        then<std::string>(std::move(done), [](const std::string& json) { return val(json); }));
+  }
+  void delete_account(std::string password, val done) {
+    engine_->delete_account(std::move(password), finish(std::move(done)));
+  }
+  void list_devices(val done) {
+    using Devices = std::vector<proto::DeviceInfo>;
+    engine_->list_devices(then<Devices>(std::move(done), [](const Devices& devices) {
+      val out = val::array();
+      for (const auto& d : devices) {
+        val v = val::object();
+        v.set("id", to_hex(d.device_id));
+        v.set("name", d.name);
+        out.call<void>("push", v);
+      }
+      return out;
+    }));
+  }
+  // The safety number with `username`, from both accounts' verified devices (a lookup
+  // first, so that it shows what the key directory proves now).
+  void safety_number(std::string username, val done) {
+    engine_->lookup_contact(
+        std::move(username), [this, done = std::move(done)](Result<client::Contact> them) {
+          if (!them) {
+            done(error_value(them.error()), val::null());
+            return;
+          }
+          engine_->check_own_account(then<client::Contact>(
+              done, [them = std::move(them).value()](const client::Contact& self) {
+                return val(client::safety_number(client::safety_side(self.username, self.devices),
+                                                 client::safety_side(them.username, them.devices)));
+              }));
+        });
+  }
+
+  // ---- what the store holds ----------------------------------------------------------
+  val conversations() const {
+    val out = val::array();
+    auto list = store_.conversations();
+    if (!list) return out;
+    for (const auto& c : list.value()) out.call<void>("push", conversation_value(c));
+    return out;
+  }
+  val history(const std::string& conversation) {
+    val out = val::array();
+    auto id = from_hex(conversation);
+    if (!id) return out;
+    (void)engine_->expire_messages();
+    auto list = store_.messages(*id);
+    if (!list) return out;
+    for (const auto& m : list.value()) out.call<void>("push", message_value(m));
+    return out;
+  }
+
+ private:
+  // ---- Transport -----------------------------------------------------------------------
+  void send(Bytes frame) override { host_.call<void>("send", uint8_array(frame)); }
+
+  // ---- EngineObserver ------------------------------------------------------------------
+  void event(const char* type, val v = val::object()) {
+    v.set("type", std::string(type));
+    host_.call<void>("event", v);
+  }
+  void on_message(const client::StoredMessage& m) override {
+    val v = val::object();
+    v.set("message", message_value(m));
+    event("message", v);
+  }
+  void on_message_changed(const client::StoredMessage& m) override {
+    val v = val::object();
+    v.set("message", message_value(m));
+    event("message_changed", v);
+  }
+  void on_message_expired(const client::StoredMessage& m) override {
+    val v = val::object();
+    v.set("message", message_value(m));
+    event("message_expired", v);
+  }
+  void on_delivery_state(BytesView group, BytesView message, client::DeliveryState s) override {
+    val v = val::object();
+    v.set("conversation", to_hex(group));
+    v.set("id", to_hex(message));
+    v.set("state", std::string(client::delivery_state_name(s)));
+    event("delivery", v);
+  }
+  void on_conversation(const client::Conversation& c) override {
+    val v = val::object();
+    v.set("conversation", conversation_value(c));
+    event("conversation", v);
+  }
+  void on_contact_keys_changed(const client::Contact& before,
+                               const client::Contact& after) override {
+    val v = val::object();
+    v.set("username", after.username);
+    v.set("before",
+          client::safety_number_side(client::safety_side(before.username, before.devices)));
+    v.set("after", client::safety_number_side(client::safety_side(after.username, after.devices)));
+    event("keys_changed", v);
+  }
+  void on_unknown_own_device(const client::ContactDevice& device) override {
+    val v = val::object();
+    v.set("device", to_hex(device.device_id));
+    event("unknown_own_device", v);
+  }
+  void on_directory_split_view(const std::string& reported_by) override {
+    val v = val::object();
+    v.set("reportedBy", reported_by);
+    event("split_view", v);
+  }
+  void on_authenticated() override { event("authenticated"); }
+  void on_session_ended(Errc reason) override {
+    val v = val::object();
+    v.set("reason", std::string(errc_name(reason)));
+    event("session_ended", v);
+  }
+  void on_error(const Error& error) override {
+    val v = val::object();
+    v.set("error", error_value(error));
+    event("error", v);
+  }
+
+  // ---- completions ---------------------------------------------------------------------
+  // done(error, null) on failure, else done(null, convert(value)).
+  template <class T, class Convert>
+  static client::Engine::Then<T> then(val done, Convert convert) {
+    return [done = std::move(done), convert = std::move(convert)](Result<T> r) {
+      if (!r) {
+        done(error_value(r.error()), val::null());
+        return;
+      }
+      done(val::null(), convert(r.value()));
+    };
+  }
+  static client::Engine::Done finish(val done) {
+    return [done = std::move(done)](Result<void> r) {
+      done(r ? val::null() : error_value(r.error()), val::null());
+    };
+  }
+  // For operations that give an id (a conversation's, a message's): its hex.
+  static client::Engine::Then<Bytes> finish_id(val done) {
+    return then<Bytes>(std::move(done), [](const Bytes& id) { return val(to_hex(id)); });
+  }
+  static std::optional<Bytes> group_id(const std::string& hex, const val& done) {
+    auto id = from_hex(hex);
+    if (!id || id->empty()) {
+      done(error_value(Error(Errc::invalid_argument, "no such conversation")), val::null());
+      return std::nullopt;
+    }
+    return std::move(id).value();
+  }
+
+  val host_;
+  bool keys_ok_ = true;
+  client::MemoryClientStore store_;
+  client::SystemEnvironment env_;
+  std::unique_ptr<client::Engine> engine_;
+};
+
+}  // namespace
+}  // namespace sotto::web
+
+EMSCRIPTEN_BINDINGS(sotto_web) {
+  using sotto::web::WebClient;
+  emscripten::class_<WebClient>("WebClient")
+      .constructor<emscripten::val, std::string, std::string>()
+      .function("keysOk", &WebClient::keys_ok)
+      .function("hasIdentity", &WebClient::has_identity)
+      .function("ready", &WebClient::ready)
+      .function("username", &WebClient::username)
+      .function("connected", &WebClient::connected)
+      .function("disconnected", &WebClient::disconnected)
+      .function("frame", &WebClient::frame)
+      .function("register", &WebClient::register_account)
+      .function("login", &WebClient::login)
+      .function("startConversation", &WebClient::start_conversation)
+      .function("createGroup", &WebClient::create_group)
+      .function("sendText", &WebClient::send_text)
+      .function("markRead", &WebClient::mark_read)
+      .function("fetch", &WebClient::fetch)
+      .function("exportAccount", &WebClient::export_account)
+      .function("deleteAccount", &WebClient::delete_account)
+      .function("listDevices", &WebClient::list_devices)
+      .function("safetyNumber", &WebClient::safety_number)
+      .function("conversations", &WebClient::conversations)
+      .function("history", &WebClient::history);
+}
