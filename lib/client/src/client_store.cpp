@@ -1,6 +1,36 @@
 #include "sotto/client/client_store.h"
 
+#include "sotto/core/tls.h"
+
 namespace sotto::client {
+
+namespace {
+constexpr uint8_t kBatchVersion = 1;
+// A batch may hold a whole store (a snapshot): its lists are allowed more than the codec's
+// default 16 MiB. The bytes come from this device's own encrypted records.
+constexpr size_t kMaxBatchVectorBytes = size_t{1} << 28;
+}  // namespace
+
+SecureBytes encode_batch(const ClientStoreBatch& batch) {
+  tls::Writer w;
+  w.u8(kBatchVersion);
+  tls::write(w, batch);
+  Bytes plain = w.take();
+  SecureBytes out(plain);
+  secure_wipe(plain.data(), plain.size());
+  return out;
+}
+
+Result<ClientStoreBatch> decode_batch(BytesView bytes) {
+  if (bytes.empty()) return Error(Errc::truncated, "a stored batch: empty");
+  if (bytes[0] != kBatchVersion) {
+    return Error(Errc::unsupported_version,
+                 "a stored batch of version " + std::to_string(bytes[0]));
+  }
+  auto batch = tls::decode<ClientStoreBatch>(bytes.subspan(1), {kMaxBatchVectorBytes});
+  if (!batch) return std::move(batch).error().with_context("a stored batch");
+  return batch;
+}
 
 const char* delivery_state_name(DeliveryState state) {
   switch (state) {

@@ -123,6 +123,26 @@ Result<std::optional<std::string>> MemoryClientStore::mail_cursor() const {
   return mail_cursor_;
 }
 
+ClientStoreBatch MemoryClientStore::snapshot() const {
+  ClientStoreBatch b;
+  if (identity_) b.identity = *identity_;
+  b.directory_state = directory_state_;
+  for (const auto& [ref, kp] : key_packages_) b.put_key_packages.push_back(kp);
+  for (const auto& [name, contact] : contacts_) b.put_contacts.push_back(contact);
+  for (const auto& [id, c] : conversations_) b.put_conversations.push_back(c);
+  for (const auto& [id, list] : messages_) {
+    for (const auto& m : list) b.put_messages.push_back(m);
+  }
+  for (const auto& e : outbox_) b.put_outbox.push_back(e);
+  b.add_processed.assign(processed_.begin(), processed_.end());
+  if (mail_account_) b.mail_account = *mail_account_;
+  for (const auto& [address, peer] : mail_peers_) b.put_mail_peers.push_back(peer);
+  for (const auto& [address, join] : mail_joins_) b.put_mail_joins.push_back(join);
+  for (const auto& [id, invite] : mail_group_invites_) b.put_mail_group_invites.push_back(invite);
+  b.mail_cursor = mail_cursor_;
+  return b;
+}
+
 Result<void> MemoryClientStore::apply(const ClientStoreBatch& batch) {
   // Checks first, so that a refused batch changes nothing.
   for (const auto& u : batch.delivery_updates) {

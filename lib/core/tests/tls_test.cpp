@@ -206,6 +206,16 @@ TEST(TlsIntegerTest, EnumsUseTheirUnderlyingType) {
   EXPECT_EQ(static_cast<int>(*decode<Color>(hex("7f"))), 0x7f);
 }
 
+TEST(TlsIntegerTest, BooleansAreOneStrictByte) {
+  EXPECT_EQ(encode(true), hex("01"));
+  EXPECT_EQ(encode(false), hex("00"));
+  EXPECT_TRUE(*decode<bool>(hex("01")));
+  EXPECT_FALSE(*decode<bool>(hex("00")));
+  EXPECT_EQ(decode_error<bool>(hex("02")), Errc::invalid_value);
+  EXPECT_EQ(decode_error<bool>(hex("ff")), Errc::invalid_value);
+  EXPECT_EQ(decode_error<bool>({}), Errc::truncated);
+}
+
 TEST(TlsIntegerTest, TruncatedIntegers) {
   EXPECT_EQ(decode_error<uint8_t>({}), Errc::truncated);
   EXPECT_EQ(decode_error<uint16_t>(hex("12")), Errc::truncated);

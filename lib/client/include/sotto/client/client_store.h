@@ -6,6 +6,9 @@
 //
 // Secrets (the device key, the session token, group states, key-package private keys) are
 // SecureBytes; a persistent store encrypts them at rest.
+//
+// Every struct here lists its fields in SOTTO_TLS_FIELDS, in order (encode_batch): a field
+// added to one goes into its list too, or a store that keeps batches loses it.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,7 @@
 #include "sotto/client/app_message.h"
 #include "sotto/core/bytes.h"
 #include "sotto/core/result.h"
+#include "sotto/core/tls.h"
 
 namespace sotto::client {
 
@@ -27,6 +31,8 @@ struct Identity {
   SecureBytes signature_seed;  // the device's Ed25519 seed
   SecureBytes session_token;
   uint64_t session_expires_at = 0;  // seconds since the Unix epoch
+  SOTTO_TLS_FIELDS(username, account_id, device_id, signature_seed, session_token,
+                   session_expires_at)
 };
 
 // The private half of a KeyPackage this device uploaded, found again by its reference when a
@@ -36,12 +42,14 @@ struct StoredKeyPackage {
   Bytes key_package;         // the TLS-encoded mls::KeyPackage
   SecureBytes private_keys;  // TLS-encoded init, encryption and signature private keys
   bool last_resort = false;  // kept after use: the server hands it out until replaced
+  SOTTO_TLS_FIELDS(ref, key_package, private_keys, last_resort)
 };
 
 struct ContactDevice {
   Bytes device_id;
   Bytes signature_key;  // Ed25519 public key
   friend bool operator==(const ContactDevice&, const ContactDevice&) = default;
+  SOTTO_TLS_FIELDS(device_id, signature_key)
 };
 
 // An account whose devices were proven by a key-directory lookup.
@@ -50,6 +58,7 @@ struct Contact {
   std::vector<ContactDevice> devices;
   uint32_t directory_version = 0;  // the label's version the proof showed
   uint64_t verified_epoch = 0;     // the directory epoch of that proof
+  SOTTO_TLS_FIELDS(username, devices, directory_version, verified_epoch)
 };
 
 enum class ConversationKind : uint8_t {
@@ -71,6 +80,7 @@ struct PastMember {
   uint64_t removed_at = 0;  // s since 1970
 
   bool operator==(const PastMember&) const = default;
+  SOTTO_TLS_FIELDS(address, removed_at)
 };
 
 struct Conversation {
@@ -101,6 +111,9 @@ struct Conversation {
   // entries are 0), and the members removed since, with when (sotto/client/mail_members.h).
   std::vector<uint64_t> members_added_at{};
   std::vector<PastMember> past_members{};
+  SOTTO_TLS_FIELDS(group_id, name, members, group_state, members_verified, kind, membership,
+                   disappear_after_s, previous_group_state, previous_epoch_until, head_sent_size,
+                   head_sent_at, members_added_at, past_members)
 };
 
 enum class DeliveryState : uint8_t {
@@ -142,6 +155,9 @@ struct StoredMessage {
   // (a read implies delivered; each name once, in the order they came).
   std::vector<std::string> delivered_to;
   std::vector<std::string> read_by;
+  SOTTO_TLS_FIELDS(group_id, message_id, sender, sender_device, outgoing, sent_at, accepted_at,
+                   state, body, file, reply_to, edited_at, deleted, expires_at, timer_set_s, read,
+                   receipt_requested, delivered_to, read_by)
 };
 
 // A protected message waiting for the server's SentResponse. The payload is kept as sent, so
@@ -158,6 +174,7 @@ struct OutboxEntry {
   uint64_t created_at = 0;  // ms
   SecureBytes content{};    // the encoded AppMessage; empty for a handshake message
   uint64_t epoch = 0;       // the epoch `payload` was protected in (with `content`)
+  SOTTO_TLS_FIELDS(message_id, group_id, recipients, payload, created_at, content, epoch)
 };
 
 struct DeliveryUpdate {
@@ -165,6 +182,7 @@ struct DeliveryUpdate {
   Bytes message_id;
   DeliveryState state = DeliveryState::sent;
   uint64_t accepted_at = 0;
+  SOTTO_TLS_FIELDS(group_id, message_id, state, accepted_at)
 };
 
 // E-mail mode (docs/mail.md): the mail account this profile chats through. Its
@@ -179,6 +197,7 @@ struct MailAccount {
   // handshake, and the secret that proves the joiner saw the link.
   std::string invite_number;
   SecureBytes invite_auth;
+  SOTTO_TLS_FIELDS(address, password, secret_key, invite_number, invite_auth)
 };
 
 // Where a mail peer's key came from.
@@ -196,6 +215,7 @@ struct MailPeer {
   uint64_t updated_at = 0;  // ms
   // The key was verified by SecureJoin (either side's invite), not merely seen.
   bool verified = false;
+  SOTTO_TLS_FIELDS(address, cert, source, updated_at, verified)
 };
 
 // A SecureJoin this account started as the joiner, waiting for the inviter's answers.
@@ -207,6 +227,7 @@ struct MailJoin {
   uint64_t started_at = 0;  // ms
   // The group the invite was to (its Chat-Group-ID), or empty for a contact's invite.
   std::string group_id;
+  SOTTO_TLS_FIELDS(address, fingerprint, invite_number, auth, started_at, group_id)
 };
 
 // The secrets of an invite link to one of this account's e-mail groups (SecureJoin's
@@ -217,11 +238,13 @@ struct MailGroupInvite {
   std::string invite_number;
   SecureBytes auth;
   uint64_t created_at = 0;  // ms
+  SOTTO_TLS_FIELDS(group_id, invite_number, auth, created_at)
 };
 
 struct MessageKey {
   Bytes group_id;
   Bytes message_id;
+  SOTTO_TLS_FIELDS(group_id, message_id)
 };
 
 // One atomic write. Everything set or listed is applied, or nothing is.
@@ -250,7 +273,18 @@ struct ClientStoreBatch {
   std::optional<std::string> mail_cursor;
 
   bool empty() const;
+  SOTTO_TLS_FIELDS(identity, directory_state, put_key_packages, remove_key_packages, put_contacts,
+                   put_conversations, put_messages, delivery_updates, remove_messages, put_outbox,
+                   remove_outbox, add_processed, remove_processed, mail_account, put_mail_peers,
+                   put_mail_joins, remove_mail_joins, put_mail_group_invites,
+                   remove_mail_group_invites, mail_cursor)
 };
+
+// A batch as bytes, for a store that keeps batches (the web client's, which writes each to
+// IndexedDB): a version byte, then the batch in the TLS encoding. Secrets are in it in clear:
+// the caller encrypts. decode_batch is strict and refuses another version.
+SecureBytes encode_batch(const ClientStoreBatch& batch);
+Result<ClientStoreBatch> decode_batch(BytesView bytes);
 
 class ClientStore {
  public:

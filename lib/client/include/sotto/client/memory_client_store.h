@@ -34,6 +34,10 @@ class MemoryClientStore final : public ClientStore {
   Result<std::optional<std::string>> mail_cursor() const override;
   Result<void> apply(const ClientStoreBatch& batch) override;
 
+  // Everything held, as one batch: applied to an empty store, it gives this one (the web
+  // client writes it in place of the batches that made it).
+  ClientStoreBatch snapshot() const;
+
   // For tests: how many batches were applied.
   size_t batches_applied() const { return batches_applied_; }
   size_t processed_count() const { return processed_.size(); }

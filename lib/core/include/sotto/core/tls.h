@@ -1,6 +1,7 @@
 // The TLS presentation language as RFC 9420 section 2.1 uses it.
 //
 //   integers        uint8/16/32/64, big-endian
+//   bool            one byte, 0 or 1
 //   enums           their underlying integer type
 //   opaque<V>       Bytes / SecureBytes / std::string: a varint length, then the bytes
 //                   (a string's bytes are not checked here: its reader validates them)
@@ -208,6 +209,8 @@ void write(Writer& w, const T& v) {
     v.tls_write(w);
   } else if constexpr (HasFields<T>) {
     std::apply([&w](const auto&... field) { (write(w, field), ...); }, v.tls_fields());
+  } else if constexpr (std::is_same_v<T, bool>) {
+    w.u8(v ? 1 : 0);
   } else if constexpr (std::is_enum_v<T>) {
     detail::write_int(w, static_cast<std::underlying_type_t<T>>(v));
   } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
@@ -253,6 +256,11 @@ Result<void> read(Reader& r, T& v) {
         },
         v.tls_fields());
     return result;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    SOTTO_TRY_ASSIGN(const uint8_t raw, r.u8());
+    if (raw > 1) return Error(Errc::invalid_value, "boolean is not 0 or 1");
+    v = raw == 1;
+    return success();
   } else if constexpr (std::is_enum_v<T>) {
     std::underlying_type_t<T> raw{};
     SOTTO_TRY(detail::read_int(r, raw));
