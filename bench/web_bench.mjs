@@ -1,5 +1,7 @@
 // The web client's figures, in headless Chromium against a real sottod on loopback:
 //   * time to interactive: from navigation to the core loaded, connected and its forms ready
+//     (a new visitor), and to the chat list of a signed-in user (what the browser kept read
+//     back and decrypted) on a reload
 //   * 1 KiB messages browser -> browser in a 1:1 chat: latency from the sender's page pressing
 //     send to the message showing in the receiver's page (both pages read one clock)
 //
@@ -47,6 +49,18 @@ try {
   await alice.page.getByRole('button', { name: 'Send' }).click();
   await bob.page.locator('.conversations button', { hasText: 'alice' }).click({ timeout: WAIT });
   await bob.page.locator('.messages li.in', { hasText: 'hello' }).waitFor({ timeout: WAIT });
+
+  // A signed-in user's reload: to the chat list, online.
+  const reloads = [];
+  for (let i = 0; i < LOADS; i++) {
+    const started = performance.now();
+    await alice.page.reload();
+    await alice.page.locator('.conversations button', { hasText: 'bob' }).waitFor({ timeout: WAIT });
+    await alice.page.locator('.status[data-online="true"]').waitFor({ timeout: WAIT });
+    reloads.push(performance.now() - started);
+  }
+  figures('time to the chat list on a reload (signed in)', reloads);
+  await chatWith(alice, 'bob');
 
   // The receiver notes when each stamped message first shows.
   await bob.page.evaluate(() => {

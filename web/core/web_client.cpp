@@ -1,6 +1,7 @@
 // The browser's face of the client engine (lib/client), for the web UI. The page owns the
 // WebSocket and calls connected / disconnected / frame; the engine's outgoing frames go to
-// host.send(Uint8Array). Whatever the engine tells its observer goes to host.event(object).
+// host.send(Uint8Array), each batch the store applies to host.persist(Uint8Array), and
+// whatever the engine tells its observer to host.event(object).
 // Operations take a callback `done(error, value)`: error is null or {code, message}, never
 // plaintext. Conversations are named by their group id in hex.
 //
@@ -88,10 +89,91 @@ val conversation_value(const client::Conversation& c) {
   return v;
 }
 
+// The engine's store in the page: everything in memory, and each batch, once applied, handed
+// to host.persist(bytes) (encode_batch's form), which encrypts it and adds it to IndexedDB.
+// The page sends no frame before the writes asked for ahead of it are done (core.ts), so an
+// Ack never leaves before what it acknowledges is kept. At start the page gives back what it
+// kept, oldest first (restore), or one snapshot in their place.
+class PersistingStore final : public client::ClientStore {
+ public:
+  explicit PersistingStore(val host) : host_(std::move(host)) {}
+
+  Result<void> restore(BytesView bytes) {
+    SOTTO_TRY_ASSIGN(auto batch, client::decode_batch(bytes));
+    return memory_.apply(batch);
+  }
+  SecureBytes snapshot() const { return client::encode_batch(memory_.snapshot()); }
+
+  Result<std::optional<client::Identity>> identity() const override { return memory_.identity(); }
+  Result<std::optional<Bytes>> directory_state() const override {
+    return memory_.directory_state();
+  }
+  Result<std::optional<client::StoredKeyPackage>> key_package(BytesView ref) const override {
+    return memory_.key_package(ref);
+  }
+  Result<size_t> key_package_count() const override { return memory_.key_package_count(); }
+  Result<std::optional<client::Contact>> contact(const std::string& username) const override {
+    return memory_.contact(username);
+  }
+  Result<std::optional<client::Conversation>> conversation(BytesView group_id) const override {
+    return memory_.conversation(group_id);
+  }
+  Result<std::vector<client::Conversation>> conversations() const override {
+    return memory_.conversations();
+  }
+  Result<std::vector<client::StoredMessage>> messages(BytesView group_id) const override {
+    return memory_.messages(group_id);
+  }
+  Result<std::optional<client::StoredMessage>> message(BytesView group_id,
+                                                       BytesView message_id) const override {
+    return memory_.message(group_id, message_id);
+  }
+  Result<bool> has_message(BytesView group_id, BytesView message_id) const override {
+    return memory_.has_message(group_id, message_id);
+  }
+  Result<std::vector<client::OutboxEntry>> outbox() const override { return memory_.outbox(); }
+  Result<bool> is_processed(uint64_t seq) const override { return memory_.is_processed(seq); }
+  // The browser has no e-mail mode; these answer as an empty store does.
+  Result<std::optional<client::MailAccount>> mail_account() const override {
+    return memory_.mail_account();
+  }
+  Result<std::optional<client::MailPeer>> mail_peer(const std::string& address) const override {
+    return memory_.mail_peer(address);
+  }
+  Result<std::vector<client::MailPeer>> mail_peers() const override { return memory_.mail_peers(); }
+  Result<std::optional<client::MailJoin>> mail_join(const std::string& address) const override {
+    return memory_.mail_join(address);
+  }
+  Result<std::vector<client::MailGroupInvite>> mail_group_invites() const override {
+    return memory_.mail_group_invites();
+  }
+  Result<std::optional<std::string>> mail_cursor() const override { return memory_.mail_cursor(); }
+
+  Result<void> apply(const client::ClientStoreBatch& batch) override {
+    SOTTO_TRY(memory_.apply(batch));
+    host_.call<void>("persist", uint8_array(client::encode_batch(batch)));
+    return success();
+  }
+
+ private:
+  val host_;
+  client::MemoryClientStore memory_;
+};
+
 class WebClient final : public client::Transport, public client::EngineObserver {
  public:
-  WebClient(val host, const std::string& directory_key, const std::string& vrf_key)
-      : host_(std::move(host)) {
+  // `records`: what the page kept of an earlier session (Uint8Arrays, oldest first).
+  WebClient(val host, const std::string& directory_key, const std::string& vrf_key,
+            const val& records)
+      : host_(host), store_(host) {
+    const auto count = records["length"].as<size_t>();
+    for (size_t i = 0; i < count && restore_error_.empty(); ++i) {
+      Bytes record = bytes_of(records[i]);
+      if (auto restored = store_.restore(record); !restored) {
+        restore_error_ = restored.error().to_string();
+      }
+      secure_wipe(record.data(), record.size());
+    }
     client::EngineConfig config;
     auto signing = from_hex(directory_key);
     auto vrf = from_hex(vrf_key);
@@ -107,6 +189,10 @@ class WebClient final : public client::Transport, public client::EngineObserver 
   }
 
   bool keys_ok() const { return keys_ok_; }
+  // Empty, or why what the page kept could not be read back (the page then starts over).
+  std::string restore_error() const { return restore_error_; }
+  // Everything the store holds, as one record to keep in place of all the others.
+  val snapshot() const { return uint8_array(store_.snapshot()); }
   bool has_identity() const { return engine_->has_identity(); }
   bool ready() const { return engine_->state() == client::ConnectionState::ready; }
   std::string username() const {
@@ -308,7 +394,8 @@ class WebClient final : public client::Transport, public client::EngineObserver 
 
   val host_;
   bool keys_ok_ = true;
-  client::MemoryClientStore store_;
+  std::string restore_error_;
+  PersistingStore store_;
   client::SystemEnvironment env_;
   std::unique_ptr<client::Engine> engine_;
 };
@@ -319,8 +406,10 @@ class WebClient final : public client::Transport, public client::EngineObserver 
 EMSCRIPTEN_BINDINGS(sotto_web) {
   using sotto::web::WebClient;
   emscripten::class_<WebClient>("WebClient")
-      .constructor<emscripten::val, std::string, std::string>()
+      .constructor<emscripten::val, std::string, std::string, emscripten::val>()
       .function("keysOk", &WebClient::keys_ok)
+      .function("restoreError", &WebClient::restore_error)
+      .function("snapshot", &WebClient::snapshot)
       .function("hasIdentity", &WebClient::has_identity)
       .function("ready", &WebClient::ready)
       .function("username", &WebClient::username)

@@ -3,6 +3,7 @@
 // and the engine untouched, and the UI calls the engine's operations.
 import createSottoCore from '@core/sotto_web.mjs';
 import wasmUrl from '@core/sotto_web.wasm?url';
+import { Storage } from './storage';
 
 export interface CoreError {
   code: string;
@@ -65,6 +66,9 @@ type Done = (error: CoreError | null, value: unknown) => void;
 // What web_client.cpp binds (see there for each operation's meaning).
 interface WebClient {
   keysOk(): boolean;
+  restoreError(): string;
+  snapshot(): Uint8Array<ArrayBuffer>;
+  delete(): void;
   hasIdentity(): boolean;
   ready(): boolean;
   username(): string;
@@ -86,11 +90,18 @@ interface WebClient {
   history(conversation: string): Message[];
 }
 
+interface Host {
+  send(bytes: Uint8Array<ArrayBuffer>): void;
+  persist(bytes: Uint8Array<ArrayBuffer>): void;
+  event(e: CoreEvent): void;
+}
+
 export interface CoreModule {
   WebClient: new (
-    host: { send(bytes: Uint8Array<ArrayBuffer>): void; event(e: CoreEvent): void },
+    host: Host,
     directoryKey: string,
     vrfKey: string,
+    records: Uint8Array<ArrayBuffer>[],
   ) => WebClient;
 }
 
@@ -123,35 +134,64 @@ export class CoreFailure extends Error {
 }
 
 const MAX_RETRY_MS = 30_000;
+// Kept records beyond this many are folded into one snapshot when the page starts.
+const COMPACT_AFTER = 64;
 
 export class Session {
   private socket: WebSocket | null = null;
   private retryMs = 500;
   private listeners = new Set<(e: CoreEvent) => void>();
   private closed = false;
+  // Writes to IndexedDB and frames to the server, in the order the core asked for them: a
+  // frame leaves only once every write asked for before it is done.
+  private queue: Promise<void> = Promise.resolve();
   isConnected = false;
 
-  private constructor(private readonly client: WebClient) {}
+  private client!: WebClient;
+  private readonly host: Host = {
+    send: (bytes) => this.enqueue(() => this.sendNow(bytes)),
+    persist: (bytes) => this.enqueue(() => this.storage.append(bytes)),
+    event: (e) => this.emit(e),
+  };
 
-  // Loads the core and the server's directory keys, and connects.
+  private constructor(private storage: Storage) {}
+
+  // Loads the core, the server's directory keys and what this browser kept, and connects.
   static async open(): Promise<Session> {
     const response = await fetch('/api/web-config', { cache: 'no-store', credentials: 'omit' });
     if (!response.ok) throw new Error(`the server's configuration: HTTP ${response.status}`);
     const config = (await response.json()) as { directory_key: string; vrf_key: string };
     const core = await loadCore();
-    let session: Session | null = null;
-    const client = new core.WebClient(
-      {
-        send: (bytes) => session?.send(bytes),
-        event: (e) => session?.emit(e),
-      },
-      config.directory_key,
-      config.vrf_key,
-    );
-    if (!client.keysOk()) throw new Error("the server's key-directory keys are malformed");
-    session = new Session(client);
+    const session = new Session(await Storage.open());
+    let records: Uint8Array<ArrayBuffer>[] = [];
+    try {
+      records = await session.storage.records();
+    } catch (err) {
+      // Damaged, or kept under a lost key: what cannot be read is dropped; the user signs in.
+      console.warn(`Sotto: what this browser kept could not be decrypted (${String(err)}); starting over`);
+      await session.forget();
+    }
+    session.client = new core.WebClient(session.host, config.directory_key, config.vrf_key, records);
+    const unreadable = session.client.restoreError();
+    if (unreadable) {
+      console.warn(`Sotto: what this browser kept could not be read back (${unreadable}); starting over`);
+      session.client.delete();
+      await session.forget();
+      session.client = new core.WebClient(session.host, config.directory_key, config.vrf_key, []);
+    }
+    for (const r of records) r.fill(0);
+    if (!session.client.keysOk()) throw new Error("the server's key-directory keys are malformed");
+    if (records.length > COMPACT_AFTER) {
+      const snapshot = session.client.snapshot();
+      session.enqueue(() => session.storage.replaceAll(snapshot));
+    }
     session.connect();
     return session;
+  }
+
+  private async forget(): Promise<void> {
+    await Storage.wipe(this.storage);
+    this.storage = await Storage.open();
   }
 
   on(listener: (e: CoreEvent) => void): () => void {
@@ -217,11 +257,15 @@ export class Session {
     return this.client.history(conversation);
   }
 
-  // Ends the session in this tab: the socket closes and nothing of the account stays in the
-  // page (the core keeps its state in memory only).
-  close(): void {
+  // Ends the session in this tab: the socket closes. With `forget`, everything this browser
+  // kept of the account is deleted (logging out, an erased or revoked account).
+  async close(forget: boolean): Promise<void> {
     this.closed = true;
     this.socket?.close();
+    if (forget) {
+      await this.queue;
+      await Storage.wipe(this.storage);
+    }
   }
 
   private call<T>(start: (done: Done) => void): Promise<T> {
@@ -234,7 +278,16 @@ export class Session {
     for (const listener of [...this.listeners]) listener(e);
   }
 
-  private send(bytes: Uint8Array<ArrayBuffer>): void {
+  private enqueue(task: () => void | Promise<void>): void {
+    this.queue = this.queue.then(task).catch((err: unknown) =>
+      this.emit({
+        type: 'error',
+        error: { code: 'storage', message: `could not keep this browser's data: ${String(err)}` },
+      }),
+    );
+  }
+
+  private sendNow(bytes: Uint8Array<ArrayBuffer>): void {
     // A frame given while disconnected is dropped; the engine retries what must be retried.
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(bytes);
   }

@@ -392,7 +392,7 @@ class App {
       e.preventDefault();
       try {
         await this.session.deleteAccount(String(new FormData(erase).get('password')));
-        this.session.close();
+        await this.session.close(true);
         app.replaceChildren(h('section', { class: 'welcome' }, h('h1', {}, 'Your account was deleted.')));
       } catch (err) {
         note.textContent = `Could not delete the account: ${describe(err)}`;
@@ -415,13 +415,17 @@ class App {
         note,
         erase,
         h('h3', {}, 'Log out'),
-        h('p', { class: 'hint' }, 'This browser keeps nothing of the account once you log out.'),
+        h(
+          'p',
+          { class: 'hint' },
+          'This browser keeps your chats encrypted until you log out; logging out deletes them here.',
+        ),
         h(
           'button',
           {
             type: 'button',
-            onclick: () => {
-              this.session.close();
+            onclick: async () => {
+              await this.session.close(true);
               location.reload();
             },
           },
@@ -463,6 +467,7 @@ class App {
         if (this.current && this.list.isConnected) this.open(this.current);
         break;
       case 'session_ended':
+        void this.session.close(true);
         app.replaceChildren(
           h('section', { class: 'welcome' }, h('h1', {}, 'Signed out'), h('p', {}, `The server ended this session (${e.reason}).`)),
         );

@@ -36,6 +36,21 @@ async function send(user, text) {
   await user.page.locator('.messages li.out', { hasText: text }).waitFor({ timeout: WAIT });
 }
 
+// The records the page keeps in IndexedDB, their bytes read as Latin-1 text.
+const keptRecords = (user) =>
+  user.page.evaluate(async () => {
+    const ask = (r) =>
+      new Promise((resolve, reject) => {
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+    const db = await ask(indexedDB.open('sotto'));
+    const records = await ask(db.transaction('log').objectStore('log').getAll());
+    db.close();
+    const text = records.map((r) => new TextDecoder('latin1').decode(r.data)).join('');
+    return { count: records.length, bytes: text.length, text };
+  });
+
 const shot = (user, name) =>
   user.page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
@@ -121,6 +136,27 @@ test('browser users chat with a sotto user, 1:1 and in a group', async () => {
   await alice.page.locator('.warning', { hasText: "carol's keys have changed" }).waitFor({ timeout: WAIT });
   await alice.page.locator('.safety', { hasText: /carol: (\d{5} ){11}\d{5}/ }).waitFor({ timeout: WAIT });
   await shot(alice, 'key-change-warning');
+
+  // alice reloads: the browser kept her device, her chats and their history.
+  await alice.page.reload();
+  await alice.page.locator('.sidebar .me', { hasText: 'alice' }).waitFor({ timeout: WAIT });
+  await openConversation(alice, 'Lunch');
+  await alice.page.locator('.messages li.in', { hasText: 'count me in' }).waitFor({ timeout: WAIT });
+  await ok(carol.run('send', 'alice', 'still there after the reload?'), 'carol send after the reload');
+  await openConversation(alice, 'carol');
+  await alice.page.locator('.messages li.in', { hasText: 'still there after the reload?' })
+    .waitFor({ timeout: WAIT });
+  // What it kept is encrypted: no message text and no name in IndexedDB's records.
+  const kept = await keptRecords(alice);
+  assert.ok(kept.count > 0 && kept.bytes > 1000, `records kept: ${JSON.stringify(kept)}`);
+  assert.deepEqual(['count me in', 'carol', 'Lunch'].filter((t) => kept.text.includes(t)), []);
+  await shot(alice, 'after-reload');
+
+  // Logging out deletes everything the browser kept.
+  await alice.page.getByRole('button', { name: 'Account', exact: true }).click();
+  await alice.page.getByRole('button', { name: 'Log out' }).click();
+  await alice.page.getByRole('form', { name: 'Create an account' }).waitFor({ timeout: WAIT });
+  assert.equal((await keptRecords(alice)).count, 0, 'records kept after logging out');
 
   // The page's promises.
   assert.deepEqual(world.outside, [], 'requests that left the origin');
