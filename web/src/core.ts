@@ -127,6 +127,17 @@ function loadCore(): Promise<CoreModule> {
   });
 }
 
+// One tab at a time: two engines on one device's store would write over each other's
+// records and take turns at the server. The lock is held until the page goes.
+function holdTheTab(): Promise<boolean> {
+  return new Promise((resolve) => {
+    void navigator.locks.request('sotto-session', { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? new Promise<void>(() => {}) : undefined;
+    });
+  });
+}
+
 export class CoreFailure extends Error {
   constructor(readonly error: CoreError) {
     super(error.message || error.code);
@@ -162,6 +173,9 @@ export class Session {
     if (!response.ok) throw new Error(`the server's configuration: HTTP ${response.status}`);
     const config = (await response.json()) as { directory_key: string; vrf_key: string };
     const core = await loadCore();
+    if (!(await holdTheTab())) {
+      throw new Error('Sotto is open in another tab of this browser: use that one');
+    }
     const session = new Session(await Storage.open());
     let records: Uint8Array<ArrayBuffer>[] = [];
     try {
@@ -181,7 +195,7 @@ export class Session {
     }
     for (const r of records) r.fill(0);
     if (!session.client.keysOk()) throw new Error("the server's key-directory keys are malformed");
-    if (records.length > COMPACT_AFTER) {
+    if (!unreadable && records.length > COMPACT_AFTER) {
       const snapshot = session.client.snapshot();
       session.enqueue(() => session.storage.replaceAll(snapshot));
     }

@@ -152,6 +152,12 @@ test('browser users chat with a sotto user, 1:1 and in a group', async () => {
   assert.deepEqual(['count me in', 'carol', 'Lunch'].filter((t) => kept.text.includes(t)), []);
   await shot(alice, 'after-reload');
 
+  // A second tab of the same browser does not start a second engine on the same store.
+  const second = await alice.context.newPage();
+  await second.goto(`${world.server.origin}/`);
+  await second.locator('.error', { hasText: 'open in another tab' }).waitFor({ timeout: WAIT });
+  await second.close();
+
   // Logging out deletes everything the browser kept.
   await alice.page.getByRole('button', { name: 'Account', exact: true }).click();
   await alice.page.getByRole('button', { name: 'Log out' }).click();
