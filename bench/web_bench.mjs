@@ -92,9 +92,12 @@ try {
       }),
     { count: MESSAGES, interval: INTERVAL_MS },
   );
-  await bob.page.waitForFunction((n) => window.__arrivals.size >= n, MESSAGES, { timeout: 120_000 });
+  await bob.page
+    .waitForFunction((n) => window.__arrivals.size >= n, MESSAGES, { timeout: 120_000 })
+    .catch(() => undefined);
   const latencies = await bob.page.evaluate(() => [...window.__arrivals.values()]);
-  figures(`1 KiB browser -> browser, one every ${INTERVAL_MS} ms`, latencies);
+  if (latencies.length < MESSAGES) console.log(`only ${latencies.length} of ${MESSAGES} arrived within 120 s`);
+  if (latencies.length > 0) figures(`1 KiB browser -> browser, one every ${INTERVAL_MS} ms`, latencies);
 } finally {
   await world.stop();
 }
