@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
     std::cout << "connect with: sotto init --server " << host << ":" << port << " --fingerprint "
               << id.fingerprint_sha256 << " --directory-key " << signing_key << " --vrf-key "
               << vrf_key << " --username NAME --email ADDRESS" << std::endl;
+    if (!config.web.root.empty()) {
+      std::cout << "web client: https://" << host << ":" << port
+                << "/ (a self-signed certificate: compare its SHA-256 above)" << std::endl;
+    }
     server.run();
     spdlog::info("stopped");
   } catch (const std::exception& e) {
