@@ -127,6 +127,12 @@ function loadCore(): Promise<CoreModule> {
   });
 }
 
+async function loadConfig(): Promise<{ directory_key: string; vrf_key: string }> {
+  const response = await fetch('/api/web-config', { cache: 'no-store', credentials: 'omit' });
+  if (!response.ok) throw new Error(`the server's configuration: HTTP ${response.status}`);
+  return response.json();
+}
+
 // One tab at a time: two engines on one device's store would write over each other's
 // records and take turns at the server. The lock is held until the page goes.
 function holdTheTab(): Promise<boolean> {
@@ -169,10 +175,8 @@ export class Session {
 
   // Loads the core, the server's directory keys and what this browser kept, and connects.
   static async open(): Promise<Session> {
-    const response = await fetch('/api/web-config', { cache: 'no-store', credentials: 'omit' });
-    if (!response.ok) throw new Error(`the server's configuration: HTTP ${response.status}`);
-    const config = (await response.json()) as { directory_key: string; vrf_key: string };
-    const core = await loadCore();
+    // The configuration and the core load side by side: the .wasm is the long wait.
+    const [config, core] = await Promise.all([loadConfig(), loadCore()]);
     if (!(await holdTheTab())) {
       throw new Error('Sotto is open in another tab of this browser: use that one');
     }
