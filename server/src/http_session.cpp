@@ -7,6 +7,7 @@
 
 #include "files/http_files.h"
 #include "http_web.h"
+#include "web_session.h"
 #include "websocket_session.h"
 
 namespace sotto::server {
@@ -31,12 +32,15 @@ WebResponse route(const http::request<http::string_body>& req, ServerState& stat
   beast::string_view target = req.target();
   auto query = target.find('?');
   beast::string_view path = target.substr(0, query);
-  if (path != "/healthz" && path != "/metrics" && path != kWebSocketPath) {
+  if (path != "/healthz" && path != "/metrics" && path != kWebSocketPath &&
+      path != kWebSessionPath) {
     return web_route(req, state, over_tls);
   }
   bool get = req.method() == http::verb::get || req.method() == http::verb::head;
   http::response<http::string_body> res;
-  if (path == "/healthz") {
+  if (path == kWebSessionPath) {
+    res = handle_web_session(state, req);
+  } else if (path == "/healthz") {
     res = get ? text_response(http::status::ok, req.version(), "ok\n")
               : text_response(http::status::method_not_allowed, req.version(), "use GET\n");
   } else if (path == "/metrics") {
@@ -52,7 +56,10 @@ WebResponse route(const http::request<http::string_body>& req, ServerState& stat
     res.body().clear();
     res.prepare_payload();
   }
-  if (res.result() == http::status::method_not_allowed) res.set(http::field::allow, "GET, HEAD");
+  if (res.result() == http::status::method_not_allowed &&
+      res.find(http::field::allow) == res.end()) {
+    res.set(http::field::allow, "GET, HEAD");
+  }
   res.keep_alive(req.keep_alive());
   return res;
 }

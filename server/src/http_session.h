@@ -1,6 +1,7 @@
 // One connection before (or without) a WebSocket upgrade: the TLS handshake (none on the
 // plain listener), then HTTP/1.1 requests with keep-alive. Routes: GET /healthz, GET /metrics, the
-// file API under /v1/files (files/http_files.h), and the WebSocket upgrade at /v1/ws; anything else
+// file API under /v1/files (files/http_files.h), the web client's session cookie at
+// /v1/web-session (web_session.h), and the WebSocket upgrade at /v1/ws; anything else
 // is the web client's (http_web.h): its files, its config, or 404.
 //
 // A request's header is read first; an upload (POST /v1/files) then streams its body to disk

@@ -9,6 +9,7 @@
 #include "sotto/core/encoding.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/proto/protocol.h"
+#include "web_session.h"
 
 namespace sotto::server::files {
 namespace {
@@ -24,14 +25,6 @@ http::response<http::string_body> json_response(http::status status, unsigned ve
   res.body() = body.dump();
   res.body() += '\n';
   res.prepare_payload();
-  return res;
-}
-
-http::response<http::string_body> method_not_allowed(unsigned version, const char* allow) {
-  auto res = error_response(
-      Error(Errc::invalid_argument, std::string("this resource allows ") + allow), version);
-  res.result(http::status::method_not_allowed);
-  res.set(http::field::allow, allow);
   return res;
 }
 
@@ -56,6 +49,14 @@ Result<Bytes> file_id_from_path(beast::string_view path) {
   auto id = from_base64url(path.substr(kFilePrefix.size()));
   if (!id || id->size() != proto::kIdSize) return Error(Errc::not_found, "no such file");
   return std::move(id).value();
+}
+
+Result<Bytes> decode_token(beast::string_view encoded) {
+  auto token = from_base64url(encoded);
+  if (!token || token->size() != proto::kSessionTokenSize) {
+    return Error(Errc::unauthenticated, "the session token is malformed");
+  }
+  return std::move(token).value();
 }
 
 // The file's record, if it exists and has not expired (the sweep may not have run yet).
@@ -183,7 +184,15 @@ http::response<http::string_body> error_response(const Error& error, unsigned ve
   return res;
 }
 
-Result<store::Session> authenticate(ServerState& state, const http::fields& fields, uint64_t now) {
+http::response<http::string_body> method_not_allowed(unsigned version, const char* allow) {
+  auto res = error_response(
+      Error(Errc::invalid_argument, std::string("this resource allows ") + allow), version);
+  res.result(http::status::method_not_allowed);
+  res.set(http::field::allow, allow);
+  return res;
+}
+
+Result<Bytes> bearer_token(const http::fields& fields) {
   beast::string_view header = fields[http::field::authorization];
   constexpr std::string_view kScheme = "bearer ";
   if (header.size() <= kScheme.size()) {
@@ -199,11 +208,11 @@ Result<store::Session> authenticate(ServerState& state, const http::fields& fiel
   beast::string_view encoded = header.substr(kScheme.size());
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  auto token = from_base64url(encoded);
-  if (!token || token->size() != proto::kSessionTokenSize) {
-    return Error(Errc::unauthenticated, "the session token is malformed");
-  }
-  auto session = state.store().session(crypto::sha256(*token));
+  return decode_token(encoded);
+}
+
+Result<store::Session> session_of(ServerState& state, BytesView token, uint64_t now) {
+  auto session = state.store().session(crypto::sha256(token));
   if (!session) {
     if (session.error().code() == Errc::not_found) {
       return Error(Errc::unauthenticated, "the session is not valid; log in again");
@@ -214,6 +223,21 @@ Result<store::Session> authenticate(ServerState& state, const http::fields& fiel
     return Error(Errc::unauthenticated, "the session has expired; log in again");
   }
   return session;
+}
+
+Result<store::Session> authenticate(ServerState& state, const http::request_header<>& req,
+                                    uint64_t now) {
+  if (req.find(http::field::authorization) != req.end()) {
+    SOTTO_TRY_ASSIGN(auto token, bearer_token(req));
+    return session_of(state, token, now);
+  }
+  auto cookie = session_cookie(req);
+  if (!cookie) {
+    return Error(Errc::unauthenticated, "send \"Authorization: Bearer <session token>\"");
+  }
+  SOTTO_TRY(check_cookie_request(req));
+  SOTTO_TRY_ASSIGN(auto token, decode_token(*cookie));
+  return session_of(state, token, now);
 }
 
 bool is_file_path(beast::string_view path) {

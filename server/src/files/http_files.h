@@ -1,6 +1,7 @@
 // The file API over HTTPS: POST /v1/files (upload), GET/HEAD /v1/files/<id> (download, with
 // one byte range), DELETE /v1/files/<id> (the owner only). Every request carries
-// "Authorization: Bearer <base64url session token>". Errors are JSON:
+// "Authorization: Bearer <base64url session token>" or, from the web client's page, the
+// session cookie instead (web_session.h). Errors are JSON:
 // {"error": "<errc name>", "message": "..."}.
 //
 // The HTTP session reads an upload's body with its own parser (no request-body limit but the
@@ -32,9 +33,20 @@ BlobDirectory blob_directory(const ServerState& state);
 http::status http_status(Errc code);
 http::response<http::string_body> error_response(const Error& error, unsigned version);
 
-// The session named by the Authorization header (Errc::unauthenticated when missing, malformed,
-// unknown or expired).
-Result<store::Session> authenticate(ServerState& state, const http::fields& fields, uint64_t now);
+// A JSON 405 naming the methods the resource allows.
+http::response<http::string_body> method_not_allowed(unsigned version, const char* allow);
+
+// The session token of "Authorization: Bearer <base64url token>" (Errc::unauthenticated when
+// the header is missing or malformed).
+Result<Bytes> bearer_token(const http::fields& fields);
+// The session a token names (Errc::unauthenticated when unknown or expired).
+Result<store::Session> session_of(ServerState& state, BytesView token, uint64_t now);
+
+// The caller of a file API request: the session of its Authorization header or, when it has
+// none, of the session cookie, taken only from this server's own page (check_cookie_request;
+// Errc::forbidden otherwise). Errc::unauthenticated when neither names a live session.
+Result<store::Session> authenticate(ServerState& state, const http::request_header<>& request,
+                                    uint64_t now);
 
 // Whether the path belongs to the file API (/v1/files and below).
 bool is_file_path(beast::string_view path);
