@@ -5,14 +5,17 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
+#include "files/expiry_sweep.h"
 #include "server_state.h"
 #include "services/delivery_internal.h"
 #include "sotto/core/tls.h"
@@ -20,6 +23,7 @@
 #include "sotto/mls/group.h"
 #include "sotto/mls/messages.h"
 #include "sotto/store/store.h"
+#include "sottod_process.h"
 
 namespace sotto::server {
 namespace {
@@ -268,6 +272,27 @@ TEST_F(DeliveryTest, UploadLimits) {
   EXPECT_EQ(upload(alice_, {}, kp).code(), Errc::ok);
 }
 
+// Uploads racing each other cannot together pass the cap: the store checks it in the write.
+TEST_F(DeliveryTest, ConcurrentUploadsStayWithinTheStockCap) {
+  const std::vector<Bytes> batch(delivery::kMaxKeyPackagesPerUpload, key_package(alice_.key));
+  std::atomic<int> accepted{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 4; ++i) {
+        const Errc code = upload(alice_, batch).code();
+        if (code == Errc::ok) ++accepted;
+        if (code == Errc::quota_exceeded) ++refused;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const int fit = static_cast<int>(delivery::kMaxKeyPackageStock / batch.size());
+  EXPECT_EQ(accepted.load(), fit);
+  EXPECT_EQ(refused.load(), 16 - fit);
+  EXPECT_EQ(stock(alice_).count, delivery::kMaxKeyPackageStock);
+}
+
 TEST_F(DeliveryTest, EveryHandlerNeedsAnAuthenticatedDevice) {
   TestDevice anonymous;
   anonymous.caller.ip = "192.0.2.9";
@@ -457,6 +482,29 @@ TEST_F(DeliveryTest, FirstCommitPerEpochWins) {
 
   EXPECT_EQ(send(alice_, message({bob1_.id()}, "c", proto::CommitOrder{{}, 1})).code(),
             Errc::invalid_argument);
+}
+
+// The expiry sweep forgets a group's epoch once its newest commit is past the message TTL:
+// no queued message can be of the group's epochs any more.
+TEST_F(DeliveryTest, TheSweepForgetsAGroupWhoseNewestCommitExpired) {
+  sotto::testing::TempDir dir;
+  Config config;
+  config.data_dir = dir.path();
+  config.delivery.message_ttl = std::chrono::hours(1);
+  start(std::move(config), {});
+  auto commit = [&](uint64_t epoch) {
+    return send(alice_,
+                message({bob1_.id()}, "commit", proto::CommitOrder{to_bytes("quiet group"), epoch}))
+        .code();
+  };
+  const uint64_t sent_at = delivery::wall_clock_ms();
+  EXPECT_EQ(commit(5), Errc::ok);
+  const uint64_t hour_ms = 3600 * 1000;
+  ASSERT_TRUE(files::sweep_expired(*state_, sent_at + hour_ms - 60'000, false).ok());
+  EXPECT_EQ(commit(2), Errc::conflict);
+  ASSERT_TRUE(files::sweep_expired(*state_, sent_at + hour_ms + 60'000, false).ok());
+  EXPECT_EQ(commit(2), Errc::ok);  // as for a group never seen
+  EXPECT_EQ(commit(2), Errc::conflict);
 }
 
 TEST_F(DeliveryTest, RefusesMalformedSends) {

@@ -40,10 +40,16 @@ struct ProtocolClient::Impl {
   }
 };
 
-ProtocolClient::ProtocolClient(uint16_t port) : impl_(std::make_unique<Impl>()) {
+ProtocolClient::ProtocolClient(uint16_t port, const std::string& from)
+    : impl_(std::make_unique<Impl>()) {
   impl_->ctx.set_verify_mode(ssl::verify_none);
   auto& ws = impl_->ws;
-  beast::get_lowest_layer(ws).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  auto& socket = beast::get_lowest_layer(ws);
+  if (!from.empty()) {
+    socket.open(tcp::v4());
+    socket.bind(tcp::endpoint(asio::ip::make_address(from), 0));
+  }
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   SSL_set_tlsext_host_name(ws.next_layer().native_handle(), "localhost");
   ws.next_layer().handshake(ssl::stream_base::client);
   ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {

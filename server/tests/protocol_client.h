@@ -18,8 +18,10 @@ namespace sotto::testing {
 
 class ProtocolClient {
  public:
-  // Connects to 127.0.0.1:port and upgrades; throws on failure (a test setup error).
-  explicit ProtocolClient(uint16_t port);
+  // Connects to 127.0.0.1:port and upgrades; throws on failure (a test setup error). With
+  // `from`, the connection comes from that local address (another of 127.0.0.0/8, to look
+  // like another client to per-IP limits).
+  explicit ProtocolClient(uint16_t port, const std::string& from = "");
   ~ProtocolClient();
   ProtocolClient(const ProtocolClient&) = delete;
   ProtocolClient& operator=(const ProtocolClient&) = delete;

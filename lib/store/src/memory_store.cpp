@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "key_package_stock.h"
 #include "kt_locked_stores.h"
 #include "sotto/store/store.h"
 
@@ -29,6 +30,11 @@ struct Queue {
   std::map<uint64_t, StoredMessage> messages;
   uint64_t next_seq = 1;  // never reused, even after the messages are acknowledged
   uint64_t bytes = 0;
+};
+
+struct CommitRecord {
+  uint64_t next_epoch = 0;
+  uint64_t expires_at = 0;  // that of the group's newest commit
 };
 
 struct SendRecord {
@@ -257,10 +263,11 @@ class MemoryStore final : public Store {
   Result<KeyPackageStock> add_key_packages(BytesView device_id,
                                            const std::vector<Bytes>& key_packages,
                                            const std::optional<Bytes>& last_resort,
-                                           uint64_t /*now*/) override {
+                                           uint64_t max_stock, uint64_t /*now*/) override {
     std::lock_guard lock(mu_);
     const Bytes id = to_bytes(device_id);
     if (!devices_.contains(id)) return Error(Errc::not_found, "add key packages: no such device");
+    SOTTO_TRY(check_key_package_stock(stock_of(id).count, key_packages.size(), max_stock));
     KeyPackages& kp = key_packages_[id];
     kp.one_time.insert(kp.one_time.end(), key_packages.begin(), key_packages.end());
     if (last_resort) kp.last_resort = *last_resort;
@@ -415,6 +422,7 @@ class MemoryStore final : public Store {
     std::erase_if(codes_, [&](const auto& c) { return c.second.expires_at <= now; });
     std::erase_if(invites_, [&](const auto& i) { return i.second.expires_at <= now; });
     std::erase_if(sends_, [&](const auto& s) { return s.second.expires_at <= now; });
+    std::erase_if(commits_, [&](const auto& c) { return c.second.expires_at <= now; });
     std::vector<FileRecord> expired;
     for (auto f = files_.begin(); f != files_.end();) {
       if (f->second.expires_at <= now) {
@@ -508,9 +516,9 @@ class MemoryStore final : public Store {
     }
     if (e.commit) {
       auto it = commits_.find(e.commit->group_hash);
-      if (it != commits_.end() && it->second != e.commit->epoch) {
+      if (it != commits_.end() && it->second.next_epoch != e.commit->epoch) {
         return Error(Errc::conflict, "enqueue: the commit is not for the group's next epoch (" +
-                                         std::to_string(it->second) + ")");
+                                         std::to_string(it->second.next_epoch) + ")");
       }
     }
     std::set<Bytes> seen;
@@ -537,7 +545,11 @@ class MemoryStore final : public Store {
       q.bytes += e.payload.size();
       result.deliveries.push_back(Delivery{r, seq});
     }
-    if (e.commit) commits_[e.commit->group_hash] = e.commit->epoch + 1;
+    if (e.commit) {
+      CommitRecord& order = commits_[e.commit->group_hash];
+      order.next_epoch = e.commit->epoch + 1;
+      order.expires_at = std::max(order.expires_at, e.expires_at);
+    }
     sends_[send_key] = SendRecord{e.received_at, e.expires_at};
     return result;
   }
@@ -555,7 +567,7 @@ class MemoryStore final : public Store {
   std::map<Bytes, Invite> invites_;
   std::map<Bytes, KeyPackages> key_packages_;
   std::map<Bytes, Queue> queues_;
-  std::map<Bytes, uint64_t> commits_;  // group hash -> next epoch
+  std::map<Bytes, CommitRecord> commits_;  // by group hash
   std::map<SendKey, SendRecord> sends_;
   std::map<Bytes, FileRecord> files_;
   std::map<Bytes, PushSubscription> push_;

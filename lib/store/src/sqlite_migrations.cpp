@@ -172,6 +172,14 @@ CREATE TABLE kt_versions (
   PRIMARY KEY (label, version)
 ) STRICT;
 )sql"},
+    {3, R"sql(
+-- A group's commit order goes once its newest commit has expired: no message still queued
+-- can then belong to the epochs it ordered. Rows from before this column are kept until
+-- everything queued now has expired.
+ALTER TABLE commit_orders ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+UPDATE commit_orders SET expires_at = (SELECT COALESCE(MAX(expires_at), 0) FROM messages);
+CREATE INDEX commit_orders_by_expiry ON commit_orders (expires_at);
+)sql"},
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "key_package_stock.h"
 #include "sotto/store/store.h"
 #include "sqlite_db.h"
 #include "sqlite_kt_stores.h"
@@ -381,10 +382,10 @@ class SqliteStore final : public Store {
   Result<KeyPackageStock> add_key_packages(BytesView device_id,
                                            const std::vector<Bytes>& key_packages,
                                            const std::optional<Bytes>& last_resort,
-                                           uint64_t now) override {
+                                           uint64_t max_stock, uint64_t now) override {
     return writer_.write([&](Connection& c) -> Result<KeyPackageStock> {
-      SOTTO_TRY_ASSIGN(bool exists, device_exists(c, device_id));
-      if (!exists) return Error(Errc::not_found, "add key packages: no such device");
+      SOTTO_TRY_ASSIGN(KeyPackageStock stock, stock_of(c, device_id));
+      SOTTO_TRY(check_key_package_stock(stock.count, key_packages.size(), max_stock));
       for (const Bytes& kp : key_packages) {
         SOTTO_TRY_ASSIGN(Query q, c.query("INSERT INTO key_packages (device_id, key_package, "
                                           "created_at) VALUES (?1, ?2, ?3)"));
@@ -597,7 +598,8 @@ class SqliteStore final : public Store {
                               "DELETE FROM sessions WHERE expires_at <= ?1",
                               "DELETE FROM codes WHERE expires_at <= ?1",
                               "DELETE FROM invites WHERE expires_at <= ?1",
-                              "DELETE FROM sends WHERE expires_at <= ?1"}) {
+                              "DELETE FROM sends WHERE expires_at <= ?1",
+                              "DELETE FROM commit_orders WHERE expires_at <= ?1"}) {
         SOTTO_TRY_ASSIGN(Query q, c.query(sql));
         SOTTO_TRY_CTX(q.bind(now).run(), "expire");
       }
@@ -721,11 +723,12 @@ class SqliteStore final : public Store {
       result.deliveries.push_back(Delivery{r, seq});
     }
     if (e.commit) {
-      SOTTO_TRY_ASSIGN(
-          Query q,
-          c.query("INSERT INTO commit_orders (group_hash, next_epoch) VALUES (?1, ?2) "
-                  "ON CONFLICT (group_hash) DO UPDATE SET next_epoch = excluded.next_epoch"));
-      SOTTO_TRY(q.bind_all(e.commit->group_hash, e.commit->epoch + 1).run());
+      SOTTO_TRY_ASSIGN(Query q,
+                       c.query("INSERT INTO commit_orders (group_hash, next_epoch, expires_at) "
+                               "VALUES (?1, ?2, ?3) ON CONFLICT (group_hash) DO UPDATE SET "
+                               "next_epoch = excluded.next_epoch, "
+                               "expires_at = MAX(expires_at, excluded.expires_at)"));
+      SOTTO_TRY(q.bind_all(e.commit->group_hash, e.commit->epoch + 1, e.expires_at).run());
     }
     SOTTO_TRY_ASSIGN(
         Query q,

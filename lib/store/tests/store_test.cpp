@@ -25,6 +25,7 @@ namespace {
 
 constexpr uint64_t kNow = 1'700'000'000'000;
 constexpr uint64_t kHour = 3'600'000;
+constexpr uint64_t kStock = 1000;  // the cap on one-time key packages where it is not tested
 
 Id make_id(uint8_t kind, uint32_t n) {
   Id id(16, kind);
@@ -56,6 +57,18 @@ Device make_device(uint32_t n, const Account& owner, uint64_t created_at = kNow)
 
 Bytes bytes_of(const std::string& s) {
   return to_bytes(s);
+}
+
+Envelope envelope(const Device& from, std::vector<Id> to, const std::string& id,
+                  const std::string& payload, uint64_t ttl = 24 * kHour) {
+  Envelope e;
+  e.sender_device = from.id;
+  e.message_id = bytes_of(id);
+  e.recipients = std::move(to);
+  e.payload = bytes_of(payload);
+  e.received_at = kNow;
+  e.expires_at = kNow + ttl;
+  return e;
 }
 
 // A fresh directory per SQLite test, removed afterwards.
@@ -115,18 +128,6 @@ class StoreTest : public ::testing::TestWithParam<Kind> {
     auto future = promise.get_future();
     store_->enqueue(e, [&promise](Result<EnqueueResult> r) { promise.set_value(std::move(r)); });
     return future.get();
-  }
-
-  static Envelope envelope(const Device& from, std::vector<Id> to, const std::string& id,
-                           const std::string& payload, uint64_t ttl = 24 * kHour) {
-    Envelope e;
-    e.sender_device = from.id;
-    e.message_id = bytes_of(id);
-    e.recipients = std::move(to);
-    e.payload = bytes_of(payload);
-    e.received_at = kNow;
-    e.expires_at = kNow + ttl;
-    return e;
   }
 
   TempDir dir_;
@@ -281,7 +282,7 @@ TEST_P(StoreTest, DeleteDeviceCascades) {
   ASSERT_OK(store_->add_device(d2));
   ASSERT_OK(store_->put_session({bytes_of("token2"), a.id, d2.id, kNow, kNow + kHour}));
   ASSERT_OK(store_->put_session({bytes_of("token1"), a.id, d1.id, kNow, kNow + kHour}));
-  ASSERT_OK(store_->add_key_packages(d2.id, {bytes_of("kp")}, bytes_of("lr"), kNow));
+  ASSERT_OK(store_->add_key_packages(d2.id, {bytes_of("kp")}, bytes_of("lr"), kStock, kNow));
   ASSERT_OK(send(envelope(d1, {d2.id}, "m1", "hello")));
   ASSERT_OK(store_->put_push_subscription(
       {d2.id, "https://push.example/x", bytes_of("p"), bytes_of("a"), kNow}));
@@ -371,15 +372,16 @@ TEST_P(StoreTest, CodesAndAttempts) {
 TEST_P(StoreTest, KeyPackages) {
   auto [a, d] = add_user(1);
   EXPECT_ERRC(store_->claim_key_package(d.id), Errc::not_found);
-  auto stock = store_->add_key_packages(d.id, {bytes_of("k1"), bytes_of("k2")}, std::nullopt, kNow);
+  auto stock =
+      store_->add_key_packages(d.id, {bytes_of("k1"), bytes_of("k2")}, std::nullopt, kStock, kNow);
   ASSERT_OK(stock);
   EXPECT_EQ(stock->count, 2u);
   EXPECT_FALSE(stock->has_last_resort);
-  stock = store_->add_key_packages(d.id, {bytes_of("k3")}, bytes_of("last1"), kNow + 1);
+  stock = store_->add_key_packages(d.id, {bytes_of("k3")}, bytes_of("last1"), kStock, kNow + 1);
   ASSERT_OK(stock);
   EXPECT_EQ(stock->count, 3u);
   EXPECT_TRUE(stock->has_last_resort);
-  ASSERT_OK(store_->add_key_packages(d.id, {}, bytes_of("last2"), kNow + 2));
+  ASSERT_OK(store_->add_key_packages(d.id, {}, bytes_of("last2"), kStock, kNow + 2));
   for (const char* want : {"k1", "k2", "k3", "last2", "last2"}) {
     auto kp = store_->claim_key_package(d.id);
     ASSERT_OK(kp);
@@ -389,7 +391,7 @@ TEST_P(StoreTest, KeyPackages) {
   ASSERT_OK(stock);
   EXPECT_EQ(stock->count, 0u);
   EXPECT_TRUE(stock->has_last_resort);
-  EXPECT_ERRC(store_->add_key_packages(make_id(2, 99), {bytes_of("x")}, std::nullopt, kNow),
+  EXPECT_ERRC(store_->add_key_packages(make_id(2, 99), {bytes_of("x")}, std::nullopt, kStock, kNow),
               Errc::not_found);
   EXPECT_ERRC(store_->key_package_stock(make_id(2, 99)), Errc::not_found);
 }
@@ -398,7 +400,7 @@ TEST_P(StoreTest, ConcurrentClaimsHandEachPackageOutOnce) {
   auto [a, d] = add_user(1);
   std::vector<Bytes> packages;
   for (int i = 0; i < 100; ++i) packages.push_back(bytes_of("kp" + std::to_string(i)));
-  ASSERT_OK(store_->add_key_packages(d.id, packages, std::nullopt, kNow));
+  ASSERT_OK(store_->add_key_packages(d.id, packages, std::nullopt, kStock, kNow));
   std::mutex mu;
   std::vector<Bytes> claimed;
   std::atomic<int> not_found{0};
@@ -421,6 +423,47 @@ TEST_P(StoreTest, ConcurrentClaimsHandEachPackageOutOnce) {
   EXPECT_EQ(not_found.load(), 60);
   std::set<Bytes> unique(claimed.begin(), claimed.end());
   EXPECT_EQ(unique, std::set<Bytes>(packages.begin(), packages.end()));
+}
+
+// The cap on the stock holds however uploads interleave: each is checked and added whole in
+// one transaction, or refused whole (its last-resort key package too).
+TEST_P(StoreTest, KeyPackageStockCapHoldsUnderConcurrentUploads) {
+  auto [a, d] = add_user(1);
+  constexpr uint64_t kCap = 10;
+  const std::vector<Bytes> three = {bytes_of("a"), bytes_of("b"), bytes_of("c")};
+  std::atomic<int> accepted{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        auto added = store_->add_key_packages(d.id, three, std::nullopt, kCap, kNow);
+        if (added.ok()) {
+          ++accepted;
+          EXPECT_LE(added->count, kCap);
+        } else if (added.error().code() == Errc::quota_exceeded) {
+          ++refused;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), 3);  // 9 fit under 10; a fourth upload would make 12
+  EXPECT_EQ(refused.load(), 37);
+  EXPECT_EQ(other.load(), 0);
+  auto stock = store_->key_package_stock(d.id);
+  ASSERT_OK(stock);
+  EXPECT_EQ(stock->count, 9u);
+  // One that fits exactly is accepted; a refused one leaves the last-resort one as it was.
+  ASSERT_OK(store_->add_key_packages(d.id, {bytes_of("d")}, bytes_of("lr1"), kCap, kNow));
+  auto full = store_->add_key_packages(d.id, {bytes_of("e")}, bytes_of("lr2"), kCap, kNow);
+  EXPECT_ERRC(full, Errc::quota_exceeded);
+  EXPECT_NE(full.error().message().find("at most 10"), std::string::npos);
+  for (int i = 0; i < 10; ++i) ASSERT_OK(store_->claim_key_package(d.id));
+  auto last = store_->claim_key_package(d.id);
+  ASSERT_OK(last);
+  EXPECT_EQ(*last, bytes_of("lr1"));
 }
 
 // ---- delivery ----
@@ -569,6 +612,33 @@ TEST_P(StoreTest, CommitOrdering) {
   EXPECT_EQ(q->count, 2u);  // the refused commits queued nothing
 }
 
+// A group's commit order lives as long as its newest commit: once that has expired, no queued
+// message can be of the group's epochs, and the group is as one never seen.
+TEST_P(StoreTest, CommitOrderGoesWithItsNewestCommit) {
+  auto [a, da] = add_user(1);
+  auto [b, db] = add_user(2);
+  auto commit = [&](const std::string& id, const std::string& group, uint64_t epoch, uint64_t ttl) {
+    Envelope e = envelope(da, {db.id}, id, "commit");
+    e.commit = CommitOrder{bytes_of(group), epoch};
+    e.expires_at = kNow + ttl;
+    return send(e);
+  };
+  ASSERT_OK(commit("g5", "g", 5, kHour));
+  ASSERT_OK(commit("h0", "h", 0, kHour));
+  ASSERT_OK(store_->expire(kNow + kHour - 1));
+  EXPECT_ERRC(commit("g5-rival", "g", 5, kHour), Errc::conflict);
+  // A newer commit keeps the group's order for its own lifetime; a later one with a shorter
+  // lifetime does not shorten it.
+  ASSERT_OK(commit("g6", "g", 6, 3 * kHour));
+  ASSERT_OK(commit("g7", "g", 7, 2 * kHour));
+  ASSERT_OK(store_->expire(kNow + 2 * kHour));
+  EXPECT_ERRC(commit("g0", "g", 0, kHour), Errc::conflict);
+  ASSERT_OK(commit("h9", "h", 9, 4 * kHour));  // h's order went with its only commit
+  ASSERT_OK(store_->expire(kNow + 3 * kHour));
+  ASSERT_OK(commit("g2", "g", 2, 4 * kHour));
+  EXPECT_ERRC(commit("h9-rival", "h", 9, 4 * kHour), Errc::conflict);
+}
+
 TEST_P(StoreTest, QueueQuotas) {
   reopen(Limits{3, 100});
   auto [a, da] = add_user(1);
@@ -708,7 +778,8 @@ TEST_P(StoreTest, EraseAccountRemovesEverythingOfIt) {
     EXPECT_TRUE(
         store_->put_code({acct.id, CodePurpose::account_recovery, bytes_of("c"), kNow + kHour, 0})
             .ok());
-    EXPECT_TRUE(store_->add_key_packages(dev.id, {bytes_of("kp")}, bytes_of("lr"), kNow).ok());
+    EXPECT_TRUE(
+        store_->add_key_packages(dev.id, {bytes_of("kp")}, bytes_of("lr"), kStock, kNow).ok());
     EXPECT_TRUE(store_->put_file({make_id(3, n), acct.id, 5, kNow, kNow + kHour}, 100).ok());
     EXPECT_TRUE(
         store_->put_push_subscription({second.id, "https://p", bytes_of("k"), bytes_of("a"), kNow})
@@ -860,8 +931,8 @@ TEST_F(SqliteStoreTest, ReopenKeepsData) {
     ASSERT_OK(store->create_account(a, d, std::nullopt, kNow));
     ASSERT_OK(store->create_account(b, e, std::nullopt, kNow));
     ASSERT_OK(store->put_session({bytes_of("tok"), a.id, d.id, kNow, kNow + kHour}));
-    ASSERT_OK(
-        store->add_key_packages(d.id, {bytes_of("kp1"), bytes_of("kp2")}, bytes_of("lr"), kNow));
+    ASSERT_OK(store->add_key_packages(d.id, {bytes_of("kp1"), bytes_of("kp2")}, bytes_of("lr"),
+                                      kStock, kNow));
     Envelope env;
     env.sender_device = e.id;
     env.message_id = bytes_of("m1");
@@ -921,6 +992,32 @@ TEST_F(SqliteStoreTest, MigrationsAreIdempotent) {
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
   sqlite3_finalize(stmt);
   sqlite3_close(db);
+}
+
+// Commit orders stored before they had a lifetime are kept until everything queued at the
+// upgrade has expired: until then a queued message may be of one of their epochs.
+TEST_F(SqliteStoreTest, CommitOrdersFromBeforeTheirLifetimeOutliveTheQueue) {
+  {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    Account a = make_account(1);
+    Device d = make_device(1, a);
+    ASSERT_OK(store->create_account(a, d, std::nullopt, kNow));
+    Envelope e = envelope(d, {d.id}, "m1", "sealed", 5 * kHour);
+    e.commit = CommitOrder{bytes_of("group"), 3};
+    ASSERT_OK(send(*store, e));
+  }
+  // The schema as migration 2 left it.
+  sql("DROP INDEX commit_orders_by_expiry");
+  sql("ALTER TABLE commit_orders DROP COLUMN expires_at");
+  sql("DELETE FROM schema_migrations WHERE version = 3");
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(sql("SELECT expires_at FROM commit_orders"), static_cast<int64_t>(kNow + 5 * kHour));
+  ASSERT_OK(store->expire(kNow + 5 * kHour - 1));
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM commit_orders"), 1);
+  ASSERT_OK(store->expire(kNow + 5 * kHour));
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM commit_orders"), 0);
 }
 
 TEST_F(SqliteStoreTest, RefusesNewerSchema) {

@@ -1,7 +1,7 @@
-// Deletes what has expired: store::Store::expire() removes queued messages, sessions, codes
-// and file records past their time; this deletes the blobs of those files, and temporaries
-// left by uploads that never finished. It runs once at start and then every ten minutes on
-// the io_context, and stops rescheduling once the server shuts down.
+// Deletes what has expired: store::Store::expire() removes queued messages, sessions, codes,
+// file records and groups' commit orders past their time; this deletes the blobs of those
+// files, and temporaries left by uploads that never finished. It runs once at start and then
+// every ten minutes on the io_context, and stops rescheduling once the server shuts down.
 #pragma once
 
 #include <chrono>

@@ -113,17 +113,9 @@ void handle_upload_key_packages(ServerState& state, const Caller& caller,
     }
   }
 
-  auto stock = state.store().key_package_stock(device_id);
-  if (!stock.ok()) return reply(std::move(stock).error());
-  // Two uploads racing may each pass this check and together overshoot it by at most one
-  // upload's worth: the cap bounds storage, it need not be exact.
-  if (stock->count + request.key_packages.size() > delivery::kMaxKeyPackageStock) {
-    return reply(Error(Errc::quota_exceeded,
-                       "a device keeps at most " + std::to_string(delivery::kMaxKeyPackageStock) +
-                           " key packages; it has " + std::to_string(stock->count)));
-  }
-  auto added =
-      state.store().add_key_packages(device_id, request.key_packages, request.last_resort, now);
+  // The store checks the cap in the write that adds them: racing uploads cannot overshoot it.
+  auto added = state.store().add_key_packages(device_id, request.key_packages, request.last_resort,
+                                              delivery::kMaxKeyPackageStock, now);
   if (!added.ok()) return reply(std::move(added).error());
   reply(proto::ResponseBody{
       proto::KeyPackageStockResponse{added->count, uint8_t{added->has_last_resort}}});

@@ -79,7 +79,8 @@ struct KeyPackageStock {
   bool has_last_resort = false;
 };
 
-// The commit of an MLS group: the server keeps SHA-256(group id) -> the next epoch only.
+// The commit of an MLS group: the server keeps SHA-256(group id) -> the next epoch only, until
+// the group's newest commit expires with its envelope.
 struct CommitOrder {
   Bytes group_hash;
   uint64_t epoch = 0;
@@ -206,11 +207,13 @@ class Store {
   virtual Result<void> put_invite(const Invite& invite) = 0;
 
   // ---- key packages ----
-  // Adds one-time key packages and, when given, replaces the last-resort one.
+  // Adds one-time key packages and, when given, replaces the last-resort one. Adds nothing,
+  // with Errc::quota_exceeded, when the device would then hold more than `max_stock` one-time
+  // key packages: checked in the same transaction, so that concurrent uploads cannot pass it.
   virtual Result<KeyPackageStock> add_key_packages(BytesView device_id,
                                                    const std::vector<Bytes>& key_packages,
                                                    const std::optional<Bytes>& last_resort,
-                                                   uint64_t now) = 0;
+                                                   uint64_t max_stock, uint64_t now) = 0;
   // Removes and returns the oldest one-time key package of the device, or returns (and
   // keeps) its last-resort one; Errc::not_found when it has neither.
   virtual Result<Bytes> claim_key_package(BytesView device_id) = 0;
@@ -222,11 +225,12 @@ class Store {
   // the store again but should return quickly: it may run on the thread that writes the
   // store. Errors:
   // Errc::conflict when `commit` names an epoch other than the group's next one (a group the
-  // store has not seen accepts any epoch); Errc::not_found for a recipient that is not a
-  // device (or a sender that is not one); Errc::invalid_argument for no recipients or one
-  // listed twice; Errc::quota_exceeded for a full queue (expired messages count until
-  // expire() removes them). A repeat (same sender and message id as an accepted envelope,
-  // within its lifetime) succeeds with `repeat` set and queues nothing.
+  // store has not seen, or whose newest commit has expired, accepts any epoch);
+  // Errc::not_found for a recipient that is not a device (or a sender that is not one);
+  // Errc::invalid_argument for no recipients or one listed twice; Errc::quota_exceeded for a
+  // full queue (expired messages count until expire() removes them). A repeat (same sender and
+  // message id as an accepted envelope, within its lifetime) succeeds with `repeat` set and
+  // queues nothing.
   virtual void enqueue(Envelope envelope, EnqueueDone done) = 0;
   // Messages of the device with seq > after_seq that have not expired at `now`, oldest first.
   // The queue of an unknown device is empty.
@@ -257,7 +261,8 @@ class Store {
 
   // ---- housekeeping ----
   // Deletes what expired before `now`: queued messages, sessions, codes, invites, send
-  // idempotency records; returns the expired files so that the caller deletes their blobs.
+  // idempotency records, the commit order of groups whose newest commit expired; returns the
+  // expired files so that the caller deletes their blobs.
   virtual Result<std::vector<FileRecord>> expire(uint64_t now) = 0;
   virtual Result<Stats> stats() = 0;
 
