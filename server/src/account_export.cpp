@@ -173,7 +173,7 @@ void handle_delete_account(ServerState& state, const Caller& caller, proto::Dele
   auto account = state.store().account(*caller.account_id);
   if (!account) return reply(std::move(account).error());
   // The same bucket as logins: a stolen session must not become a password oracle.
-  if (!state.rate_limiter().allow("login", account->username)) {
+  if (!state.rate_limiter().allow("login_username", account->username)) {
     return reply(Error(Errc::rate_limited, "too many attempts; try again later"));
   }
   SecureBytes password(BytesView(reinterpret_cast<const uint8_t*>(request.password.data()),

@@ -95,7 +95,10 @@ struct RateLimit {
 };
 
 struct RateLimits {
-  RateLimit login{10, 10};       // per IP and per account
+  RateLimit login{10, 10};  // per IP: logins, recovery, device linking
+  // Per username, from every address together, whether or not an account has it: logins,
+  // recovery, password changes and account deletion.
+  RateLimit login_username{5, 10};
   RateLimit registration{5, 5};  // per IP
   RateLimit sends{6000, 600};    // per account
   RateLimit uploads{60, 20};     // per account

@@ -515,6 +515,53 @@ TEST(Accounts, LoginsAreRateLimited) {
   EXPECT_EQ(error_code(client.request(login)), Errc::rate_limited);
 }
 
+// Guesses at one name from many addresses, each within its per-IP limit, are held back by
+// the name's own bucket, the same way whether or not an account has the name; once the flood
+// stops the bucket refills and the owner logs in from a new device.
+TEST(Accounts, LoginsArePerUsernameLimitedAcrossAddresses) {
+  TempDir dir;
+  SottodProcess server(SottodProcess::args_for(
+      dir.path() / "data",
+      {"--rate-login-burst", "2", "--rate-login-per-minute", "1", "--rate-login-username-burst",
+       "3", "--rate-login-username-per-minute", "10"}));
+  ASSERT_TRUE(server.wait_listening());
+  {
+    ProtocolClient client(server.port());
+    ASSERT_EQ(error_code(client.request(registration("owner", Ed25519SigningKey::generate()))),
+              Errc::ok);
+  }
+  int address = 10;
+  auto flood = [&](const std::string& name) {
+    std::vector<Errc> answers;
+    std::vector<std::string> messages;
+    for (int i = 0; i < 5; ++i) {
+      ProtocolClient guesser(server.port(), "127.0.0." + std::to_string(address++));
+      auto answer = guesser.request(
+          proto::Login{name, "not the password", device_key(Ed25519SigningKey::generate())});
+      answers.push_back(error_code(answer));
+      if (const auto* error = as<proto::ErrorResponse>(answer)) messages.push_back(error->message);
+    }
+    return std::pair(answers, messages);
+  };
+  const auto owner = flood("owner");
+  // Meanwhile the owner's right password is held back too, from a fresh address.
+  auto key = Ed25519SigningKey::generate();
+  ProtocolClient fresh(server.port(), "127.0.0.200");
+  EXPECT_EQ(error_code(fresh.request(proto::Login{"owner", kPassword, device_key(key)})),
+            Errc::rate_limited);
+  const auto ghost = flood("ghost");
+  const std::vector<Errc> expected = {Errc::unauthenticated, Errc::unauthenticated,
+                                      Errc::unauthenticated, Errc::rate_limited,
+                                      Errc::rate_limited};
+  EXPECT_EQ(owner.first, expected);
+  EXPECT_EQ(ghost, owner);  // the same answers, word for word, for a name no account has
+  // Ten a minute: a try comes back six seconds after the flood.
+  std::this_thread::sleep_for(6500ms);
+  ProtocolClient later(server.port(), "127.0.0.201");
+  auto login = later.request(proto::Login{"owner", kPassword, device_key(key, "new phone")});
+  EXPECT_NE(as<proto::SessionResponse>(login), nullptr) << errc_name(error_code(login));
+}
+
 TEST(Accounts, AdminDeletesAnAccountOnlyWhileNoServerRuns) {
   TempDir dir;
   auto data = dir.path() / "data";

@@ -133,6 +133,8 @@ sends_per_minute = 7
 sends_burst = 8
 uploads_per_minute = 9
 uploads_burst = 10
+login_username_per_minute = 11
+login_username_burst = 12
 )",
                       "test.toml");
   ASSERT_TRUE(r.ok()) << r.error().message();
@@ -161,16 +163,20 @@ uploads_burst = 10
   EXPECT_EQ(config.rate_limits.sends.burst, 8u);
   EXPECT_EQ(config.rate_limits.uploads.per_minute, 9u);
   EXPECT_EQ(config.rate_limits.uploads.burst, 10u);
+  EXPECT_EQ(config.rate_limits.login_username.per_minute, 11u);
+  EXPECT_EQ(config.rate_limits.login_username.burst, 12u);
 
   auto c = load({"--open-registration", "false", "--session-ttl-seconds", "5"},
                 {{"SOTTOD_SMTP_HOST", "smtp.example.org"},
                  {"SOTTOD_RATE_SENDS_BURST", "3"},
+                 {"SOTTOD_RATE_LOGIN_USERNAME_BURST", "4"},
                  {"SOTTOD_OPEN_REGISTRATION", "true"}});
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_FALSE((*c)->accounts.open_registration);
   EXPECT_EQ((*c)->accounts.session_ttl, std::chrono::seconds(5));
   EXPECT_EQ((*c)->smtp.host, "smtp.example.org");
   EXPECT_EQ((*c)->rate_limits.sends.burst, 3u);
+  EXPECT_EQ((*c)->rate_limits.login_username.burst, 4u);
 }
 
 TEST(Config, ServiceSettingsAreChecked) {

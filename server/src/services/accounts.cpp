@@ -331,9 +331,11 @@ void handle_register(ServerState& state, const Caller& caller, proto::RegisterAc
 
 void handle_login(ServerState& state, const Caller& caller, proto::Login request, Reply reply) {
   auto username = normalize_username(request.username);
-  // A malformed username cannot exist: answer as for a wrong password.
+  // A malformed username cannot exist: answer as for a wrong password. A well-formed one has
+  // its bucket whether or not an account has it, so that a refusal does not tell; the IP's
+  // is taken first, so that one address over its limit cannot drain a name's.
   if (!state.rate_limiter().allow("login", caller.ip) ||
-      (username && !state.rate_limiter().allow("login", *username))) {
+      (username && !state.rate_limiter().allow("login_username", *username))) {
     return reply(Error(Errc::rate_limited, "too many login attempts; try again later"));
   }
   if (auto r = check_device_key(request.device); !r) return reply(std::move(r).error());
@@ -507,7 +509,7 @@ void handle_recover_account(ServerState& state, const Caller& caller, proto::Rec
                             Reply reply) {
   auto username = normalize_username(request.username);
   if (!state.rate_limiter().allow("login", caller.ip) ||
-      (username && !state.rate_limiter().allow("login", *username))) {
+      (username && !state.rate_limiter().allow("login_username", *username))) {
     return reply(Error(Errc::rate_limited, "too many attempts; try again later"));
   }
   if (auto r = check_password(request.new_password); !r) return reply(std::move(r).error());
@@ -548,7 +550,7 @@ void handle_change_password(ServerState& state, const Caller& caller, proto::Cha
                             Reply reply) {
   auto account = caller_account(state, caller);
   if (!account) return reply(std::move(account).error());
-  if (!state.rate_limiter().allow("login", account->username)) {
+  if (!state.rate_limiter().allow("login_username", account->username)) {
     return reply(Error(Errc::rate_limited, "too many attempts; try again later"));
   }
   if (auto r = check_password(request.new_password); !r) return reply(std::move(r).error());

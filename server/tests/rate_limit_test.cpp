@@ -1,0 +1,97 @@
+// The token buckets of RateLimiter, on a clock the test moves: burst, refill, separate keys
+// and kinds, and the bound on how many buckets it keeps.
+#include "services/rate_limit.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sotto::server {
+namespace {
+
+using Clock = RateLimiter::Clock;
+using std::chrono::seconds;
+
+const Clock::time_point kStart = Clock::time_point() + std::chrono::hours(1);
+
+RateLimits limits_with_login(RateLimit login) {
+  RateLimits limits;
+  limits.login = login;
+  return limits;
+}
+
+int allowed_of(RateLimiter& limiter, std::string_view key, int tries, Clock::time_point at) {
+  int allowed = 0;
+  for (int i = 0; i < tries; ++i) allowed += limiter.allow_at("login", key, at) ? 1 : 0;
+  return allowed;
+}
+
+TEST(RateLimiter, AllowsABurstThenRefuses) {
+  RateLimiter limiter(limits_with_login({60, 3}));
+  EXPECT_EQ(allowed_of(limiter, "192.0.2.1", 10, kStart), 3);
+}
+
+TEST(RateLimiter, RefillsAtTheSustainedRateUpToTheBurst) {
+  RateLimiter limiter(limits_with_login({60, 3}));  // one a second
+  EXPECT_EQ(allowed_of(limiter, "k", 3, kStart), 3);
+  EXPECT_FALSE(limiter.allow_at("login", "k", kStart + std::chrono::milliseconds(900)));
+  EXPECT_TRUE(limiter.allow_at("login", "k", kStart + seconds(1)));
+  EXPECT_FALSE(limiter.allow_at("login", "k", kStart + seconds(1)));
+  EXPECT_EQ(allowed_of(limiter, "k", 3, kStart + seconds(3)), 2);
+  // An hour idle fills the bucket to its burst, no further.
+  EXPECT_EQ(allowed_of(limiter, "k", 10, kStart + std::chrono::hours(1)), 3);
+  // A clock that goes back adds nothing.
+  EXPECT_FALSE(limiter.allow_at("login", "k", kStart));
+}
+
+TEST(RateLimiter, KeysAndKindsHaveTheirOwnBuckets) {
+  RateLimits limits;
+  limits.login = {1, 2};
+  limits.login_username = {1, 1};
+  RateLimiter limiter(limits);
+  EXPECT_EQ(allowed_of(limiter, "alice", 5, kStart), 2);
+  EXPECT_EQ(allowed_of(limiter, "bob", 5, kStart), 2);
+  EXPECT_TRUE(limiter.allow_at("login_username", "alice", kStart));
+  EXPECT_FALSE(limiter.allow_at("login_username", "alice", kStart));
+  EXPECT_TRUE(limiter.allow_at("login_username", "bob", kStart));
+  // A kind it does not know is never limited.
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(limiter.allow_at("no such kind", "alice", kStart));
+}
+
+TEST(RateLimiter, ZeroMeansUnlimited) {
+  RateLimiter limiter(limits_with_login({0, 0}));
+  EXPECT_EQ(allowed_of(limiter, "k", 1000, kStart), 1000);
+  EXPECT_EQ(limiter.bucket_count(), 0u);
+}
+
+TEST(RateLimiter, FullBucketsAreForgotten) {
+  RateLimiter limiter(limits_with_login({60, 2}), 64);
+  for (int i = 0; i < 63; ++i) limiter.allow_at("login", "k" + std::to_string(i), kStart);
+  EXPECT_EQ(limiter.bucket_count(), 63u);
+  // A second later every bucket is full again: the next new key finds them gone.
+  EXPECT_TRUE(limiter.allow_at("login", "k63", kStart + seconds(1)));
+  EXPECT_TRUE(limiter.allow_at("login", "k64", kStart + seconds(1)));
+  EXPECT_LE(limiter.bucket_count(), 2u);
+}
+
+// A flood of distinct keys (a new username per try) cannot grow memory past the bound, nor
+// buy back a hammered key's tries by pushing its empty bucket out.
+TEST(RateLimiter, MemoryIsBoundedAndEmptyBucketsAreKept) {
+  constexpr size_t kMax = 64;
+  RateLimiter limiter(limits_with_login({1, 2}), kMax);
+  EXPECT_EQ(allowed_of(limiter, "victim", 5, kStart), 2);
+  size_t most = 0;
+  for (int i = 0; i < 20000; ++i) {
+    EXPECT_TRUE(limiter.allow_at("login", "flood" + std::to_string(i), kStart));
+    most = std::max(most, limiter.bucket_count());
+  }
+  EXPECT_LE(most, kMax);
+  EXPECT_FALSE(limiter.allow_at("login", "victim", kStart));
+  // The default bound.
+  RateLimiter defaults(limits_with_login({1, 2}));
+  for (int i = 0; i < 250000; ++i) defaults.allow_at("login", std::to_string(i), kStart);
+  EXPECT_LE(defaults.bucket_count(), RateLimiter::kMaxBuckets);
+}
+
+}  // namespace
+}  // namespace sotto::server
