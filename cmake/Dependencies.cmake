@@ -54,11 +54,33 @@ if(SOTTO_TESTS)
   endif()
 endif()
 
+# Test programs catch exceptions (GoogleTest) and want a larger stack, under node and in a
+# page alike.
+set(SOTTO_WASM_TEST_LINK_FLAGS -fexceptions -sTOTAL_STACK=4194304)
+
 # Link flags for test executables run under node: host files readable (vectors), exit code
 # passed through to ctest.
 function(sotto_wasm_test_flags target)
   if(SOTTO_WASM)
     target_compile_options(${target} PRIVATE -fexceptions)
-    target_link_options(${target} PRIVATE -fexceptions -sNODERAWFS=1 -sTOTAL_STACK=4194304)
+    target_link_options(${target} PRIVATE ${SOTTO_WASM_TEST_LINK_FLAGS} -sNODERAWFS=1)
   endif()
+endfunction()
+
+# sotto_wasm_browser_test(TEST PRELOAD DIR...): TEST's objects linked again as TEST_browser
+# for a web page (-sENVIRONMENT=web), with each DIR preloaded (TEST_browser.data) into its
+# in-memory file system at the same path, so that the program reads its vector files as it
+# does under node. A page that loads TEST_browser.js runs it; its output goes to the console.
+function(sotto_wasm_browser_test test)
+  cmake_parse_arguments(ARG "" "" "PRELOAD" ${ARGN})
+  set(variant ${test}_browser)
+  add_executable(${variant} $<TARGET_OBJECTS:${test}>)
+  get_target_property(libraries ${test} LINK_LIBRARIES)
+  target_link_libraries(${variant} PRIVATE ${libraries})
+  target_link_options(${variant} PRIVATE ${SOTTO_WASM_TEST_LINK_FLAGS} -sENVIRONMENT=web)
+  foreach(dir IN LISTS ARG_PRELOAD)
+    target_link_options(${variant} PRIVATE "SHELL:--preload-file ${dir}@${dir}")
+    file(GLOB files CONFIGURE_DEPENDS ${dir}/*)
+    set_property(TARGET ${variant} APPEND PROPERTY LINK_DEPENDS ${files})
+  endforeach()
 endfunction()
