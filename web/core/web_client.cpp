@@ -16,27 +16,17 @@
 #include <utility>
 #include <vector>
 
+#include "js_bytes.h"
 #include "sotto/client/engine.h"
 #include "sotto/client/memory_client_store.h"
 #include "sotto/client/safety_number.h"
 #include "sotto/core/encoding.h"
+#include "web_files.h"
 
 namespace sotto::web {
 namespace {
 
 using emscripten::val;
-
-// A Uint8Array's bytes, copied once into the wasm heap.
-Bytes bytes_of(const val& array) {
-  Bytes out(array["length"].as<size_t>());
-  val(emscripten::typed_memory_view(out.size(), out.data())).call<void>("set", array);
-  return out;
-}
-
-val uint8_array(BytesView bytes) {
-  val view(emscripten::typed_memory_view(bytes.size(), bytes.data()));
-  return val::global("Uint8Array").new_(view);  // a copy that outlives the wasm heap's growth
-}
 
 val error_value(const Error& error) {
   val e = val::object();
@@ -86,6 +76,15 @@ val conversation_value(const client::Conversation& c) {
   v.set("members", strings(c.members));
   v.set("verified", c.members_verified);
   v.set("member", c.membership == client::Membership::member);
+  v.set("timer", static_cast<double>(c.disappear_after_s));
+  return v;
+}
+
+val contact_value(const client::Contact& c) {
+  val v = val::object();
+  v.set("username", c.username);
+  v.set("devices", static_cast<double>(c.devices.size()));
+  v.set("epoch", static_cast<double>(c.verified_epoch));
   return v;
 }
 
@@ -103,6 +102,7 @@ class PersistingStore final : public client::ClientStore {
     return memory_.apply(batch);
   }
   SecureBytes snapshot() const { return client::encode_batch(memory_.snapshot()); }
+  std::vector<client::Contact> contacts() const { return memory_.contacts(); }
 
   Result<std::optional<client::Identity>> identity() const override { return memory_.identity(); }
   Result<std::optional<Bytes>> directory_state() const override {
@@ -229,12 +229,110 @@ class WebClient final : public client::Transport, public client::EngineObserver 
     engine_->create_group(std::move(name), std::move(names), finish_id(std::move(done)));
   }
   void send_text(const std::string& conversation, std::string text, val done) {
-    auto id = group_id(conversation, done);
+    auto id = id_of(conversation, "conversation", done);
     if (!id) return;
     engine_->send_text(*id, std::move(text), finish_id(std::move(done)));
   }
+  // A text that answers `reply_to` (a message's id in hex).
+  void send_reply(const std::string& conversation, const std::string& reply_to, std::string text,
+                  val done) {
+    auto id = id_of(conversation, "conversation", done);
+    if (!id) return;
+    auto to = id_of(reply_to, "message", done);
+    if (!to) return;
+    engine_->send_reply(*id, *to, std::move(text), finish_id(std::move(done)));
+  }
+  void edit_message(const std::string& conversation, const std::string& message, std::string text,
+                    val done) {
+    auto id = id_of(conversation, "conversation", done);
+    if (!id) return;
+    auto which = id_of(message, "message", done);
+    if (!which) return;
+    engine_->edit_message(*id, *which, std::move(text), finish(std::move(done)));
+  }
+  void delete_message(const std::string& conversation, const std::string& message, val done) {
+    auto id = id_of(conversation, "conversation", done);
+    if (!id) return;
+    auto which = id_of(message, "message", done);
+    if (!which) return;
+    engine_->delete_messages(*id, {std::move(*which)}, finish(std::move(done)));
+  }
+  // Seconds after which new messages disappear, for every member (0: off).
+  void set_timer(const std::string& conversation, double seconds, val done) {
+    auto id = id_of(conversation, "conversation", done);
+    if (!id) return;
+    if (!(seconds >= 0) || seconds > static_cast<double>(client::kMaxDisappearAfterS)) {
+      done(error_value(Error(Errc::invalid_argument, "no such timer")), val::null());
+      return;
+    }
+    engine_->set_disappearing_timer(*id, static_cast<uint64_t>(seconds), finish(std::move(done)));
+  }
+  // A file the page encrypted with `sealer` and uploaded as `file_id` (base64url).
+  void send_file(const std::string& conversation, const FileSealer& sealer,
+                 const std::string& file_id, const std::string& name, const std::string& media_type,
+                 std::string caption, val done) {
+    auto id = id_of(conversation, "conversation", done);
+    if (!id) return;
+    auto file = sealer.content(file_id, name, media_type);
+    if (!file) {
+      done(error_value(file.error()), val::null());
+      return;
+    }
+    if (!caption.empty()) file->caption = std::move(caption);
+    engine_->send_file(*id, std::move(file).value(), finish_id(std::move(done)));
+  }
+  // What the page needs to download, check and decrypt the file of a stored message.
+  std::unique_ptr<FileOpener> open_file(const std::string& conversation,
+                                        const std::string& message_id) const {
+    auto group = from_hex(conversation);
+    auto message = from_hex(message_id);
+    if (!group || !message) {
+      return std::make_unique<FileOpener>(Error(Errc::invalid_argument, "no such message"));
+    }
+    auto stored = store_.message(*group, *message);
+    if (!stored || !*stored || !(*stored)->file || (*stored)->deleted) {
+      return std::make_unique<FileOpener>(Error(Errc::not_found, "no such file"));
+    }
+    return std::make_unique<FileOpener>(*(*stored)->file);
+  }
+  // "Bearer <token>" for the one request that turns this device's session into the page's
+  // HttpOnly cookie (POST /v1/web-session); empty before there is a session.
+  std::string session_authorization() const {
+    auto id = store_.identity();
+    if (!id || !*id || (*id)->session_token.empty()) return {};
+    return "Bearer " + to_base64url((*id)->session_token);
+  }
+
+  // ---- linking devices -----------------------------------------------------------------
+  // On a device with the account: the code to show, and {id, name} once a device used it.
+  void link_offer(val done) {
+    engine_->link_device_offer(then<client::LinkSlot>(std::move(done), [](const auto& slot) {
+      val v = val::object();
+      v.set("code", slot.code);
+      v.set("expiresAt", static_cast<double>(slot.expires_at) * 1000);
+      return v;
+    }));
+  }
+  void link_poll(val done) {
+    using Linked = std::optional<client::LinkedDevice>;
+    engine_->link_device_poll(then<Linked>(std::move(done), [](const Linked& linked) {
+      if (!linked) return val::null();
+      val v = val::object();
+      v.set("id", to_hex(linked->device_id));
+      v.set("name", linked->name);
+      return v;
+    }));
+  }
+  // On this browser, which has no account yet: posts its key under the code, then gives
+  // true once the other device has added it.
+  void link_accept(std::string code, val done) {
+    engine_->link_device_accept(std::move(code), finish(std::move(done)));
+  }
+  void link_wait(val done) {
+    engine_->link_device_wait(then<bool>(std::move(done), [](bool linked) { return val(linked); }));
+  }
   void mark_read(const std::string& conversation, val done) {
-    auto id = group_id(conversation, done);
+    auto id = id_of(conversation, "conversation", done);
     if (!id) return;
     engine_->mark_read(*id, finish(std::move(done)));
   }
@@ -276,7 +374,22 @@ class WebClient final : public client::Transport, public client::EngineObserver 
         });
   }
 
+  // Looks `username` up in the key directory, verifies the proof and keeps their devices.
+  void add_contact(std::string username, val done) {
+    engine_->lookup_contact(std::move(username),
+                            then<client::Contact>(std::move(done), &contact_value));
+  }
+
   // ---- what the store holds ----------------------------------------------------------
+  // The contacts kept (not this account), by name.
+  val contacts() const {
+    val out = val::array();
+    const std::string self = username();
+    for (const auto& c : store_.contacts()) {
+      if (c.username != self) out.call<void>("push", contact_value(c));
+    }
+    return out;
+  }
   val conversations() const {
     val out = val::array();
     auto list = store_.conversations();
@@ -383,10 +496,12 @@ class WebClient final : public client::Transport, public client::EngineObserver 
   static client::Engine::Then<Bytes> finish_id(val done) {
     return then<Bytes>(std::move(done), [](const Bytes& id) { return val(to_hex(id)); });
   }
-  static std::optional<Bytes> group_id(const std::string& hex, const val& done) {
+  // The bytes of an id the page gave in hex (`what` it names: a conversation, a message);
+  // done(error) when it cannot be one.
+  static std::optional<Bytes> id_of(const std::string& hex, const char* what, const val& done) {
     auto id = from_hex(hex);
     if (!id || id->empty()) {
-      done(error_value(Error(Errc::invalid_argument, "no such conversation")), val::null());
+      done(error_value(Error(Errc::invalid_argument, std::string("no such ") + what)), val::null());
       return std::nullopt;
     }
     return std::move(id).value();
@@ -421,12 +536,25 @@ EMSCRIPTEN_BINDINGS(sotto_web) {
       .function("startConversation", &WebClient::start_conversation)
       .function("createGroup", &WebClient::create_group)
       .function("sendText", &WebClient::send_text)
+      .function("sendFile", &WebClient::send_file)
+      .function("sendReply", &WebClient::send_reply)
+      .function("editMessage", &WebClient::edit_message)
+      .function("deleteMessage", &WebClient::delete_message)
+      .function("setTimer", &WebClient::set_timer)
+      .function("openFile", &WebClient::open_file)
+      .function("sessionAuthorization", &WebClient::session_authorization)
+      .function("linkOffer", &WebClient::link_offer)
+      .function("linkPoll", &WebClient::link_poll)
+      .function("linkAccept", &WebClient::link_accept)
+      .function("linkWait", &WebClient::link_wait)
       .function("markRead", &WebClient::mark_read)
       .function("fetch", &WebClient::fetch)
       .function("exportAccount", &WebClient::export_account)
       .function("deleteAccount", &WebClient::delete_account)
       .function("listDevices", &WebClient::list_devices)
       .function("safetyNumber", &WebClient::safety_number)
+      .function("addContact", &WebClient::add_contact)
+      .function("contacts", &WebClient::contacts)
       .function("conversations", &WebClient::conversations)
       .function("history", &WebClient::history);
 }

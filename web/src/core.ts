@@ -42,6 +42,13 @@ export interface Conversation {
   members: string[];
   verified: boolean;
   member: boolean;
+  timer: number;  // seconds after which new messages disappear; 0: off
+}
+
+export interface Contact {
+  username: string;
+  devices: number;  // verified devices
+  epoch: number;  // the key directory's epoch the proof was checked at
 }
 
 export interface Device {
@@ -80,15 +87,64 @@ interface WebClient {
   startConversation(username: string, done: Done): void;
   createGroup(name: string, usernames: string[], done: Done): void;
   sendText(conversation: string, text: string, done: Done): void;
+  sendFile(
+    conversation: string,
+    sealer: FileSealer,
+    fileId: string,
+    name: string,
+    type: string,
+    caption: string,
+    done: Done,
+  ): void;
+  openFile(conversation: string, message: string): FileOpener;
+  sendReply(conversation: string, replyTo: string, text: string, done: Done): void;
+  editMessage(conversation: string, message: string, text: string, done: Done): void;
+  deleteMessage(conversation: string, message: string, done: Done): void;
+  setTimer(conversation: string, seconds: number, done: Done): void;
+  sessionAuthorization(): string;
+  linkOffer(done: Done): void;
+  linkPoll(done: Done): void;
+  linkAccept(code: string, done: Done): void;
+  linkWait(done: Done): void;
   markRead(conversation: string, done: Done): void;
   fetch(done: Done): void;
   exportAccount(done: Done): void;
   deleteAccount(password: string, done: Done): void;
   listDevices(done: Done): void;
   safetyNumber(username: string, done: Done): void;
+  addContact(username: string, done: Done): void;
+  contacts(): Contact[];
   conversations(): Conversation[];
   history(conversation: string): Message[];
 }
+
+// web_files.h: the file's key stays in the core; the page moves the bytes.
+interface FileSealer {
+  error(): string;
+  ciphertextSize(): number;
+  update(plaintext: Uint8Array): Uint8Array<ArrayBuffer>;
+  finish(): Uint8Array<ArrayBuffer>;
+  delete(): void;
+}
+
+interface FileOpener {
+  error(): string;
+  url(): string;
+  ciphertextSize(): number;
+  hash(ciphertext: Uint8Array): void;
+  verify(): boolean;
+  decrypt(ciphertext: Uint8Array): Uint8Array<ArrayBuffer>;
+  finish(): Uint8Array<ArrayBuffer>;
+  delete(): void;
+}
+
+export interface LinkSlot {
+  code: string;
+  expiresAt: number;
+}
+
+// Bytes done of bytes in all, for a progress bar.
+export type Progress = (done: number, total: number) => void;
 
 interface Host {
   send(bytes: Uint8Array<ArrayBuffer>): void;
@@ -103,6 +159,7 @@ export interface CoreModule {
     vrfKey: string,
     records: Uint8Array<ArrayBuffer>[],
   ) => WebClient;
+  FileSealer: new (size: number) => FileSealer;
 }
 
 // The core's .wasm, fetched with the Subresource Integrity hash the bundle was built with
@@ -159,19 +216,39 @@ export class Session {
   private retryMs = 500;
   private listeners = new Set<(e: CoreEvent) => void>();
   private closed = false;
-  // Writes to IndexedDB and frames to the server, in the order the core asked for them: a
-  // frame leaves only once every write asked for before it is done.
-  private queue: Promise<void> = Promise.resolve();
+  // Writes to IndexedDB and frames to the server: a frame leaves only once every write asked
+  // for before it is done. What piles up while a write is under way goes together: the
+  // records in one transaction, then the frames that waited for them.
+  private writes: Uint8Array<ArrayBuffer>[] = [];
+  private waiting: Uint8Array<ArrayBuffer>[] = [];
+  private flushing: Promise<void> | null = null;
   isConnected = false;
 
   private client!: WebClient;
   private readonly host: Host = {
-    send: (bytes) => this.enqueue(() => this.sendNow(bytes)),
-    persist: (bytes) => this.enqueue(() => this.storage.append(bytes)),
-    event: (e) => this.emit(e),
+    send: (bytes) => {
+      if (this.flushing) this.waiting.push(bytes);
+      else this.sendNow(bytes);
+    },
+    persist: (bytes) => {
+      this.writes.push(bytes);
+      // Started once the core returns, so that the batches of one frame share a write.
+      this.flushing ??= Promise.resolve().then(() => this.flush());
+    },
+    event: (e) => {
+      // Each authentication may bring a new session token: the next file request asks for
+      // a cookie of it (none is asked for at start, when no file may ever be moved).
+      if (e.type === 'authenticated') this.cookie = null;
+      this.emit(e);
+    },
   };
+  // The file API's session cookie (HttpOnly: the page cannot read it, only ask for it).
+  private cookie: Promise<void> | null = null;
 
-  private constructor(private storage: Storage) {}
+  private constructor(
+    private storage: Storage,
+    private readonly core: CoreModule,
+  ) {}
 
   // Loads the core, the server's directory keys and what this browser kept, and connects.
   static async open(): Promise<Session> {
@@ -180,7 +257,7 @@ export class Session {
     if (!(await holdTheTab())) {
       throw new Error('Sotto is open in another tab of this browser: use that one');
     }
-    const session = new Session(await Storage.open());
+    const session = new Session(await Storage.open(), core);
     let records: Uint8Array<ArrayBuffer>[] = [];
     try {
       records = await session.storage.records();
@@ -200,8 +277,7 @@ export class Session {
     for (const r of records) r.fill(0);
     if (!session.client.keysOk()) throw new Error("the server's key-directory keys are malformed");
     if (!unreadable && records.length > COMPACT_AFTER) {
-      const snapshot = session.client.snapshot();
-      session.enqueue(() => session.storage.replaceAll(snapshot));
+      await session.storage.replaceAll(session.client.snapshot());
     }
     session.connect();
     return session;
@@ -253,6 +329,72 @@ export class Session {
   sendText(conversation: string, text: string): Promise<string> {
     return this.call((done) => this.client.sendText(conversation, text, done));
   }
+  sendReply(conversation: string, replyTo: string, text: string): Promise<string> {
+    return this.call((done) => this.client.sendReply(conversation, replyTo, text, done));
+  }
+  // For everyone: a message of this account changed or deleted, the conversation's timer set.
+  editMessage(conversation: string, message: string, text: string): Promise<void> {
+    return this.call((done) => this.client.editMessage(conversation, message, text, done));
+  }
+  deleteMessage(conversation: string, message: string): Promise<void> {
+    return this.call((done) => this.client.deleteMessage(conversation, message, done));
+  }
+  setTimer(conversation: string, seconds: number): Promise<void> {
+    return this.call((done) => this.client.setTimer(conversation, seconds, done));
+  }
+  // Encrypts `file` in the core as it is read, uploads the ciphertext (with progress), then
+  // sends the file message. Gives the message's id.
+  async sendFile(conversation: string, file: File, caption: string, progress: Progress): Promise<string> {
+    const sealer = new this.core.FileSealer(file.size);
+    try {
+      const parts: Uint8Array<ArrayBuffer>[] = [];
+      const reader = file.stream().getReader();
+      for (let r = await reader.read(); !r.done && !sealer.error(); r = await reader.read()) {
+        parts.push(sealer.update(r.value));
+        r.value.fill(0);
+      }
+      parts.push(sealer.finish());
+      if (sealer.error()) throw new Error(sealer.error());
+      const id = await this.upload(new Blob(parts), progress);
+      return await this.call((done) =>
+        this.client.sendFile(conversation, sealer, id, file.name, file.type, caption, done),
+      );
+    } finally {
+      sealer.delete();
+    }
+  }
+
+  // Downloads the file of a stored message, checks its length and hash, and only then
+  // decrypts it. Gives the plaintext in pieces (for a Blob).
+  async openFile(conversation: string, message: string, progress: Progress): Promise<Uint8Array<ArrayBuffer>[]> {
+    const opener = this.client.openFile(conversation, message);
+    try {
+      if (opener.error()) throw new Error(opener.error());
+      const response = await this.withCookie(() =>
+        fetch(opener.url(), { credentials: 'same-origin', cache: 'no-store' }),
+      );
+      if (!response.ok || !response.body) throw new Error(await httpError(response));
+      const total = opener.ciphertextSize();
+      const blob: Uint8Array[] = [];
+      let received = 0;
+      const reader = response.body.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        opener.hash(r.value);
+        blob.push(r.value);
+        received += r.value.length;
+        progress(Math.min(received, total), total);
+        if (opener.error()) break;
+      }
+      if (!opener.verify()) throw new Error(opener.error());
+      const plain = blob.map((piece) => opener.decrypt(piece));
+      plain.push(opener.finish());
+      if (opener.error()) throw new Error(opener.error());
+      return plain;
+    } finally {
+      opener.delete();
+    }
+  }
+
   markRead(conversation: string): Promise<void> {
     return this.call((done) => this.client.markRead(conversation, done));
   }
@@ -268,6 +410,29 @@ export class Session {
   safetyNumber(username: string): Promise<string> {
     return this.call((done) => this.client.safetyNumber(username, done));
   }
+  // Linking, on the device with the account: the code to show, then poll until a device
+  // used it (null while none has).
+  linkOffer(): Promise<LinkSlot> {
+    return this.call((done) => this.client.linkOffer(done));
+  }
+  linkPoll(): Promise<Device | null> {
+    return this.call((done) => this.client.linkPoll(done));
+  }
+  // Linking, on this browser: posts its key under the code, then wait until the other device
+  // has added it (false until then).
+  linkAccept(code: string): Promise<void> {
+    return this.call((done) => this.client.linkAccept(code, done));
+  }
+  linkWait(): Promise<boolean> {
+    return this.call((done) => this.client.linkWait(done));
+  }
+  // Looks a user up in the key directory and keeps their verified devices.
+  addContact(username: string): Promise<Contact> {
+    return this.call((done) => this.client.addContact(username, done));
+  }
+  contacts(): Contact[] {
+    return this.client.contacts();
+  }
   conversations(): Conversation[] {
     return this.client.conversations();
   }
@@ -281,9 +446,49 @@ export class Session {
     this.closed = true;
     this.socket?.close();
     if (forget) {
-      await this.queue;
+      await fetch('/v1/web-session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => undefined);
+      await this.flushing;
       await Storage.wipe(this.storage);
     }
+  }
+
+  // Asks the server to turn this device's session into the cookie the file API takes: at
+  // the first file request after each authentication (again after a failure).
+  private fileSession(): Promise<void> {
+    if (!this.cookie) {
+      const authorization = this.client.sessionAuthorization();
+      this.cookie = (async () => {
+        if (!authorization) throw new Error('not signed in');
+        const response = await fetch('/v1/web-session', {
+          method: 'POST',
+          headers: { Authorization: authorization },
+          credentials: 'same-origin',
+          cache: 'no-store',
+        });
+        if (!response.ok) throw new Error(await httpError(response));
+      })();
+      this.cookie.catch(() => (this.cookie = null));
+    }
+    return this.cookie;
+  }
+
+  // A file request with the cookie; once more with a fresh one when the server no longer
+  // takes it (the session was renewed).
+  private async withCookie<T extends { status: number }>(request: () => Promise<T>): Promise<T> {
+    await this.fileSession();
+    const first = await request();
+    if (first.status !== 401) return first;
+    this.cookie = null;
+    await this.fileSession();
+    return request();
+  }
+
+  private async upload(body: Blob, progress: Progress): Promise<string> {
+    const response = await this.withCookie(() => post('/v1/files', body, progress));
+    if (response.status !== 201) throw new Error(await httpError(response));
+    const id = (JSON.parse(response.responseText) as { id?: unknown }).id;
+    if (typeof id !== 'string') throw new Error('the server did not name the uploaded file');
+    return id;
   }
 
   private call<T>(start: (done: Done) => void): Promise<T> {
@@ -296,13 +501,23 @@ export class Session {
     for (const listener of [...this.listeners]) listener(e);
   }
 
-  private enqueue(task: () => void | Promise<void>): void {
-    this.queue = this.queue.then(task).catch((err: unknown) =>
-      this.emit({
-        type: 'error',
-        error: { code: 'storage', message: `could not keep this browser's data: ${String(err)}` },
-      }),
-    );
+  private async flush(): Promise<void> {
+    while (this.writes.length > 0) {
+      const writes = this.writes.splice(0);
+      const frames = this.waiting.splice(0);
+      try {
+        await this.storage.append(writes);
+      } catch (err) {
+        this.emit({
+          type: 'error',
+          error: { code: 'storage', message: `could not keep this browser's data: ${String(err)}` },
+        });
+      }
+      for (const frame of frames) this.sendNow(frame);
+    }
+    const frames = this.waiting.splice(0);
+    this.flushing = null;
+    for (const frame of frames) this.sendNow(frame);
   }
 
   private sendNow(bytes: Uint8Array<ArrayBuffer>): void {
@@ -337,4 +552,29 @@ export class Session {
       this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
     };
   }
+}
+
+// An upload with progress (fetch reports none for what it sends).
+function post(url: string, body: Blob, progress: Progress): Promise<XMLHttpRequest> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    xhr.withCredentials = true;
+    xhr.upload.onprogress = (e) => progress(e.loaded, e.total || body.size);
+    xhr.onload = () => resolve(xhr);
+    xhr.onerror = () => reject(new Error('the upload was cut off'));
+    xhr.send(body);
+  });
+}
+
+// What a refused file request says: the server's {"error", "message"} or the status.
+async function httpError(response: Response | XMLHttpRequest): Promise<string> {
+  const text = response instanceof XMLHttpRequest ? response.responseText : await response.text().catch(() => '');
+  try {
+    const e = JSON.parse(text) as { error?: string; message?: string };
+    if (e.message || e.error) return `${e.message || e.error} (HTTP ${response.status})`;
+  } catch {
+    // not JSON
+  }
+  return `HTTP ${response.status}`;
 }

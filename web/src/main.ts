@@ -3,6 +3,7 @@
 // as HTML.
 import './style.css';
 import { CoreFailure, Session, type Conversation, type CoreEvent, type Message } from './core';
+import { qrCanvas } from './qr';
 
 type Attrs = Record<string, string | boolean | ((e: Event) => void)>;
 type Child = Node | string | null | undefined | false;
@@ -37,12 +38,99 @@ function time(ms: number): string {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+// What the composer's next send does besides a new message.
+interface Composing {
+  kind: 'reply' | 'edit';
+  id: string;
+  to: string;
+  text: string;
+}
+
+// A message's first line, cut short, to quote it.
+function quote(text: string): string {
+  const line = text.split('\n')[0];
+  return line.length > 80 ? `${line.slice(0, 80)}…` : line;
+}
+
+// The disappearing-message timers offered (seconds, label).
+const TIMERS: [number, string][] = [
+  [0, 'Messages stay'],
+  [30, 'Disappear after 30 s'],
+  [300, 'after 5 min'],
+  [3600, 'after 1 hour'],
+  [86400, 'after 1 day'],
+  [604800, 'after 1 week'],
+];
+
+// Shows the conversation's timer, also one set elsewhere that the list does not offer.
+function showTimer(select: HTMLSelectElement, seconds: number): void {
+  const value = String(seconds);
+  if (![...select.options].some((o) => o.value === value)) {
+    select.append(h('option', { value }, `after ${seconds} s`));
+  }
+  select.value = value;
+}
+
+// A link code the page was opened with (a scanned QR code: /#link=CODE), taken out of the
+// address at once so that it stays in no history entry.
+let openedWithLink: string | null = null;
+function linkFromUrl(): string {
+  if (openedWithLink === null) {
+    const match = /^#link=([A-Za-z0-9%-]*)$/.exec(location.hash);
+    openedWithLink = '';
+    if (match) {
+      try {
+        openedWithLink = decodeURIComponent(match[1]);
+      } catch {
+        // not a code
+      }
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+  }
+  return openedWithLink;
+}
+
+const LINK_POLL_MS = 1000;
+const READ_DELAY_MS = 150;
+const LINK_WAIT_MS = 10 * 60 * 1000;
+// Raster images are shown inline (decoded by the browser from a blob: URL, never as a
+// document); anything else is offered as a download.
+const PREVIEWED = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif']);
+const PREVIEW_MAX_BYTES = 10 * 1024 * 1024;
+
+// A downloaded file, kept for the page's life so that redrawing shows it again at once.
+interface Opened {
+  url?: string;
+  error?: string;
+  progress?: number;
+  redraw?: () => void;  // the newest element showing it
+}
+
 const app = document.getElementById('app')!;
 
 class App {
   private current: string | null = null;
   private unread = new Map<string, number>();
   private keyWarnings = new Map<string, string>();
+  private opened = new Map<string, Opened>();
+  // The open conversation's drawn messages, by id, with what they were drawn from.
+  private drawn = new Map<string, { key: string; el: HTMLLIElement }>();
+  private readPending = false;
+  private refreshing = false;
+  private scrolling = false;
+  // The open conversation's composer: a reply or an edit starts there.
+  private compose: ((next: Composing | null) => void) | null = null;
+  private stale = new Set<string>();
   private status = h('span', { class: 'status', role: 'status' });
 
   constructor(private readonly session: Session) {
@@ -50,6 +138,7 @@ class App {
   }
 
   start(): void {
+    linkFromUrl();
     this.showConnection();
     if (this.session.hasAccount) this.renderMain();
     else this.renderWelcome();
@@ -108,6 +197,29 @@ class App {
     signIn(login, 'Could not log in', (data) =>
       this.session.login(String(data.get('username')), String(data.get('password'))),
     );
+    const link = h(
+      'form',
+      { 'aria-label': 'Link this browser' },
+      h('h2', {}, 'Link to another device'),
+      h(
+        'p',
+        { class: 'hint' },
+        'On a device that has your account, choose "Link a new device" and type its code here. No password needed.',
+      ),
+      field('Link code', 'code', 'text', { required: true, spellcheck: 'false', value: linkFromUrl() }),
+      h('button', { type: 'submit' }, 'Link this browser'),
+    );
+    const waiting = h('p', { class: 'hint', role: 'status' });
+    signIn(link, 'Could not link this browser', async (data) => {
+      await this.session.linkAccept(String(data.get('code')).trim());
+      waiting.textContent = 'Waiting for the other device to add this browser…';
+      const deadline = Date.now() + LINK_WAIT_MS;
+      while (!(await this.session.linkWait())) {
+        if (Date.now() > deadline) throw new Error('the other device did not answer in time');
+        await sleep(LINK_POLL_MS);
+      }
+      waiting.textContent = '';
+    });
     app.replaceChildren(
       h(
         'section',
@@ -115,7 +227,8 @@ class App {
         h('header', {}, h('h1', {}, 'Sotto'), this.status),
         h('p', { class: 'hint' }, 'End-to-end encrypted: the server relays what it cannot read.'),
         error,
-        h('div', { class: 'forms' }, register, login),
+        waiting,
+        h('div', { class: 'forms' }, register, login, link),
       ),
     );
   }
@@ -137,10 +250,7 @@ class App {
       const name = String(new FormData(newChat).get('username')).trim();
       newError.textContent = '';
       try {
-        const existing = this.session
-          .conversations()
-          .find((c) => c.kind === 'direct' && c.member && c.members.includes(name));
-        const id = existing ? existing.id : await this.session.startConversation(name);
+        const id = await this.directChat(name);
         newChat.reset();
         this.open(id);
       } catch (err) {
@@ -182,6 +292,7 @@ class App {
         {},
         h('strong', { class: 'me' }, this.session.username),
         this.status,
+        h('button', { type: 'button', class: 'link', onclick: () => this.renderContacts() }, 'Contacts'),
         h('button', { type: 'button', class: 'link', onclick: () => this.renderAccount() }, 'Account'),
       ),
       newChat,
@@ -194,6 +305,14 @@ class App {
     this.renderList();
     if (this.current) this.open(this.current);
     else this.pane.replaceChildren(h('p', { class: 'empty' }, 'Pick a conversation or start one.'));
+  }
+
+  // The 1:1 conversation with `name`: the one there is, or a new one.
+  private async directChat(name: string): Promise<string> {
+    const existing = this.session
+      .conversations()
+      .find((c) => c.kind === 'direct' && c.member && c.members.includes(name));
+    return existing ? existing.id : this.session.startConversation(name);
   }
 
   private renderList(): void {
@@ -249,18 +368,83 @@ class App {
     );
     const input = composer.querySelector('textarea')!;
     const sendError = h('p', { class: 'error', role: 'alert' });
+    const uploads = h('div', { class: 'uploads', 'aria-label': 'Uploads' });
+    // Files: from the button or dropped on the conversation. Each is encrypted, uploaded with
+    // a progress bar, then sent; the text typed meanwhile becomes the first file's caption.
+    const sendFiles = async (files: FileList | null) => {
+      if (!files || !c.member) return;
+      for (const file of Array.from(files)) {
+        const bar = h('progress', { max: '1', value: '0', 'aria-label': `Uploading ${file.name}` });
+        const row = h('p', { class: 'upload' }, `${file.name} (${size(file.size)}) `, bar);
+        uploads.append(row);
+        const caption = input.value.trim();
+        input.value = '';
+        sendError.textContent = '';
+        try {
+          await this.session.sendFile(id, file, caption, (done, total) => {
+            bar.value = total > 0 ? done / total : 1;
+          });
+        } catch (err) {
+          sendError.textContent = `${file.name} was not sent: ${describe(err)}`;
+          if (caption) input.value = caption;
+        }
+        row.remove();
+        this.refresh(id);
+      }
+    };
+    const picker = h('input', {
+      type: 'file',
+      multiple: true,
+      hidden: true,
+      'aria-label': 'Attach files',
+      onchange: () => {
+        void sendFiles(picker.files).then(() => (picker.value = ''));
+      },
+    });
+    composer.prepend(
+      picker,
+      h(
+        'button',
+        { type: 'button', class: 'attach', disabled: !c.member, title: 'Attach a file', onclick: () => picker.click() },
+        'Attach',
+      ),
+    );
+    // What the next send does: a new message, an answer to one, or a change of one's own.
+    let mode: Composing | null = null;
+    const banner = h('p', { class: 'composing', role: 'status' });
+    const compose = (next: Composing | null) => {
+      const was = mode;
+      mode = next;
+      banner.replaceChildren(
+        ...(next
+          ? [
+              next.kind === 'reply' ? `Replying to ${next.to}: ${quote(next.text)}` : 'Editing your message',
+              h('button', { type: 'button', class: 'link', onclick: () => compose(null) }, 'Cancel'),
+            ]
+          : []),
+      );
+      if (next?.kind === 'edit') input.value = next.text;
+      else if (was?.kind === 'edit') input.value = '';
+      input.focus();
+    };
+    this.compose = c.member ? compose : null;
     const send = async () => {
       const text = input.value.trim();
       if (!text) return;
+      const doing = mode;
       input.value = '';
       sendError.textContent = '';
+      compose(null);
       try {
-        await this.session.sendText(id, text);
+        if (doing?.kind === 'edit') await this.session.editMessage(id, doing.id, text);
+        else if (doing?.kind === 'reply') await this.session.sendReply(id, doing.id, text);
+        else await this.session.sendText(id, text);
       } catch (err) {
         sendError.textContent = `Not sent: ${describe(err)}`;
+        compose(doing);
         input.value = text;
       }
-      this.renderMessages(messages, id);
+      this.refresh(id);
     };
     composer.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -270,6 +454,21 @@ class App {
       if (e.key === 'Enter' && !e.shiftKey) {
         e.preventDefault();
         void send();
+      }
+    });
+    const timerChoice = h(
+      'select',
+      { class: 'timer', 'aria-label': 'Disappearing messages', title: 'New messages disappear after' },
+      ...TIMERS.map(([seconds, label]) => h('option', { value: String(seconds) }, label)),
+    );
+    showTimer(timerChoice, c.timer);
+    timerChoice.addEventListener('change', async () => {
+      sendError.textContent = '';
+      try {
+        await this.session.setTimer(id, Number(timerChoice.value));
+      } catch (err) {
+        sendError.textContent = `The timer was not set: ${describe(err)}`;
+        showTimer(timerChoice, c.timer);
       }
     });
     const safety = h('p', { class: 'safety', 'aria-live': 'polite' });
@@ -299,6 +498,7 @@ class App {
         c.kind === 'group' && h('span', { class: 'members' }, c.members.join(', ')),
         others.length > 0 &&
           h('button', { type: 'button', class: 'link', onclick: () => void showSafety() }, 'Safety number'),
+        c.member && timerChoice,
       ),
       ...warnings.map((m) =>
         h(
@@ -309,9 +509,23 @@ class App {
       ),
       safety,
       messages,
+      uploads,
       sendError,
+      banner,
       composer,
     );
+    this.pane.ondragover = (e) => {
+      if (!c.member || !e.dataTransfer?.types.includes('Files')) return;
+      e.preventDefault();
+      this.pane.classList.add('dropping');
+    };
+    this.pane.ondragleave = () => this.pane.classList.remove('dropping');
+    this.pane.ondrop = (e) => {
+      e.preventDefault();
+      this.pane.classList.remove('dropping');
+      void sendFiles(e.dataTransfer?.files ?? null);
+    };
+    this.drawn.clear();
     this.renderMessages(messages, id);
     this.renderList();
     input.focus();
@@ -323,30 +537,175 @@ class App {
     this.renderMain();
   }
 
+  // Draws the conversation's history, making elements only for messages that are new or
+  // changed since the last time (a burst of messages costs each one, not the whole history).
   private renderMessages(list: HTMLOListElement, id: string): void {
     const history = this.session.history(id);
-    list.replaceChildren(...history.map((m) => this.message(m)));
-    list.scrollTop = list.scrollHeight;
-    if (history.some((m) => !m.outgoing && !m.read)) {
-      this.session.markRead(id).catch(() => undefined);
+    const seen = new Set<string>();
+    const last = list.lastElementChild;
+    let at = list.firstElementChild;
+    const byId = new Map(history.map((m) => [m.id, m]));
+    for (const m of history) {
+      seen.add(m.id);
+      const quoted = m.replyTo ? byId.get(m.replyTo) : undefined;
+      // What the element shows, compared as one string (cheaper than serialising the message).
+      const key = [
+        m.state, m.deleted, m.edited, m.read, m.deliveredTo.join(), m.readBy.join(), m.body,
+        m.timerSet, m.file?.name, quoted?.body, quoted?.deleted,
+      ].join('\u0000');
+      let drawn = this.drawn.get(m.id);
+      if (!drawn || drawn.key !== key) {
+        const el = this.message(m, quoted);
+        if (drawn?.el.parentNode === list) {
+          if (at === drawn.el) at = el;
+          drawn.el.replaceWith(el);
+        }
+        drawn = { key, el };
+        this.drawn.set(m.id, drawn);
+      }
+      if (drawn.el !== at) list.insertBefore(drawn.el, at);
+      at = drawn.el.nextElementSibling;
+    }
+    while (at) {
+      const next = at.nextElementSibling;
+      at.remove();
+      at = next;
+    }
+    for (const key of [...this.drawn.keys()]) if (!seen.has(key)) this.drawn.delete(key);
+    // A new last message scrolls it into view when the reader was at the end, measured when
+    // the browser lays the page out anyway (reading sizes here would force a layout now).
+    if (list.lastElementChild !== last && !this.scrolling) {
+      this.scrolling = true;
+      requestAnimationFrame(() => {
+        this.scrolling = false;
+        const newest = list.lastElementChild as HTMLElement | null;
+        const rest = list.scrollHeight - list.scrollTop - list.clientHeight;
+        if (newest && rest - newest.offsetHeight < 80) list.scrollTop = list.scrollHeight;
+      });
+    }
+    if (!this.readPending && history.some((m) => !m.outgoing && !m.read)) {
+      // One read receipt for a burst: the messages that arrive meanwhile are marked with it.
+      this.readPending = true;
+      setTimeout(() => {
+        this.readPending = false;
+        if (this.current === id) this.session.markRead(id).catch(() => undefined);
+      }, READ_DELAY_MS);
     }
   }
 
-  private message(m: Message): HTMLLIElement {
+  private message(m: Message, quoted?: Message): HTMLLIElement {
     const state = m.outgoing ? this.outgoingState(m) : '';
-    let body: string;
+    let body: Child;
+    const system = m.timerSet !== undefined;
     if (m.deleted) body = 'This message was deleted.';
-    else if (m.timerSet !== undefined)
+    else if (system)
       body = m.timerSet ? `Messages now disappear after ${m.timerSet} s.` : 'Disappearing messages are off.';
-    else if (m.file) body = `[file] ${m.file.name} (${m.file.size} bytes)${m.body ? ' — ' + m.body : ''}`;
+    else if (m.file) body = this.file(m);
     else body = m.body;
+    const who = m.outgoing ? 'you' : m.sender;
+    const actions = !m.deleted && !system && m.state !== 'failed' && this.compose !== null;
     return h(
       'li',
-      { class: m.outgoing ? 'out' : 'in', 'data-message': m.id, 'data-state': state },
+      { class: `${m.outgoing ? 'out' : 'in'}${system ? ' system' : ''}`, 'data-message': m.id, 'data-state': state },
       !m.outgoing && h('span', { class: 'sender' }, m.sender),
+      m.replyTo !== undefined &&
+        h(
+          'span',
+          { class: 'quote' },
+          quoted
+            ? `${quoted.outgoing ? 'you' : quoted.sender}: ${quoted.deleted ? 'a deleted message' : quote(quoted.file ? quoted.file.name : quoted.body)}`
+            : 'a message not kept here',
+        ),
       h('span', { class: 'body' }, body),
       h('span', { class: 'meta' }, `${time(m.sentAt)}${m.edited ? ' · edited' : ''}${state ? ' · ' + state : ''}`),
+      actions &&
+        h(
+          'span',
+          { class: 'actions' },
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'link',
+              onclick: () => this.compose?.({ kind: 'reply', id: m.id, to: who, text: m.file ? m.file.name : m.body }),
+            },
+            'Reply',
+          ),
+          m.outgoing &&
+            !m.file &&
+            h(
+              'button',
+              { type: 'button', class: 'link', onclick: () => this.compose?.({ kind: 'edit', id: m.id, to: who, text: m.body }) },
+              'Edit',
+            ),
+          m.outgoing && this.deleteButton(m),
+        ),
     );
+  }
+
+  // Deleting asks once more on the same button: it is for everyone, and cannot be undone.
+  private deleteButton(m: Message): HTMLButtonElement {
+    const button = h('button', { type: 'button', class: 'link danger-link' }, 'Delete');
+    button.addEventListener('click', () => {
+      if (!button.dataset.armed) {
+        button.dataset.armed = 'true';
+        button.textContent = 'Delete for everyone?';
+        return;
+      }
+      button.disabled = true;
+      this.session.deleteMessage(m.conversation, m.id).catch((err) => {
+        button.textContent = `Not deleted: ${describe(err)}`;
+      });
+    });
+    return button;
+  }
+
+  // A file message: an image is fetched, checked and decrypted at once and shown; any other
+  // file (or a large image) waits for the user to ask for it.
+  private file(m: Message): HTMLElement {
+    const file = m.file!;
+    const preview = PREVIEWED.has(file.type) && file.size <= PREVIEW_MAX_BYTES;
+    const box = h('span', { class: 'file', 'data-file': file.name });
+    const draw = () => {
+      const opened = this.opened.get(m.id);
+      const name = `${file.name} (${size(file.size)})`;
+      const parts: (Node | string)[] = [];
+      if (opened?.url && preview) {
+        parts.push(h('img', { class: 'preview', src: opened.url, alt: file.name }));
+      }
+      if (opened?.url) {
+        parts.push(h('a', { class: 'download', href: opened.url, download: file.name }, `Save ${name}`));
+      } else if (opened?.error) {
+        parts.push(h('span', { class: 'error' }, `${name}: ${opened.error}`));
+      } else if (opened) {
+        parts.push(name, ' ', h('progress', { max: '1', value: String(opened.progress ?? 0) }));
+      } else {
+        parts.push(h('button', { type: 'button', class: 'link', onclick: () => open() }, `Download ${name}`));
+      }
+      if (m.body) parts.push(h('span', { class: 'caption' }, m.body));
+      box.replaceChildren(...parts);
+    };
+    const open = () => {
+      const opened: Opened = { progress: 0, redraw: draw };
+      this.opened.set(m.id, opened);
+      draw();
+      this.session
+        .openFile(m.conversation, m.id, (done, total) => {
+          opened.progress = total > 0 ? done / total : 1;
+          opened.redraw?.();
+        })
+        .then((plain) => {
+          const type = PREVIEWED.has(file.type) ? file.type : 'application/octet-stream';
+          opened.url = URL.createObjectURL(new Blob(plain, { type }));
+        })
+        .catch((err) => (opened.error = describe(err)))
+        .finally(() => opened.redraw?.());
+    };
+    const opened = this.opened.get(m.id);
+    if (opened) opened.redraw = draw;
+    if (preview && !opened && !m.deleted) open();
+    else draw();
+    return box;
   }
 
   private outgoingState(m: Message): string {
@@ -358,6 +717,106 @@ class App {
   }
 
   // ---- the account page ------------------------------------------------------------------
+  // ---- contacts ------------------------------------------------------------------------
+  // People looked up in the key directory, with their devices as its proof showed them.
+  private renderContacts(): void {
+    const note = h('p', { class: 'error', role: 'alert' });
+    const list = h('ul', { class: 'contacts', 'aria-label': 'Contacts' });
+    const draw = () => {
+      const contacts = this.session.contacts();
+      list.replaceChildren(
+        ...(contacts.length === 0 ? [h('li', { class: 'hint' }, 'No contacts yet.')] : []),
+        ...contacts.map((c) => {
+          const safety = h('span', { class: 'safety' });
+          return h(
+            'li',
+            { 'data-contact': c.username },
+            h('strong', {}, c.username),
+            h(
+              'span',
+              { class: 'hint' },
+              ` ${c.devices} ${c.devices === 1 ? 'device' : 'devices'}, checked against the key directory (epoch ${c.epoch})`,
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'link',
+                onclick: async () => {
+                  try {
+                    const id = await this.directChat(c.username);
+                    this.renderMain();
+                    this.open(id);
+                  } catch (err) {
+                    note.textContent = `Could not start a chat with ${c.username}: ${describe(err)}`;
+                  }
+                },
+              },
+              'Chat',
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'link',
+                onclick: async () => {
+                  safety.textContent = 'Looking up the keys…';
+                  try {
+                    safety.textContent = await this.session.safetyNumber(c.username);
+                    draw();  // the lookup may have found other devices
+                  } catch (err) {
+                    safety.textContent = `Could not check the keys: ${describe(err)}`;
+                  }
+                },
+              },
+              'Safety number',
+            ),
+            safety,
+          );
+        }),
+      );
+    };
+    const add = h(
+      'form',
+      { class: 'new-chat', 'aria-label': 'Add a contact' },
+      h('input', { name: 'username', placeholder: 'Username', 'aria-label': 'Contact username', required: true }),
+      h('button', { type: 'submit' }, 'Add'),
+    );
+    add.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const name = String(new FormData(add).get('username')).trim();
+      note.textContent = '';
+      try {
+        await this.session.addContact(name);
+        add.reset();
+        draw();
+      } catch (err) {
+        note.textContent = `Could not add ${name}: ${describe(err)}`;
+      }
+    });
+    draw();
+    app.replaceChildren(
+      h(
+        'section',
+        { class: 'account' },
+        h(
+          'header',
+          {},
+          h('button', { type: 'button', class: 'link', onclick: () => this.renderMain() }, '‹ Chats'),
+          h('h2', {}, 'Contacts'),
+        ),
+        h(
+          'p',
+          { class: 'hint' },
+          "A contact's devices are those the key directory proves: the proof is checked here, not taken on the server's word.",
+        ),
+        add,
+        note,
+        list,
+      ),
+    );
+  }
+
   private renderAccount(): void {
     const devices = h('ul', { class: 'devices', 'aria-label': 'Devices' }, h('li', {}, 'Loading…'));
     this.session
@@ -366,6 +825,44 @@ class App {
         devices.replaceChildren(...list.map((d) => h('li', {}, `${d.name} (${d.id.slice(0, 8)}…)`))),
       )
       .catch((err) => devices.replaceChildren(h('li', {}, `Could not list devices: ${describe(err)}`)));
+    const linkNote = h('p', { class: 'link-code', role: 'status' });
+    const linkButton = h('button', { type: 'button' }, 'Link a new device');
+    // Shows a code for the new device to type, then reads the slot each second until that
+    // device has posted its key (the core adds it to the account and to every conversation).
+    linkButton.addEventListener('click', async () => {
+      linkButton.disabled = true;
+      try {
+        const slot = await this.session.linkOffer();
+        // The QR code opens this server's page with the code in the fragment, which the
+        // browser does not send: a phone's camera is enough.
+        const url = `${location.origin}/#link=${encodeURIComponent(slot.code)}`;
+        linkNote.replaceChildren(
+          qrCanvas(url, 'Link code as a QR code'),
+          h(
+            'span',
+            {},
+            'Scan this with the new device, or there choose "Link to another device" and type: ',
+            h('code', { class: 'code' }, slot.code),
+            ` (valid until ${time(slot.expiresAt)}). Anyone with this code can add a device to your account: keep it to yourself.`,
+          ),
+        );
+        for (;;) {
+          const linked = await this.session.linkPoll();
+          if (linked) {
+            linkNote.textContent = `Linked "${linked.name}" (${linked.id.slice(0, 8)}…): it is in your conversations now.`;
+            break;
+          }
+          if (Date.now() > slot.expiresAt || !linkNote.isConnected) {
+            if (linkNote.isConnected) linkNote.textContent = 'No device used the code in time.';
+            break;
+          }
+          await sleep(LINK_POLL_MS);
+        }
+      } catch (err) {
+        linkNote.textContent = `Could not link a device: ${describe(err)}`;
+      }
+      linkButton.disabled = false;
+    });
     const note = h('p', { role: 'status' });
     const exportButton = h('button', { type: 'button' }, 'Download my data');
     exportButton.addEventListener('click', async () => {
@@ -410,6 +907,8 @@ class App {
         ),
         h('h3', {}, 'Devices'),
         devices,
+        linkButton,
+        linkNote,
         h('h3', {}, 'Your data'),
         exportButton,
         note,
@@ -477,13 +976,25 @@ class App {
     }
   }
 
+  // Redraws once for all the events of one frame from the server (they come in one call).
   private refresh(conversation: string | null): void {
-    if (!this.list.isConnected) return;  // another screen is shown
-    this.renderList();
-    if (conversation !== null && conversation === this.current) {
-      const list = this.pane.querySelector<HTMLOListElement>('ol.messages');
-      if (list) this.renderMessages(list, conversation);
-    }
+    if (conversation !== null) this.stale.add(conversation);
+    if (this.refreshing) return;
+    this.refreshing = true;
+    queueMicrotask(() => {
+      this.refreshing = false;
+      const stale = this.stale;
+      this.stale = new Set();
+      if (!this.list.isConnected) return;  // another screen is shown
+      this.renderList();
+      if (this.current !== null && stale.has(this.current)) {
+        const list = this.pane.querySelector<HTMLOListElement>('ol.messages');
+        if (list) this.renderMessages(list, this.current);
+        const timer = this.pane.querySelector<HTMLSelectElement>('select.timer');
+        const c = this.session.conversations().find((x) => x.id === this.current);
+        if (timer && c) showTimer(timer, c.timer);
+      }
+    });
   }
 }
 

@@ -1,12 +1,15 @@
 // The web client in headless Chromium against a real sottod on loopback, with a `sotto` CLI
-// user beside the browser users: 1:1 and group chats both ways, a key-change warning, and the
-// page's promises (nothing leaves the origin, no cookie, a strict CSP). Screenshots of the
-// main screens go to SOTTO_WEB_ARTIFACTS; the rest of the environment is support.mjs's.
+// user beside the browser users: 1:1 and group chats both ways, files (an image shown, a file
+// dropped), replies, edits and deletes, contacts, a key-change warning, a browser linked by
+// QR code, export and account deletion, and the page's promises (nothing leaves the origin,
+// one HttpOnly cookie, a strict CSP). Screenshots of the main screens go to
+// SOTTO_WEB_ARTIFACTS; the rest of the environment is support.mjs's.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import jsQR from 'jsqr';
 import { WAIT, browserUser, chatWith, cliUser, ok, register, startWorld } from './support.mjs';
 
 const ARTIFACTS = process.env.SOTTO_WEB_ARTIFACTS || join(tmpdir(), 'sotto-web-artifacts');
@@ -25,6 +28,29 @@ async function cliReceives(user, text) {
   assert.fail(`${user.name} never received "${text}"; got:\n${seen}`);
 }
 
+// Runs `--json recv --wait` until a message satisfies `match`, and gives it.
+async function cliReceivesJson(user, match, what) {
+  const deadline = Date.now() + WAIT;
+  while (Date.now() < deadline) {
+    const out = await ok(user.run('--json', 'recv', '--wait', '5'), `${user.name} recv`);
+    const found = out.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find(match);
+    if (found) return found;
+  }
+  assert.fail(`${user.name} never received ${what}`);
+}
+
+// The one cookie the page may have: the file API's session, out of reach of its scripts.
+async function assertSessionCookie(user) {
+  const cookies = await user.context.cookies();
+  assert.equal(cookies.length, 1, `cookies: ${JSON.stringify(cookies)}`);
+  const { name, path, httpOnly, secure, sameSite } = cookies[0];
+  assert.deepEqual(
+    { name, path, httpOnly, secure, sameSite },
+    { name: 'sotto_session', path: '/v1/', httpOnly: true, secure: true, sameSite: 'Strict' },
+  );
+  assert.equal(await user.page.evaluate(() => document.cookie), '', 'a cookie the page can read');
+}
+
 async function openConversation(user, title) {
   await user.page.locator('.conversations button', { hasText: title }).click({ timeout: WAIT });
   await user.page.locator('.pane h2', { hasText: title }).waitFor({ timeout: WAIT });
@@ -36,7 +62,8 @@ async function send(user, text) {
   await user.page.locator('.messages li.out', { hasText: text }).waitFor({ timeout: WAIT });
 }
 
-// The records the page keeps in IndexedDB, their bytes read as Latin-1 text.
+// The records the page keeps in IndexedDB, their bytes read as Latin-1 text (none when the
+// database is gone).
 const keptRecords = (user) =>
   user.page.evaluate(async () => {
     const ask = (r) =>
@@ -44,6 +71,7 @@ const keptRecords = (user) =>
         r.onsuccess = () => resolve(r.result);
         r.onerror = () => reject(r.error);
       });
+    if (!(await indexedDB.databases()).some((d) => d.name === 'sotto')) return { count: 0, bytes: 0, text: '' };
     const db = await ask(indexedDB.open('sotto'));
     const records = await ask(db.transaction('log').objectStore('log').getAll());
     db.close();
@@ -122,6 +150,86 @@ test('browser users chat with a sotto user, 1:1 and in a group', async () => {
   await shot(alice, 'chat-group');
   await shot(bob, 'chat-group-bob');
 
+  // Files go through the file API with the session cookie, which the page asks for only
+  // when it first moves a file.
+  assert.deepEqual(await alice.context.cookies(), [], 'a cookie before any file');
+  // alice sends an image to the group: it shows in bob's browser, carol saves it from the
+  // terminal, byte for byte.
+  const image = await alice.page.screenshot({ clip: { x: 0, y: 0, width: 64, height: 48 } });
+  await alice.page.getByLabel('Attach files').setInputFiles({ name: 'lunch.png', mimeType: 'image/png', buffer: image });
+  await alice.page.locator('.messages li.out img.preview[alt="lunch.png"]').waitFor({ timeout: WAIT });
+  await assertSessionCookie(alice);
+  const preview = bob.page.locator('.messages li.in img.preview[alt="lunch.png"]');
+  await preview.waitFor({ timeout: WAIT });
+  await bob.page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await preview.elementHandle());
+  assert.deepEqual(await preview.evaluate((img) => [img.naturalWidth, img.naturalHeight]), [64, 48]);
+  const sent = await cliReceivesJson(carol, (m) => m.file?.name === 'lunch.png', 'the image');
+  const saved = join(world.work, 'carol-lunch.png');
+  await ok(carol.run('file', 'get', sent.message_id, '--output', saved), 'carol file get');
+  assert.deepEqual(readFileSync(saved), image);
+  await shot(bob, 'chat-image');
+  // bob drops a file on the conversation; alice downloads it.
+  const dropped = await bob.page.evaluateHandle(() => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(['bring an umbrella\n'], 'notes.txt', { type: 'text/plain' }));
+    return transfer;
+  });
+  await bob.page.locator('.pane').dispatchEvent('drop', { dataTransfer: dropped });
+  await bob.page.locator('.messages li.out .file', { hasText: 'notes.txt' }).waitFor({ timeout: WAIT });
+  await alice.page.getByRole('button', { name: /Download notes\.txt/ }).click({ timeout: WAIT });
+  const [download] = await Promise.all([
+    alice.page.waitForEvent('download', { timeout: WAIT }),
+    alice.page.getByRole('link', { name: /Save notes\.txt/ }).click({ timeout: WAIT }),
+  ]);
+  assert.equal(download.suggestedFilename(), 'notes.txt');
+  assert.equal(readFileSync(await download.path(), 'utf8'), 'bring an umbrella\n');
+
+  // Replies, edits, deletes and the timer, made in the page, for everyone.
+  await bob.page.locator('.messages li.in', { hasText: 'noon at the usual place?' })
+    .getByRole('button', { name: 'Reply' }).click();
+  await send(bob, 'make it half past');
+  const reply = alice.page.locator('.messages li.in', { hasText: 'make it half past' });
+  await reply.locator('.quote', { hasText: 'you: noon at the usual place?' }).waitFor({ timeout: WAIT });
+  const answered = await cliReceivesJson(carol, (m) => m.text === 'make it half past', 'the reply');
+  assert.ok(answered.reply_to, `a reply: ${JSON.stringify(answered)}`);
+  await alice.page.locator('.messages li.out', { hasText: 'noon at the usual place?' })
+    .getByRole('button', { name: 'Edit' }).click();
+  await alice.page.getByLabel('Message', { exact: true }).fill('noon at the new place?');
+  await alice.page.getByRole('button', { name: 'Send' }).click();
+  await bob.page.locator('.messages li.in', { hasText: 'noon at the new place?' })
+    .locator('.meta', { hasText: 'edited' }).waitFor({ timeout: WAIT });
+  await bob.page.locator('.messages li.out .quote', { hasText: 'alice: noon at the new place?' })
+    .waitFor({ timeout: WAIT });
+  const remove = alice.page.locator('.messages li.out', { hasText: 'noon at the new place?' })
+    .getByRole('button', { name: /^Delete/ });
+  await remove.click();
+  await remove.click();  // "Delete for everyone?"
+  await bob.page.locator('.messages li.in .body', { hasText: 'This message was deleted.' }).waitFor({ timeout: WAIT });
+  assert.equal(await bob.page.locator('.messages li', { hasText: 'noon at the new place?' }).count(), 0);
+  await alice.page.getByLabel('Disappearing messages').selectOption('30');
+  await bob.page.locator('.messages li', { hasText: 'Messages now disappear after 30 s.' }).waitFor({ timeout: WAIT });
+  assert.equal(await bob.page.getByLabel('Disappearing messages').inputValue(), '30');
+  await alice.page.getByLabel('Disappearing messages').selectOption('0');
+  await bob.page.locator('.messages li', { hasText: 'Disappearing messages are off.' }).waitFor({ timeout: WAIT });
+  await shot(bob, 'chat-reply-edit-delete');
+
+  // bob keeps carol as a contact (a key-directory lookup, checked in the page) and starts a
+  // chat from there; an unknown name is refused.
+  await bob.page.getByRole('button', { name: 'Contacts' }).click();
+  await bob.page.getByLabel('Contact username').fill('nobody-here');
+  await bob.page.getByRole('button', { name: 'Add', exact: true }).click();
+  await bob.page.locator('.error', { hasText: 'Could not add nobody-here' }).waitFor({ timeout: WAIT });
+  await bob.page.getByLabel('Contact username').fill('carol');
+  await bob.page.getByRole('button', { name: 'Add', exact: true }).click();
+  const carolEntry = bob.page.locator('.contacts li[data-contact="carol"]');
+  await carolEntry.waitFor({ timeout: WAIT });
+  assert.match(await carolEntry.textContent(), /1 device, checked against the key directory/);
+  await shot(bob, 'contacts');
+  await carolEntry.getByRole('button', { name: 'Chat' }).click();
+  await bob.page.locator('.pane h2', { hasText: 'carol' }).waitFor({ timeout: WAIT });
+  await send(bob, 'hi carol, bob here');
+  await cliReceives(carol, 'hi carol, bob here');
+
   // The conversation list on a phone-sized window.
   await bob.page.setViewportSize({ width: 390, height: 844 });
   await bob.page.getByRole('button', { name: '‹ Chats' }).click();
@@ -158,17 +266,65 @@ test('browser users chat with a sotto user, 1:1 and in a group', async () => {
   await second.locator('.error', { hasText: 'open in another tab' }).waitFor({ timeout: WAIT });
   await second.close();
 
-  // Logging out deletes everything the browser kept.
+  // alice adds a second browser with a code from the first; it joins her conversations.
   await alice.page.getByRole('button', { name: 'Account', exact: true }).click();
+  await alice.page.getByRole('button', { name: 'Link a new device' }).click();
+  const code = (await alice.page.locator('.link-code .code').textContent({ timeout: WAIT })).trim();
+  // The QR code beside it is the page's address with the code in the fragment: the new
+  // browser opens it (as a phone's camera would) and finds the code filled in.
+  const qr = await alice.page.getByRole('img', { name: 'Link code as a QR code' }).evaluate((canvas) => {
+    const { data, width, height } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    return { data: Array.from(data), width, height };
+  });
+  const scanned = jsQR(Uint8ClampedArray.from(qr.data), qr.width, qr.height);
+  await shot(alice, 'link-device-qr');
+  assert.ok(scanned, 'the QR code reads');
+  assert.equal(scanned.data, `${world.server.origin}/#link=${encodeURIComponent(code)}`);
+  const laptop = await browserUser(world, 'alice-laptop', undefined, `/${new URL(scanned.data).hash}`);
+  const link = laptop.page.getByRole('form', { name: 'Link this browser' });
+  assert.equal(await link.getByLabel('Link code').inputValue({ timeout: WAIT }), code);
+  assert.equal(await laptop.page.evaluate(() => location.hash), '', 'the code left in the address');
+  await link.getByRole('button', { name: 'Link this browser' }).click();
+  await alice.page.locator('.link-code', { hasText: 'Linked' }).waitFor({ timeout: WAIT });
+  await laptop.page.locator('.sidebar .me', { hasText: 'alice' }).waitFor({ timeout: WAIT });
+  await ok(carol.run('send', '--group', 'Lunch', 'welcome, second browser'), 'carol send to both browsers');
+  await openConversation(laptop, 'Lunch');
+  await laptop.page.locator('.messages li.in', { hasText: 'welcome, second browser' })
+    .waitFor({ timeout: WAIT });
+  await shot(laptop, 'linked-browser');
+
+  // Logging out deletes everything the browser kept, and the cookie.
   await alice.page.getByRole('button', { name: 'Log out' }).click();
   await alice.page.getByRole('form', { name: 'Create an account' }).waitFor({ timeout: WAIT });
   assert.equal((await keptRecords(alice)).count, 0, 'records kept after logging out');
 
+  // bob takes his data and goes: the export is the server's JSON about him, and after the
+  // deletion the key directory no longer has him and his browser keeps nothing.
+  await bob.page.setViewportSize({ width: 1200, height: 800 });
+  await bob.page.getByRole('button', { name: 'Account', exact: true }).click();
+  const [exported] = await Promise.all([
+    bob.page.waitForEvent('download', { timeout: WAIT }),
+    bob.page.getByRole('button', { name: 'Download my data' }).click(),
+  ]);
+  const data = JSON.parse(readFileSync(await exported.path(), 'utf8'));
+  assert.equal(data.account?.username, 'bob', `the export: ${JSON.stringify(data).slice(0, 300)}`);
+  assert.ok(Array.isArray(data.devices) && data.devices.length === 1, 'one device in the export');
+  const erase = bob.page.getByRole('form', { name: 'Delete account' });
+  await erase.getByLabel('Password').fill('correct horse battery bob');
+  await erase.getByRole('button', { name: 'Delete my account' }).click();
+  await bob.page.getByRole('heading', { name: 'Your account was deleted.' }).waitFor({ timeout: WAIT });
+  assert.equal((await keptRecords(bob)).count, 0, 'records kept after the deletion');
+  assert.deepEqual(await bob.context.cookies(), [], 'cookies after the deletion');
+  const gone = await carol.run('contacts', 'add', 'bob');
+  assert.notEqual(gone.status, 0, `bob is still in the key directory: ${gone.stdout}`);
+
   // The page's promises.
   assert.deepEqual(world.outside, [], 'requests that left the origin');
-  assert.deepEqual(await alice.context.cookies(), [], 'cookies');
+  assert.deepEqual(await alice.context.cookies(), [], 'cookies after logging out');
   assert.deepEqual(alice.errors, []);
   assert.deepEqual(bob.errors, []);
+  assert.deepEqual(laptop.errors, []);
   await alice.context.close();
   await bob.context.close();
+  await laptop.context.close();
 });

@@ -94,20 +94,22 @@ export async function ok(result, what) {
   return r.stdout;
 }
 
-// A browser user in a context of their own, on the web client's page.
-export async function browserUser(world, name, viewport = { width: 1200, height: 800 }) {
+// A browser user in a context of their own, on the web client's page (at `path`).
+export async function browserUser(world, name, viewport = { width: 1200, height: 800 }, path = '/') {
   const { origin } = world.server;
   const context = await world.browser.newContext({ ignoreHTTPSErrors: true, viewport });
   const page = await context.newPage();
+  // A blob: URL of the origin (a decrypted file shown or saved) is the page's own memory.
   context.on('request', (request) => {
-    if (!request.url().startsWith(`${origin}/`)) world.outside.push(request.url());
+    const url = request.url();
+    if (!url.startsWith(`${origin}/`) && !url.startsWith(`blob:${origin}/`)) world.outside.push(url);
   });
   page.on('websocket', (ws) => {
     if (!ws.url().startsWith(`${origin.replace('https:', 'wss:')}/`)) world.outside.push(ws.url());
   });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  const response = await page.goto(`${origin}/`);
+  const response = await page.goto(`${origin}${path}`);
   return { name, context, page, response, errors };
 }
 

@@ -43,6 +43,13 @@ Result<std::optional<Contact>> MemoryClientStore::contact(const std::string& use
   return std::optional<Contact>(it->second);
 }
 
+std::vector<Contact> MemoryClientStore::contacts() const {
+  std::vector<Contact> out;
+  out.reserve(contacts_.size());
+  for (const auto& [username, contact] : contacts_) out.push_back(contact);
+  return out;
+}
+
 Result<std::optional<Conversation>> MemoryClientStore::conversation(BytesView group_id) const {
   auto it = conversations_.find(key(group_id));
   if (it == conversations_.end()) return std::optional<Conversation>();

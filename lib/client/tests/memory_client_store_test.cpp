@@ -166,5 +166,23 @@ TEST(MemoryClientStore, ASnapshotRebuildsTheStore) {
   EXPECT_EQ(rebuilt.mail_cursor().value(), "cursor");
 }
 
+TEST(MemoryClientStore, ListsItsContactsByName) {
+  MemoryClientStore store;
+  EXPECT_TRUE(store.contacts().empty());
+  ClientStoreBatch batch;
+  batch.put_contacts.push_back(Contact{"zoe", {}, 1, 4});
+  batch.put_contacts.push_back(Contact{"bob", {ContactDevice{Bytes(16, 5), Bytes(32, 6)}}, 3, 12});
+  ASSERT_TRUE(store.apply(batch).ok());
+  ClientStoreBatch again;  // a later lookup replaces what an earlier one stored
+  again.put_contacts.push_back(Contact{"zoe", {ContactDevice{Bytes(16, 7), Bytes(32, 8)}}, 2, 5});
+  ASSERT_TRUE(store.apply(again).ok());
+  const auto contacts = store.contacts();
+  ASSERT_EQ(contacts.size(), 2u);
+  EXPECT_EQ(contacts[0].username, "bob");
+  EXPECT_EQ(contacts[1].username, "zoe");
+  EXPECT_EQ(contacts[1].devices.size(), 1u);
+  EXPECT_EQ(contacts[1].verified_epoch, 5u);
+}
+
 }  // namespace
 }  // namespace sotto::client

@@ -37,6 +37,8 @@ class MemoryClientStore final : public ClientStore {
   // Everything held, as one batch: applied to an empty store, it gives this one (the web
   // client writes it in place of the batches that made it).
   ClientStoreBatch snapshot() const;
+  // Every contact kept (a verified lookup's devices), by username: the web client's list.
+  std::vector<Contact> contacts() const;
 
   // For tests: how many batches were applied.
   size_t batches_applied() const { return batches_applied_; }
