@@ -2,12 +2,32 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+
 #include "http_session.h"
 
 namespace sotto::server {
+namespace {
+
+// While the process (or the system) is out of descriptors, a pending connection makes every
+// accept fail at once: accepting again straight away would spin. Closing sessions frees some.
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// At most one warning this often, however long descriptors stay short.
+constexpr auto kAcceptWarningInterval = std::chrono::seconds(10);
+
+bool out_of_resources(const beast::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory || ec == beast::error_code(ENFILE, beast::system_category());
+}
+
+}  // namespace
 
 Listener::Listener(asio::io_context& ioc, ssl::context* tls, std::shared_ptr<ServerState> state)
-    : ioc_(ioc), tls_(tls), state_(std::move(state)), acceptor_(asio::make_strand(ioc)) {}
+    : ioc_(ioc),
+      tls_(tls),
+      state_(std::move(state)),
+      acceptor_(asio::make_strand(ioc)),
+      pause_(acceptor_.get_executor()) {}
 
 Result<void> Listener::open(const tcp::endpoint& endpoint) {
   beast::error_code ec;
@@ -40,6 +60,7 @@ void Listener::stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
     beast::error_code ignored;
     self->acceptor_.close(ignored);
+    self->pause_.cancel();
   });
 }
 
@@ -52,8 +73,13 @@ void Listener::do_accept() {
 void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;  // stopped
   if (ec) {
-    // Out of file descriptors and the like: log, and keep accepting.
-    spdlog::warn("accept failed: {}", ec.message());
+    if (on_accept_error(ec)) {
+      pause_.expires_after(kAcceptPause);
+      pause_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
+      });
+      return;
+    }
   } else if (static_cast<std::size_t>(state_->metrics().connections.load()) >=
              state_->limits().max_connections) {
     state_->metrics().connections_rejected.fetch_add(1);
@@ -86,6 +112,19 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
     }
   }
   do_accept();
+}
+
+bool Listener::on_accept_error(const beast::error_code& ec) {
+  const bool pause = out_of_resources(ec);
+  ++failures_unreported_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_warning_ >= kAcceptWarningInterval) {
+    spdlog::warn("accept failed: {}{} ({} failure(s) since the last such warning)", ec.message(),
+                 pause ? "; pausing new connections until some close" : "", failures_unreported_);
+    last_warning_ = now;
+    failures_unreported_ = 0;
+  }
+  return pause;
 }
 
 }  // namespace sotto::server

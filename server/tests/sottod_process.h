@@ -64,6 +64,7 @@ class SottodProcess {
   bool alive();
   void signal(int sig);
 
+  pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   const std::string& line() const { return line_; }
   // From the listening line: "AB:CD:..." and the key directory's keys in hex.

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,9 +24,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -503,6 +506,89 @@ TEST(Sottod, ConnectionsOverTheLimitAreRefused) {
     }
   }
   ADD_FAILURE() << "no connection served after the first closed";
+}
+
+// True when a TLS handshake with the server completes within `limit`.
+bool served_within(uint16_t port, std::chrono::milliseconds limit) {
+  asio::io_context ioc;
+  auto ctx = client_context();
+  TlsSocket s(ioc, ctx);
+  beast::error_code ec;
+  s.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return false;
+  SSL_set_tlsext_host_name(s.native_handle(), "localhost");
+  std::optional<beast::error_code> done;
+  s.async_handshake(ssl::stream_base::client, [&](beast::error_code e) { done = e; });
+  ioc.run_for(limit);
+  return done && !*done;
+}
+
+// The CPU time a process has used, user and system, from /proc.
+std::chrono::milliseconds cpu_time_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stol(field);  // utime, stime
+  }
+  return std::chrono::milliseconds(ticks * 1000 / ::sysconf(_SC_CLK_TCK));
+}
+
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Out of file descriptors, sottod pauses accepting instead of spinning on the connection it
+// cannot take, warns a bounded number of times, and serves again once connections close.
+TEST(Sottod, OutOfDescriptorsItPausesAndRecovers) {
+  TempDir dir;
+  Sottod server(base_args(dir));
+  ASSERT_TRUE(server.wait_listening());
+  ASSERT_TRUE(served_within(server.port(), std::chrono::seconds(10)));
+  // Room for a few more descriptors than it holds now.
+  size_t open_now = 0;
+  for ([[maybe_unused]] const auto& fd :
+       fs::directory_iterator("/proc/" + std::to_string(server.pid()) + "/fd")) {
+    ++open_now;
+  }
+  rlimit limit{};
+  ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, nullptr, &limit), 0);
+  limit.rlim_cur = open_now + 8;
+  ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, &limit, nullptr), 0);
+
+  // Connections that never start TLS: each holds one of its descriptors, and the ones it
+  // cannot take wait in the listen queue.
+  asio::io_context ioc;
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 32; ++i) {
+    idle.emplace_back(ioc);
+    idle.back().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+  }
+  const std::string warning = server.wait_log("accept failed: ");
+  ASSERT_NE(warning.find("pausing new connections"), std::string::npos) << warning;
+  EXPECT_FALSE(served_within(server.port(), std::chrono::milliseconds(500)));
+  const auto cpu_before = cpu_time_of(server.pid());
+  const auto wall_before = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const auto cpu = cpu_time_of(server.pid()) - cpu_before;
+  const auto wall =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - wall_before);
+  // Spinning on accept would take a whole core.
+  EXPECT_LT(cpu * 4, wall) << cpu.count() << " ms of CPU in " << wall.count() << " ms";
+  EXPECT_LE(count_of(server.log(), "accept failed"), 2u);
+
+  idle.clear();
+  bool served = false;
+  for (int attempt = 0; attempt < 20 && !served; ++attempt) {
+    served = served_within(server.port(), std::chrono::seconds(1));
+  }
+  ASSERT_TRUE(server.alive()) << server.log();
+  EXPECT_TRUE(served) << "no connection served once descriptors were free again\n" << server.log();
+  EXPECT_EQ(get(server.port(), "/healthz").result(), http::status::ok);
 }
 
 TEST(Sottod, IdleConnectionsAreClosed) {
