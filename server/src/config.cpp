@@ -136,6 +136,14 @@ const std::vector<Key>& keys() {
          c.plain_listen_port = r->second;
          return success();
        }},
+      {"", "plain_forwarded_for", "SOTTOD_PLAIN_FORWARDED_FOR", "--plain-forwarded-for",
+       "true: on the plain listener, per-IP limits count the last address of X-Forwarded-For "
+       "(for a proxy that appends the client's address)",
+       Kind::boolean,
+       [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
+         SOTTO_TRY_ASSIGN(c.plain_forwarded_for, parse_bool(v, what));
+         return success();
+       }},
       {"", "data_dir", "SOTTOD_DATA_DIR", "--data-dir", "directory for sottod's state", Kind::text,
        [](Config& c, const std::string& v, std::string_view what) -> Result<void> {
          if (v.empty()) return config_error(std::string(what) + ": must not be empty");
@@ -366,6 +374,9 @@ Result<void> validate_smtp(const SmtpSettings& s) {
 Result<void> validate(const Config& c) {
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return config_error("tls: set both the certificate and the key, or neither");
+  }
+  if (c.plain_forwarded_for && c.plain_listen_host.empty()) {
+    return config_error("plain_forwarded_for: set plain_listen too (it only applies there)");
   }
   SOTTO_TRY(validate_smtp(c.smtp));
   return success();

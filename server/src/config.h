@@ -111,6 +111,9 @@ struct Config {
   // addresses only, off when the host is empty.
   std::string plain_listen_host;
   uint16_t plain_listen_port = 0;
+  // On the plain listener, the client's address (for per-IP limits) is the last one in
+  // X-Forwarded-For: the one the proxy appended. Only for a proxy that appends it.
+  bool plain_forwarded_for = false;
   std::filesystem::path data_dir = "sottod-data";
   std::filesystem::path tls_cert;  // both empty: a self-signed certificate in data_dir
   std::filesystem::path tls_key;

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <limits>
+#include <type_traits>
 #include <variant>
 
+#include "client_address.h"
 #include "files/http_files.h"
 #include "http_web.h"
 #include "web_session.h"
@@ -314,7 +316,14 @@ void HttpSession<Stream>::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
-  make_websocket_session(std::move(stream_), std::move(*slot_))->run(std::move(req));
+  std::string client_ip = peer_address(beast::get_lowest_layer(stream_).socket());
+  if constexpr (std::is_same_v<Stream, PlainStream>) {
+    if (state_.config().plain_forwarded_for) {
+      if (auto forwarded = last_forwarded_for(req)) client_ip = std::move(*forwarded);
+    }
+  }
+  make_websocket_session(std::move(stream_), std::move(*slot_), std::move(client_ip))
+      ->run(std::move(req));
   slot_.reset();
 }
 

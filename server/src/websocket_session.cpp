@@ -447,25 +447,18 @@ class WebSocketSessionOver final : public WebSocketSession {
   websocket::stream<Stream> ws_;
 };
 
-std::string peer_ip_of(const tcp::socket& socket) {
-  beast::error_code ec;
-  auto peer = socket.remote_endpoint(ec);
-  return ec ? std::string() : peer.address().to_string();
-}
-
 }  // namespace
 
-std::shared_ptr<WebSocketSession> make_websocket_session(TlsStream&& stream, ConnectionSlot slot) {
-  std::string ip = peer_ip_of(beast::get_lowest_layer(stream).socket());
+std::shared_ptr<WebSocketSession> make_websocket_session(TlsStream&& stream, ConnectionSlot slot,
+                                                         std::string client_ip) {
   return std::make_shared<WebSocketSessionOver<TlsStream>>(std::move(stream), std::move(slot),
-                                                           std::move(ip));
+                                                           std::move(client_ip));
 }
 
-std::shared_ptr<WebSocketSession> make_websocket_session(PlainStream&& stream,
-                                                         ConnectionSlot slot) {
-  std::string ip = peer_ip_of(beast::get_lowest_layer(stream).socket());
+std::shared_ptr<WebSocketSession> make_websocket_session(PlainStream&& stream, ConnectionSlot slot,
+                                                         std::string client_ip) {
   return std::make_shared<WebSocketSessionOver<PlainStream>>(std::move(stream), std::move(slot),
-                                                             std::move(ip));
+                                                             std::move(client_ip));
 }
 
 }  // namespace sotto::server

@@ -92,8 +92,11 @@ class WebSocketSession : public Session, public std::enable_shared_from_this<Web
   uint64_t expires_at_ = 0;  // seconds since the Unix epoch
 };
 
-// Takes over a connection whose HTTP upgrade request has been read.
-std::shared_ptr<WebSocketSession> make_websocket_session(TlsStream&& stream, ConnectionSlot slot);
-std::shared_ptr<WebSocketSession> make_websocket_session(PlainStream&& stream, ConnectionSlot slot);
+// Takes over a connection whose HTTP upgrade request has been read; per-IP limits count it
+// under `client_ip` (client_address.h).
+std::shared_ptr<WebSocketSession> make_websocket_session(TlsStream&& stream, ConnectionSlot slot,
+                                                         std::string client_ip);
+std::shared_ptr<WebSocketSession> make_websocket_session(PlainStream&& stream, ConnectionSlot slot,
+                                                         std::string client_ip);
 
 }  // namespace sotto::server

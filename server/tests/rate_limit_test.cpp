@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <optional>
 #include <string>
+
+#include "client_address.h"
 
 namespace sotto::server {
 namespace {
@@ -91,6 +95,46 @@ TEST(RateLimiter, MemoryIsBoundedAndEmptyBucketsAreKept) {
   RateLimiter defaults(limits_with_login({1, 2}));
   for (int i = 0; i < 250000; ++i) defaults.allow_at("login", std::to_string(i), kStart);
   EXPECT_LE(defaults.bucket_count(), RateLimiter::kMaxBuckets);
+}
+
+// What per-IP limits count a client under behind a proxy (client_address.h).
+std::optional<std::string> forwarded(std::initializer_list<std::string> fields) {
+  http::fields headers;
+  headers.set(http::field::host, "chat.example.org");
+  for (const auto& value : fields) headers.insert("X-Forwarded-For", value);
+  return last_forwarded_for(headers);
+}
+
+TEST(ForwardedFor, TakesTheLastEntryTheOneTheProxyAppended) {
+  EXPECT_EQ(forwarded({"198.51.100.7"}), "198.51.100.7");
+  // What the client wrote comes first and is not believed.
+  EXPECT_EQ(forwarded({"203.0.113.9, 198.51.100.7"}), "198.51.100.7");
+  EXPECT_EQ(forwarded({"203.0.113.9,198.51.100.7"}), "198.51.100.7");
+  EXPECT_EQ(forwarded({"  198.51.100.7\t "}), "198.51.100.7");
+  // Several fields are one list, in order.
+  EXPECT_EQ(forwarded({"203.0.113.9", "198.51.100.7"}), "198.51.100.7");
+  EXPECT_EQ(forwarded({"203.0.113.9, 10.0.0.1", "2001:db8::1"}), "2001:db8::1");
+}
+
+TEST(ForwardedFor, WritesAddressesOneWay) {
+  EXPECT_EQ(forwarded({"2001:DB8:0:0::1"}), "2001:db8::1");
+  EXPECT_EQ(forwarded({"[2001:db8::1]"}), "2001:db8::1");
+  EXPECT_EQ(forwarded({"::ffff:198.51.100.7"}), "198.51.100.7");
+}
+
+TEST(ForwardedFor, AnythingButAnAddressIsNothing) {
+  EXPECT_EQ(forwarded({}), std::nullopt);
+  EXPECT_EQ(forwarded({""}), std::nullopt);
+  EXPECT_EQ(forwarded({"198.51.100.7,"}), std::nullopt);
+  EXPECT_EQ(forwarded({"198.51.100.7, unknown"}), std::nullopt);
+  EXPECT_EQ(forwarded({"198.51.100.7:4711"}), std::nullopt);
+  EXPECT_EQ(forwarded({"[2001:db8::1]:4711"}), std::nullopt);
+  EXPECT_EQ(forwarded({"_hidden"}), std::nullopt);
+  EXPECT_EQ(forwarded({"198.51.100.256"}), std::nullopt);
+  EXPECT_EQ(forwarded({"[]"}), std::nullopt);
+  EXPECT_EQ(forwarded({std::string(100, '1')}), std::nullopt);
+  // The last entry decides: an address before a bad one is not taken instead.
+  EXPECT_EQ(forwarded({"198.51.100.7", "garbage"}), std::nullopt);
 }
 
 }  // namespace

@@ -698,6 +698,80 @@ TEST(Sottod, PlainListenerServesHttpAndTheProtocolOnLoopback) {
   EXPECT_TRUE(sottod.alive());
 }
 
+// Registers `username` over the plain listener as a proxy forwards it, with `forwarded_for`
+// as X-Forwarded-For (none when empty): "ok", or the error's name.
+std::string register_through_proxy(uint16_t port, const std::string& forwarded_for,
+                                   const std::string& username) {
+  asio::io_context ioc;
+  websocket::stream<beast::tcp_stream> ws(ioc);
+  beast::get_lowest_layer(ws).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  ws.set_option(websocket::stream_base::decorator([&](websocket::request_type& req) {
+    req.set(http::field::sec_websocket_protocol, "sotto.v1");
+    if (!forwarded_for.empty()) req.set("X-Forwarded-For", forwarded_for);
+  }));
+  ws.handshake("localhost", "/v1/ws");
+  ws.binary(true);
+  proto::RegisterAccount registration;
+  registration.username = username;
+  registration.email = username + "@example.org";
+  registration.password = "a password for the plain hop";
+  registration.device =
+      proto::DeviceKey{sotto::crypto::Ed25519SigningKey::generate().public_key(), "proxied"};
+  sotto::Bytes frame =
+      proto::encode(proto::ClientFrame{proto::kVersion, 1, std::move(registration)});
+  ws.write(asio::buffer(frame.data(), frame.size()));
+  beast::flat_buffer buffer;
+  ws.read(buffer);
+  std::string text = beast::buffers_to_string(buffer.data());
+  auto answer = proto::decode_server_frame(sotto::Bytes(text.begin(), text.end()), 1 << 20);
+  if (!answer) return "undecodable: " + answer.error().to_string();
+  auto* response = std::get_if<proto::Response>(&answer->content);
+  if (!response) return "not a response";
+  if (std::holds_alternative<proto::SessionResponse>(response->body)) return "ok";
+  return std::string(sotto::errc_name(sotto::testing::error_code(response->body)));
+}
+
+TEST(Sottod, BehindAProxyPerIpLimitsCountTheAddressItForwarded) {
+  TempDir dir;
+  Sottod sottod(Sottod::args_for(
+      dir.path(), {"--plain-listen", "127.0.0.1:0", "--plain-forwarded-for", "true",
+                   "--rate-registration-per-minute", "1", "--rate-registration-burst", "2"}));
+  ASSERT_TRUE(sottod.wait_listening()) << sottod.log();
+  auto port = sottod.wait_plain_port();
+  ASSERT_TRUE(port.has_value()) << sottod.read_all(std::chrono::seconds(1));
+  // One client's burst...
+  EXPECT_EQ(register_through_proxy(*port, "198.51.100.7", "proxied1"), "ok");
+  EXPECT_EQ(register_through_proxy(*port, "198.51.100.7", "proxied2"), "ok");
+  EXPECT_EQ(register_through_proxy(*port, "198.51.100.7", "proxied3"), "rate_limited");
+  // ...holds back no other client behind the same proxy,
+  EXPECT_EQ(register_through_proxy(*port, "198.51.100.8", "proxied4"), "ok");
+  // and an address a client writes before the proxy's own entry gets it no new bucket.
+  EXPECT_EQ(register_through_proxy(*port, "203.0.113.9, 198.51.100.7", "proxied5"), "rate_limited");
+  // No header, or a last entry that is no address: the proxy's own address counts.
+  EXPECT_EQ(register_through_proxy(*port, "", "proxied6"), "ok");
+  EXPECT_EQ(register_through_proxy(*port, "198.51.100.9, unknown", "proxied7"), "ok");
+  EXPECT_EQ(register_through_proxy(*port, "", "proxied8"), "rate_limited");
+  EXPECT_TRUE(sottod.alive());
+}
+
+TEST(Sottod, WithoutPlainForwardedForTheHeaderIsIgnored) {
+  TempDir dir;
+  Sottod sottod(
+      Sottod::args_for(dir.path(), {"--plain-listen", "127.0.0.1:0", "--rate-registration-burst",
+                                    "2", "--rate-registration-per-minute", "1"}));
+  ASSERT_TRUE(sottod.wait_listening()) << sottod.log();
+  auto port = sottod.wait_plain_port();
+  ASSERT_TRUE(port.has_value()) << sottod.read_all(std::chrono::seconds(1));
+  EXPECT_EQ(register_through_proxy(*port, "198.51.100.7", "unproxied1"), "ok");
+  EXPECT_EQ(register_through_proxy(*port, "198.51.100.8", "unproxied2"), "ok");
+  EXPECT_EQ(register_through_proxy(*port, "198.51.100.9", "unproxied3"), "rate_limited");
+  // It only applies where a proxy is: without a plain listener it is a configuration error.
+  auto result = sotto::testing::run_sottod(
+      Sottod::args_for(dir.path() / "other", {"--plain-forwarded-for", "true"}));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("plain_listen"), std::string::npos) << result.err;
+}
+
 TEST(Sottod, PlainListenerOnlyOnLoopback) {
   TempDir dir;
   auto result =
