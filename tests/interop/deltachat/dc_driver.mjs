@@ -439,6 +439,15 @@ const ops = {
       if (p === 0) throw new Error("secure join failed");
       return undefined;
     }, timeoutOf(cmd, 60000));
+    if (checked.kind === "askVerifyGroup") {
+      // The core reports success on reading the inviter's vg-member-added and applies that
+      // mail to the group after: the join is done when this account is in the group.
+      const deadline = Date.now() + timeoutOf(cmd, 60000);
+      while (!(await rpc.call("get_chat_contacts", account, chatId)).includes(DC_CONTACT_ID_SELF)) {
+        if (Date.now() >= deadline) throw new Error("timeout: joined, but not added to the group");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
     const contact = await rpc.call("get_contact", account, contactId);
     return { ok: true, chat_id: chatId, contact_id: contactId, addr: contact.address, verified: contact.isVerified };
   },
