@@ -1,5 +1,7 @@
 #include "client_address.h"
 
+#include <algorithm>
+
 namespace sotto::server {
 namespace {
 
@@ -46,6 +48,15 @@ std::optional<std::string> last_forwarded_for(const http::fields& headers) {
   auto address = asio::ip::make_address(std::string(entry), ec);
   if (ec) return std::nullopt;
   return address_text(address);
+}
+
+std::string per_ip_key(const std::string& address) {
+  beast::error_code ec;
+  auto parsed = asio::ip::make_address_v6(address, ec);
+  if (ec) return address;
+  auto bytes = parsed.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
 }  // namespace sotto::server

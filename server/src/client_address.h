@@ -18,4 +18,8 @@ std::string peer_address(const tcp::socket& socket);
 // not an IP address (bare, or IPv6 in brackets).
 std::optional<std::string> last_forwarded_for(const http::fields& headers);
 
+// What per-IP limits count an address under: an IPv4 address itself, an IPv6 one by its /64
+// ("2001:db8:1:2::/64"), since one host commonly holds a whole /64. Anything else unchanged.
+std::string per_ip_key(const std::string& address);
+
 }  // namespace sotto::server

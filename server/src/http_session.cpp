@@ -322,7 +322,7 @@ void HttpSession<Stream>::upgrade(http::request<http::string_body> req) {
       if (auto forwarded = last_forwarded_for(req)) client_ip = std::move(*forwarded);
     }
   }
-  make_websocket_session(std::move(stream_), std::move(*slot_), std::move(client_ip))
+  make_websocket_session(std::move(stream_), std::move(*slot_), per_ip_key(client_ip))
       ->run(std::move(req));
   slot_.reset();
 }

@@ -93,7 +93,7 @@ class WebSocketSession : public Session, public std::enable_shared_from_this<Web
 };
 
 // Takes over a connection whose HTTP upgrade request has been read; per-IP limits count it
-// under `client_ip` (client_address.h).
+// under `client_ip` (per_ip_key() of its address, client_address.h).
 std::shared_ptr<WebSocketSession> make_websocket_session(TlsStream&& stream, ConnectionSlot slot,
                                                          std::string client_ip);
 std::shared_ptr<WebSocketSession> make_websocket_session(PlainStream&& stream, ConnectionSlot slot,

@@ -137,5 +137,15 @@ TEST(ForwardedFor, AnythingButAnAddressIsNothing) {
   EXPECT_EQ(forwarded({"198.51.100.7", "garbage"}), std::nullopt);
 }
 
+TEST(PerIpKey, IPv4ByItselfIPv6ByItsSlash64) {
+  EXPECT_EQ(per_ip_key("198.51.100.7"), "198.51.100.7");
+  EXPECT_EQ(per_ip_key("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(per_ip_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(per_ip_key("2001:db8:1:2::ffff"), "2001:db8:1:2::/64");
+  EXPECT_EQ(per_ip_key("2001:db8:1:3::1"), "2001:db8:1:3::/64");
+  EXPECT_EQ(per_ip_key("::1"), "::/64");
+  EXPECT_EQ(per_ip_key(""), "");
+}
+
 }  // namespace
 }  // namespace sotto::server

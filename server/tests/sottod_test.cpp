@@ -751,6 +751,11 @@ TEST(Sottod, BehindAProxyPerIpLimitsCountTheAddressItForwarded) {
   EXPECT_EQ(register_through_proxy(*port, "", "proxied6"), "ok");
   EXPECT_EQ(register_through_proxy(*port, "198.51.100.9, unknown", "proxied7"), "ok");
   EXPECT_EQ(register_through_proxy(*port, "", "proxied8"), "rate_limited");
+  // An IPv6 client counts by its /64: another address in it is the same client.
+  EXPECT_EQ(register_through_proxy(*port, "2001:db8:1:2::1", "proxied9"), "ok");
+  EXPECT_EQ(register_through_proxy(*port, "2001:db8:1:2::2", "proxied10"), "ok");
+  EXPECT_EQ(register_through_proxy(*port, "2001:db8:1:2:ffff::3", "proxied11"), "rate_limited");
+  EXPECT_EQ(register_through_proxy(*port, "2001:db8:1:3::1", "proxied12"), "ok");
   EXPECT_TRUE(sottod.alive());
 }
 

@@ -20,7 +20,9 @@ namespace sotto::server {
 class ServerState;
 
 struct Caller {
-  std::string ip;  // the peer's address, for per-IP rate limits; never logged in clear
+  // The client's address as per-IP rate limits count it (an IPv6 one by its /64,
+  // client_address.h); never logged.
+  std::string ip;
   // Set once the connection is authenticated (auth_device, auth_session, register, login).
   std::optional<Bytes> account_id;
   std::optional<Bytes> device_id;
