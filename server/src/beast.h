@@ -10,6 +10,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "tls_stream.h"
+
 namespace sotto::server {
 
 namespace asio = boost::asio;
@@ -19,8 +21,10 @@ namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-// The plain listener's stream, for a TLS-terminating proxy on the same host.
+// Asio's TLS stream, for sottod's own connections out (Web Push) and for tests.
+using AsioTlsStream = beast::ssl_stream<beast::tcp_stream>;
+// The TLS listener's stream is TlsStream (tls_stream.h); the plain listener's, for a
+// TLS-terminating proxy on the same host.
 using PlainStream = beast::tcp_stream;
 
 // The WebSocket subprotocol of the client-server protocol, version 1.

@@ -15,6 +15,8 @@ namespace {
 
 // A client that keeps sending frames that do not decode is broken or probing.
 constexpr unsigned kMaxBadFrames = 10;
+// The read buffer keeps up to this much room between messages; past it, it is given back.
+constexpr std::size_t kKeptReadBuffer = 64 * 1024;
 
 bool needs_authentication(proto::RequestType type) {
   using T = proto::RequestType;
@@ -120,6 +122,8 @@ void WebSocketSession::on_message() {
   Bytes bytes(static_cast<const uint8_t*>(data.data()),
               static_cast<const uint8_t*>(data.data()) + data.size());
   buffer_.consume(buffer_.size());
+  // A large message once should not cost the connection that much memory for its life.
+  if (buffer_.capacity() > kKeptReadBuffer) buffer_.shrink_to_fit();
   auto frame = proto::decode_client_frame(bytes, slot_.state().limits().max_message_bytes);
   if (!frame) {
     // Undecodable: there is no trustworthy request id to answer with, so 0.
@@ -333,7 +337,7 @@ void WebSocketSession::enqueue(std::shared_ptr<const std::string> message) {
 
 void WebSocketSession::do_write() {
   writing_ = true;
-  start_write(*queue_.front());
+  start_write(queue_.front());
 }
 
 void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
@@ -343,7 +347,7 @@ void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
     return;
   }
   slot_.state().metrics().websocket_messages_out.fetch_add(1);
-  queued_bytes_ -= queue_.front()->size();
+  queued_bytes_ -= queue_.front().size();
   queue_.pop_front();
   // A close waits until what was queued before it is written (a final SessionEndedEvent).
   if (close_pending_ && queue_.empty()) {

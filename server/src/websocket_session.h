@@ -9,11 +9,11 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <string>
 
 #include "beast.h"
+#include "send_queue.h"
 #include "server_state.h"
 #include "services/accounts.h"
 #include "services/service.h"
@@ -75,7 +75,7 @@ class WebSocketSession : public Session, public std::enable_shared_from_this<Web
 
   asio::any_io_executor executor_;  // the connection's strand
   ConnectionSlot slot_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  SendQueue queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool accepted_ = false;

@@ -318,7 +318,7 @@ class FileApi : public ::testing::Test {
     asio::io_context ioc;
     ssl::context ctx(ssl::context::tls_client);
     ctx.set_verify_mode(ssl::verify_none);
-    TlsStream stream(ioc, ctx);
+    AsioTlsStream stream(ioc, ctx);
     beast::get_lowest_layer(stream).connect(endpoint_);
     stream.handshake(ssl::stream_base::client);
     http::request<http::string_body> req{method, target, 11};
@@ -471,7 +471,7 @@ TEST_F(FileApi, ChunkedOverTheLimitIsRefused) {
   asio::io_context ioc;
   ssl::context ctx(ssl::context::tls_client);
   ctx.set_verify_mode(ssl::verify_none);
-  TlsStream stream(ioc, ctx);
+  AsioTlsStream stream(ioc, ctx);
   beast::get_lowest_layer(stream).connect(endpoint_);
   stream.handshake(ssl::stream_base::client);
   std::string head = "POST /v1/files HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " +
@@ -499,7 +499,7 @@ TEST_F(FileApi, ExpectContinue) {
   asio::io_context ioc;
   ssl::context ctx(ssl::context::tls_client);
   ctx.set_verify_mode(ssl::verify_none);
-  TlsStream stream(ioc, ctx);
+  AsioTlsStream stream(ioc, ctx);
   beast::get_lowest_layer(stream).connect(endpoint_);
   stream.handshake(ssl::stream_base::client);
   std::string content = pattern(5000);

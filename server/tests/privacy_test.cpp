@@ -28,7 +28,6 @@
 #include "beast.h"
 #include "config.h"
 #include "protocol_client.h"
-#include "test_devices.h"
 #include "push_receiver.h"
 #include "server_state.h"
 #include "services/directory.h"
@@ -40,6 +39,7 @@
 #include "sotto/mls/messages.h"
 #include "sotto/store/store.h"
 #include "sottod_process.h"
+#include "test_devices.h"
 
 namespace sotto::testing {
 namespace {
@@ -55,13 +55,9 @@ constexpr const char* kBob = "bob.private";
 
 // ---- the scenario's client side ---------------------------------------------------------
 
-
-
-
-
 void upload_key_packages(Device& d) {
-  auto answer = d.client->request(
-      proto::UploadKeyPackages{{device_key_package(d.key), device_key_package(d.key)}, device_key_package(d.key)});
+  auto answer = d.client->request(proto::UploadKeyPackages{
+      {device_key_package(d.key), device_key_package(d.key)}, device_key_package(d.key)});
   EXPECT_NE(as<proto::KeyPackageStockResponse>(answer), nullptr)
       << "upload_key_packages: " << errc_name(error_code(answer));
 }
@@ -83,7 +79,7 @@ std::string upload_file(uint16_t port, const Device& d, const std::string& conte
   server::asio::io_context ioc;
   server::ssl::context ctx(server::ssl::context::tls_client);
   ctx.set_verify_mode(server::ssl::verify_none);
-  server::TlsStream stream(ioc, ctx);
+  server::AsioTlsStream stream(ioc, ctx);
   server::beast::get_lowest_layer(stream).connect(
       server::tcp::endpoint(server::asio::ip::make_address("127.0.0.1"), port));
   stream.handshake(server::ssl::stream_base::client);

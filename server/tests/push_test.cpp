@@ -269,7 +269,7 @@ class UntrustedTlsServer {
   void accept() {
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec) return;
-      auto stream = std::make_shared<TlsStream>(std::move(socket), tls_);
+      auto stream = std::make_shared<AsioTlsStream>(std::move(socket), tls_);
       stream->async_handshake(ssl::stream_base::server, [this, stream](beast::error_code hec) {
         (hec ? failed_ : ok_).fetch_add(1);
       });

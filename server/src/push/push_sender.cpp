@@ -362,7 +362,7 @@ class PushSender::Delivery : public std::enable_shared_from_this<Delivery> {
   webpush::EndpointUrl url_;
   http::request<http::string_body> request_;
   std::optional<beast::tcp_stream> plain_;
-  std::optional<TlsStream> tls_;
+  std::optional<AsioTlsStream> tls_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
 };
