@@ -115,12 +115,6 @@ class TlsStream {
   struct Step {
     template <class Buffers>
     int read(SSL* ssl, const Buffers& buffers) {
-      if (first && SSL_has_pending(ssl) == 0) {
-        // Nothing buffered: wait for the socket before asking OpenSSL, which would set up
-        // its 17 KiB read buffer for the try and keep it while the connection sits idle.
-        wait_first = true;
-        return 0;
-      }
       for (auto it = boost::asio::buffer_sequence_begin(buffers);
            it != boost::asio::buffer_sequence_end(buffers); ++it) {
         boost::asio::mutable_buffer b = *it;
@@ -150,8 +144,6 @@ class TlsStream {
     static constexpr std::size_t kRecord = 16 * 1024;
     int read_into(SSL* ssl, void* data, std::size_t size);
     int write_from(SSL* ssl, const void* data, std::size_t size);
-    bool first = false;       // the operation's first attempt
-    bool wait_first = false;  // set by the attempt: wait to read, nothing tried yet
     std::size_t transferred = 0;
     unsigned char* scratch = nullptr;
   };
@@ -196,12 +188,11 @@ class TlsStream {
         result = boost::asio::error::no_memory;
       } else {
         Step step;
-        step.first = state == starting;
         step.scratch = scratch_buffer();
         ERR_clear_error();
         errno = 0;
         int r = attempt(impl->ssl, step);
-        Next next = step.wait_first ? Next::wait_read : classify(*impl, r, errno, result);
+        Next next = classify(*impl, r, errno, result);
         if (next != Next::done) {
           state = waiting;
           impl->socket.async_wait(
