@@ -220,7 +220,7 @@ class PushSender::Delivery : public std::enable_shared_from_this<Delivery> {
     }
     const auto timeout = sender_->options_.request_timeout;
     if (url_.https()) {
-      tls_.emplace(strand_, sender_->tls_);
+      tls_.emplace(strand_, sender_->client_tls());
       SSL* ssl = tls_->native_handle();
       // SNI takes a host name, never an address literal (RFC 6066 section 3).
       beast::error_code parse_ec;
@@ -369,20 +369,24 @@ class PushSender::Delivery : public std::enable_shared_from_this<Delivery> {
 
 PushSender::PushSender(asio::io_context& io, ServerState& state, webpush::P256KeyPair vapid_key,
                        PushSenderOptions options)
-    : io_(io),
-      state_(state),
-      vapid_key_(std::move(vapid_key)),
-      options_(options),
-      tls_(ssl::context::tls_client) {
-  // Push services are public HTTPS servers: the system's trust store, TLS 1.2 at least.
-  tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                   ssl::context::no_compression);
-  SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
-  tls_.set_verify_mode(ssl::verify_peer);
-  beast::error_code ec;
-  tls_.set_default_verify_paths(ec);
-  if (ec) spdlog::warn("push: cannot load the system's trust store: {}", ec.message());
+    : io_(io), state_(state), vapid_key_(std::move(vapid_key)), options_(options) {}
+
+ssl::context& PushSender::client_tls() {
+  // Made at the first push, not at start: reading the system's trust store takes longer
+  // than the rest of sottod's start put together.
+  std::call_once(tls_once_, [this] {
+    ssl::context& tls = tls_.emplace(ssl::context::tls_client);
+    // Push services are public HTTPS servers: the system's trust store, TLS 1.2 at least.
+    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                    ssl::context::no_compression);
+    SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+    tls.set_verify_mode(ssl::verify_peer);
+    beast::error_code ec;
+    tls.set_default_verify_paths(ec);
+    if (ec) spdlog::warn("push: cannot load the system's trust store: {}", ec.message());
+  });
+  return *tls_;
 }
 
 void PushSender::notify(const Bytes& device_id) {

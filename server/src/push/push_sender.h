@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,7 +82,9 @@ class PushSender : public std::enable_shared_from_this<PushSender> {
   ServerState& state_;
   const webpush::P256KeyPair vapid_key_;
   const PushSenderOptions options_;
-  ssl::context tls_;
+  ssl::context& client_tls();
+  std::once_flag tls_once_;
+  std::optional<ssl::context> tls_;  // client_tls()
   std::mutex mutex_;
   std::map<Bytes, DeviceState> devices_;
   Clock::time_point last_sweep_{};
