@@ -57,17 +57,6 @@ void TlsStream::close() {
   impl_->socket.close(ignored);
 }
 
-void teardown(beast::role_type, TlsStream& stream, beast::error_code& ec) {
-  // Blocking is not an option on a non-blocking socket: one try at close_notify.
-  if (stream.impl_->ssl != nullptr && stream.socket().is_open()) {
-    ERR_clear_error();
-    SSL_shutdown(stream.impl_->ssl);
-    ERR_clear_error();
-  }
-  stream.close();
-  ec = {};
-}
-
 int TlsStream::Step::read_into(SSL* ssl, void* data, std::size_t size) {
   int r = SSL_read(ssl, data, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
   if (r > 0) transferred = static_cast<std::size_t>(r);

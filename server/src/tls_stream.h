@@ -85,7 +85,6 @@ class TlsStream {
 
   // What Beast's WebSocket stream calls to close the connection (found by lookup on the
   // argument's type): close_notify, then the socket is closed.
-  friend void teardown(boost::beast::role_type, TlsStream& stream, boost::beast::error_code& ec);
   template <class Handler>
   friend void async_teardown(boost::beast::role_type, TlsStream& stream, Handler&& handler) {
     auto executor = boost::asio::get_associated_executor(handler, stream.get_executor());
@@ -125,20 +124,31 @@ class TlsStream {
     template <class Buffers>
     int write(SSL* ssl, const Buffers& buffers) {
       // Small pieces (a WebSocket frame header and its payload) go out as one record. A retry
-      // after WANT_WRITE gathers the same bytes again, as OpenSSL requires.
+      // after WANT_WRITE gathers the same bytes again, as OpenSSL requires. A piece that fills
+      // a record, or stands alone, is written from where it is.
+      const auto end = boost::asio::buffer_sequence_end(buffers);
+      auto first = boost::asio::buffer_sequence_begin(buffers);
+      while (first != end && boost::asio::const_buffer(*first).size() == 0) ++first;
+      if (first == end) return 1;  // nothing to write: done at once
+      if (boost::asio::const_buffer only = *first; only.size() >= kRecord || alone(first, end)) {
+        return write_from(ssl, only.data(), only.size());
+      }
       std::size_t gathered = 0;
-      for (auto it = boost::asio::buffer_sequence_begin(buffers);
-           it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      for (auto it = first; it != end; ++it) {
         boost::asio::const_buffer b = *it;
-        if (b.size() == 0) continue;
-        if (gathered == 0 && b.size() >= kRecord) return write_from(ssl, b.data(), b.size());
         std::size_t n = std::min(b.size(), kRecord - gathered);
         std::memcpy(scratch + gathered, b.data(), n);
         gathered += n;
         if (gathered == kRecord) break;
       }
-      if (gathered == 0) return 1;
       return write_from(ssl, scratch, gathered);
+    }
+    template <class Iterator>
+    static bool alone(Iterator it, Iterator end) {
+      for (++it; it != end; ++it) {
+        if (boost::asio::const_buffer(*it).size() > 0) return false;
+      }
+      return true;
     }
     int shutdown(SSL* ssl);
     static constexpr std::size_t kRecord = 16 * 1024;
