@@ -15,8 +15,6 @@ namespace {
 
 // A client that keeps sending frames that do not decode is broken or probing.
 constexpr unsigned kMaxBadFrames = 10;
-// The read buffer keeps up to this much room between messages; past it, it is given back.
-constexpr std::size_t kKeptReadBuffer = 64 * 1024;
 
 bool needs_authentication(proto::RequestType type) {
   using T = proto::RequestType;
@@ -122,8 +120,6 @@ void WebSocketSession::on_message() {
   Bytes bytes(static_cast<const uint8_t*>(data.data()),
               static_cast<const uint8_t*>(data.data()) + data.size());
   buffer_.consume(buffer_.size());
-  // A large message once should not cost the connection that much memory for its life.
-  if (buffer_.capacity() > kKeptReadBuffer) buffer_.shrink_to_fit();
   auto frame = proto::decode_client_frame(bytes, slot_.state().limits().max_message_bytes);
   if (!frame) {
     // Undecodable: there is no trustworthy request id to answer with, so 0.
@@ -429,9 +425,21 @@ class WebSocketSessionOver final : public WebSocketSession {
     ws_.async_accept(*owned,
                      [self = shared(), owned](beast::error_code ec) { self->on_accept(ec); });
   }
+  // Waits for the next message's first frame with an empty buffer, so that an idle connection
+  // holds no read buffer of its own (Beast's frame buffer is part of the stream), then reads
+  // the message. Beast answers pings and closes while it waits.
   void start_read() override {
-    ws_.async_read(
-        buffer_, [self = shared()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+    buffer_.shrink_to_fit();  // empty between messages: gives the memory back
+    // Zero bytes, at an address that is not null: Beast's UTF-8 check of a text frame does
+    // pointer arithmetic on it.
+    static char nowhere;
+    ws_.async_read_some(
+        asio::mutable_buffer(&nowhere, 0), [self = shared()](beast::error_code first, std::size_t) {
+          // An empty message is complete already.
+          if (first || self->ws_.is_message_done()) return self->on_read(first, 0);
+          self->ws_.async_read(
+              self->buffer_, [self](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+        });
   }
   bool got_binary() const override { return ws_.got_binary(); }
   void start_write(const std::string& message) override {
