@@ -202,8 +202,11 @@ Error Connection::error(std::string_view what) const {
 
 // ---- Writer ----
 
-Writer::Writer(std::unique_ptr<Connection> connection, size_t max_batch)
-    : connection_(std::move(connection)), max_batch_(std::max<size_t>(max_batch, 1)) {
+Writer::Writer(std::unique_ptr<Connection> connection, size_t max_batch,
+               std::chrono::microseconds linger)
+    : connection_(std::move(connection)),
+      max_batch_(std::max<size_t>(max_batch, 1)),
+      linger_(std::max(linger, std::chrono::microseconds(0))) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -240,12 +243,31 @@ void Writer::submit(WriteJob job) {
 }
 
 void Writer::loop() {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kBusy = std::chrono::milliseconds(10);
   std::vector<WriteJob> batch;
+  auto last_end = Clock::time_point::min();
   for (;;) {
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
       if (pending_.empty()) return;  // stopping, and everything is written
+      if (linger_.count() > 0 && Clock::now() - last_end < kBusy) {
+        // Under load: gather more jobs while they keep coming, in steps of a quarter of the
+        // linger. A step in which none came ends it, so that callers who each wait for
+        // their job before the next (nothing more will come) lose one step only. Sleeps,
+        // not waits on wake_: the jobs that arrive meanwhile do not wake the thread.
+        const auto step = std::max(linger_ / 4, std::chrono::microseconds(1));
+        const auto deadline = Clock::now() + linger_;
+        size_t seen = pending_.size();
+        while (!stopping_ && seen < max_batch_ && Clock::now() < deadline) {
+          lock.unlock();
+          std::this_thread::sleep_for(step);
+          lock.lock();
+          if (pending_.size() == seen) break;
+          seen = pending_.size();
+        }
+      }
       const size_t n = std::min(pending_.size(), max_batch_);
       batch.clear();
       for (size_t i = 0; i < n; ++i) {
@@ -254,6 +276,7 @@ void Writer::loop() {
       }
     }
     run_batch(batch);
+    last_end = Clock::now();
   }
 }
 

@@ -4,6 +4,7 @@
 // connection.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -126,10 +127,11 @@ struct WriteJob {
 
 // Group commit. One thread owns the write connection; jobs queue up while a transaction is
 // being written, and the next transaction takes up to max_batch of them, so that one fsync
-// serves them all.
+// serves them all. Under load it lingers before a transaction to gather more (SqliteOptions).
 class Writer {
  public:
-  Writer(std::unique_ptr<Connection> connection, size_t max_batch);
+  Writer(std::unique_ptr<Connection> connection, size_t max_batch,
+         std::chrono::microseconds linger = std::chrono::microseconds(0));
   ~Writer();  // finishes the queued jobs first
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -168,6 +170,7 @@ class Writer {
 
   std::unique_ptr<Connection> connection_;
   const size_t max_batch_;
+  const std::chrono::microseconds linger_;
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<WriteJob> pending_;

@@ -98,10 +98,10 @@ Result<KeyPackageStock> stock_of(Connection& c, BytesView device_id) {
 class SqliteStore final : public Store {
  public:
   SqliteStore(std::unique_ptr<Connection> write, std::vector<std::unique_ptr<Connection>> read,
-              Limits limits, size_t max_batch)
+              Limits limits, size_t max_batch, std::chrono::microseconds linger)
       : limits_(limits),
         reader_(std::move(read)),
-        writer_(std::move(write), max_batch),
+        writer_(std::move(write), max_batch, linger),
         kt_log_(writer_, reader_),
         kt_directory_(writer_, reader_) {}
 
@@ -761,8 +761,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
     SOTTO_TRY_ASSIGN(auto connection, sql::Connection::open(options.path, Mode::read));
     read.push_back(std::move(connection));
   }
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(write), std::move(read),
-                                                              options.limits, options.max_batch));
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(
+      std::move(write), std::move(read), options.limits, options.max_batch, options.linger));
 }
 
 }  // namespace sotto::store
