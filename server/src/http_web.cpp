@@ -1,5 +1,7 @@
 #include "http_web.h"
 
+#include <boost/asio/ip/address.hpp>
+
 #include "http_session.h"
 #include "services/directory.h"
 #include "sotto/core/encoding.h"
@@ -109,6 +111,25 @@ WebResponse web_route(const http::request<http::string_body>& req, ServerState& 
   return out;
 }
 
+namespace {
+
+// "localhost", 127.0.0.0/8 or [::1], with or without a port.
+bool is_loopback_authority(std::string_view authority) {
+  std::string_view name = authority;
+  if (name.starts_with('[')) {
+    name = name.substr(0, name.find(']') + 1);
+  } else if (auto colon = name.rfind(':'); colon != std::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  if (beast::iequals(name, "localhost")) return true;
+  if (name.starts_with('[') && name.ends_with(']')) name = name.substr(1, name.size() - 2);
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(name, ec);
+  return !ec && address.is_loopback();
+}
+
+}  // namespace
+
 bool origin_matches_host(std::string_view origin, std::string_view host) {
   auto scheme_end = origin.find("://");
   if (scheme_end == std::string_view::npos) return false;  // "null", or not an origin at all
@@ -117,12 +138,17 @@ bool origin_matches_host(std::string_view origin, std::string_view host) {
   if (authority.empty() || host.empty() || authority.find('/') != std::string_view::npos) {
     return false;
   }
-  std::string_view default_port = beast::iequals(scheme, "https")  ? ":443"
-                                  : beast::iequals(scheme, "http") ? ":80"
-                                                                   : "";
+  // The page is served over TLS, directly or by a proxy. A page over plain http is another
+  // origin (one a network attacker can make up), except on loopback, where browsers treat
+  // http as a secure context and a developer may reach the plain listener itself.
+  const bool https = beast::iequals(scheme, "https");
+  if (!https && !(beast::iequals(scheme, "http") && is_loopback_authority(authority))) {
+    return false;
+  }
+  std::string_view default_port = https ? ":443" : ":80";
   auto without_default_port = [&](std::string_view a) {
-    bool has = !default_port.empty() && a.size() > default_port.size() &&
-               a.substr(a.size() - default_port.size()) == default_port;
+    bool has =
+        a.size() > default_port.size() && a.substr(a.size() - default_port.size()) == default_port;
     return has ? a.substr(0, a.size() - default_port.size()) : a;
   };
   return beast::iequals(without_default_port(authority), without_default_port(host));

@@ -26,8 +26,9 @@ WebResponse web_route(const http::request<http::string_body>& request, ServerSta
                       bool over_tls);
 
 // Whether a WebSocket upgrade's Origin ("https://host:port") names the authority the request
-// was sent to (its Host header). The scheme is not compared; a default port (":443" for https,
-// ":80" for http) is the same as none; host names compare without regard to case.
+// was sent to (its Host header). The scheme must be https, or http for a loopback host; a
+// default port (":443" for https, ":80" for http) is the same as none; host names compare
+// without regard to case.
 bool origin_matches_host(std::string_view origin, std::string_view host);
 
 }  // namespace sotto::server

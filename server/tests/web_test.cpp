@@ -409,6 +409,17 @@ TEST(WebRoot, OriginMatchesHost) {
   EXPECT_FALSE(origin_matches_host("chat.example.org", "chat.example.org"));
   EXPECT_FALSE(origin_matches_host("https://", ""));
   EXPECT_FALSE(origin_matches_host("https://chat.example.org", ""));
+  // Plain http only on loopback; other schemes never.
+  EXPECT_TRUE(origin_matches_host("HTTPS://chat.example.org", "chat.example.org"));
+  EXPECT_TRUE(origin_matches_host("http://localhost:8080", "localhost:8080"));
+  EXPECT_TRUE(origin_matches_host("http://[::1]:8080", "[::1]:8080"));
+  EXPECT_TRUE(origin_matches_host("http://127.0.0.1", "127.0.0.1:80"));
+  EXPECT_FALSE(origin_matches_host("http://chat.example.org", "chat.example.org"));
+  EXPECT_FALSE(origin_matches_host("http://chat.example.org:8443", "chat.example.org:8443"));
+  EXPECT_FALSE(origin_matches_host("http://127.0.0.1.evil.example", "127.0.0.1.evil.example"));
+  EXPECT_FALSE(origin_matches_host("http://localhost.evil.example", "localhost.evil.example"));
+  EXPECT_FALSE(origin_matches_host("ws://chat.example.org", "chat.example.org"));
+  EXPECT_FALSE(origin_matches_host("file://chat.example.org", "chat.example.org"));
 }
 
 }  // namespace
