@@ -246,7 +246,7 @@ void Writer::loop() {
   using Clock = std::chrono::steady_clock;
   constexpr auto kBusy = std::chrono::milliseconds(10);
   std::vector<WriteJob> batch;
-  auto last_end = Clock::time_point::min();
+  auto last_end = Clock::now() - kBusy;  // not under load at first
   for (;;) {
     {
       std::unique_lock lock(mu_);
