@@ -115,14 +115,13 @@ namespace {
 
 // "localhost", 127.0.0.0/8 or [::1], with or without a port.
 bool is_loopback_authority(std::string_view authority) {
-  std::string_view name = authority;
-  if (name.starts_with('[')) {
-    name = name.substr(0, name.find(']') + 1);
-  } else if (auto colon = name.rfind(':'); colon != std::string_view::npos) {
-    name = name.substr(0, colon);
+  std::string_view name = authority.substr(0, authority.rfind(':'));
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    name = authority.substr(1, close - 1);
   }
   if (beast::iequals(name, "localhost")) return true;
-  if (name.starts_with('[') && name.ends_with(']')) name = name.substr(1, name.size() - 2);
   boost::system::error_code ec;
   const auto address = boost::asio::ip::make_address(name, ec);
   return !ec && address.is_loopback();

@@ -131,7 +131,7 @@ struct WriteJob {
 class Writer {
  public:
   Writer(std::unique_ptr<Connection> connection, size_t max_batch,
-         std::chrono::microseconds linger = std::chrono::microseconds(0));
+         std::chrono::microseconds linger);
   ~Writer();  // finishes the queued jobs first
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
